@@ -1,0 +1,51 @@
+"""The ``flarecast`` command line: a thin click group, the only place that prints.
+
+Subcommands live in their own modules and are imported only when run, so
+``flarecast --help`` answers without importing torch or matplotlib.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+__all__ = ["main"]
+
+# name -> (module, attribute, one-line help shown by ``flarecast --help``)
+_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "data": ("flarecast.cli.data", "data", "List, describe and fetch data sets."),
+    "train": ("flarecast.cli.train", "train", "Train a flare network and save a model folder."),
+    "predict": ("flarecast.cli.train", "predict", "Score a table with a saved model."),
+    "reproduce": ("flarecast.cli.evaluate", "reproduce", "Focal vs cross-entropy comparison table."),
+    "tune": ("flarecast.cli.evaluate", "tune", "Search focal-loss alpha, then gamma, on validation."),
+    "evaluate": ("flarecast.cli.evaluate", "evaluate", "Score a saved model on a labelled table."),
+    "label": ("flarecast.cli.label", "label", "Label SHARP records from a flare catalogue."),
+    "retrain": ("flarecast.cli.label", "retrain", "Relabel, retrain and compare with a base model."),
+    "forecast": ("flarecast.cli.forecast", "forecast", "Daily per-region and full-disk flare probabilities."),
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(n for n in _COMMANDS if importlib.util.find_spec(_COMMANDS[n][0]) is not None)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in _COMMANDS:
+            return None
+        module, attr, _ = _COMMANDS[cmd_name]
+        if importlib.util.find_spec(module) is None:
+            return None
+        return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, _COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=_LazyGroup)
+@click.version_option(package_name="flarecast")
+def main() -> None:
+    """flarecast: solar-flare forecasting from SHARP active-region features."""
