@@ -1,0 +1,147 @@
+"""Building blocks for ensembles trained as one vectorised network.
+
+An ensemble of ``K`` members stores each layer's weights stacked along a
+leading member axis, ``(K, fan_in, fan_out)``, so one batched matrix product
+runs every member at once. The members share no parameters and the loss is a
+sum of per-member losses, so each member's gradient is exactly what it would
+get alone, and AdamW (an elementwise update) treats each member as a separate
+model: the ensemble equals ``K`` separate fits in distribution, at the cost of
+about one.
+
+Each member draws its initial weights and its batch order from its own
+generator seeded by :func:`member_seeds`, so changing ``K`` never changes the
+first members' initialisation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = [
+    "member_seeds",
+    "member_generators",
+    "BatchedLinear",
+    "dropout",
+    "prior_logit",
+    "BestWeights",
+]
+
+
+def member_seeds(seed: int, n_members: int) -> list[int]:
+    """Independent 63-bit seeds for ``n_members`` members, derived from one ``seed``.
+
+    Uses :class:`numpy.random.SeedSequence` spawning, so member ``k``'s seed
+    depends only on ``(seed, k)`` and ensembles with different ``seed`` share no
+    member.
+    """
+    children = np.random.SeedSequence(int(seed)).spawn(int(n_members))
+    return [int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children]
+
+
+def member_generators(seeds: Sequence[int]) -> list[torch.Generator]:
+    """One CPU :class:`torch.Generator` per member seed (CPU, so results do not depend on the device)."""
+    return [torch.Generator().manual_seed(int(s)) for s in seeds]
+
+
+def prior_logit(base_rate: float) -> float:
+    """``log(pi / (1 - pi))``: the output bias that makes an untrained network predict the base rate.
+
+    This is the prior-probability initialisation of Lin et al. (2017, section
+    4.1); it keeps the first updates from being dominated by the many easy
+    negatives. ``pi`` is clipped to [1e-4, 1 - 1e-4].
+    """
+    pi = min(max(float(base_rate), 1e-4), 1 - 1e-4)
+    return math.log(pi / (1 - pi))
+
+
+class BatchedLinear(nn.Module):
+    """``K`` independent affine maps ``x @ W_k + b_k`` evaluated with one batched matmul.
+
+    Parameters
+    ----------
+    generators : list of torch.Generator, length K
+        One per member; draws the initial weights like :class:`torch.nn.Linear`
+        (uniform in ``+-1/sqrt(in_features)``) unless ``weight_std`` is given.
+    in_features, out_features : int
+    weight_std : float, optional
+        Draw weights from N(0, weight_std^2) instead (used for output layers).
+    bias : float, optional
+        Constant initial bias instead of the uniform draw.
+    bound : float, optional
+        Half-width of the uniform draws; default ``1/sqrt(in_features)``.
+
+    Shapes
+    ------
+    input ``(B, in)`` (shared by all members) or ``(K, B, in)``; output ``(K, B, out)``.
+    """
+
+    def __init__(
+        self,
+        generators: Sequence[torch.Generator],
+        in_features: int,
+        out_features: int,
+        *,
+        weight_std: float | None = None,
+        bias: float | None = None,
+        bound: float | None = None,
+    ):
+        super().__init__()
+        k = len(generators)
+        bound = 1.0 / math.sqrt(in_features) if bound is None else float(bound)
+        if weight_std is None:
+            w = [(torch.rand(in_features, out_features, generator=g) * 2 - 1) * bound for g in generators]
+        else:
+            w = [torch.randn(in_features, out_features, generator=g) * weight_std for g in generators]
+        if bias is None:
+            b = [(torch.rand(1, out_features, generator=g) * 2 - 1) * bound for g in generators]
+        else:
+            b = [torch.full((1, out_features), float(bias)) for _ in range(k)]
+        self.weight = nn.Parameter(torch.stack(w))
+        self.bias = nn.Parameter(torch.stack(b))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # matmul broadcasts a shared (B, in) input over the member axis: no K-fold copy.
+        return torch.matmul(x, self.weight) + self.bias
+
+    def extra_repr(self) -> str:
+        k, i, o = self.weight.shape
+        return f"members={k}, in_features={i}, out_features={o}"
+
+
+def dropout(x: torch.Tensor, p: float, training: bool, generator: torch.Generator | None) -> torch.Tensor:
+    """Inverted dropout drawing its mask from ``generator`` (not the global RNG), for reproducible runs."""
+    if not training or p == 0.0:
+        return x
+    keep = torch.empty_like(x).bernoulli_(1.0 - p, generator=generator)
+    return x * keep / (1.0 - p)
+
+
+class BestWeights:
+    """Per-member snapshot of the best weights seen so far, for per-member early stopping.
+
+    Every parameter has the member axis first, so "member k improved" is a
+    mask over that axis and the snapshot update is one ``torch.where`` per
+    tensor.
+    """
+
+    def __init__(self, module: nn.Module):
+        self._module = module
+        self._state = {n: p.detach().clone() for n, p in module.named_parameters()}
+
+    @torch.no_grad()
+    def update(self, improved: torch.Tensor) -> None:
+        """Copy the current weights of members where ``improved`` (bool, shape (K,)) is True."""
+        for name, p in self._module.named_parameters():
+            mask = improved.to(p.device).view(-1, *([1] * (p.dim() - 1)))
+            self._state[name] = torch.where(mask, p.detach(), self._state[name])
+
+    @torch.no_grad()
+    def restore(self) -> None:
+        """Load the snapshot back into the module."""
+        for name, p in self._module.named_parameters():
+            p.copy_(self._state[name])

@@ -1,0 +1,75 @@
+"""A multilayer perceptron on one snapshot of SHARP features, as a vectorised ensemble."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from flarecast.models.ensemble import (
+    BatchedLinear,
+    dropout,
+    member_generators,
+    member_seeds,
+    prior_logit,
+)
+
+__all__ = ["EnsembleMLP"]
+
+
+class EnsembleMLP(nn.Module):
+    """``K`` independent MLPs ``F -> hidden... -> 1 logit`` with ReLU and dropout, run as one network.
+
+    Parameters
+    ----------
+    n_features : int
+        Input width ``F`` (standardised features).
+    hidden : sequence of int, default (64, 64)
+        Widths of the hidden layers; empty gives K logistic regressions.
+    dropout : float in [0, 1), default 0.2
+        Dropout after every hidden activation.
+    base_rate : float, default 0.5
+        Training base rate; the output bias starts at its logit (prior init) and
+        the output weights near zero (N(0, 0.01^2)), so every member starts out
+        predicting the climatological probability.
+    n_members : int, default 1
+    seed : int, default 0
+        Member ``k`` is initialised from ``member_seeds(seed, n_members)[k]``.
+
+    Shapes
+    ------
+    ``forward(x)``: ``x`` is ``(B, F)`` (shared by all members) or ``(K, B, F)``
+    (one batch per member); returns logits ``(K, B)``.
+    """
+
+    kind = "mlp"
+
+    def __init__(
+        self,
+        n_features: int,
+        hidden: Sequence[int] = (64, 64),
+        dropout: float = 0.2,
+        base_rate: float = 0.5,
+        n_members: int = 1,
+        seed: int = 0,
+    ):
+        super().__init__()
+        self.n_features = int(n_features)
+        self.hidden = tuple(int(h) for h in hidden)
+        self.p_drop = float(dropout)
+        self.n_members = int(n_members)
+        gens = member_generators(member_seeds(seed, n_members))
+        widths = (self.n_features, *self.hidden)
+        self.layers = nn.ModuleList(BatchedLinear(gens, a, b) for a, b in zip(widths[:-1], widths[1:], strict=True))
+        self.head = BatchedLinear(gens, widths[-1], 1, weight_std=0.01, bias=prior_logit(base_rate))
+
+    def forward(self, x: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        for layer in self.layers:
+            x = dropout(torch.relu(layer(x)), self.p_drop, self.training, generator)
+        return self.head(x).squeeze(-1)
+
+    def architecture(self) -> dict:
+        """The constructor arguments that fix the weight shapes (stored in model files)."""
+        return {"kind": self.kind, "n_features": self.n_features, "hidden": list(self.hidden),
+                "n_members": self.n_members}
