@@ -73,7 +73,7 @@ def letter_check(flux: np.ndarray, letters: pd.Series, source: str, column: str)
         rows = letters.index.to_numpy()[illegal]
         raise GOESClassError(
             f"{source}: column {column!r} has invalid class letter(s) "
-            f"{format_examples(rows, stated[illegal])}. Expected one of A, B, C, M, X."
+            f"{format_examples(rows, stated[illegal].tolist())}. Expected one of A, B, C, M, X."
         )
     derived = class_letter(flux)
     bad = derived != stated
@@ -147,7 +147,7 @@ def region_numbers(values: pd.Series, *, source: str, column: str) -> pd.Series:
         rows = values.index.to_numpy()[bad]
         raise DataError(
             f"{source}: column {column!r} has {int(bad.sum())} invalid NOAA region number(s): "
-            f"{format_examples(rows, values.to_numpy()[bad])}. Expected a positive integer "
+            f"{format_examples(rows, values.to_numpy()[bad].tolist())}. Expected a positive integer "
             "(regions are required: samples are split by region)."
         )
     return pd.Series(num.astype(np.int64), index=values.index, dtype="Int64")
@@ -164,7 +164,7 @@ def parse_times(
         expected = f"format {fmt!r}" if fmt else "an ISO 8601 time"
         raise DataError(
             f"{source}: column {column!r} has {int(bad.sum())} unparseable time(s): "
-            f"{format_examples(rows, values.to_numpy()[bad])}. Expected {expected}."
+            f"{format_examples(rows, values.to_numpy()[bad].tolist())}. Expected {expected}."
         )
     return parsed
 

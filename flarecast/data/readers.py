@@ -247,7 +247,7 @@ def _flareml_recover(raw: pd.DataFrame, source: str, original: pd.DataFrame) -> 
         bad = np.flatnonzero(counts != 1)
         raise DataError(
             f"{source}: {len(bad)} row(s) do not match exactly one row of the original FlareML file "
-            f"on {list(_FLAREML_MATCH_KEYS)}: {format_examples(raw.index[bad], counts[bad])} (matches)."
+            f"on {list(_FLAREML_MATCH_KEYS)}: {format_examples(raw.index[bad], counts[bad].tolist())} (matches)."
         )
     orig = original.loc[merged.set_index("_row").loc[raw.index, "_orig"].to_numpy()].set_index(
         raw.index
@@ -261,6 +261,6 @@ def _flareml_recover(raw: pd.DataFrame, source: str, original: pd.DataFrame) -> 
     if off.any():
         raise DataError(
             f"{source}: TOTPOT/USFLUX of {int(off.sum())} matched row(s) differ from the original file by more "
-            f"than its 3-significant-figure rounding: {format_examples(raw.index[off], rel.max(axis=1)[off])}."
+            f"than its 3-significant-figure rounding: {format_examples(raw.index[off], rel.max(axis=1)[off].tolist())}."
         )
     return pd.concat([orig[[TIME, NOAA_AR, GOES_CLASS, PEAK_FLUX]], feats], axis=1)

@@ -102,7 +102,7 @@ def read_hollanda(
         if off.any():
             raise DataError(
                 f"{labels} does not line up with {source}: column {col!r} differs at "
-                f"{format_examples(np.flatnonzero(off), mine.to_numpy()[off])}."
+                f"{format_examples(np.flatnonzero(off), mine.to_numpy()[off].tolist())}."
             )
     text = lab[label_col]
     past_end = (text == "").to_numpy()
@@ -206,7 +206,7 @@ def read_liu2019_demo(
     illegal = ~label.isin(["Positive", "Negative"]).to_numpy()
     if illegal.any():
         raise DataError(
-            f"{source}: column {label_col!r} has {format_examples(np.flatnonzero(illegal), label[illegal])}; "
+            f"{source}: column {label_col!r} has {format_examples(np.flatnonzero(illegal), label[illegal].tolist())}; "
             "expected 'Positive' or 'Negative'."
         )
     positive = (label == "Positive").to_numpy()

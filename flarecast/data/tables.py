@@ -192,8 +192,12 @@ def detect_layout(path: str | Path) -> str:
     return "table"
 
 
-def _read_frame(path: Path) -> tuple[pd.DataFrame, bool]:
-    """Read a table file; also say whether naive times are UTC by the format's convention (netCDF/CF)."""
+def _read_frame(path: Path, keep: set[str]) -> tuple[pd.DataFrame, bool]:
+    """Read a table file; also say whether naive times are UTC by the format's convention (netCDF/CF).
+
+    A netCDF dimension coordinate is the sample index and is dropped, unless
+    its name is in ``keep`` (a canonical or mapped column such as ``time``).
+    """
     kind = _TABLE_SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise DataError(
@@ -207,12 +211,13 @@ def _read_frame(path: Path) -> tuple[pd.DataFrame, bool]:
         import xarray as xr
 
         with xr.open_dataset(path, engine="h5netcdf") as ds:
-            if len(ds.dims) > 1:
+            if len(ds.dims) != 1:
                 raise DataError(
                     f"{path}: a netCDF table needs one dimension (samples); found {dict(ds.sizes)}."
                 )
-            frame = ds.to_dataframe().reset_index(drop=not set(ds.dims) & set(ds.coords))
-        return frame, True
+            frame = ds.to_dataframe()
+        index_name = frame.index.name
+        return frame.reset_index(drop=index_name not in keep), True
     except (OSError, ValueError, ImportError) as exc:
         if isinstance(exc, DataError):
             raise
@@ -241,12 +246,12 @@ def _times(values: pd.Series, *, source: str, assume_utc: bool, cf_utc: bool) ->
     if bad.any():
         raise DataError(
             f"{source}: column {TIME!r} has {int(bad.sum())} unparseable time(s): "
-            f"{format_examples(values.index[bad], text[bad])}. Expected ISO 8601, e.g. '2014-01-01T00:12:00Z'."
+            f"{format_examples(values.index[bad], text[bad].tolist())}. Expected ISO 8601, e.g. '2014-01-01T00:12:00Z'."
         )
     if naive.any() and not assume_utc:
         raise DataError(
             f"{source}: column {TIME!r} has {int(naive.sum())} time(s) without a zone: "
-            f"{format_examples(values.index[naive], text[naive])}. Add 'Z' (UTC) or pass assume_utc=True "
+            f"{format_examples(values.index[naive], text[naive].tolist())}. Add 'Z' (UTC) or pass assume_utc=True "
             "(CLI: --assume-utc) if they are UTC."
         )
     return parsed
@@ -282,7 +287,7 @@ def read_table(
     """
     path = Path(path)
     source = str(path)
-    frame, cf_utc = _read_frame(path)
+    frame, cf_utc = _read_frame(path, keep=set(META) | set(columns or {}))
     frame.columns = [str(c) for c in frame.columns]
     if columns:
         absent = [c for c in columns if c not in frame.columns]
@@ -352,7 +357,7 @@ def _labels(frame: pd.DataFrame, source: str) -> tuple[np.ndarray, np.ndarray]:
         if bad.any():
             raise GOESClassError(
                 f"{source}: column {PEAK_FLUX!r} has {int(bad.sum())} invalid flux(es): "
-                f"{format_examples(frame.index[bad], flux[bad])}. Expected W m^-2 >= 0 (0 = no flare)."
+                f"{format_examples(frame.index[bad], flux[bad].tolist())}. Expected W m^-2 >= 0 (0 = no flare)."
             )
     if GOES_CLASS not in frame.columns:
         return flux_to_class(flux), flux
