@@ -50,6 +50,7 @@ __all__ = [
     "full_disk_probability",
     "x_climatology",
     "training_range",
+    "forecast_support",
     "latest_records",
     "location_string",
     "make_forecast",
@@ -270,6 +271,35 @@ def training_range(X: pd.DataFrame, features: Sequence[str] | None = None) -> di
     with np.errstate(invalid="ignore"):
         lo, hi = np.nanmin(arr, axis=0), np.nanmax(arr, axis=0)
     return {c: [float(a), float(b)] for c, a, b in zip(cols, lo, hi, strict=True)}
+
+
+def forecast_support(X: pd.DataFrame, peak_flux: Any, times: Any = None) -> dict[str, Any]:
+    """What a daily forecast needs to know about a model's training rows, JSON-ready.
+
+    Store it in the model sidecar at training time:
+    ``save_model(clf, out, ..., extra={"forecast": forecast_support(X_fit, flux_fit, times_fit)})``.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame, shape (n, n_features)
+        The raw feature rows the model was fitted on (training + validation).
+    peak_flux : array-like of float, shape (n,)
+        Their label fluxes, W m^-2 (0 = no flare), for the X/M climatology.
+    times : array-like of datetime, shape (n,), optional
+        Their record times; the newest is the training-data cut-off.
+
+    Returns
+    -------
+    dict
+        ``feature_range`` ({name: [min, max]}), ``x_counts`` ([n_M, n_X]) and
+        ``training_cutoff`` (ISO UTC string or None).
+    """
+    n_m, n_x = x_climatology(peak_flux)
+    cutoff = None
+    if times is not None and len(times):
+        newest = pd.to_datetime(pd.Series(times), utc=True).max()
+        cutoff = None if pd.isna(newest) else newest.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"feature_range": training_range(X), "x_counts": [n_m, n_x], "training_cutoff": cutoff}
 
 
 def location_string(lat: float, lon: float) -> str:
