@@ -1,4 +1,4 @@
-"""Bootstrap over active regions, vectorised through per-region sufficient statistics.
+"""Bootstrap over active regions (vectorised through per-region sufficient statistics), and the scored table.
 
 Samples from one active region are strongly correlated (the same region is
 observed every few hours), so uncertainty is estimated by resampling *regions*
@@ -26,7 +26,7 @@ forecasts, so region-to-region variation common to both cancels.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -34,9 +34,23 @@ import pandas as pd
 from flarecast.errors import ConfigError, DataError
 from flarecast.metrics import scores_from_counts
 
-__all__ = ["RegionResampler", "region_resampler", "bootstrap_scores", "interval", "SCORES"]
+if TYPE_CHECKING:
+    from flarecast.evaluate import ProtocolResult
+
+__all__ = [
+    "RegionResampler", "region_resampler", "bootstrap_scores", "interval", "SCORES",
+    "Summary", "summarise", "INTERVAL_SCORES", "PAIRED_SCORES", "SEED_SCORES", "PAIRS",
+]
 
 _STATS = ("n", "pos", "tp", "fp", "fn", "tn", "x_n", "x_hit", "m_n", "m_hit", "se", "se_clim")
+
+#: Scores reported with a bootstrap interval in the table, and compared paired.
+INTERVAL_SCORES: tuple[str, ...] = ("x_recall", "recall", "hss", "tss", "auc", "bss")
+PAIRED_SCORES: tuple[str, ...] = ("x_recall", "recall", "hss", "tss", "auc", "bss")
+#: Scores whose spread over the seed members is reported (``<score>_seed_sd``).
+SEED_SCORES: tuple[str, ...] = ("x_recall", "hss", "tss", "auc")
+#: The paired comparisons made when both methods ran: (method, baseline).
+PAIRS: tuple[tuple[str, str], ...] = (("focal", "ce"), ("focal", "weighted-ce"))
 
 #: Scores :func:`bootstrap_scores` returns, in table order.
 SCORES: tuple[str, ...] = (
@@ -144,9 +158,24 @@ def _weighted_auc(weights: np.ndarray, codes: np.ndarray, y: np.ndarray, p: np.n
     return out
 
 
+def _stratified_auc(weights: np.ndarray, codes: np.ndarray, y: np.ndarray, p: np.ndarray,
+                    strata: Any) -> np.ndarray:
+    if strata is None:
+        return _weighted_auc(weights, codes, y, p)
+    strata = np.asarray(strata)
+    if strata.shape != y.shape:
+        raise DataError(f"strata must have one fold label per row ({y.size}), got shape {strata.shape}")
+    per = [_weighted_auc(weights, codes[strata == s], y[strata == s], p[strata == s]) for s in np.unique(strata)]
+    stack = np.vstack(per)
+    with np.errstate(invalid="ignore"):
+        # A resample may leave a fold without one class; average the folds where AUC is defined.
+        n_ok = np.sum(~np.isnan(stack), axis=0)
+        return np.where(n_ok > 0, np.nansum(stack, axis=0) / np.maximum(n_ok, 1), np.nan)
+
+
 def bootstrap_scores(resampler: RegionResampler, y: Any, p: Any, pred: Any, letter: Any,
                      climatology: Any, *, weights: np.ndarray | None = None,
-                     auc: bool = True) -> dict[str, np.ndarray]:
+                     strata: Any = None, auc: bool = True) -> dict[str, np.ndarray]:
     """Scores of one forecast on every resample (or on the sample itself).
 
     Parameters
@@ -166,6 +195,12 @@ def bootstrap_scores(resampler: RegionResampler, y: Any, p: Any, pred: Any, lett
         Reference probability for the Brier skill score (each row's training-fold base rate).
     weights : ndarray, shape (B, n_regions), optional
         Default ``resampler.weights``; pass ``resampler.identity`` for the point estimate.
+    strata : array-like of int, shape (n,), optional
+        Cross-validation fold of each row. When given, the ROC AUC is the mean
+        of the within-fold AUCs: each fold's model has its own calibration
+        (even climatology predicts a different constant per fold), so ranking
+        rows of different folds against each other would measure fold
+        offsets, not discrimination. The count scores are pooled over folds.
     auc : bool, default True
         Compute the ROC AUC (the only score not linear in the region sums).
 
@@ -193,7 +228,7 @@ def bootstrap_scores(resampler: RegionResampler, y: Any, p: Any, pred: Any, lett
             "x_recall": np.where(s["x_n"] > 0, s["x_hit"] / s["x_n"], np.nan),
             "m_recall": np.where(s["m_n"] > 0, s["m_hit"] / s["m_n"], np.nan),
             **scores,
-            "auc": _weighted_auc(w, resampler.codes, y, p) if auc else np.full(w.shape[0], np.nan),
+            "auc": _stratified_auc(w, resampler.codes, y, p, strata) if auc else np.full(w.shape[0], np.nan),
             "brier": np.where(s["n"] > 0, s["se"] / s["n"], np.nan),
             "bss": np.where(s["se_clim"] > 0, 1.0 - s["se"] / s["se_clim"], np.nan),
             "base_rate": np.where(s["n"] > 0, s["pos"] / s["n"], np.nan),
@@ -217,3 +252,101 @@ def interval(values: Any, level: float = 0.95) -> tuple[float, float, int]:
     tail = (1.0 - level) / 2.0 * 100.0
     lo, hi = np.percentile(ok, [tail, 100.0 - tail])
     return float(lo), float(hi), int(v.size - ok.size)
+
+
+@dataclasses.dataclass
+class Summary:
+    """The comparison table, the paired differences and the bootstrap draws behind them.
+
+    ``table``: one row per method (point scores, interval bounds ``<score>_lo/_hi``,
+    counts, seed spread ``<score>_seed_sd``). ``comparison``: one row per
+    (pair, score) with the paired difference and its interval. ``boot``: the
+    resampled scores, method -> score -> (n_boot,). ``notes``: undefined-resample counts.
+    """
+
+    table: pd.DataFrame
+    comparison: pd.DataFrame
+    boot: dict[str, dict[str, np.ndarray]]
+    notes: list[str]
+
+
+def _method_rows(pred: pd.DataFrame, method: str, seed: int, rows: np.ndarray) -> pd.DataFrame:
+    sub = pred[(pred["method"] == method) & (pred["seed"] == seed)].sort_values("row")
+    if not np.array_equal(sub["row"].to_numpy(), rows):
+        raise DataError(f"method {method!r} (seed {seed}) did not predict every test row exactly once")
+    return sub
+
+
+def summarise(result: ProtocolResult, *, n_boot: int | None = None, level: float | None = None,
+              seed: int | None = None) -> Summary:
+    """Score every method with region-bootstrap intervals, and compare focal with CE paired.
+
+    All methods are scored on the same resamples of regions, so the paired
+    difference of two methods on a resample uses the same regions (and, by
+    construction of :func:`run_protocol`, the same folds and seeds).
+
+    Parameters
+    ----------
+    result : ProtocolResult
+    n_boot, level, seed : optional
+        Override ``result.protocol``'s values.
+    """
+    prot = result.protocol
+    n_boot = prot.n_boot if n_boot is None else n_boot
+    level = prot.level if level is None else level
+    seed = prot.seed if seed is None else seed
+    pred = result.predictions
+    base = pred[pred["seed"] == -1]
+    first = base[base["method"] == base["method"].iloc[0]].sort_values("row")
+    rows = first["row"].to_numpy()
+    resampler = region_resampler(first["region"].to_numpy(), n_boot=n_boot, seed=seed)
+    letter = first["letter"].to_numpy(dtype=object)
+    y = first["y"].to_numpy()
+    fold = first["fold"].to_numpy()
+    table_rows, boot, notes = [], {}, []
+    for method in result.labels:
+        sub = _method_rows(pred, method, -1, rows)
+        args = (y, sub["p"].to_numpy(), sub["pred"].to_numpy(), letter, sub["climatology"].to_numpy())
+        point = {k: float(v[0]) for k, v in
+                 bootstrap_scores(resampler, *args, weights=resampler.identity, strata=fold).items()}
+        boot[method] = bootstrap_scores(resampler, *args, strata=fold)
+        row: dict[str, Any] = {"method": method, "label": result.labels[method], **point}
+        for score in INTERVAL_SCORES:
+            lo, hi, n_nan = interval(boot[method][score], level)
+            row[f"{score}_lo"], row[f"{score}_hi"] = lo, hi
+            if n_nan:
+                notes.append(f"{method}: {score} undefined in {n_nan} of {n_boot} resamples (left out of the interval)")
+        members = sorted(s for s in pred.loc[pred["method"] == method, "seed"].unique() if s >= 0)
+        per_seed = []
+        for s in members:
+            msub = _method_rows(pred, method, s, rows)
+            margs = (y, msub["p"].to_numpy(), msub["pred"].to_numpy(), letter, msub["climatology"].to_numpy())
+            per_seed.append(bootstrap_scores(resampler, *margs, weights=resampler.identity, strata=fold))
+        for score in SEED_SCORES:
+            vals = [d[score][0] for d in per_seed]
+            row[f"{score}_seed_sd"] = float(np.std(vals, ddof=1)) if len(vals) > 1 else float("nan")
+        row["n_seeds"] = len(members) if members else 1
+        row["threshold_mean"] = float(sub.groupby("fold")["threshold"].first().mean())
+        table_rows.append(row)
+    table = pd.DataFrame(table_rows)
+    is_x = letter == "X"
+    table["n_test"] = rows.size
+    table["n_pos"] = int(y.sum())
+    table["n_x"] = int(is_x.sum())
+    table["n_x_regions"] = int(pd.unique(first["region"].to_numpy()[is_x]).size)
+    table["n_regions"] = int(resampler.regions.size)
+    comp_rows = []
+    for a, b in PAIRS:
+        if a in boot and b in boot:
+            for score in PAIRED_SCORES:
+                diff = boot[a][score] - boot[b][score]
+                lo, hi, _ = interval(diff, level)
+                ok = diff[~np.isnan(diff)]
+                p_two = float(min(1.0, 2 * min(np.mean(ok <= 0), np.mean(ok >= 0)))) if ok.size else float("nan")
+                point = float(table.loc[table.method == a, score].iloc[0] - table.loc[table.method == b, score].iloc[0])
+                comp_rows.append({"comparison": f"{a} - {b}", "method": a, "baseline": b, "score": score,
+                                  "difference": point, "lo": lo, "hi": hi, "p_boot": p_two,
+                                  "significant": bool(lo > 0 or hi < 0), "n_boot": n_boot})
+    comparison = pd.DataFrame(comp_rows, columns=["comparison", "method", "baseline", "score", "difference",
+                                                  "lo", "hi", "p_boot", "significant", "n_boot"])
+    return Summary(table, comparison, boot, notes)

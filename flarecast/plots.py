@@ -1,0 +1,147 @@
+"""Figures of a comparison run, as PNG; matplotlib only, imported when called, no torch.
+
+Figures are drawn on :class:`matplotlib.figure.Figure` objects with the Agg
+canvas, never through ``pyplot``, so nothing global (backend, open-figure
+registry) is touched. All figures use the pooled out-of-fold test
+predictions of each method's forecast (seed -1: the seed-ensemble mean).
+Synthetic runs carry a SYNTHETIC title and watermark.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from flarecast.bootstrap import Summary
+from flarecast.evaluate import ProtocolResult
+from flarecast.io import atomic_path
+from flarecast.metrics import skill_curve
+
+__all__ = ["write_figures", "roc_figure", "reliability_figure", "skill_threshold_figure", "interval_figure"]
+
+
+def _figure(size: tuple[float, float]) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, dpi=110, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _finish(fig: Any, title: str, synthetic: bool) -> Any:
+    if synthetic:
+        title = "SYNTHETIC DATA - " + title
+        fig.text(0.5, 0.5, "SYNTHETIC", fontsize=60, color="grey", alpha=0.15, ha="center", va="center",
+                 rotation=30)
+    fig.suptitle(title)
+    return fig
+
+
+def _forecasts(result: ProtocolResult) -> dict[str, pd.DataFrame]:
+    pred = result.predictions
+    base = pred[pred["seed"] == -1]
+    return {m: base[base["method"] == m] for m in result.labels}
+
+
+def roc_figure(result: ProtocolResult, summary: Summary, synthetic: bool = False) -> Any:
+    """ROC curves of every method with their AUC and interval in the legend."""
+    from sklearn.metrics import roc_curve
+
+    fig = _figure((6, 5.5))
+    ax = fig.add_subplot()
+    table = summary.table.set_index("method")
+    for method, sub in _forecasts(result).items():
+        if sub["y"].nunique() < 2:
+            continue
+        fpr, tpr, _ = roc_curve(sub["y"], sub["p"])
+        r = table.loc[method]
+        ax.plot(fpr, tpr, label=f"{r.label}: AUC {r.auc:.3f} [{r.auc_lo:.3f}, {r.auc_hi:.3f}]")
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
+    ax.set(xlabel="false-alarm rate (POFD)", ylabel="recall (POD)", xlim=(0, 1), ylim=(0, 1))
+    ax.legend(fontsize=7, loc="lower right")
+    return _finish(fig, "ROC, out-of-fold test predictions", synthetic)
+
+
+def reliability_figure(result: ProtocolResult, summary: Summary, synthetic: bool = False,
+                       n_bins: int = 10) -> Any:
+    """Reliability diagram (observed frequency vs forecast probability) with the bin counts below."""
+    fig = _figure((6.5, 7))
+    ax, axn = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1.3])
+    edges = np.linspace(0, 1, n_bins + 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    forecasts = _forecasts(result)
+    width = 0.8 / n_bins / max(1, len(forecasts))
+    for i, (method, sub) in enumerate(forecasts.items()):
+        idx = np.clip(np.digitize(sub["p"], edges[1:-1]), 0, n_bins - 1)
+        counts = np.bincount(idx, minlength=n_bins)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_p = np.bincount(idx, weights=sub["p"], minlength=n_bins) / counts
+            freq = np.bincount(idx, weights=sub["y"], minlength=n_bins) / counts
+        label = result.labels[method]
+        line = ax.plot(mean_p, freq, marker="o", markersize=3, label=label)[0]
+        axn.bar(centres - 0.4 / n_bins + (i + 0.5) * width, counts, width=width, color=line.get_color())
+    base = summary.table["base_rate"].iloc[0]
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1, label="perfect reliability")
+    ax.axhline(base, color="grey", linestyle="--", linewidth=0.8, label=f"base rate {base:.3f}")
+    ax.set(ylabel="observed frequency of positives", xlim=(0, 1), ylim=(0, 1))
+    ax.legend(fontsize=7, loc="upper left")
+    axn.set(xlabel="forecast probability", ylabel="rows per bin", yscale="log")
+    return _finish(fig, "Reliability diagram (bins of 0.1; counts below)", synthetic)
+
+
+def skill_threshold_figure(result: ProtocolResult, summary: Summary, synthetic: bool = False) -> Any:
+    """HSS and TSS on the test folds as a function of the threshold; markers at the validation choice."""
+    fig = _figure((10, 4.5))
+    axes = fig.subplots(1, 2, sharey=True)
+    grid = np.linspace(0, 1, 201)
+    for method, sub in _forecasts(result).items():
+        if method == "climatology" or sub["y"].nunique() < 2:
+            continue
+        curve = skill_curve(sub["y"].to_numpy(), sub["p"].to_numpy(), grid)
+        thr = float(sub.groupby("fold")["threshold"].first().mean())
+        for ax, score in zip(axes, ("hss", "tss"), strict=True):
+            line = ax.plot(grid, curve[score], label=result.labels[method])[0]
+            ax.axvline(thr, color=line.get_color(), linestyle=":", linewidth=1)
+    base = summary.table["base_rate"].iloc[0]
+    axes[0].set(xlabel="threshold", ylabel="skill score", title=f"HSS (base rate {base:.3f})")
+    axes[1].set(xlabel="threshold", title="TSS")
+    axes[0].legend(fontsize=7)
+    return _finish(fig, "Skill vs threshold on test folds (dotted: mean threshold chosen on validation)",
+                   synthetic)
+
+
+def interval_figure(result: ProtocolResult, summary: Summary, synthetic: bool = False) -> Any:
+    """X-class recall and HSS per method with their region-bootstrap intervals."""
+    table = summary.table
+    fig = _figure((10, 0.5 + 0.45 * len(table) + 1.5))
+    axes = fig.subplots(1, 2, sharey=True)
+    ypos = np.arange(len(table))[::-1]
+    for ax, score, name in zip(axes, ("x_recall", "hss"), ("X-class recall", "HSS"), strict=True):
+        v, lo, hi = (table[c].to_numpy(dtype=float) for c in (score, f"{score}_lo", f"{score}_hi"))
+        ax.errorbar(v, ypos, xerr=[np.nan_to_num(v - lo), np.nan_to_num(hi - v)], fmt="o", capsize=3)
+        ax.axvline(0, color="grey", linewidth=0.8)
+        ax.set(xlabel=name)
+    first = table.iloc[0]
+    axes[0].set_title(f"{int(first.n_x)} X events from {int(first.n_x_regions)} regions", fontsize=9)
+    axes[1].set_title(f"base rate {first.base_rate:.3f}", fontsize=9)
+    axes[0].set_yticks(ypos, table["label"])
+    return _finish(fig, "X recall and HSS with 95% region-bootstrap intervals", synthetic)
+
+
+def write_figures(out_dir: str | Path, result: ProtocolResult, summary: Summary, *,
+                  synthetic: bool = False) -> list[Path]:
+    """Write roc.png, reliability.png, skill_threshold.png and intervals.png into ``out_dir``."""
+    makers = {"roc.png": roc_figure, "reliability.png": reliability_figure,
+              "skill_threshold.png": skill_threshold_figure, "intervals.png": interval_figure}
+    written = []
+    for name, make in makers.items():
+        fig = make(result, summary, synthetic=synthetic)
+        path = Path(out_dir) / name
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png")
+        written.append(path)
+    return written
