@@ -1,0 +1,328 @@
+"""Time-window labels: the largest GOES flare of each record's region in its forecast window.
+
+For a SHARP record of region ``r`` at time ``t`` the label is the largest
+GOES class among the catalogue's flares of region ``r`` whose event time
+(peak by default, or start) lies in the half-open window
+
+    ``(t + latency, t + latency + horizon]``
+
+and ``"N"`` (peak flux 0) when there is none. Flares without a region number
+cannot be attributed and are ignored (counted). The optional *history*
+feature is the largest peak flux of the region's flares that peaked in
+``(t - history, t]``: it is a feature, named ``history_max_flux_prev_<h>``,
+never the label. It always uses the **peak** time, even when the label uses
+the start, because a flare's class is known only once it has peaked; so the
+feature never sees past ``t``.
+
+**Unknown windows.** A window is only labelled where the catalogue covers it:
+``coverage`` (from the catalogue's ``attrs["coverage_start"/"coverage_end"]``
+when a reader knows them, else its first and last event time). A record whose
+window reaches past the end (or starts before the beginning) gets a missing
+label (``goes_class`` <NA>, ``peak_flux`` NaN) with ``unknown="missing"``, or
+is dropped with ``unknown="drop"``; records without a region likewise. Both
+are counted in ``attrs``. The same rule makes the history NaN where its
+window starts before the coverage.
+
+The computation is vectorised and independent of the order of records and
+events: events are sorted by (region, time, flux); every record's window
+becomes a slice of that order found with ``numpy.searchsorted`` on packed
+(region, time-rank) integer keys, and the largest flux of each slice comes
+from a sparse table (O(1) range-maximum queries after O(n log n) set-up).
+There is no Python loop over records.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from flarecast.data.schema import GOES_CLASS, NOAA_AR, PEAK_FLUX, TIME
+from flarecast.errors import ConfigError, DataError, SchemaError
+from flarecast.goes import flux_to_class
+
+__all__ = ["EVENT_TIMES", "UNKNOWN_POLICIES", "history_column", "label_records", "window_max"]
+
+EVENT_TIMES: tuple[str, ...] = ("peak", "start")
+UNKNOWN_POLICIES: tuple[str, ...] = ("missing", "drop")
+_HISTORY_PREFIX = "history_max_flux_prev_"
+
+
+def history_column(history: str | pd.Timedelta) -> str:
+    """Name of the history feature for a look-back window, e.g. ``"history_max_flux_prev_24h"``."""
+    hours = _duration("history", history, positive=True) / pd.Timedelta("1h")
+    return f"{_HISTORY_PREFIX}{hours:g}h"
+
+
+def label_records(
+    records: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    horizon: str | pd.Timedelta = "24h",
+    latency: str | pd.Timedelta = "0h",
+    event_time: str = "peak",
+    key: str = NOAA_AR,
+    history: str | pd.Timedelta | None = None,
+    coverage: tuple[object, object] | None = None,
+    unknown: str = "missing",
+) -> pd.DataFrame:
+    """Attach to every record the largest flare of its region in its forecast window.
+
+    Parameters
+    ----------
+    records : pandas.DataFrame, shape (n, ...)
+        SHARP records with a tz-aware UTC ``time`` column and the ``key``
+        column (integer region numbers; <NA> = unknown). Other columns are kept.
+    events : pandas.DataFrame, shape (m, ...)
+        Canonical event table (:mod:`flarecast.data.events`): ``start``,
+        ``peak`` (UTC), ``peak_flux`` (W m^-2) and the ``key`` column.
+    horizon : str or pandas.Timedelta, default "24h"
+        Window length, > 0.
+    latency : str or pandas.Timedelta, default "0h"
+        Gap between the record and the window start, >= 0.
+    event_time : {"peak", "start"}, default "peak"
+        Which event time must fall in the window.
+    key : str, default "noaa_ar"
+        Column joining records to events (``"harpnum"`` after
+        :func:`flarecast.data.sharp.events_by_harp`).
+    history : str or pandas.Timedelta, optional
+        If given (e.g. ``"24h"``), add the feature column
+        :func:`history_column` = largest peak flux in ``(t - history, t]`` (0 if none).
+    coverage : (start, end), optional
+        Period the catalogue covers; default from ``events.attrs`` or its event times.
+    unknown : {"missing", "drop"}, default "missing"
+        Records whose label cannot be known (window outside the coverage, no region).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``records`` (same order, index kept; rows dropped only with
+        ``unknown="drop"``) with ``goes_class`` (str: "M1.2", "N" = no flare,
+        <NA> = unknown) and ``peak_flux`` (float64, W m^-2; 0 for "N", NaN for
+        unknown) replacing any existing ones, plus the history column if asked.
+        ``attrs`` describe the window and carry the catalogue's source,
+        checksum and flux scaling, and the counts of unknown labels.
+
+    Raises
+    ------
+    ConfigError
+        Bad horizon, latency, event_time or unknown.
+    SchemaError
+        Missing columns, or times that are not tz-aware UTC / are missing.
+    DataError
+        If no event has a region number (nothing could be attributed).
+    """
+    h = _duration("horizon", horizon, positive=True)
+    lat = _duration("latency", latency, positive=False)
+    for name, value, legal in (
+        ("event_time", event_time, EVENT_TIMES),
+        ("unknown", unknown, UNKNOWN_POLICIES),
+    ):
+        if value not in legal:
+            raise ConfigError(
+                f"The {name!r} parameter must be one of {list(legal)}. Got {value!r} instead."
+            )
+    _check_columns(records, [TIME, key], "records")
+    _check_columns(events, [event_time, "peak", PEAK_FLUX, key], "catalogue")
+    t = _ns(records[TIME], "records", TIME)
+    rkey = records[key].to_numpy(dtype=float, na_value=np.nan)
+    has_key = events[key].notna().to_numpy()
+    if len(events) and not has_key.any():
+        raise DataError(
+            f"The catalogue ({events.attrs.get('source', 'events')}) has no {key!r} values, so no flare "
+            "can be attributed to a region; use a catalogue with region numbers."
+        )
+    ev = events.loc[has_key]
+    ekey = ev[key].to_numpy(dtype=np.int64)
+    etime = _ns(ev[event_time], "catalogue", event_time)
+    flux = ev[PEAK_FLUX].to_numpy(dtype=float)
+    cov_start, cov_end = _coverage(coverage, events, event_time)
+
+    label_flux = window_max(rkey, t, ekey, etime, flux, lat.value, (lat + h).value)
+    no_region = np.isnan(rkey)
+    outside = (t + lat.value < cov_start) | (t + (lat + h).value > cov_end)
+    unknown_mask = no_region | outside
+    label_flux[unknown_mask] = np.nan
+
+    out = records.copy(deep=False)
+    out[PEAK_FLUX] = label_flux
+    out[GOES_CLASS] = _classes(label_flux)
+    hist_name = None
+    if history is not None:
+        span = _duration("history", history, positive=True)
+        hist = window_max(rkey, t, ekey, _ns(ev["peak"], "catalogue", "peak"), flux, -span.value, 0)
+        hist[no_region | (t - span.value < cov_start) | (t > cov_end)] = np.nan
+        hist_name = history_column(span)
+        out[hist_name] = hist
+    if unknown == "drop":
+        out = out.loc[~unknown_mask]
+    out.attrs = {
+        **records.attrs,
+        "window": (
+            f"largest GOES class of the region's flares with {event_time} time in "
+            f"(t + {_fmt(lat)}, t + {_fmt(lat + h)}]; 'N' = none"
+        ),
+        "horizon": _fmt(h),
+        "latency": _fmt(lat),
+        "event_time": event_time,
+        "key": key,
+        "history_feature": hist_name or "",
+        "catalogue_source": str(events.attrs.get("source", "")),
+        "catalogue_sha256": str(events.attrs.get("sha256") or ""),
+        "catalogue_flux_scaling": str(events.attrs.get("flux_scaling", "unknown")),
+        "coverage_start": pd.Timestamp(cov_start, tz="UTC").isoformat(),
+        "coverage_end": pd.Timestamp(cov_end, tz="UTC").isoformat(),
+        "events_without_region": int((~has_key).sum()),
+        "records_without_region": int(no_region.sum()),
+        "records_outside_coverage": int((outside & ~no_region).sum()),
+        "unknown_labels_dropped": int(unknown_mask.sum()) if unknown == "drop" else 0,
+    }
+    return out
+
+
+def window_max(
+    record_keys: np.ndarray,
+    record_times: np.ndarray,
+    event_keys: np.ndarray,
+    event_times: np.ndarray,
+    event_flux: np.ndarray,
+    lo: int,
+    hi: int,
+) -> np.ndarray:
+    """Largest ``event_flux`` per record over events of the same key with time in ``(t + lo, t + hi]``.
+
+    Parameters
+    ----------
+    record_keys : ndarray of float, shape (n,)
+        Region of each record (NaN = none: result 0).
+    record_times : ndarray of int64, shape (n,)
+        Record times, ns since the epoch.
+    event_keys : ndarray of int64, shape (m,)
+    event_times : ndarray of int64, shape (m,)
+        Event times, ns.
+    event_flux : ndarray of float, shape (m,)
+        Peak flux, W m^-2 (>= 0).
+    lo, hi : int
+        Window offsets from the record time, ns, ``lo < hi``.
+
+    Returns
+    -------
+    ndarray of float64, shape (n,)
+        0 where the window holds no event.
+    """
+    n = len(record_times)
+    out = np.zeros(n)
+    if n == 0 or len(event_keys) == 0:
+        return out
+    # Events in canonical order (key, time, flux): the result cannot depend on input order.
+    order = np.lexsort((event_flux, event_times, event_keys))
+    ekey, etime, eflux = event_keys[order], event_times[order], event_flux[order]
+    regions = np.unique(ekey)
+    # Times become ranks among the distinct event times, so (region, rank) packs into one int64:
+    # an event is <= a bound exactly when its rank is <= the bound's count of distinct times <= it.
+    distinct = np.unique(etime)
+    width = len(distinct) + 1
+    ecode = np.searchsorted(regions, ekey)
+    packed = ecode * width + np.searchsorted(distinct, etime, side="right")
+
+    known = ~np.isnan(record_keys)
+    rk = np.where(known, record_keys, -1).astype(np.int64)
+    rcode = np.clip(np.searchsorted(regions, rk), 0, len(regions) - 1)
+    has_events = known & (regions[rcode] == rk)
+    base = rcode * width
+
+    def position(offset: int) -> np.ndarray:
+        rank = np.searchsorted(distinct, record_times + offset, side="right")
+        return np.searchsorted(packed, base + rank, side="right")
+
+    left, right = position(lo), position(hi)
+    nonempty = has_events & (right > left)
+    idx = np.flatnonzero(nonempty)
+    if len(idx):
+        out[idx] = _range_max(eflux, left[idx], right[idx])
+    return out
+
+
+def _range_max(values: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """max(values[left[i]:right[i]]) for every i (non-empty ranges) with a sparse table."""
+    m = len(values)
+    levels = [values]
+    step = 1
+    while 2 * step <= m:
+        prev = levels[-1]
+        levels.append(np.maximum(prev[:-step], prev[step:]))
+        step *= 2
+    table = np.zeros((len(levels), m))
+    for j, level in enumerate(levels):
+        table[j, : len(level)] = level
+    length = right - left
+    k = np.frexp(length.astype(np.float64))[1] - 1  # floor(log2(length)), exact
+    return np.maximum(table[k, left], table[k, right - (1 << k)])
+
+
+def _classes(flux: np.ndarray) -> pd.arrays.ArrowStringArray:
+    """GOES class strings of fluxes ("N" for 0, <NA> for NaN) without a Python loop over rows."""
+    import pyarrow as pa
+
+    missing = np.isnan(flux)
+    uniques, inverse = np.unique(np.where(missing, 0.0, flux), return_inverse=True)
+    names = pa.array(flux_to_class(uniques).tolist(), type=pa.large_string())
+    taken = names.take(pa.array(inverse.ravel(), mask=missing))
+    return pd.array(taken, dtype="str")
+
+
+def _duration(name: str, value: str | pd.Timedelta, *, positive: bool) -> pd.Timedelta:
+    try:
+        step = pd.Timedelta(value)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"The {name!r} parameter must be a duration such as '24h'. Got {value!r} instead."
+        ) from exc
+    if pd.isna(step) or step < pd.Timedelta(0) or (positive and step == pd.Timedelta(0)):
+        need = "> 0" if positive else ">= 0"
+        raise ConfigError(
+            f"The {name!r} parameter must be a duration {need}. Got {value!r} instead."
+        )
+    return step
+
+
+def _fmt(step: pd.Timedelta) -> str:
+    return f"{step / pd.Timedelta('1h'):g}h"
+
+
+def _check_columns(frame: pd.DataFrame, columns: list[str], what: str) -> None:
+    missing = [c for c in dict.fromkeys(columns) if c not in frame.columns]
+    if missing:
+        raise SchemaError(f"The {what} lack column(s) {missing}; found {list(frame.columns)}.")
+
+
+def _ns(series: pd.Series, what: str, column: str) -> np.ndarray:
+    """Nanoseconds since the epoch of a tz-aware column (any unit); NaT is an error."""
+    if not isinstance(series.dtype, pd.DatetimeTZDtype):
+        raise SchemaError(
+            f"The {what}' column {column!r} must be timezone-aware UTC datetimes; got {series.dtype}. "
+            "Parse times at the boundary, e.g. pd.to_datetime(values, utc=True)."
+        )
+    if series.isna().any():
+        rows = np.flatnonzero(series.isna().to_numpy())[:5]
+        raise SchemaError(
+            f"The {what}' column {column!r} has missing times at rows {rows.tolist()}."
+        )
+    return np.asarray(series.dt.tz_convert("UTC").dt.as_unit("ns").array.asi8)
+
+
+def _coverage(coverage, events: pd.DataFrame, event_time: str) -> tuple[int, int]:
+    if coverage is None:
+        attrs = events.attrs
+        if attrs.get("coverage_start") and attrs.get("coverage_end"):
+            coverage = (attrs["coverage_start"], attrs["coverage_end"])
+        elif len(events):
+            times = events[event_time]
+            coverage = (times.min(), times.max())
+        else:
+            raise DataError(
+                "The catalogue is empty and no coverage was given: no window can be labelled."
+            )
+    start, end = (pd.Timestamp(c) for c in coverage)
+    start = start.tz_localize("UTC") if start.tzinfo is None else start.tz_convert("UTC")
+    end = end.tz_localize("UTC") if end.tzinfo is None else end.tz_convert("UTC")
+    return start.as_unit("ns").value, end.as_unit("ns").value
