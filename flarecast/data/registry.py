@@ -245,7 +245,7 @@ def _download(file: DataFile, cache: Path, url: str, progress: bool, name: str) 
         # pooch removes its temporary file; a stale cached copy must go too.
         target.unlink(missing_ok=True)
         raise DownloadError(
-            f"Download of {file.path} (data set {name!r}) from {url} failed: {exc}. "
+            f"Download of {file.path} (data set {name!r}) from {url} failed: {str(exc).rstrip('.')}. "
             f"Nothing was written to {cache}."
         ) from exc
     finally:
