@@ -18,6 +18,7 @@ randomness only as an explicit seed and never import torch.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -63,7 +64,7 @@ def _labels_and_groups(y: Any, groups: Any) -> tuple[np.ndarray, np.ndarray]:
     if bad.any():
         rows = np.flatnonzero(bad)
         raise DataError(
-            f"y must hold only 0 and 1; bad values at {format_examples(rows, y_arr[rows])}."
+            f"y must hold only 0 and 1; bad values at {format_examples(rows, y_arr[rows].tolist())}."
         )
     return y_arr.astype(np.int8), _region_codes(groups, len(y_arr))
 
@@ -125,10 +126,12 @@ def region_kfold(
             DataWarning,
         )
     folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    return [
-        (np.sort(train).astype(np.int64), np.sort(test).astype(np.int64))
-        for train, test in folds.split(np.zeros(len(y_arr)), y_arr, g)
-    ]
+    with warnings.catch_warnings():
+        # scikit-learn's "least populated class" warning counts rows; the region-level
+        # DataWarning above already says what matters, once.
+        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        pairs = list(folds.split(np.zeros(len(y_arr)), y_arr, g))
+    return [(np.sort(tr).astype(np.int64), np.sort(te).astype(np.int64)) for tr, te in pairs]
 
 
 def _utc_times(times: Any) -> pd.DatetimeIndex:
@@ -262,7 +265,7 @@ def inner_validation(
     if bad.any():
         rows = np.flatnonzero(bad)
         raise DataError(
-            f"train_idx points outside the {len(y_arr)} rows: {format_examples(rows, idx[rows])}."
+            f"train_idx points outside the {len(y_arr)} rows: {format_examples(rows, idx[rows].tolist())}."
         )
     if len(np.unique(idx)) != len(idx):
         raise DataError("train_idx holds repeated indices; pass each training row once.")
