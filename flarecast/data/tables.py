@@ -152,24 +152,20 @@ def _load_registered(
 ) -> Dataset:
     entry = registry.get_entry(name)
     if entry.synthetic:
-        try:
-            from flarecast.data.synthetic import (
-                demo_dataset,
-            )  # lazy: generator not needed otherwise
+        try:  # imported lazily: the generator is only needed for "demo"
+            from flarecast.data.synthetic import demo_dataset
         except ModuleNotFoundError as exc:
             raise DataError(
                 "The 'demo' data set needs flarecast.data.synthetic, which is missing."
             ) from exc
         return demo_dataset()
-    paths = list(
-        registry.locate(name, data_dir=data_dir, download=download, progress=progress).values()
-    )
+    found = registry.locate(name, data_dir=data_dir, download=download, progress=progress)
+    # registry.toml lists the file a reader reads first, then its companion file.
+    main, *companions = found.values()
     extra: dict[str, Any] = dict(entry.options)
-    if entry.reader == "flareml" and len(paths) > 1:
-        extra["original"] = paths[1]
-    elif entry.reader == "hollanda":
-        extra["labels"] = paths[1]
-    dataset = _READERS[entry.reader](paths[0], name=name, **extra, **policies)
+    if companions:
+        extra["original" if entry.reader == "flareml" else "labels"] = companions[0]
+    dataset = _READERS[entry.reader](main, name=name, **extra, **policies)
     return dataclasses.replace(dataset, sha256=registry.combined_sha256(entry))
 
 
