@@ -40,7 +40,14 @@ from flarecast.data.schema import GOES_CLASS, NOAA_AR, PEAK_FLUX, TIME
 from flarecast.errors import ConfigError, DataError, SchemaError
 from flarecast.goes import flux_to_class
 
-__all__ = ["EVENT_TIMES", "UNKNOWN_POLICIES", "history_column", "label_records", "window_max"]
+__all__ = [
+    "EVENT_TIMES",
+    "UNKNOWN_POLICIES",
+    "history_column",
+    "label_records",
+    "labelled_table",
+    "window_max",
+]
 
 EVENT_TIMES: tuple[str, ...] = ("peak", "start")
 UNKNOWN_POLICIES: tuple[str, ...] = ("missing", "drop")
@@ -326,3 +333,103 @@ def _coverage(coverage, events: pd.DataFrame, event_time: str) -> tuple[int, int
     start = start.tz_localize("UTC") if start.tzinfo is None else start.tz_convert("UTC")
     end = end.tz_localize("UTC") if end.tzinfo is None else end.tz_convert("UTC")
     return start.as_unit("ns").value, end.as_unit("ns").value
+
+
+def labelled_table(
+    series: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    horizon: str | pd.Timedelta = "24h",
+    latency: str | pd.Timedelta = "0h",
+    event_time: str = "peak",
+    history: str | pd.Timedelta | None = None,
+    harp_map: pd.DataFrame | None = None,
+    keywords: list[str] | None = None,
+) -> pd.DataFrame:
+    """Label a SHARP series and return it as a canonical labelled table ready for training.
+
+    Records whose label cannot be known (window outside the catalogue's
+    coverage, no region) and records with a missing keyword are dropped and
+    counted; everything that is neither canonical metadata nor a keyword (the
+    history feature excepted) is left out, so every remaining column is a feature.
+
+    Parameters
+    ----------
+    series : pandas.DataFrame
+        Canonical SHARP series (:func:`flarecast.data.sharp.read_sharp_series`).
+    events : pandas.DataFrame
+        Canonical event table (:func:`flarecast.data.catalogues.read_catalogue`).
+    horizon, latency, event_time, history
+        As for :func:`label_records`.
+    harp_map : pandas.DataFrame, optional
+        ``harpnum``/``noaa_ar`` pairs (:func:`flarecast.data.sharp.read_harp_map`):
+        label by HARP, so a HARP spanning several regions counts all their flares.
+    keywords : list of str, optional
+        Feature columns; default ``series.attrs["keywords"]``, else the SHARP keywords present.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``time, noaa_ar, [harpnum], goes_class, peak_flux, [LON_FWT, LAT_FWT]``,
+        keywords[, history], sorted by time and region, validated with
+        :func:`flarecast.data.schema.validate_labelled`. ``attrs`` hold the
+        window, the catalogue's source, format, checksum, flux scaling and
+        counts, the series' source and checksum, the drop counts and the
+        flarecast version.
+    """
+    from flarecast import __version__
+    from flarecast.data.schema import HARPNUM, POSITION, SHARP_UNITS, validate_labelled
+    from flarecast.data.sharp import events_by_harp
+
+    key = NOAA_AR
+    if harp_map is not None:
+        _check_columns(series, [HARPNUM], "records")
+        events, key = events_by_harp(events, harp_map), HARPNUM
+    labelled = label_records(series, events, horizon=horizon, latency=latency, event_time=event_time,
+                             key=key, history=history, unknown="drop")  # fmt: skip
+    if keywords is None:
+        keywords = list(
+            series.attrs.get("keywords") or [c for c in series.columns if c in SHARP_UNITS]
+        )
+    hist = [labelled.attrs["history_feature"]] if labelled.attrs["history_feature"] else []
+    meta = [
+        c
+        for c in (TIME, NOAA_AR, HARPNUM, GOES_CLASS, PEAK_FLUX, *POSITION)
+        if c in labelled.columns
+    ]
+    table = labelled[[*meta, *keywords, *hist]]
+    table = table[table[NOAA_AR].notna().to_numpy()]  # a HARP without a NOAA region: no canonical row
+    n_labelled = len(table)
+    values = table[[*keywords, *hist]].to_numpy(dtype=float, na_value=np.nan)
+    complete = np.isfinite(values).all(axis=1) if values.size else np.ones(len(table), dtype=bool)
+    table = table.loc[complete].sort_values([TIME, NOAA_AR], kind="stable").reset_index(drop=True)
+    a = labelled.attrs
+    table.attrs = {
+        **{
+            k: a[k]
+            for k in ("window", "horizon", "latency", "event_time", "key", "history_feature")
+        },
+        "catalogue_source": a["catalogue_source"],
+        "catalogue_sha256": a["catalogue_sha256"],
+        "catalogue_flux_scaling": a["catalogue_flux_scaling"],
+        "catalogue_format": str(events.attrs.get("format", "")),
+        "catalogue_events": int(len(events)),
+        "catalogue_bad_rows": int(events.attrs.get("bad_rows", 0)),
+        "catalogue_duplicates_removed": int(events.attrs.get("duplicates_removed", 0)),
+        "coverage_start": a["coverage_start"],
+        "coverage_end": a["coverage_end"],
+        "sharp_source": str(series.attrs.get("source", "")),
+        "sharp_sha256": str(series.attrs.get("sha256") or ""),
+        "synthetic": bool(
+            series.attrs.get("synthetic", False) or events.attrs.get("synthetic", False)
+        ),
+        "records_in": int(len(series)),
+        "dropped_unknown_label": int(
+            len(series) - len(labelled) + (labelled[NOAA_AR].isna().sum())
+        ),
+        "dropped_missing_feature": int((~complete).sum()),
+        "features": [*keywords, *hist],
+        "flarecast_version": __version__,
+    }
+    validate_labelled(table, str(series.attrs.get("source", "labelled table")), [*keywords, *hist])
+    return table

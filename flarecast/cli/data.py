@@ -238,3 +238,7 @@ def fetch(
         raise click.ClickException(
             f"{len(failed)} data set(s) could not be fetched: {', '.join(failed)}"
         )
+
+
+# `flarecast data sharp` (JSOC) is owned by the labelling commands in flarecast/cli/label.py.
+data.add_command(__import__("flarecast.cli.label", fromlist=["sharp"]).sharp, "sharp")

@@ -1,0 +1,194 @@
+"""``flarecast label`` (SHARP records + flare catalogue -> labelled table) and ``flarecast data sharp`` (JSOC)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from flarecast.cli._common import friendly_errors
+
+__all__ = ["label", "sharp"]
+
+_ON_BAD_ROWS = click.Choice(["error", "skip"])
+
+
+@click.command()
+@click.option(
+    "--sharp",
+    "sharp_source",
+    required=True,
+    metavar="FILE_OR_NAME",
+    help="SHARP series file (CSV/Parquet/netCDF) or name: hollanda-2019, demo.",
+)
+@click.option(
+    "--catalogue",
+    required=True,
+    metavar="FILE_OR_NAME",
+    help="Flare catalogue file or folder, or name (e.g. hek-2010-2019, ncei-1996-2022, demo).",
+)
+@click.option(
+    "--catalogue-format",
+    default=None,
+    metavar="FORMAT",
+    help="Catalogue format if it cannot be detected (ncei, swpc-list, hek, xrs-report, ...).",
+)
+@click.option("--horizon", default="24h", show_default=True, help="Forecast window length.")
+@click.option("--latency", default="0h", show_default=True, help="Gap between record and window.")
+@click.option(
+    "--event-time",
+    type=click.Choice(["peak", "start"]),
+    default="peak",
+    show_default=True,
+    help="Flare time that must fall in the window.",
+)
+@click.option(
+    "--history/--no-history",
+    default=False,
+    show_default=True,
+    help="Add the feature history_max_flux_prev_24h (largest flare that peaked in the previous 24 h).",
+)
+@click.option(
+    "--harp-map",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="HARP->NOAA map (harp_to_noaa.csv / harp_stats.csv): label by HARP, counting all its regions.",
+)
+@click.option(
+    "--on-bad-rows",
+    type=_ON_BAD_ROWS,
+    default="error",
+    show_default=True,
+    help="Malformed catalogue rows: stop with an error, or skip them (counted).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Shared data folder for registered names (default $FLARECAST_DATA_DIR).",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output table: .parquet, .nc or .csv (written atomically).",
+)
+@friendly_errors
+def label(sharp_source, catalogue, catalogue_format, horizon, latency, event_time, history, harp_map,
+          on_bad_rows, data_dir, out) -> None:  # fmt: skip
+    """Label SHARP records with the largest flare of their region in (t + latency, t + latency + horizon]."""
+    import warnings
+
+    import pandas as pd
+
+    from flarecast.data.catalogues import read_catalogue
+    from flarecast.data.sharp import read_harp_map, read_sharp_series, write_table
+    from flarecast.errors import FlarecastWarning
+    from flarecast.labels import labelled_table
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FlarecastWarning)
+        events = read_catalogue(
+            catalogue, format=catalogue_format, on_bad_rows=on_bad_rows, data_dir=data_dir
+        )
+        series = read_sharp_series(sharp_source, data_dir=data_dir)
+        mapping = read_harp_map(harp_map) if harp_map is not None else None
+        table = labelled_table(
+            series,
+            events,
+            horizon=horizon,
+            latency=latency,
+            event_time=event_time,
+            history="24h" if history else None,
+            harp_map=mapping,
+        )
+        table.attrs["created"] = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
+    for w in caught:
+        click.echo(f"Warning: {w.message}", err=True)
+    write_table(table, out)
+    a = table.attrs
+    classes = table["goes_class"].str[0].value_counts()
+    counts = ", ".join(f"{k} {classes.get(k, 0)}" for k in ("N", "A", "B", "C", "M", "X"))
+    click.echo(
+        f"Catalogue: {a['catalogue_source']} ({a['catalogue_format']}, {a['catalogue_events']} events, "
+        f"{a['catalogue_bad_rows']} malformed skipped, {a['catalogue_duplicates_removed']} duplicates removed; "
+        f"flux scaling {a['catalogue_flux_scaling']})"
+    )
+    click.echo(f"Window: {a['window']}")
+    click.echo(
+        f"Records: {a['records_in']} read, {a['dropped_unknown_label']} without a known label dropped "
+        f"(window outside the catalogue coverage or no region), "
+        f"{a['dropped_missing_feature']} with a missing feature dropped; {len(table)} written"
+    )
+    click.echo(f"Labels: {counts}")
+    click.echo(f"Wrote {out}")
+
+
+@click.command()
+@click.option("--start", required=True, help="First T_REC (JSOC TAI label), e.g. 2014-01-01.")
+@click.option("--end", required=True, help="End T_REC (exclusive).")
+@click.option(
+    "--cadence", default="1h", show_default=True, help="Record spacing, a multiple of 12 min."
+)
+@click.option(
+    "--series",
+    default="hmi.sharp_cea_720s",
+    show_default=True,
+    help="hmi.sharp_cea_720s, hmi.sharp_cea_720s_nrt, hmi.sharp_720s or hmi.sharp_720s_nrt.",
+)
+@click.option(
+    "--keywords",
+    default=None,
+    help="Comma-separated SHARP keywords (default: the 18 space-weather ones).",
+)
+@click.option("--harp", "harps", multiple=True, type=int, help="Only this HARP (repeatable).")
+@click.option("--chunk", default="30D", show_default=True, help="Time span of one JSOC query.")
+@click.option("--retries", default=3, show_default=True, type=int, help="Retries per failed query.")
+@click.option(
+    "--max-abs-lon",
+    default=70.0,
+    show_default=True,
+    type=float,
+    help="Keep |LON_FWT| <= this (deg).",
+)
+@click.option(
+    "--server-url", default=None, help="CGI folder of another DRMS server (default JSOC)."
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output series: .parquet, .nc or .csv.",
+)
+@friendly_errors
+def sharp(
+    start, end, cadence, series, keywords, harps, chunk, retries, max_abs_lon, server_url, out
+) -> None:
+    """Fetch SHARP keyword series from JSOC (needs flarecast[jsoc]); QUALITY == 0, TAI -> UTC."""
+    from flarecast.data.sharp import write_table
+    from flarecast.data.sharp_jsoc import DEFAULT_KEYWORDS, fetch_sharp
+
+    keys = (
+        [k.strip() for k in keywords.split(",") if k.strip()]
+        if keywords
+        else list(DEFAULT_KEYWORDS)
+    )
+    frame = fetch_sharp(
+        start,
+        end,
+        series=series,
+        keywords=keys,
+        cadence=cadence,
+        harpnums=list(harps) or None,
+        chunk=chunk,
+        retries=retries,
+        max_abs_lon=max_abs_lon,
+        server_url=server_url,
+    )
+    write_table(frame, out)
+    dropped = ", ".join(f"{k} {v}" for k, v in frame.attrs["dropped"].items())
+    click.echo(
+        f"{len(frame.attrs['queries'])} JSOC queries, {frame.attrs['records_received']} records received; "
+        f"dropped: {dropped}; {len(frame)} records from {frame['harpnum'].nunique()} HARPs written"
+    )
+    click.echo(f"Wrote {out}")
