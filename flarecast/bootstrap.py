@@ -303,7 +303,7 @@ def summarise(result: ProtocolResult, *, n_boot: int | None = None, level: float
     letter = first["letter"].to_numpy(dtype=object)
     y = first["y"].to_numpy()
     fold = first["fold"].to_numpy()
-    table_rows, boot, notes = [], {}, []
+    table_rows, boot, undefined = [], {}, {}
     for method in result.labels:
         sub = _method_rows(pred, method, -1, rows)
         args = (y, sub["p"].to_numpy(), sub["pred"].to_numpy(), letter, sub["climatology"].to_numpy())
@@ -315,7 +315,7 @@ def summarise(result: ProtocolResult, *, n_boot: int | None = None, level: float
             lo, hi, n_nan = interval(boot[method][score], level)
             row[f"{score}_lo"], row[f"{score}_hi"] = lo, hi
             if n_nan:
-                notes.append(f"{method}: {score} undefined in {n_nan} of {n_boot} resamples (left out of the interval)")
+                undefined.setdefault((score, n_nan), []).append(method)
         members = sorted(s for s in pred.loc[pred["method"] == method, "seed"].unique() if s >= 0)
         per_seed = []
         for s in members:
@@ -329,6 +329,9 @@ def summarise(result: ProtocolResult, *, n_boot: int | None = None, level: float
         row["threshold_mean"] = float(sub.groupby("fold")["threshold"].first().mean())
         table_rows.append(row)
     table = pd.DataFrame(table_rows)
+    notes = [f"{score} is undefined in {n_nan} of {n_boot} resamples (for {', '.join(ms)}), "
+             "e.g. no X event drawn; those resamples are left out of its interval"
+             for (score, n_nan), ms in undefined.items()]
     is_x = letter == "X"
     table["n_test"] = rows.size
     table["n_pos"] = int(y.sum())
@@ -342,7 +345,10 @@ def summarise(result: ProtocolResult, *, n_boot: int | None = None, level: float
                 diff = boot[a][score] - boot[b][score]
                 lo, hi, _ = interval(diff, level)
                 ok = diff[~np.isnan(diff)]
-                p_two = float(min(1.0, 2 * min(np.mean(ok <= 0), np.mean(ok >= 0)))) if ok.size else float("nan")
+                # Two-sided bootstrap p with ties at zero split evenly (mid-p): discrete
+                # scores such as X recall often differ by exactly 0 on a resample.
+                below = np.mean(ok < 0) + 0.5 * np.mean(ok == 0) if ok.size else np.nan
+                p_two = float(min(1.0, 2 * min(below, 1 - below))) if ok.size else float("nan")
                 point = float(table.loc[table.method == a, score].iloc[0] - table.loc[table.method == b, score].iloc[0])
                 comp_rows.append({"comparison": f"{a} - {b}", "method": a, "baseline": b, "score": score,
                                   "difference": point, "lo": lo, "hi": hi, "p_boot": p_two,

@@ -185,7 +185,9 @@ def _network(loss: str) -> Factory:
     def factory(protocol: Protocol, seed: int) -> Any:
         from flarecast.models.estimator import FlareClassifier
 
-        kwargs: dict[str, Any] = {"loss": loss, "n_members": protocol.seeds, "seed": seed, **protocol.network}
+        # TOML gives lists; estimator parameters such as ``hidden`` are tuples.
+        extra = {k: tuple(v) if isinstance(v, list) else v for k, v in protocol.network.items()}
+        kwargs: dict[str, Any] = {"loss": loss, "n_members": protocol.seeds, "seed": seed, **extra}
         if loss == "focal":
             kwargs.update(alpha=protocol.alpha, gamma=protocol.gamma)
         return FlareClassifier(**kwargs)

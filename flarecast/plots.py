@@ -141,7 +141,11 @@ def write_figures(out_dir: str | Path, result: ProtocolResult, summary: Summary,
     for name, make in makers.items():
         fig = make(result, summary, synthetic=synthetic)
         path = Path(out_dir) / name
+        # The PNG text chunks carry the marker too, so a figure cut out of a report still says it.
+        meta = {"Title": fig.get_suptitle(), "Software": "flarecast"}
+        if synthetic:
+            meta["Description"] = "SYNTHETIC DATA"
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png")
+            fig.savefig(tmp, format="png", metadata=meta)
         written.append(path)
     return written

@@ -89,8 +89,11 @@ def _header(table: pd.DataFrame, meta: dict[str, Any]) -> list[str]:
         f"(base rate {first.base_rate:.3f}); X events: {int(first.n_x)} from {int(first.n_x_regions)} regions.",
         f"Brackets: {int(round(100 * prot.get('level', 0.95)))}% intervals from {prot.get('n_boot', '?')} "
         "bootstrap resamples of active regions.",
-        "",
     ]
+    if meta.get("flaring_only"):
+        lines.append("Every sample is a flaring region (negatives are weaker flares, not quiet regions), so "
+                     "the base rate is far above an operational one and HSS is not comparable with AR-day studies.")
+    lines.append("")
     return lines
 
 
@@ -124,6 +127,10 @@ def format_markdown(summary: Summary, meta: dict[str, Any]) -> str:
         lines += ["", "Notes:"] + [f"- {n}" for n in summary.notes]
     lines += ["", "## Reading", "", plain_reading(summary, meta), ""]
     return "\n".join(lines)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + ". "
 
 
 def _verb(c: pd.Series) -> str:
@@ -164,7 +171,7 @@ def plain_reading(summary: Summary, meta: dict[str, Any]) -> str:
                              f"{'inside' if inside else 'outside'} the interval")
         text = (f"{prefix}On this data ({meta.get('dataset', '?')}), compared with cross-entropy on the same "
                 f"folds and seeds, focal loss " + "; ".join(parts) + ". " +
-                ("; ".join(claim).capitalize() + ". " if claim else ""))
+                (_sentence("; ".join(claim)) if claim else ""))
     else:
         best = table["tss"].idxmax() if table["tss"].notna().any() else table.index[0]
         text = (f"{prefix}On this data ({meta.get('dataset', '?')}) focal loss and cross-entropy were not both "
@@ -175,7 +182,7 @@ def plain_reading(summary: Summary, meta: dict[str, Any]) -> str:
         best_ref = max(refs, key=lambda m: -np.inf if math.isnan(table.loc[m, "auc"]) else table.loc[m, "auc"])
         text += (f"The best scikit-learn reference, {table.loc[best_ref, 'label']}, reaches ROC AUC "
                  f"{_fmt(table.loc[best_ref, 'auc'])} and TSS {_fmt(table.loc[best_ref, 'tss'])}. ")
-    return text + facts[0].upper() + facts[1:] + "."
+    return text + _sentence(facts).rstrip()
 
 
 def _version(name: str) -> str | None:

@@ -1,0 +1,143 @@
+"""``flarecast reproduce`` end to end on a small synthetic table, through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from flarecast.cli import main
+from flarecast.data.synthetic import demo_dataset
+
+REQUIRED = ["method", "x_recall", "x_recall_lo", "x_recall_hi", "recall", "hss", "hss_lo", "hss_hi", "tss",
+            "tss_lo", "tss_hi", "precision", "auc", "auc_lo", "auc_hi", "bss", "n_test", "n_pos", "n_x",
+            "n_x_regions", "base_rate"]
+
+
+@pytest.fixture(scope="module")
+def table_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "small_demo.parquet"
+    demo_dataset(seed=3, n_regions=120, days=120).frame.to_parquet(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "out"
+    config = out.parent / "fast.toml"
+    config.write_text('[protocol]\nfolds = 5\nseeds = 2\nn_boot = 300\n\n'
+                      '[protocol.network]\nmax_epochs = 15\npatience = 3\nhidden = [16]\n')
+    result = CliRunner().invoke(main, [
+        "reproduce", "--dataset", "demo", "--config", str(config), "--folds", "3",
+        "--methods", "climatology,logistic,ce,focal", "--gamma", "1.5", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out, result
+
+
+def test_writes_every_file(run):
+    out, _ = run
+    for name in ("table.md", "table.csv", "comparison.csv", "predictions.parquet", "run.json", "roc.png",
+                 "reliability.png", "skill_threshold.png", "intervals.png"):
+        assert (out / name).stat().st_size > 0, name
+    assert not list(out.glob(".*.tmp"))  # atomic writes left no temporaries
+
+
+def test_table_and_comparison(run):
+    out, _ = run
+    table = pd.read_csv(out / "table.csv")
+    assert set(REQUIRED) <= set(table.columns)
+    assert table["method"].tolist() == ["climatology", "logistic", "ce", "focal"]
+    assert (table["x_recall_lo"] <= table["x_recall_hi"]).all()
+    assert table.loc[table.method == "focal", "n_seeds"].item() == 2
+    comp = pd.read_csv(out / "comparison.csv")
+    assert set(comp["score"]) == {"x_recall", "recall", "hss", "tss", "auc", "bss"}
+    assert set(comp["comparison"]) == {"focal - ce"}
+    focal = table.set_index("method").loc["focal"]
+    ce = table.set_index("method").loc["ce"]
+    hss = comp.set_index("score").loc["hss"]
+    assert hss["difference"] == pytest.approx(focal["hss"] - ce["hss"], abs=1e-5)
+
+
+def test_predictions_cover_every_row_per_method(run):
+    out, _ = run
+    pred = pd.read_parquet(out / "predictions.parquet")
+    assert {"fold", "seed", "method", "region", "letter", "threshold", "time", "p", "y"} <= set(pred.columns)
+    n = pd.read_csv(out / "table.csv")["n_test"].iloc[0]
+    for method, sub in pred[pred.seed == -1].groupby("method"):
+        assert sorted(sub["row"]) == list(range(n)), method
+    assert sorted(pred.loc[pred.method == "focal", "seed"].unique()) == [-1, 0, 1]
+    assert str(pred["time"].dtype).endswith("UTC]")
+
+
+def test_every_output_says_synthetic(run):
+    out, result = run
+    assert "SYNTHETIC" in result.output
+    assert "SYNTHETIC" in (out / "table.md").read_text()
+    assert pd.read_csv(out / "table.csv")["synthetic"].all()
+    assert pd.read_csv(out / "comparison.csv")["synthetic"].all()
+    assert pd.read_parquet(out / "predictions.parquet")["synthetic"].all()
+    assert json.loads((out / "run.json").read_text())["synthetic"] is True
+    for png in out.glob("*.png"):
+        assert b"SYNTHETIC" in png.read_bytes(), png.name
+
+
+def test_run_json_records_config_and_provenance(run, table_file):
+    out, _ = run
+    meta = json.loads((out / "run.json").read_text())
+    prot = meta["protocol"]
+    assert prot["folds"] == 3  # the command line beats the config file
+    assert prot["seeds"] == 2 and prot["n_boot"] == 300  # from the config file
+    assert prot["gamma"] == 1.5 and prot["alpha"] == 0.25
+    assert prot["network"] == {"max_epochs": 15, "patience": 3, "hidden": [16]}
+    assert len(meta["data_sha256"]) == 64
+    assert meta["versions"]["numpy"] == np.__version__
+    assert "git_commit" in meta and meta["wall_seconds"] > 0
+    assert [f["fold"] for f in meta["fold_sizes"]] == [0, 1, 2]
+
+
+def test_prints_table_and_plain_reading(run):
+    _, result = run
+    assert "| focal-loss network |" in result.output
+    assert "On this data" in result.output and "focal loss" in result.output
+    assert "base rate" in result.output and "X events from" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["--threshold-metric", "auc"], "'hss', 'tss' or 'fixed:<p>'"),
+        (["--methods", "climatology,focl"], "unknown method.*'focl'"),
+        (["--folds", "1"], "'folds'.*>= 2"),
+        (["--negatives", "Q"], "Invalid value for '--negatives'"),
+    ],
+)
+def test_bad_options_fail_cleanly(table_file, tmp_path, args, match):
+    result = CliRunner().invoke(main, ["reproduce", "--dataset", str(table_file), *args, "--n-boot", "10",
+                                       "--methods" if "--methods" not in args else "--seed",
+                                       "climatology" if "--methods" not in args else "0", "--out", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    import re
+
+    assert re.search(match, result.output, re.S), result.output
+
+
+def test_unknown_config_key_lists_legal_keys(table_file, tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text("[protocol]\nfold = 3\n")
+    result = CliRunner().invoke(main, ["reproduce", "--dataset", str(table_file), "--config", str(config),
+                                       "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert "unknown key(s) ['fold']" in result.output and "'folds'" in result.output
+
+
+def test_cli_module_imports_neither_torch_nor_matplotlib():
+    code = ("import sys, flarecast.cli.evaluate, flarecast.evaluate, flarecast.report, flarecast.bootstrap; "
+            "print(sorted(m for m in ('torch', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
