@@ -21,86 +21,17 @@ from flarecast.cli._common import friendly_errors
 __all__ = ["forecast"]
 
 _DEMO = re.compile(r"^demo(?::(\d+))?$")
-# SHARP keyword names JSOC uses for the canonical metadata columns.
-_JSOC_NAMES = {"T_REC": "time", "NOAA_AR": "noaa_ar", "HARPNUM": "harpnum"}
-# TAI - UTC (s) from each leap second on; SDO/HMI data start in 2010.
-_TAI_UTC = (("2006-01-01", 33), ("2009-01-01", 34), ("2012-07-01", 35), ("2015-07-01", 36), ("2017-01-01", 37))
-_T_REC = re.compile(r"^\d{4}\.\d{2}\.\d{2}_\d{2}:\d{2}(:\d{2}(\.\d+)?)?_TAI$")
 
 
-def _tai_to_utc(values: Any, source: str) -> Any:
-    """JSOC ``T_REC`` strings (``2014.01.01_00:12:00_TAI``) to UTC timestamps."""
-    import numpy as np
-    import pandas as pd
+def read_input(spec: str) -> tuple[Any, Any]:
+    """SHARP records and their :class:`~flarecast.forecast.InputInfo` from ``--features``.
 
-    from flarecast.errors import SchemaError, format_examples
-
-    text = pd.Series(values, dtype="string").str.strip()
-    bad = ~text.fillna("").str.match(_T_REC.pattern)
-    if bad.any():
-        rows = np.flatnonzero(bad.to_numpy())
-        raise SchemaError(f"{source}: column 'T_REC' has values that are not JSOC TAI times "
-                          f"(YYYY.MM.DD_hh:mm:ss_TAI) at {format_examples(rows, text[bad].tolist())}")
-    tai = pd.to_datetime(text.str.replace("_TAI", "", regex=False), format="%Y.%m.%d_%H:%M:%S", utc=True)
-    offset = np.zeros(len(tai))
-    for start, seconds in _TAI_UTC:
-        offset[(tai >= pd.Timestamp(start, tz="UTC")).to_numpy()] = seconds
-    return tai - pd.to_timedelta(offset, unit="s")
-
-
-def _read_table_file(path: Path, assume_utc: bool) -> tuple[Any, str]:
-    """Read an unlabelled SHARP record table (CSV, ``;``-CSV or Parquet) into canonical columns."""
-    import pandas as pd
-
-    from flarecast.errors import DataError, SchemaError
-    from flarecast.io import sha256_file
-
-    source = str(path)
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".parquet", ".pq"):
-            frame = pd.read_parquet(path)
-        elif suffix in (".csv", ".txt"):
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                header = fh.readline()
-            frame = pd.read_csv(path, sep=";" if header.count(";") > header.count(",") else ",")
-        else:
-            raise DataError(f"{source}: unknown table format {suffix!r}; expected .csv, .txt, .parquet or .pq")
-    except (OSError, ValueError) as exc:
-        if isinstance(exc, DataError):
-            raise
-        raise DataError(f"{source}: cannot read the table ({exc})") from exc
-    frame = frame.rename(columns={k: v for k, v in _JSOC_NAMES.items() if k in frame.columns and v not in frame.columns})
-    if "time" not in frame.columns:
-        raise SchemaError(f"{source}: no 'time' (or JSOC 'T_REC') column; columns are {list(frame.columns)}")
-    t = frame["time"]
-    if isinstance(t.dtype, pd.DatetimeTZDtype):
-        frame["time"] = t.dt.tz_convert("UTC")
-    elif pd.api.types.is_datetime64_any_dtype(t):
-        if not assume_utc:
-            raise SchemaError(f"{source}: column 'time' has no time zone; write times with 'Z' or pass --assume-utc")
-        frame["time"] = t.dt.tz_localize("UTC")
-    else:
-        text = t.astype("string").str.strip()
-        if text.fillna("").str.endswith("_TAI").all():
-            frame["time"] = _tai_to_utc(text, source)
-        else:
-            zoned = text.fillna("").str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True)
-            if not zoned.all() and not assume_utc:
-                raise SchemaError(f"{source}: column 'time' has times without a zone (e.g. {text[~zoned].iloc[0]!r}); "
-                                  "write them with 'Z' or '+00:00', or pass --assume-utc")
-            try:
-                frame["time"] = pd.to_datetime(text, utc=True, format="ISO8601")
-            except ValueError as exc:
-                raise SchemaError(f"{source}: column 'time' is not ISO 8601 ({exc})") from exc
-    for col in ("noaa_ar", "harpnum"):
-        if col in frame.columns:
-            frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("Int64")
-    return frame, sha256_file(path)
-
-
-def _read_input(spec: str, assume_utc: bool) -> tuple[Any, Any]:
-    """SHARP records and their :class:`InputInfo` from ``--features``."""
+    ``demo[:SEED]`` is the SYNTHETIC demo series (seed 1 by default, a sun
+    independent of the ``demo`` training table's seed 0); a registered labelled
+    data set (``umich-24h``, ...) is read by :func:`flarecast.data.tables.load_dataset`
+    and its labels ignored; anything else (a file, ``hollanda-2019``) by
+    :func:`flarecast.data.sharp.read_sharp_series`.
+    """
     from flarecast.forecast import InputInfo
 
     demo = _DEMO.match(spec)
@@ -108,53 +39,51 @@ def _read_input(spec: str, assume_utc: bool) -> tuple[Any, Any]:
         from flarecast.data.synthetic import demo_sharp_series
 
         seed = int(demo.group(1) or 1)
-        frame = demo_sharp_series(seed=seed)
         note = (f"SYNTHETIC demo SHARP series, seed {seed} (the 'demo' training table uses seed 0, so seed 1 is an "
                 "independent synthetic sun).")
-        return frame, InputInfo(source=f"demo:{seed} (SYNTHETIC)", sha256=None, synthetic=True, notes=(note,))
+        return demo_sharp_series(seed=seed), InputInfo(f"demo:{seed} (SYNTHETIC)", None, True, (note,))
     from flarecast.data import registry
+    from flarecast.data.sharp import SERIES_NAMES, read_sharp_series
 
-    path = Path(spec).expanduser()
-    if spec in registry.registry() or (path.is_file() and _layout(path) != "table"):
+    if spec in registry.registry() and spec not in SERIES_NAMES:
         from flarecast.data.tables import load_dataset
 
-        ds = load_dataset(spec if spec in registry.registry() else path)
+        ds = load_dataset(spec)
         notes = (*ds.notes, "label columns of the data set were ignored: a forecast reads features only.")
         return ds.frame, InputInfo(source=ds.name, sha256=ds.sha256, synthetic=ds.synthetic, notes=notes)
-    if not path.is_file():
-        from flarecast.errors import ConfigError
-
-        raise ConfigError(f"--features {spec!r} is neither an existing file, 'demo[:SEED]', nor a registered data "
-                          f"set ({', '.join(registry.names())})")
-    frame, sha = _read_table_file(path, assume_utc)
-    synthetic = "synthetic" in frame.columns and bool(frame["synthetic"].astype(bool).any())
-    return frame, InputInfo(source=str(path), sha256=sha, synthetic=synthetic)
+    frame = read_sharp_series(spec)
+    dropped = frame.attrs.get("dropped_columns") or []
+    notes = (f"columns not used as SHARP keywords or metadata: {dropped}",) if dropped else ()
+    return frame, InputInfo(source=str(frame.attrs.get("source", spec)), sha256=frame.attrs.get("sha256"),
+                            synthetic=bool(frame.attrs.get("synthetic", False)), notes=notes)
 
 
-def _layout(path: Path) -> str:
-    from flarecast.data.tables import detect_layout
+def read_jsoc(issue_time: Any, lookback_hours: float, features: tuple[str, ...], client: Any = None) -> tuple[Any, Any]:
+    """The SHARP NRT records of the look-back window before ``issue_time``, from JSOC.
 
-    return detect_layout(path)
-
-
-def _read_jsoc(issue_time: Any, lookback_hours: float, features: tuple[str, ...]) -> tuple[Any, Any]:
-    from flarecast.errors import ConfigError
-
-    try:
-        from flarecast.data import sharp
-    except ModuleNotFoundError as exc:
-        raise ConfigError("--jsoc needs flarecast.data.sharp (the JSOC reader), which this installation lacks; "
-                          "pass --features FILE instead") from exc
-    fetch = getattr(sharp, "fetch_sharp", None)
-    if fetch is None:
-        raise ConfigError("--jsoc: flarecast.data.sharp has no fetch_sharp(); pass --features FILE instead")
+    Records near the limb are kept (the forecast flags them); ``QUALITY != 0``
+    records and records with a missing keyword are dropped by the reader and
+    counted in the notes. ``client`` is any object with drms's ``query``.
+    """
     import pandas as pd
 
+    from flarecast.data.schema import SHARP_UNITS
+    from flarecast.errors import ConfigError
     from flarecast.forecast import InputInfo
 
+    try:
+        from flarecast.data.sharp_jsoc import fetch_sharp
+    except ModuleNotFoundError as exc:
+        raise ConfigError("--jsoc needs flarecast.data.sharp_jsoc (the JSOC reader), which this installation lacks; "
+                          "pass --features FILE instead") from exc
+    keywords = [f for f in features if f in SHARP_UNITS]
     start = issue_time - pd.Timedelta(hours=lookback_hours)
-    frame = fetch(start=start, end=issue_time, keywords=list(features), nrt=True)
-    return frame, InputInfo(source=f"JSOC SHARP NRT {start:%Y-%m-%dT%H:%MZ} to {issue_time:%Y-%m-%dT%H:%MZ}")
+    frame = fetch_sharp(start, issue_time + pd.Timedelta(minutes=1), series="hmi.sharp_cea_720s_nrt",
+                        keywords=keywords, cadence="1h", chunk=f"{int(lookback_hours) + 1}h", max_abs_lon=None,
+                        quality_zero=True, client=client)
+    dropped = frame.attrs.get("dropped") or {}
+    notes = tuple(f"JSOC records dropped by the reader ({why}): {n}" for why, n in dropped.items() if n)
+    return frame, InputInfo(source=str(frame.attrs.get("source", "JSOC hmi.sharp_cea_720s_nrt")), notes=notes)
 
 
 def model_info(folder: Path, meta: dict[str, Any], features: tuple[str, ...], calibration: Any) -> Any:
@@ -252,8 +181,9 @@ def resolve_issue_time(date: str | None, issue_time: str | None, frame: Any = No
 @click.option("--model", "model_dir", required=True, type=click.Path(path_type=Path),
               help="Model folder (from flarecast train). A sub-folder x/ holding an >=X model is used for P(>=X).")
 @click.option("--features", "features_spec", default=None,
-              help="SHARP records: a CSV/Parquet file (canonical or JSOC column names), a registered data set, "
-                   "or demo[:SEED] for the SYNTHETIC demo series (default seed 1).")
+              help="SHARP records: a CSV/Parquet/netCDF file (canonical or JSOC column names, T_REC in TAI is "
+                   "converted), hollanda-2019 or another registered data set, or demo[:SEED] for the SYNTHETIC "
+                   "demo series (default seed 1).")
 @click.option("--jsoc", is_flag=True, help="Fetch the latest SHARP NRT records from JSOC (needs network and drms).")
 @click.option("--date", default=None, help="Issue at 00:00 UTC of this day (YYYY-MM-DD); the report folder name.")
 @click.option("--issue-time", default=None, help="Issue time, ISO 8601 (UTC if no zone). Default: newest record.")
@@ -263,12 +193,11 @@ def resolve_issue_time(date: str | None, issue_time: str | None, frame: Any = No
 @click.option("--stale-hours", type=float, default=None, help="Flag records older than this [24].")
 @click.option("--lookback-hours", type=float, default=None, help="Regions unseen for longer are off the disk [72].")
 @click.option("--limb-deg", type=float, default=None, help="Flag |LON_FWT| above this [70].")
-@click.option("--assume-utc", is_flag=True, help="Read zone-less times of a features file as UTC.")
 @click.option("--json", "as_json", is_flag=True, help="Print the forecast JSON instead of the summary.")
 @friendly_errors
 def forecast(model_dir: Path, features_spec: str | None, jsoc: bool, date: str | None, issue_time: str | None,
              out_dir: Path, x_model: Path | None, stale_hours: float | None, lookback_hours: float | None,
-             limb_deg: float | None, assume_utc: bool, as_json: bool) -> None:
+             limb_deg: float | None, as_json: bool) -> None:
     """Daily per-region and full-disk flare probabilities (P(>=M), P(>=X) in the next 24 h).
 
     Example (no network): flarecast forecast --model models/demo --features demo --date 2011-06-01 --out reports/
@@ -291,9 +220,9 @@ def forecast(model_dir: Path, features_spec: str | None, jsoc: bool, date: str |
         model, info, x_clf = load_forecaster(model_dir, x_model)
         if jsoc:
             t0, note = resolve_issue_time(date, issue_time)
-            frame, input_info = _read_jsoc(t0, config.lookback_hours, info.features)
+            frame, input_info = read_jsoc(t0, config.lookback_hours, info.features)
         else:
-            frame, input_info = _read_input(features_spec, assume_utc)
+            frame, input_info = read_input(features_spec)
             t0, note = resolve_issue_time(date, issue_time, frame)
         if note:
             input_info = type(input_info)(**{**input_info.__dict__, "notes": (*input_info.notes, note)})
