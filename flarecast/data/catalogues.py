@@ -39,6 +39,7 @@ from flarecast.data.events import (
     PEAK,
     SOURCE,
     START,
+    check_policies,
     combine_events,
     validate_events,
 )
@@ -157,6 +158,7 @@ def read_catalogue(
     DataError
         Unreadable or malformed input.
     """
+    check_policies(on_bad_rows, duplicates)
     if format is not None and format not in FORMATS:
         raise ConfigError(
             f"The 'format' parameter must be one of {list(FORMATS)}. Got {format!r} instead."

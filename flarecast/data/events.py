@@ -147,15 +147,7 @@ def parse_classes(values: Sequence[object], bad: BadRows, column: str) -> np.nda
         pd.Series(np.asarray(values, dtype=object)).fillna("").astype(str).str.strip().str.upper()
     )
     uniques = pd.unique(text)
-    try:
-        table = parse_goes_class(uniques)
-    except GOESClassError:
-        table = np.empty(len(uniques))
-        for i, value in enumerate(uniques):
-            try:
-                table[i] = parse_goes_class(value)[0]
-            except GOESClassError:
-                table[i] = np.nan
+    table = _parse_unique(np.asarray(uniques, dtype=object))
     flux = table[pd.Index(uniques).get_indexer(text)]
     bad.add(
         ~np.isfinite(flux),
@@ -164,6 +156,17 @@ def parse_classes(values: Sequence[object], bad: BadRows, column: str) -> np.nda
         "expected a GOES class such as 'M1.2' with a magnitude in (0, 10), X open-ended",
     )
     return flux
+
+
+def _parse_unique(values: np.ndarray) -> np.ndarray:
+    """Fluxes of distinct class strings, NaN for the bad ones; halves a failing batch to find them."""
+    try:
+        return parse_goes_class(values)
+    except GOESClassError:
+        if len(values) == 1:
+            return np.array([np.nan])
+        mid = len(values) // 2
+        return np.concatenate([_parse_unique(values[:mid]), _parse_unique(values[mid:])])
 
 
 def parse_regions(
