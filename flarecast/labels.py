@@ -424,9 +424,7 @@ def labelled_table(
             series.attrs.get("synthetic", False) or events.attrs.get("synthetic", False)
         ),
         "records_in": int(len(series)),
-        "dropped_unknown_label": int(
-            len(series) - len(labelled) + (labelled[NOAA_AR].isna().sum())
-        ),
+        "dropped_unknown_label": int(len(series) - n_labelled),
         "dropped_missing_feature": int((~complete).sum()),
         "features": [*keywords, *hist],
         "flarecast_version": __version__,
