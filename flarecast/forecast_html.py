@@ -37,8 +37,8 @@ h1{font-size:1.5em;margin:.4em 0}h2{font-size:1.15em;margin:1.2em 0 .4em;border-
 .card .big{font-size:2em;font-weight:700}
 table{border-collapse:collapse;background:#fff;font-size:.9em}th,td{border:1px solid #ddd;padding:3px 8px;text-align:left}
 th{background:#eee}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.figs{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}figure{margin:0;background:#fff;border:1px solid #ddd;padding:6px}
-figcaption{font-size:.85em;color:#555;max-width:520px}.muted{color:#666;font-size:.85em}code{font-size:.9em}
+.figs{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}figure{margin:0;background:#fff;border:1px solid #ddd;padding:6px;width:min-content}
+figcaption{font-size:.85em;color:#555}.muted{color:#666;font-size:.85em}code{font-size:.9em}
 """
 
 
@@ -106,7 +106,7 @@ def _disk_xy(lon: float, lat: float, cx: float, cy: float, radius: float) -> tup
 
 def disk_map_svg(regions: pd.DataFrame, limb_deg: float = 70.0) -> str:
     """The solar disk with each region at (LON_FWT, LAT_FWT), coloured by P(>= M)."""
-    size, radius = 380, 160
+    size, radius = 420, 160  # room outside the disk for the labels of limb regions
     cx = cy = size / 2
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="fig" id="disk-map" width="{size}" height="{size + 40}" '
              'role="img" aria-label="Solar disk map of regions coloured by probability">', _gradient("disk-grad"),
