@@ -6,7 +6,8 @@ HARPs are given), e.g.::
     hmi.sharp_cea_720s[][2014.01.01_00:00:00_TAI/30d@1h]
 
 sends it through a ``drms.Client`` (or any object with the same
-``query(ds, key=[...]) -> DataFrame`` method, so tests can inject one),
+``query(ds, key=[...], skip_conversion=[...]) -> DataFrame`` method, so tests
+can inject one),
 retries failed chunks, and turns the responses into the canonical series of
 :mod:`flarecast.data.sharp`: ``T_REC`` (``2014.01.01_00:12:00_TAI``) is
 converted from TAI to UTC once, ``NOAA_AR`` 0 becomes <NA>, and the usual
@@ -214,7 +215,7 @@ def fetch_sharp(
     quality_zero : bool, default True
         Keep ``QUALITY == 0`` records only.
     client : object, optional
-        Anything with ``query(ds, key=list) -> DataFrame`` (a ``drms.Client``);
+        Anything with ``query(ds, key=list, skip_conversion=list) -> DataFrame`` (a ``drms.Client``);
         default :func:`make_client` ``(server_url)``.
     server_url : str, optional
         CGI folder of another DRMS server (default JSOC).
@@ -332,7 +333,7 @@ def series_from_response(
 
 
 def _quality(values: pd.Series, source: str) -> np.ndarray:
-    """QUALITY as int64: drms converts ``0x...`` text itself; a raw response may still hold it."""
+    """QUALITY bitmask from ``0x...`` text (as JSOC sends it) or numbers, as float (NaN = missing)."""
     if pd.api.types.is_numeric_dtype(values):
         return values.to_numpy(dtype=float, na_value=np.nan)
     text = values.astype(str).str.strip()
@@ -353,7 +354,9 @@ def _ask(
     last: Exception | None = None
     for attempt in range(retries + 1):
         try:
-            result = client.query(query, key=keys)
+            # QUALITY is hex text in JSOC's JSON; drms 0.9.0 decodes it only for object columns,
+            # which pandas >= 3 no longer makes (it returns NaN), so it is decoded here instead.
+            result = client.query(query, key=keys, skip_conversion=[QUALITY])
             return result if result is not None else pd.DataFrame(columns=keys)
         except Exception as exc:  # drms raises HTTP, URL, JSON and DrmsQueryError alike
             last = exc
