@@ -258,11 +258,14 @@ class FoldFit:
 
     ``p_test`` (n_test,) is the method's forecast and ``threshold`` its cut,
     chosen on validation; ``members_test`` (K, n_test) and ``member_thresholds``
-    (K,) are the seed members' (K = 0 for non-ensemble methods).
+    (K,) are the seed members' (K = 0 for non-ensemble methods). ``p_val``
+    (n_val,) are the validation predictions, the only ones a selection (of a
+    threshold, or of alpha and gamma by ``tune``) may look at.
     """
 
     p_test: np.ndarray
     threshold: float
+    p_val: np.ndarray
     members_test: np.ndarray
     member_thresholds: np.ndarray
     climatology: float
@@ -306,6 +309,7 @@ def fit_fold(estimator: Any, X: pd.DataFrame, y: np.ndarray, groups: np.ndarray,
     return FoldFit(
         p_test=np.asarray(p_test, dtype=float),
         threshold=choose_threshold(y_val, p_val, threshold_metric),
+        p_val=np.asarray(p_val, dtype=float),
         members_test=np.asarray(m_test, dtype=float),
         member_thresholds=m_thr,
         climatology=float(np.mean(y_fit)),
@@ -345,7 +349,8 @@ class ProtocolResult:
 
 def run_protocol(targets: Any, features: Sequence[str], protocol: Protocol, *,
                  methods: Mapping[str, MethodSpec] | None = None, folds: list[Fold] | None = None,
-                 progress: Callable[[int, str], None] | None = None) -> ProtocolResult:
+                 progress: Callable[[int, str], None] | None = None,
+                 on_fit: Callable[[Fold, str, Any, FoldFit], None] | None = None) -> ProtocolResult:
     """Run every method of ``protocol.methods`` on every fold.
 
     Parameters
@@ -361,6 +366,10 @@ def run_protocol(targets: Any, features: Sequence[str], protocol: Protocol, *,
         Precomputed folds; default :func:`make_folds`.
     progress : callable(fold_index, method), optional
         Called after each fit (the CLI drives a progress bar with it).
+    on_fit : callable(fold, method, estimator, fold_fit), optional
+        Called with each fitted estimator before it is dropped, e.g. to score
+        validation predictions (``tune``) or permutation importance on the
+        test fold.
 
     Returns
     -------
@@ -386,9 +395,11 @@ def run_protocol(targets: Any, features: Sequence[str], protocol: Protocol, *,
     for fold in folds:
         for name in protocol.methods:
             spec = registry[name]
+            estimator = spec.factory(protocol, protocol.seed + fold.index)
             with _thread_limit(spec.threads):
-                fit = fit_fold(spec.factory(protocol, protocol.seed + fold.index), X, y, groups, fold,
-                               protocol.threshold_metric)
+                fit = fit_fold(estimator, X, y, groups, fold, protocol.threshold_metric)
+            if on_fit is not None:
+                on_fit(fold, name, estimator, fit)
             seconds[name] += fit.seconds
             if fit.best_epoch is not None:
                 epochs[name].append(fit.best_epoch)

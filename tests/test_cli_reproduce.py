@@ -141,3 +141,18 @@ def test_cli_module_imports_neither_torch_nor_matplotlib():
             "print(sorted(m for m in ('torch', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_config_file_sets_targets_unless_the_option_is_given(table_file, tmp_path):
+    config = tmp_path / "targets.toml"
+    config.write_text('[protocol]\nnegatives = ["B", "C"]\nfolds = 2\nn_boot = 20\nmethods = ["climatology"]\n')
+    base = ["reproduce", "--dataset", str(table_file), "--config", str(config), "--no-figures"]
+    result = CliRunner().invoke(main, [*base, "--out", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    meta = json.loads((tmp_path / "a" / "run.json").read_text())
+    assert meta["protocol"]["negatives"] == ["B", "C"] and "negative: B, C" in meta["definition"]
+    assert not (tmp_path / "a" / "roc.png").exists()
+    result = CliRunner().invoke(main, [*base, "--negatives", "C", "--out", str(tmp_path / "b")])
+    assert result.exit_code == 0, result.output
+    meta = json.loads((tmp_path / "b" / "run.json").read_text())
+    assert meta["protocol"]["negatives"] == ["C"] and meta["definition"].endswith("negative: C")

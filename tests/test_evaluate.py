@@ -158,9 +158,13 @@ def test_ensemble_forecast_is_member_mean_with_own_thresholds(small):
 def test_reference_methods_end_to_end(small):
     targets, feats = small
     prot = Protocol(folds=3, methods=("climatology", "logistic", "gboost"), n_boot=300, seed=2)
-    steps = []
-    res = run_protocol(targets, feats, prot, progress=lambda f, m: steps.append((f, m)))
-    assert len(steps) == 9
+    steps, fitted = [], []
+    res = run_protocol(targets, feats, prot, progress=lambda f, m: steps.append((f, m)),
+                       on_fit=lambda fold, m, est, fit: fitted.append((fold, m, est, fit)))
+    assert len(steps) == 9 and [(f.index, m) for f, m, _, _ in fitted] == steps
+    for fold, _, est, fit in fitted:  # the hook sees the fitted estimator and its validation predictions
+        assert fit.p_val.shape == fold.val.shape
+        np.testing.assert_allclose(est.predict_proba(targets.frame.loc[fold.val, feats])[:, 1], fit.p_val)
     pred = res.predictions
     for m in prot.methods:
         rows = pred.loc[(pred.method == m) & (pred.seed == -1), "row"]
