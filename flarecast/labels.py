@@ -382,11 +382,14 @@ def labelled_table(
     from flarecast.data.sharp import events_by_harp
 
     key = NOAA_AR
+    # The coverage is the whole catalogue's, also when only the events of mapped regions are kept.
+    start, end = _coverage(None, events, event_time)
+    coverage = (pd.Timestamp(start, tz="UTC"), pd.Timestamp(end, tz="UTC"))
     if harp_map is not None:
         _check_columns(series, [HARPNUM], "records")
         events, key = events_by_harp(events, harp_map), HARPNUM
     labelled = label_records(series, events, horizon=horizon, latency=latency, event_time=event_time,
-                             key=key, history=history, unknown="drop")  # fmt: skip
+                             key=key, history=history, coverage=coverage, unknown="drop")  # fmt: skip
     if keywords is None:
         keywords = list(
             series.attrs.get("keywords") or [c for c in series.columns if c in SHARP_UNITS]
@@ -398,7 +401,9 @@ def labelled_table(
         if c in labelled.columns
     ]
     table = labelled[[*meta, *keywords, *hist]]
-    table = table[table[NOAA_AR].notna().to_numpy()]  # a HARP without a NOAA region: no canonical row
+    table = table[
+        table[NOAA_AR].notna().to_numpy()
+    ]  # a HARP without a NOAA region: no canonical row
     n_labelled = len(table)
     values = table[[*keywords, *hist]].to_numpy(dtype=float, na_value=np.nan)
     complete = np.isfinite(values).all(axis=1) if values.size else np.ones(len(table), dtype=bool)

@@ -387,8 +387,14 @@ def _to_netcdf(frame: pd.DataFrame, path: Path, meta: dict[str, object]) -> None
         else:
             data[col] = ("record", values.astype(object).where(values.notna(), "").to_numpy())
     ds = xr.Dataset(data)
+    # netCDF attributes hold text and numbers: booleans become 0/1, lists and dicts JSON text.
     ds.attrs = {
-        k: v if isinstance(v, str | int | float) else json.dumps(v) for k, v in meta.items()
+        k: int(v)
+        if isinstance(v, bool)
+        else v
+        if isinstance(v, str | int | float)
+        else json.dumps(v)
+        for k, v in meta.items()
     }
     for col in frame.columns:
         if isinstance(frame[col].dtype, pd.DatetimeTZDtype):
