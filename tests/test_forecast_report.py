@@ -271,11 +271,12 @@ class RecordedJSOC:
         self.records = records
         self.queries: list[str] = []
 
-    def query(self, ds: str, key: list[str]) -> pd.DataFrame:
+    def query(self, ds: str, key: list[str], **kwargs) -> pd.DataFrame:  # drms options such as skip_conversion
         self.queries.append(ds)
         out = self.records.rename(columns={"noaa_ar": "NOAA_AR", "harpnum": "HARPNUM"})
         out = out.assign(T_REC=(out["time"] + pd.Timedelta(seconds=34)).dt.strftime("%Y.%m.%d_%H:%M:%S_TAI"),
-                         NOAA_ARS=out["NOAA_AR"].astype(str))
+                         NOAA_ARS=out["NOAA_AR"].astype(str),
+                         QUALITY=[f"0x{int(q):08x}" for q in out["QUALITY"]])  # JSOC sends QUALITY as hex text
         return out[[k for k in key if k in out.columns]].reset_index(drop=True)
 
 
