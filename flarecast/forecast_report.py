@@ -27,6 +27,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -328,6 +329,14 @@ def _write_text(path: Path, text: str) -> None:
         os.fsync(fh.fileno())
 
 
+def _remove_leftovers(root: Path, day: str, min_age_s: float = 600.0) -> None:
+    """Delete this day's temporary or old folders left by a killed run (older than ``min_age_s``)."""
+    now = time.time()
+    for leftover in root.glob(f".{day}.*"):
+        if leftover.suffix in (".tmp", ".old") and leftover.is_dir() and now - leftover.stat().st_mtime > min_age_s:
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
 def write_report(fc: Forecast, root: str | Path, *, history_days: int = 30) -> Path:
     """Write every output of ``fc`` under ``root/YYYY-MM-DD/`` and refresh ``root/index.html``.
 
@@ -335,7 +344,8 @@ def write_report(fc: Forecast, root: str | Path, *, history_days: int = 30) -> P
     folder of that day is renamed aside, the new one renamed into place and
     the old one deleted. If anything fails before the swap, the old day is
     untouched; if the second rename fails, the old day is renamed back.
-    Other days are never touched.
+    Other days are never touched; this day's temporary folders left by a
+    killed run (older than 10 min) are removed.
 
     Parameters
     ----------
@@ -357,6 +367,7 @@ def write_report(fc: Forecast, root: str | Path, *, history_days: int = 30) -> P
     day = day_of(fc)
     final = root / day
     history = read_history(root, day, days=history_days)
+    _remove_leftovers(root, day)
     tmp = Path(tempfile.mkdtemp(prefix=f".{day}.", suffix=".tmp", dir=root))
     try:
         os.chmod(tmp, 0o755)  # mkdtemp makes it 0700; a published report must be readable

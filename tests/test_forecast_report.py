@@ -168,6 +168,21 @@ def test_a_failure_while_writing_leaves_the_old_day_complete(tmp_path, monkeypat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["2014-01-02", "index.html"]
 
 
+def test_leftovers_of_a_killed_run_are_cleaned_and_unreadable_days_listed(tmp_path):
+    stale = tmp_path / ".2014-01-02.abc.tmp"
+    stale.mkdir()
+    os.utime(stale, (0, 0))  # a temp folder from a run killed long ago
+    fresh_other_day = tmp_path / ".2014-01-05.def.tmp"
+    fresh_other_day.mkdir()
+    (tmp_path / "2014-01-09").mkdir()
+    (tmp_path / "2014-01-09" / "forecast.json").write_text("{truncated")
+    write_report(_forecast("2014-01-02"), tmp_path)
+    assert not stale.exists() and fresh_other_day.exists()  # only this day's leftovers go
+    index = (tmp_path / "index.html").read_text()
+    assert "2014-01-09</td><td colspan=6>forecast.json missing or unreadable" in index
+    assert read_history(tmp_path, "2014-01-10")["11944"] == [("2014-01-02", pytest.approx(0.2))]
+
+
 def test_history_collects_earlier_days_only(tmp_path):
     for day, flux in (("2014-01-01", 1e22), ("2014-01-02", 3e22), ("2014-01-03", 4e22)):
         write_report(_forecast(day, flux=(flux, 5e22)), tmp_path)
