@@ -249,6 +249,24 @@ def test_cli_writes_a_valid_report_from_a_jsoc_style_csv(tmp_path, model_dir, re
     assert data["input"]["sha256"] and len(data["input"]["sha256"]) == 64
 
 
+def test_cli_uses_an_x_model_folder_and_warns_about_a_flaring_only_model(tmp_path, model_dir):
+    import shutil
+
+    model = shutil.copytree(model_dir, tmp_path / "m")
+    shutil.copytree(model_dir, model / "x")  # an >=X model in the x/ sub-folder (here: the same network)
+    meta = json.loads((model / "model.json").read_text())
+    meta["data"]["flaring_only"] = True  # as if trained on an X/M-vs-C table
+    (model / "model.json").write_text(json.dumps(meta))
+    res = _run("--model", model, "--features", "demo", "--date", "2011-06-01", "--out", tmp_path / "r")
+    assert res.exit_code == 0, res.output
+    assert "trained on flaring regions only" in res.output
+    data = json.loads((tmp_path / "r" / "2011-06-01" / "forecast.json").read_text())
+    assert data["x_method"]["method"] == "x-model" and data["model"]["flaring_only"] is True
+    forecast = [r for r in data["regions"] if r["status"] == "forecast"]
+    assert forecast and all(r["p_x"] == pytest.approx(r["p_m"]) for r in forecast)  # same network, capped
+    assert "trained on flaring regions only" in (tmp_path / "r" / "2011-06-01" / "forecast.html").read_text()
+
+
 def test_cli_demo_input_is_marked_synthetic(tmp_path, model_dir):
     res = _run("--model", model_dir, "--features", "demo", "--date", "2011-06-01", "--out", tmp_path)
     assert res.exit_code == 0, res.output
