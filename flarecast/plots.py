@@ -20,7 +20,8 @@ from flarecast.evaluate import ProtocolResult
 from flarecast.io import atomic_path
 from flarecast.metrics import skill_curve
 
-__all__ = ["write_figures", "roc_figure", "reliability_figure", "skill_threshold_figure", "interval_figure"]
+__all__ = ["write_figures", "roc_figure", "reliability_figure", "skill_threshold_figure", "interval_figure",
+           "tune_heatmap", "save_png"]
 
 
 def _figure(size: tuple[float, float]) -> Any:
@@ -63,6 +64,7 @@ def roc_figure(result: ProtocolResult, summary: Summary, synthetic: bool = False
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
     ax.set(xlabel="false-alarm rate (POFD)", ylabel="recall (POD)", xlim=(0, 1), ylim=(0, 1))
     ax.legend(fontsize=7, loc="lower right")
+    ax.set_title("curves pool the folds; legend AUC = mean of per-fold AUCs", fontsize=8)
     return _finish(fig, "ROC, out-of-fold test predictions", synthetic)
 
 
@@ -137,15 +139,49 @@ def write_figures(out_dir: str | Path, result: ProtocolResult, summary: Summary,
     """Write roc.png, reliability.png, skill_threshold.png and intervals.png into ``out_dir``."""
     makers = {"roc.png": roc_figure, "reliability.png": reliability_figure,
               "skill_threshold.png": skill_threshold_figure, "intervals.png": interval_figure}
-    written = []
-    for name, make in makers.items():
-        fig = make(result, summary, synthetic=synthetic)
-        path = Path(out_dir) / name
-        # The PNG text chunks carry the marker too, so a figure cut out of a report still says it.
-        meta = {"Title": fig.get_suptitle(), "Software": "flarecast"}
-        if synthetic:
-            meta["Description"] = "SYNTHETIC DATA"
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", metadata=meta)
-        written.append(path)
-    return written
+    # The PNG text chunks carry the SYNTHETIC marker too, so a figure cut out of a report still says it.
+    return [save_png(make(result, summary, synthetic=synthetic), Path(out_dir) / name, synthetic)
+            for name, make in makers.items()]
+
+
+def tune_heatmap(table: pd.DataFrame, synthetic: bool = False) -> Any:
+    """Validation score of each tried (alpha, gamma); untried cells blank, the choice outlined.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        From :func:`flarecast.tune.tune_focal`.
+    """
+    key = str(table["select_by"].iloc[0])
+    alphas = np.sort(table["alpha"].unique())
+    gammas = np.sort(table["gamma"].unique())
+    grid = np.full((alphas.size, gammas.size), np.nan)
+    for _, r in table.iterrows():
+        grid[np.searchsorted(alphas, r.alpha), np.searchsorted(gammas, r.gamma)] = r[key]
+    fig = _figure((1.6 + 1.1 * gammas.size, 1.4 + 0.8 * alphas.size))
+    ax = fig.add_subplot()
+    image = ax.imshow(np.ma.masked_invalid(grid), cmap="viridis", origin="lower", aspect="auto")
+    fig.colorbar(image, ax=ax, label=key.replace("val_", "validation ").upper())
+    for i in range(alphas.size):
+        for j in range(gammas.size):
+            if not np.isnan(grid[i, j]):
+                ax.text(j, i, f"{grid[i, j]:.3f}", ha="center", va="center", color="white", fontsize=8)
+    chosen = table[table["selected"]].iloc[0]
+    i, j = np.searchsorted(alphas, chosen.alpha), np.searchsorted(gammas, chosen.gamma)
+    from matplotlib.patches import Rectangle
+
+    ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2))
+    ax.set_xticks(range(gammas.size), [f"{g:g}" for g in gammas])
+    ax.set_yticks(range(alphas.size), [f"{a:g}" for a in alphas])
+    ax.set(xlabel="gamma", ylabel="alpha")
+    return _finish(fig, "Focal-loss tuning on validation folds (red: chosen)", synthetic)
+
+
+def save_png(fig: Any, path: str | Path, synthetic: bool = False) -> Path:
+    """Write ``fig`` as PNG atomically, with its title (and SYNTHETIC) in the PNG text chunks."""
+    meta = {"Title": fig.get_suptitle(), "Software": "flarecast"}
+    if synthetic:
+        meta["Description"] = "SYNTHETIC DATA"
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", metadata=meta)
+    return Path(path)

@@ -32,6 +32,7 @@ __all__ = [
     "plain_reading",
     "provenance",
     "write_outputs",
+    "format_tune_markdown",
 ]
 
 SYNTHETIC_BANNER = "SYNTHETIC DATA: these numbers describe a generated data set, not the Sun."
@@ -88,7 +89,8 @@ def _header(table: pd.DataFrame, meta: dict[str, Any]) -> list[str]:
         f"Test rows: {int(first.n_test)} from {int(first.n_regions)} regions; positives {int(first.n_pos)} "
         f"(base rate {first.base_rate:.3f}); X events: {int(first.n_x)} from {int(first.n_x_regions)} regions.",
         f"Brackets: {int(round(100 * prot.get('level', 0.95)))}% intervals from {prot.get('n_boot', '?')} "
-        "bootstrap resamples of active regions.",
+        "bootstrap resamples of active regions. Scores pool the out-of-fold test predictions, except ROC AUC, "
+        "which is the mean of the per-fold AUCs (each fold's model has its own calibration).",
     ]
     if meta.get("flaring_only"):
         lines.append("Every sample is a flaring region (negatives are weaker flares, not quiet regions), so "
@@ -260,3 +262,32 @@ def write_outputs(out_dir: str | Path, result: ProtocolResult, summary: Summary,
                       "best_epochs": result.best_epochs})
     written.append(path)
     return written
+
+
+def format_tune_markdown(table: pd.DataFrame, meta: dict[str, Any]) -> str:
+    """The alpha/gamma search of :func:`flarecast.tune.tune_focal` as Markdown, with the choice stated."""
+    key = str(table["select_by"].iloc[0])
+    lines = ["# Focal-loss tuning (validation folds only)", ""]
+    if meta.get("synthetic"):
+        lines += [f"**{SYNTHETIC_BANNER}**", ""]
+    prot = meta.get("protocol", {})
+    lines += [
+        f"Data: {meta.get('dataset', '?')}; target: {meta.get('definition', '?')}.",
+        f"Each candidate is trained on the fit rows of every outer fold ({prot.get('split', '?')}, "
+        f"{prot.get('seeds', '?')} seeds each) and scored on the fold's inner validation regions; no test "
+        f"fold is scored. Stage 1 searches alpha at a fixed gamma, stage 2 gamma at the best alpha; "
+        f"selection maximises {key.replace('val_', 'validation ').upper()} (mean over folds; TSS and HSS use "
+        "the threshold chosen on the same validation rows, so they rank candidates but are optimistic).",
+        "",
+        "| stage | alpha | gamma | validation AUC | validation TSS | validation HSS | median best epoch | chosen |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for _, r in table.iterrows():
+        lines.append(f"| {int(r.stage)} | {r.alpha:g} | {r.gamma:g} | {_fmt(r.val_auc, 3)} ± {_fmt(r.val_auc_sd, 3)} | "
+                     f"{_fmt(r.val_tss, 3)} ± {_fmt(r.val_tss_sd, 3)} | {_fmt(r.val_hss, 3)} ± {_fmt(r.val_hss_sd, 3)} | "
+                     f"{_fmt(r.median_best_epoch, 0)} | {'**yes**' if r.selected else ''} |")
+    chosen = table[table["selected"]].iloc[0]
+    lines += ["", f"Chosen: alpha = {chosen.alpha:g}, gamma = {chosen.gamma:g}. '±' is the spread over folds. "
+              f"Score it on the test folds with `flarecast reproduce --dataset {meta.get('dataset', '?')} "
+              f"--alpha {chosen.alpha:g} --gamma {chosen.gamma:g}`.", ""]
+    return "\n".join(lines)

@@ -8,10 +8,12 @@ too and reuse the same protocol pieces.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 import time
 import tomllib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ import click
 
 from flarecast.cli._common import friendly_errors, target_options
 
-__all__ = ["reproduce", "build_protocol"]
+__all__ = ["reproduce", "tune", "build_protocol"]
 
 
 def _read_config(path: str | None) -> dict[str, Any]:
@@ -73,69 +75,52 @@ def _methods(value: str | None) -> tuple[str, ...] | None:
     return tuple(m.strip() for m in value.split(",") if m.strip())
 
 
-@click.command("reproduce")
-@click.option("--dataset", default="demo", show_default=True,
-              help="Registered data set name (see 'flarecast data list') or a canonical table file.")
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
-              help="Local data folder for registered names (default $FLARECAST_DATA_DIR).")
-@click.option("--folds", type=int, default=None, help="Outer region-grouped folds [5].")
-@click.option("--seeds", type=int, default=None, help="Seeds (ensemble members) per network fit [5].")
-@click.option("--alpha", type=float, default=None, help="Focal-loss alpha [0.25].")
-@click.option("--gamma", type=float, default=None, help="Focal-loss gamma [2].")
-@click.option("--threshold-metric", default=None,
-              help="Threshold rule, chosen on inner validation: hss, tss or fixed:<p> [hss].")
-@click.option("--split", type=click.Choice(["kfold", "chrono"]), default=None,
-              help="Outer split: region k-fold or chronological hold-out [kfold].")
-@click.option("--cutoff", default=None, help="First test time for --split chrono [2015-01-01].")
-@click.option("--gap", default=None, help="Gap before the cutoff, >= the forecast horizon [48h].")
-@target_options
-@click.option("--methods", default=None,
-              help="Comma-separated rows: climatology, logistic, gboost, ce, weighted-ce, focal [all].")
-@click.option("--n-boot", type=int, default=None, help="Region bootstrap resamples [1000].")
-@click.option("--seed", type=int, default=None, help="Seed of folds, networks and bootstrap [0].")
-@click.option("--config", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="TOML file with a [protocol] table; command-line options override it.")
-@click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.pass_context
-@friendly_errors
-def reproduce(ctx: click.Context, dataset: str, data_dir: str | None, config: str | None, no_figures: bool,
-              out: str, methods: str | None, **options: Any) -> None:
-    """Focal loss vs cross-entropy on the same folds and seeds, with region-bootstrap intervals.
+def _common_options(func: Any) -> Any:
+    """Options shared by ``reproduce`` and ``tune``: data, targets, folds, seeds, config, output."""
+    options = [
+        click.option("--dataset", default="demo", show_default=True,
+                     help="Registered data set name (see 'flarecast data list') or a canonical table file."),
+        click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+                     help="Local data folder for registered names (default $FLARECAST_DATA_DIR)."),
+        click.option("--folds", type=int, default=None, help="Outer region-grouped folds [5]."),
+        click.option("--seeds", type=int, default=None, help="Seeds (ensemble members) per network fit [5]."),
+        click.option("--threshold-metric", default=None,
+                     help="Threshold rule, chosen on inner validation: hss, tss or fixed:<p> [hss]."),
+        click.option("--split", type=click.Choice(["kfold", "chrono"]), default=None,
+                     help="Outer split: region k-fold or chronological hold-out [kfold]."),
+        click.option("--cutoff", default=None, help="First test time for --split chrono [2015-01-01]."),
+        click.option("--gap", default=None, help="Gap before the cutoff, >= the forecast horizon [48h]."),
+        target_options,
+        click.option("--seed", type=int, default=None, help="Seed of folds, networks and bootstrap [0]."),
+        click.option("--config", type=click.Path(exists=True, dir_okay=False), default=None,
+                     help="TOML file with a [protocol] table; command-line options override it."),
+        click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
 
-    Writes table.md, table.csv, comparison.csv, predictions.parquet, run.json
-    and PNG figures into OUT, then prints the table and its plain reading.
-    """
-    from tqdm.auto import tqdm
 
-    from flarecast import config as cfg
-    from flarecast.bootstrap import summarise
+def _load(dataset: str, data_dir: str | None, protocol: Any) -> tuple[Any, Any]:
     from flarecast.data.tables import load_dataset
-    from flarecast.evaluate import run_protocol
-    from flarecast.report import SYNTHETIC_BANNER, format_markdown, provenance, write_outputs
+    from flarecast.report import SYNTHETIC_BANNER
     from flarecast.targets import make_targets
 
-    started = dt.datetime.now(dt.UTC)
-    t0 = time.perf_counter()
-    protocol = build_protocol(config, ctx, methods=_methods(methods), **options)
     data = load_dataset(dataset, data_dir=data_dir)
     targets = make_targets(data, protocol.negatives, protocol.positive_threshold)
     if data.synthetic:
         click.echo(SYNTHETIC_BANNER, err=True)
     click.echo(f"{data.name}: {len(targets.y)} rows ({int(targets.y.sum())} positive), "
                f"{len(set(targets.groups.tolist()))} regions; {targets.definition}", err=True)
+    return data, targets
 
-    steps = (1 if protocol.split == "chrono" else protocol.folds) * len(protocol.methods)
-    with tqdm(total=steps, desc="folds x methods", unit="fit", file=sys.stderr, disable=None) as bar:
-        def progress(fold: int, method: str) -> None:
-            bar.set_postfix_str(f"fold {fold} {method}")
-            bar.update()
 
-        result = run_protocol(targets, data.features, protocol, progress=progress)
-    summary = summarise(result)
-    wall = time.perf_counter() - t0
-    meta = {
-        "command": "flarecast reproduce " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "flarecast reproduce",
+def _data_meta(data: Any, targets: Any, protocol: Any, started: dt.datetime, wall: float) -> dict[str, Any]:
+    from flarecast import config as cfg
+    from flarecast.report import provenance
+
+    return {
+        "command": " ".join(["flarecast", *sys.argv[1:]]),
         "dataset": data.name,
         "synthetic": data.synthetic,
         "data_sha256": data.sha256,
@@ -147,13 +132,123 @@ def reproduce(ctx: click.Context, dataset: str, data_dir: str | None, config: st
         "rows": len(targets.y),
         "dropped": targets.dropped,
         "protocol": cfg.to_dict(protocol),
-        "fold_sizes": [{"fold": f.index, "fit": len(f.fit), "validation": len(f.val), "test": len(f.test)}
-                       for f in result.folds],
         "started_utc": started.isoformat(),
         "wall_seconds": round(wall, 2),
         **provenance(),
     }
+
+
+@contextlib.contextmanager
+def _progress_bar(total: int) -> Iterator[Callable[[int, str], None]]:
+    from tqdm.auto import tqdm
+
+    with tqdm(total=total, desc="folds x methods", unit="fit", file=sys.stderr, disable=None) as bar:
+        def progress(fold: int, method: str) -> None:
+            bar.set_postfix_str(f"fold {fold} {method}")
+            bar.update()
+
+        yield progress
+
+
+@click.command("reproduce")
+@_common_options
+@click.option("--alpha", type=float, default=None, help="Focal-loss alpha [0.25].")
+@click.option("--gamma", type=float, default=None, help="Focal-loss gamma [2].")
+@click.option("--methods", default=None,
+              help="Comma-separated rows: climatology, logistic, gboost, ce, weighted-ce, focal [all].")
+@click.option("--n-boot", type=int, default=None, help="Region bootstrap resamples [1000].")
+@click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
+@click.pass_context
+@friendly_errors
+def reproduce(ctx: click.Context, dataset: str, data_dir: str | None, config: str | None, no_figures: bool,
+              out: str, methods: str | None, **options: Any) -> None:
+    """Focal loss vs cross-entropy on the same folds and seeds, with region-bootstrap intervals.
+
+    Writes table.md, table.csv, comparison.csv, predictions.parquet, run.json
+    and PNG figures into OUT, then prints the table and its plain reading.
+    """
+    from flarecast.bootstrap import summarise
+    from flarecast.evaluate import run_protocol
+    from flarecast.report import format_markdown, write_outputs
+
+    started = dt.datetime.now(dt.UTC)
+    t0 = time.perf_counter()
+    protocol = build_protocol(config, ctx, methods=_methods(methods), **options)
+    data, targets = _load(dataset, data_dir, protocol)
+    steps = (1 if protocol.split == "chrono" else protocol.folds) * len(protocol.methods)
+    with _progress_bar(steps) as progress:
+        result = run_protocol(targets, data.features, protocol, progress=progress)
+    summary = summarise(result)
+    meta = _data_meta(data, targets, protocol, started, time.perf_counter() - t0)
+    meta["fold_sizes"] = [{"fold": f.index, "fit": len(f.fit), "validation": len(f.val), "test": len(f.test)}
+                          for f in result.folds]
     write_outputs(out, result, summary, meta, figures=not no_figures)
     click.echo(format_markdown(summary, meta))
     click.echo(f"Wrote {Path(out)}/ (table.md, table.csv, comparison.csv, predictions.parquet, run.json"
                f"{'' if no_figures else ', figures'}) in {time.perf_counter() - t0:.1f} s.")
+
+
+def _floats(value: str | None, name: str) -> tuple[float, ...] | None:
+    from flarecast.errors import ConfigError
+
+    if value is None:
+        return None
+    try:
+        return tuple(float(v) for v in value.split(",") if v.strip())
+    except ValueError as exc:
+        raise ConfigError(f"--{name} must be comma-separated numbers such as '0.25,0.5'. Got {value!r}.") from exc
+
+
+@click.command("tune")
+@_common_options
+@click.option("--alphas", default=None, help="Stage-1 alphas at the fixed gamma [0.25,0.5,0.75,0.9].")
+@click.option("--gammas", default=None, help="Stage-2 gammas at the best alpha [0.5,1,2,3,5].")
+@click.option("--fixed-gamma", type=float, default=None, help="Gamma of the alpha search [2].")
+@click.option("--select", type=click.Choice(["tss", "hss", "auc"]), default=None,
+              help="Validation score to maximise [tss].")
+@click.pass_context
+@friendly_errors
+def tune(ctx: click.Context, dataset: str, data_dir: str | None, config: str | None, out: str,
+         alphas: str | None, gammas: str | None, fixed_gamma: float | None, select: str | None,
+         **options: Any) -> None:
+    """Search the focal-loss alpha (gamma fixed), then gamma (best alpha), on validation folds only.
+
+    Writes tune.md, tune.csv, tune_heatmap.png and run.json into OUT. The test
+    folds are not scored: run 'flarecast reproduce --alpha A --gamma G' with the
+    chosen pair for the comparison table.
+    """
+    from flarecast import config as cfg
+    from flarecast.io import atomic_open, atomic_path, write_json
+    from flarecast.plots import save_png, tune_heatmap
+    from flarecast.report import format_tune_markdown
+    from flarecast.tune import TuneConfig, tune_focal
+
+    started = dt.datetime.now(dt.UTC)
+    t0 = time.perf_counter()
+    protocol = build_protocol(config, ctx, methods=("focal",), **options)
+    file_cfg = {}
+    if config is not None:
+        file_cfg = tomllib.loads(Path(config).read_text()).get("tune", {})
+    tune_cfg = cfg.replace(cfg.from_dict(TuneConfig, file_cfg, source=str(config)),
+                           alphas=_floats(alphas, "alphas"), gammas=_floats(gammas, "gammas"),
+                           fixed_gamma=fixed_gamma, select=select)
+    data, targets = _load(dataset, data_dir, protocol)
+    n_folds = 1 if protocol.split == "chrono" else protocol.folds
+    # The pair (best alpha, fixed gamma) is trained once, in stage 1.
+    n_pairs = len(set(tune_cfg.alphas)) + len(set(tune_cfg.gammas) - {tune_cfg.fixed_gamma})
+    with _progress_bar(n_folds * n_pairs) as progress:
+        table = tune_focal(targets, data.features, protocol, tune_cfg, progress=progress)
+    meta = _data_meta(data, targets, protocol, started, time.perf_counter() - t0)
+    meta["tune"] = cfg.to_dict(tune_cfg)
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    text = format_tune_markdown(table, meta)
+    with atomic_open(out_dir / "tune.md", "w") as fh:
+        fh.write(text)
+    with atomic_path(out_dir / "tune.csv") as tmp:
+        table.assign(dataset=data.name, synthetic=data.synthetic).to_csv(tmp, index=False, float_format="%.6g")
+    save_png(tune_heatmap(table, synthetic=data.synthetic), out_dir / "tune_heatmap.png", data.synthetic)
+    write_json(out_dir / "run.json", {**meta, "files": ["tune.md", "tune.csv", "tune_heatmap.png", "run.json"]})
+    click.echo(text)
+    click.echo(f"Wrote {out_dir}/ (tune.md, tune.csv, tune_heatmap.png, run.json) in "
+               f"{time.perf_counter() - t0:.1f} s.")
