@@ -59,7 +59,11 @@ def _e(text: Any) -> str:
 
 
 def _pct(p: float, digits: int = 1) -> str:
-    return "no forecast" if p is None or not math.isfinite(p) else f"{100 * p:.{digits}f}%"
+    if p is None or not math.isfinite(p):
+        return "no forecast"
+    if 0 < p < 0.5 * 10 ** -(digits + 2):  # a small probability is not zero: do not print it as one
+        return f"&lt;{10 ** -digits:g}%"  # HTML-escaped
+    return f"{100 * p:.{digits}f}%"
 
 
 def _gradient(id_: str) -> str:
@@ -281,5 +285,6 @@ def render_index(entries: Sequence[dict[str, Any]]) -> str:
              "<th>Full disk P(&ge;X)</th><th>Regions forecast / listed</th><th>Model</th><th>Files</th></tr></thead>"
              f"<tbody>{''.join(rows) or '<tr><td colspan=7>no reports yet</td></tr>'}</tbody></table>")
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>flarecast reports</title>'
-            f"<style>{_CSS}</style></head><body><main><h1>flarecast daily flare forecasts</h1>{table}"
+            f"<style>{_CSS}#days td{{white-space:nowrap}}</style></head><body><main>"
+            f"<h1>flarecast daily flare forecasts</h1>{table}"
             f'<p class="muted">Updated by flarecast {__version__}; one folder per UT issue date.</p></main></body></html>\n')

@@ -233,7 +233,9 @@ def _md_escape(text: str) -> str:
 
 
 def _pct_cell(p: float) -> str:
-    return "no forecast" if not math.isfinite(p) else f"{100 * p:.1f}%"
+    if not math.isfinite(p):
+        return "no forecast"
+    return "<0.1%" if 0 < p < 0.0005 else f"{100 * p:.1f}%"  # small is not zero
 
 
 def render_md(fc: Forecast) -> str:

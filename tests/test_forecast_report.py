@@ -125,6 +125,15 @@ def test_csv_has_one_row_per_region_and_empty_cells_for_no_forecast():
     assert rows["flags"].iloc[1] == "near_limb" and rows["m_percent"].tolist()[:2] == [20, 50]
 
 
+def test_small_probabilities_are_never_printed_as_zero(tmp_path):
+    fc = _forecast(flux=(3e19, 5e22))  # P(>=M) = 0.0003
+    assert "| <0.1% |" in render_md(fc)
+    page = (write_report(fc, tmp_path) / "forecast.html").read_text()
+    assert "&lt;0.1%" in page and ">0.0%<" not in page
+    # SWPC's floor of 1 %; 3e19 Mx is also below the training minimum, and says so
+    assert re.search(r"^ 11944  S10E20\s+01\s+01  out_of_range$", render_txt(fc), re.M)
+
+
 def test_markdown_table_lists_every_region():
     md = render_md(_forecast(synthetic=True))
     assert md.startswith("> **SYNTHETIC DATA")
