@@ -8,7 +8,7 @@ import click
 
 from flarecast.cli._common import friendly_errors
 
-__all__ = ["label", "sharp"]
+__all__ = ["label", "sharp", "retrain"]
 
 _ON_BAD_ROWS = click.Choice(["error", "skip"])
 
@@ -192,3 +192,14 @@ def sharp(
         f"dropped: {dropped}; {len(frame)} records from {frame['harpnum'].nunique()} HARPs written"
     )
     click.echo(f"Wrote {out}")
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+def retrain() -> None:
+    """Relabel, retrain and compare with a base model (not available yet)."""
+    # Registered in flarecast.cli._COMMANDS; it lands with the training and evaluation stages
+    # (issue 5, item 5). Until then it says so instead of failing with an AttributeError.
+    raise click.ClickException(
+        "'flarecast retrain' is not available yet. Meanwhile: flarecast label ... --out T.parquet, "
+        "then flarecast train on T.parquet."
+    )
