@@ -158,14 +158,16 @@ def tune_heatmap(table: pd.DataFrame, synthetic: bool = False) -> Any:
     grid = np.full((alphas.size, gammas.size), np.nan)
     for _, r in table.iterrows():
         grid[np.searchsorted(alphas, r.alpha), np.searchsorted(gammas, r.gamma)] = r[key]
-    fig = _figure((1.6 + 1.1 * gammas.size, 1.4 + 0.8 * alphas.size))
+    fig = _figure((max(6.5, 1.6 + 1.1 * gammas.size), max(3.5, 1.4 + 0.8 * alphas.size)))
     ax = fig.add_subplot()
     image = ax.imshow(np.ma.masked_invalid(grid), cmap="viridis", origin="lower", aspect="auto")
     fig.colorbar(image, ax=ax, label=key.replace("val_", "validation ").upper())
     for i in range(alphas.size):
         for j in range(gammas.size):
             if not np.isnan(grid[i, j]):
-                ax.text(j, i, f"{grid[i, j]:.3f}", ha="center", va="center", color="white", fontsize=8)
+                light = image.norm(grid[i, j]) > 0.6  # dark text on the bright end of viridis
+                ax.text(j, i, f"{grid[i, j]:.3f}", ha="center", va="center", fontsize=8,
+                        color="black" if light else "white")
     chosen = table[table["selected"]].iloc[0]
     i, j = np.searchsorted(alphas, chosen.alpha), np.searchsorted(gammas, chosen.gamma)
     from matplotlib.patches import Rectangle
@@ -174,7 +176,7 @@ def tune_heatmap(table: pd.DataFrame, synthetic: bool = False) -> Any:
     ax.set_xticks(range(gammas.size), [f"{g:g}" for g in gammas])
     ax.set_yticks(range(alphas.size), [f"{a:g}" for a in alphas])
     ax.set(xlabel="gamma", ylabel="alpha")
-    return _finish(fig, "Focal-loss tuning on validation folds (red: chosen)", synthetic)
+    return _finish(fig, "Focal-loss tuning, validation folds (red: chosen)", synthetic)
 
 
 def save_png(fig: Any, path: str | Path, synthetic: bool = False) -> Path:
