@@ -281,6 +281,12 @@ def test_cli_demo_input_is_marked_synthetic(tmp_path, model_dir):
     assert res.exit_code == 0, res.output
     assert res.output.startswith("SYNTHETIC DATA -- NOT A REAL FORECAST")
     assert "SYNTHETIC DATA" in (tmp_path / "2011-06-01" / "forecast.txt").read_text()
+    res = _run("--model", model_dir, "--features", "demo", "--issue-time", "2011-06-01T12:00", "--json",
+               "--out", tmp_path)
+    data = json.loads(res.output)  # --json prints the document and nothing else
+    VALIDATOR.validate(data)
+    assert data["issue_time"] == "2011-06-01T12:00:00Z" and data["synthetic"] is True
+    assert json.loads((tmp_path / "2011-06-01" / "forecast.json").read_text())["issue_time"] == data["issue_time"]
 
 
 @pytest.mark.parametrize(

@@ -186,7 +186,7 @@ def resolve_issue_time(date: str | None, issue_time: str | None, frame: Any = No
                    "demo series (default seed 1).")
 @click.option("--jsoc", is_flag=True, help="Fetch the latest SHARP NRT records from JSOC (needs network and drms).")
 @click.option("--date", default=None, help="Issue at 00:00 UTC of this day (YYYY-MM-DD); the report folder name.")
-@click.option("--issue-time", default=None, help="Issue time, ISO 8601 (UTC if no zone). Default: newest record.")
+@click.option("--issue-time", default=None, help="Issue time, ISO 8601 (UTC if no zone). Default: the newest input record (--jsoc: now).")
 @click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(path_type=Path),
               help="Reports folder; the day goes to OUT/YYYY-MM-DD/ and OUT/index.html lists every day.")
 @click.option("--x-model", default=None, type=click.Path(path_type=Path), help="Separate >=X model folder.")
