@@ -21,7 +21,7 @@ from flarecast.io import atomic_path
 from flarecast.metrics import skill_curve
 
 __all__ = ["write_figures", "roc_figure", "reliability_figure", "skill_threshold_figure", "interval_figure",
-           "tune_heatmap", "save_png"]
+           "tune_heatmap", "importance_figure", "save_png"]
 
 
 def _figure(size: tuple[float, float]) -> Any:
@@ -187,3 +187,30 @@ def save_png(fig: Any, path: str | Path, synthetic: bool = False) -> Path:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", metadata=meta)
     return Path(path)
+
+
+def importance_figure(table: pd.DataFrame, labels: dict[str, str], synthetic: bool = False) -> Any:
+    """Permutation importance (AUC drop) per feature, one bar per method, spread over folds as error bars.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        From :meth:`flarecast.importance.ImportanceCollector.table`.
+    labels : dict
+        Method name -> label for the legend.
+    """
+    order = table.groupby("feature", sort=False)["auc_drop"].mean().sort_values().index.tolist()
+    methods = list(dict.fromkeys(table["method"]))
+    fig = _figure((7, 1.2 + 0.32 * len(order) * max(1, len(methods)) / 1.5))
+    ax = fig.add_subplot()
+    height = 0.8 / max(1, len(methods))
+    ypos = np.arange(len(order))
+    for k, method in enumerate(methods):
+        sub = table[table["method"] == method].set_index("feature").reindex(order)
+        ax.barh(ypos + (k - (len(methods) - 1) / 2) * height, sub["auc_drop"], height=height,
+                xerr=sub["auc_drop_sd_folds"].fillna(0), capsize=2, label=labels.get(method, method))
+    ax.axvline(0, color="grey", linewidth=0.8)
+    ax.set_yticks(ypos, order)
+    ax.set(xlabel="drop in ROC AUC when the feature is shuffled (test folds)")
+    ax.legend(fontsize=8, loc="lower right")
+    return _finish(fig, "Permutation importance", synthetic)

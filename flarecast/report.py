@@ -210,7 +210,7 @@ def provenance() -> dict[str, Any]:
 
 
 def write_outputs(out_dir: str | Path, result: ProtocolResult, summary: Summary, meta: dict[str, Any],
-                  *, figures: bool = True) -> list[Path]:
+                  *, figures: bool = True, importance: pd.DataFrame | None = None) -> list[Path]:
     """Write table.md, table.csv, comparison.csv, predictions.parquet, run.json and the figures.
 
     Parameters
@@ -224,6 +224,9 @@ def write_outputs(out_dir: str | Path, result: ProtocolResult, summary: Summary,
         needs ``dataset`` and ``synthetic``.
     figures : bool, default True
         Also write the PNG figures (see :mod:`flarecast.plots`).
+    importance : pandas.DataFrame, optional
+        Permutation importance (:mod:`flarecast.importance`), written as
+        importance.csv (and importance.png with ``figures``).
 
     Returns
     -------
@@ -252,10 +255,18 @@ def write_outputs(out_dir: str | Path, result: ProtocolResult, summary: Summary,
     with atomic_path(path) as tmp:
         preds.to_parquet(tmp, index=False)
     written.append(path)
+    if importance is not None and len(importance):
+        path = out / "importance.csv"
+        with atomic_path(path) as tmp:
+            importance.assign(synthetic=synthetic).to_csv(tmp, index=False, float_format="%.6g")
+        written.append(path)
     if figures:
-        from flarecast.plots import write_figures
+        from flarecast.plots import importance_figure, save_png, write_figures
 
         written += write_figures(out, result, summary, synthetic=synthetic)
+        if importance is not None and len(importance):
+            written.append(save_png(importance_figure(importance, result.labels, synthetic),
+                                    out / "importance.png", synthetic))
     path = out / "run.json"
     write_json(path, {**meta, "files": [p.name for p in written] + ["run.json"],
                       "notes": summary.notes, "seconds_per_method": result.seconds,

@@ -42,7 +42,7 @@ def run(tmp_path_factory):
 def test_writes_every_file(run):
     out, _ = run
     for name in ("table.md", "table.csv", "comparison.csv", "predictions.parquet", "run.json", "roc.png",
-                 "reliability.png", "skill_threshold.png", "intervals.png"):
+                 "reliability.png", "skill_threshold.png", "intervals.png", "importance.csv", "importance.png"):
         assert (out / name).stat().st_size > 0, name
     assert not list(out.glob(".*.tmp"))  # atomic writes left no temporaries
 
@@ -63,6 +63,16 @@ def test_table_and_comparison(run):
     assert hss["difference"] == pytest.approx(focal["hss"] - ce["hss"], abs=1e-5)
 
 
+def test_importance_of_both_networks(run):
+    out, _ = run
+    imp = pd.read_csv(out / "importance.csv")
+    features = json.loads((out / "run.json").read_text())["features"]
+    assert set(imp["method"]) == {"focal", "ce"}
+    for _, sub in imp.groupby("method"):
+        assert sorted(sub["feature"]) == sorted(features) and sorted(sub["rank"]) == list(range(1, len(features) + 1))
+    assert (imp["n_folds"] == 3).all() and imp["synthetic"].all()
+
+
 def test_predictions_cover_every_row_per_method(run):
     out, _ = run
     pred = pd.read_parquet(out / "predictions.parquet")
@@ -81,6 +91,7 @@ def test_every_output_says_synthetic(run):
     assert pd.read_csv(out / "table.csv")["synthetic"].all()
     assert pd.read_csv(out / "comparison.csv")["synthetic"].all()
     assert pd.read_parquet(out / "predictions.parquet")["synthetic"].all()
+    assert pd.read_csv(out / "importance.csv")["synthetic"].all()
     assert json.loads((out / "run.json").read_text())["synthetic"] is True
     for png in out.glob("*.png"):
         assert b"SYNTHETIC" in png.read_bytes(), png.name

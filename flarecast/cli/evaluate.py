@@ -158,14 +158,17 @@ def _progress_bar(total: int) -> Iterator[Callable[[int, str], None]]:
               help="Comma-separated rows: climatology, logistic, gboost, ce, weighted-ce, focal [all].")
 @click.option("--n-boot", type=int, default=None, help="Region bootstrap resamples [1000].")
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
+@click.option("--importance/--no-importance", default=True, show_default=True,
+              help="Permutation importance (AUC drop on test folds) of the focal and CE networks.")
 @click.pass_context
 @friendly_errors
 def reproduce(ctx: click.Context, dataset: str, data_dir: str | None, config: str | None, no_figures: bool,
-              out: str, methods: str | None, **options: Any) -> None:
+              importance: bool, out: str, methods: str | None, **options: Any) -> None:
     """Focal loss vs cross-entropy on the same folds and seeds, with region-bootstrap intervals.
 
-    Writes table.md, table.csv, comparison.csv, predictions.parquet, run.json
-    and PNG figures into OUT, then prints the table and its plain reading.
+    Writes table.md, table.csv, comparison.csv, predictions.parquet, run.json,
+    importance.csv and PNG figures into OUT, then prints the table and its
+    plain reading.
     """
     from flarecast.bootstrap import summarise
     from flarecast.evaluate import run_protocol
@@ -176,13 +179,20 @@ def reproduce(ctx: click.Context, dataset: str, data_dir: str | None, config: st
     protocol = build_protocol(config, ctx, methods=_methods(methods), **options)
     data, targets = _load(dataset, data_dir, protocol)
     steps = (1 if protocol.split == "chrono" else protocol.folds) * len(protocol.methods)
+    collector = None
+    if importance and {"focal", "ce"} & set(protocol.methods):
+        from flarecast.importance import ImportanceCollector
+
+        collector = ImportanceCollector(targets.frame[list(data.features)].reset_index(drop=True),
+                                        targets.y.astype(int), data.features, seed=protocol.seed)
     with _progress_bar(steps) as progress:
-        result = run_protocol(targets, data.features, protocol, progress=progress)
+        result = run_protocol(targets, data.features, protocol, progress=progress, on_fit=collector)
     summary = summarise(result)
     meta = _data_meta(data, targets, protocol, started, time.perf_counter() - t0)
     meta["fold_sizes"] = [{"fold": f.index, "fit": len(f.fit), "validation": len(f.val), "test": len(f.test)}
                           for f in result.folds]
-    write_outputs(out, result, summary, meta, figures=not no_figures)
+    write_outputs(out, result, summary, meta, figures=not no_figures,
+                  importance=None if collector is None else collector.table())
     click.echo(format_markdown(summary, meta))
     click.echo(f"Wrote {Path(out)}/ (table.md, table.csv, comparison.csv, predictions.parquet, run.json"
                f"{'' if no_figures else ', figures'}) in {time.perf_counter() - t0:.1f} s.")
