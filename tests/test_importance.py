@@ -60,3 +60,13 @@ def test_collector_scores_test_rows_of_listed_methods_only(data):
     fold1 = permutation_auc_drop(model, X.iloc[150:].reset_index(drop=True), y[150:], ["a"], n_repeats=2, seed=1)
     expected = (fold0["auc_drop"].item() + fold1["auc_drop"].item()) / 2
     assert table.set_index("feature").loc["a", "auc_drop"] == pytest.approx(expected)
+
+
+def test_row_auc_matches_sklearn(rng):
+    from sklearn.metrics import roc_auc_score
+
+    from flarecast.importance import _auc_rows
+
+    y = rng.integers(0, 2, 80)
+    p = np.round(rng.uniform(size=(4, 80)), 1)  # many ties
+    np.testing.assert_allclose(_auc_rows(p, y), [roc_auc_score(y, row) for row in p])
