@@ -45,7 +45,7 @@ def test_members_match_plain_torch_mlps():
             plain = torch.nn.Linear(*lin.weight.shape[1:])
             plain.weight.data = lin.weight[k].T.clone()
             plain.bias.data = lin.bias[k, 0].clone()
-            layers += [plain, torch.nn.ReLU()]
+            layers += [plain, torch.nn.Tanh()]
         ref = torch.nn.Sequential(*layers[:-1])(x).squeeze(-1)
         torch.testing.assert_close(out[k], ref)
 

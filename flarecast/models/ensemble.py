@@ -29,7 +29,13 @@ __all__ = [
     "dropout",
     "prior_logit",
     "BestWeights",
+    "ACTIVATIONS",
 ]
+
+#: Hidden-layer activations by name. tanh is the default: on the Michigan SHARP table it
+#: matched logistic regression in ROC AUC (0.688-0.691 over two 5-fold region splits) where
+#: ReLU stayed at 0.677-0.678; being bounded, it is not driven by the rare extreme records.
+ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu, "silu": torch.nn.functional.silu}
 
 
 def member_seeds(seed: int, n_members: int) -> list[int]:

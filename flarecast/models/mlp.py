@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from flarecast.models.ensemble import (
+    ACTIVATIONS,
     BatchedLinear,
     dropout,
     member_generators,
@@ -19,7 +20,7 @@ __all__ = ["EnsembleMLP"]
 
 
 class EnsembleMLP(nn.Module):
-    """``K`` independent MLPs ``F -> hidden... -> 1 logit`` with ReLU and dropout, run as one network.
+    """``K`` independent MLPs ``F -> hidden... -> 1 logit`` with dropout, run as one network.
 
     Parameters
     ----------
@@ -27,8 +28,9 @@ class EnsembleMLP(nn.Module):
         Input width ``F`` (standardised features).
     hidden : sequence of int, default (64, 64)
         Widths of the hidden layers; empty gives K logistic regressions.
-    dropout : float in [0, 1), default 0.2
+    dropout : float in [0, 1), default 0.0
         Dropout after every hidden activation.
+    activation : {"tanh", "relu", "silu"}, default "tanh"
     base_rate : float, default 0.5
         Training base rate; the output bias starts at its logit (prior init) and
         the output weights near zero (N(0, 0.01^2)), so every member starts out
@@ -49,12 +51,15 @@ class EnsembleMLP(nn.Module):
         self,
         n_features: int,
         hidden: Sequence[int] = (64, 64),
-        dropout: float = 0.2,
+        dropout: float = 0.0,
         base_rate: float = 0.5,
         n_members: int = 1,
         seed: int = 0,
+        activation: str = "tanh",
     ):
         super().__init__()
+        self.activation = activation
+        self._act = ACTIVATIONS[activation]
         self.n_features = int(n_features)
         self.hidden = tuple(int(h) for h in hidden)
         self.p_drop = float(dropout)
@@ -66,10 +71,10 @@ class EnsembleMLP(nn.Module):
 
     def forward(self, x: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
         for layer in self.layers:
-            x = dropout(torch.relu(layer(x)), self.p_drop, self.training, generator)
+            x = dropout(self._act(layer(x)), self.p_drop, self.training, generator)
         return self.head(x).squeeze(-1)
 
     def architecture(self) -> dict:
         """The constructor arguments that fix the weight shapes (stored in model files)."""
         return {"kind": self.kind, "n_features": self.n_features, "hidden": list(self.hidden),
-                "n_members": self.n_members}
+                "n_members": self.n_members, "activation": self.activation}

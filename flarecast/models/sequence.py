@@ -23,6 +23,7 @@ from torch import nn
 
 from flarecast.errors import DataError
 from flarecast.models.ensemble import (
+    ACTIVATIONS,
     BatchedLinear,
     dropout,
     member_generators,
@@ -121,8 +122,10 @@ class EnsembleGRU(nn.Module):
     hidden : sequence of int, default (32,)
         ``hidden[0]`` is the GRU state size; further entries are widths of an
         MLP head on the final state.
-    dropout : float, default 0.2
+    dropout : float, default 0.0
         Dropout on the final state and after each head layer.
+    activation : {"tanh", "relu", "silu"}, default "tanh"
+        Activation of the head layers.
     base_rate, n_members, seed
         As :class:`flarecast.models.mlp.EnsembleMLP`.
 
@@ -140,12 +143,15 @@ class EnsembleGRU(nn.Module):
         self,
         n_features: int,
         hidden: Sequence[int] = (32,),
-        dropout: float = 0.2,
+        dropout: float = 0.0,
         base_rate: float = 0.5,
         n_members: int = 1,
         seed: int = 0,
+        activation: str = "tanh",
     ):
         super().__init__()
+        self.activation = activation
+        self._act = ACTIVATIONS[activation]
         if len(hidden) < 1:
             raise ValueError("EnsembleGRU needs at least one hidden size (the GRU state size)")
         self.n_features = int(n_features)
@@ -179,10 +185,10 @@ class EnsembleGRU(nn.Module):
             state = torch.where(mask[:, :, step, None], new, state)
         out = dropout(state, self.p_drop, self.training, generator)
         for layer in self.head_layers:
-            out = dropout(torch.relu(layer(out)), self.p_drop, self.training, generator)
+            out = dropout(self._act(layer(out)), self.p_drop, self.training, generator)
         return self.head(out).squeeze(-1)
 
     def architecture(self) -> dict:
         """The constructor arguments that fix the weight shapes (stored in model files)."""
         return {"kind": self.kind, "n_features": self.n_features, "hidden": list(self.hidden),
-                "n_members": self.n_members}
+                "n_members": self.n_members, "activation": self.activation}
