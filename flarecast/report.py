@@ -81,11 +81,19 @@ def _header(table: pd.DataFrame, meta: dict[str, Any]) -> list[str]:
     split = (f"{prot.get('folds')}-fold region-grouped stratified cross-validation"
              if prot.get("split", "kfold") == "kfold"
              else f"chronological hold-out: test from {prot.get('cutoff')}, gap {prot.get('gap')}")
+    model = meta.get("model")
+    if model:
+        how = (f"Model: {model['folder']} (trained on {model.get('trained_on') or '?'}; threshold "
+               f"{model['threshold']:.3f} chosen at training time; nothing was refitted or re-chosen on this table).")
+        if model.get("in_sample"):
+            how += " IN-SAMPLE: this table is the model's training data, so these scores are optimistic."
+    else:
+        how = (f"Protocol: {split}; thresholds chosen on an inner validation split by region "
+               f"(rule: {prot.get('threshold_metric', '?')}); networks: {prot.get('seeds', '?')} seeds per fold, "
+               f"the table shows the seed-ensemble mean.")
     lines += [
         f"Data: {meta.get('dataset', '?')}; target: {meta.get('definition', '?')}.",
-        f"Protocol: {split}; thresholds chosen on an inner validation split by region "
-        f"(rule: {prot.get('threshold_metric', '?')}); networks: {prot.get('seeds', '?')} seeds per fold, "
-        f"the table shows the seed-ensemble mean.",
+        how,
         f"Test rows: {int(first.n_test)} from {int(first.n_regions)} regions; positives {int(first.n_pos)} "
         f"(base rate {first.base_rate:.3f}); X events: {int(first.n_x)} from {int(first.n_x_regions)} regions.",
         f"Brackets: {int(round(100 * prot.get('level', 0.95)))}% intervals from {prot.get('n_boot', '?')} "
@@ -111,7 +119,8 @@ def format_markdown(summary: Summary, meta: dict[str, Any]) -> str:
     """
     table = summary.table
     base = table.iloc[0].base_rate
-    lines = ["# Focal loss vs cross-entropy: comparison table", ""] + _header(table, meta)
+    title = "Scores of a saved model" if meta.get("model") else "Focal loss vs cross-entropy: comparison table"
+    lines = [f"# {title}", ""] + _header(table, meta)
     head = ["method", "X recall", "recall", f"HSS (base rate {base:.3f})", "TSS", "precision", "ROC AUC",
             "BSS", "HSS seed sd"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -174,6 +183,13 @@ def plain_reading(summary: Summary, meta: dict[str, Any]) -> str:
         text = (f"{prefix}On this data ({meta.get('dataset', '?')}), compared with cross-entropy on the same "
                 f"folds and seeds, focal loss " + "; ".join(parts) + ". " +
                 (_sentence("; ".join(claim)) if claim else ""))
+    elif meta.get("model"):
+        r = table.iloc[0]
+        text = (f"{prefix}On this data ({meta.get('dataset', '?')}) the saved model, trained on "
+                f"{meta['model'].get('trained_on') or '?'}, reaches ROC AUC {_ci(r, 'auc')}, TSS {_ci(r, 'tss')}, "
+                f"HSS {_ci(r, 'hss')} and X-class recall {_ci(r, 'x_recall')} at its training threshold. ")
+        if meta["model"].get("in_sample"):
+            text += "These are in-sample scores on its own training data. "
     else:
         best = table["tss"].idxmax() if table["tss"].notna().any() else table.index[0]
         text = (f"{prefix}On this data ({meta.get('dataset', '?')}) focal loss and cross-entropy were not both "
@@ -211,7 +227,7 @@ def provenance() -> dict[str, Any]:
 
 def write_outputs(out_dir: str | Path, result: ProtocolResult, summary: Summary, meta: dict[str, Any],
                   *, figures: bool = True, importance: pd.DataFrame | None = None) -> list[Path]:
-    """Write table.md, table.csv, comparison.csv, predictions.parquet, run.json and the figures.
+    """Write table.md, table.csv, comparison.csv (when a pair ran), predictions.parquet, run.json, figures.
 
     Parameters
     ----------
@@ -245,11 +261,12 @@ def write_outputs(out_dir: str | Path, result: ProtocolResult, summary: Summary,
     with atomic_path(path) as tmp:
         table_frame(summary, meta.get("dataset", ""), synthetic).to_csv(tmp, index=False, float_format="%.6g")
     written.append(path)
-    path = out / "comparison.csv"
-    comp = summary.comparison.assign(dataset=meta.get("dataset", ""), synthetic=synthetic)
-    with atomic_path(path) as tmp:
-        comp.to_csv(tmp, index=False, float_format="%.6g")
-    written.append(path)
+    if len(summary.comparison):
+        path = out / "comparison.csv"
+        comp = summary.comparison.assign(dataset=meta.get("dataset", ""), synthetic=synthetic)
+        with atomic_path(path) as tmp:
+            comp.to_csv(tmp, index=False, float_format="%.6g")
+        written.append(path)
     path = out / "predictions.parquet"
     preds = result.predictions.assign(synthetic=synthetic)
     with atomic_path(path) as tmp:

@@ -21,7 +21,7 @@ import click
 
 from flarecast.cli._common import friendly_errors, target_options
 
-__all__ = ["reproduce", "tune", "build_protocol"]
+__all__ = ["reproduce", "tune", "evaluate", "build_protocol"]
 
 
 def _read_config(path: str | None) -> dict[str, Any]:
@@ -262,3 +262,71 @@ def tune(ctx: click.Context, dataset: str, data_dir: str | None, config: str | N
     click.echo(text)
     click.echo(f"Wrote {out_dir}/ (tune.md, tune.csv, tune_heatmap.png, run.json) in "
                f"{time.perf_counter() - t0:.1f} s.")
+
+
+@click.command("evaluate")
+@click.option("--model", "model_dir", required=True, type=click.Path(file_okay=False),
+              help="Model folder written by 'flarecast train'.")
+@click.option("--dataset", default="demo", show_default=True,
+              help="Registered data set name or a canonical table file holding the model's features.")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Local data folder for registered names (default $FLARECAST_DATA_DIR).")
+@target_options
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None,
+              help="Decision threshold [the model's, chosen at training time].")
+@click.option("--n-boot", type=int, default=1000, show_default=True, help="Region bootstrap resamples.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.pass_context
+@friendly_errors
+def evaluate(ctx: click.Context, model_dir: str, dataset: str, data_dir: str | None, negatives: tuple[str, ...],
+             positive_threshold: str, threshold: float | None, n_boot: int, seed: int, no_figures: bool,
+             out: str) -> None:
+    """Score a saved model on any labelled table with the model's features.
+
+    The target follows the model's class definition unless --negatives or
+    --positive-threshold are given; the threshold is the model's own. Writes
+    table.md, table.csv, predictions.parquet, run.json and figures into OUT.
+    """
+    from click.core import ParameterSource
+
+    from flarecast.artifacts import load_model, read_sidecar
+    from flarecast.bootstrap import summarise
+    from flarecast.data.tables import load_dataset
+    from flarecast.report import SYNTHETIC_BANNER, format_markdown, write_outputs
+    from flarecast.score import definition_targets, same_data, score_model
+    from flarecast.targets import make_targets
+
+    started = dt.datetime.now(dt.UTC)
+    t0 = time.perf_counter()
+    sidecar = read_sidecar(model_dir)
+    model = load_model(model_dir, device="cpu")
+    data = load_dataset(dataset, data_dir=data_dir)
+    from_model = definition_targets(sidecar.get("class_definition", ""))
+    if from_model is not None:
+        if ctx.get_parameter_source("negatives") == ParameterSource.DEFAULT:
+            negatives = from_model[0]
+        if ctx.get_parameter_source("positive_threshold") == ParameterSource.DEFAULT:
+            positive_threshold = from_model[1]
+    targets = make_targets(data, negatives, positive_threshold)
+    synthetic = bool(data.synthetic or sidecar.get("synthetic"))
+    if synthetic:
+        click.echo(SYNTHETIC_BANNER, err=True)
+    in_sample = same_data(sidecar, data)
+    if in_sample:
+        click.echo(f"Warning: {data.name} is the model's training data (same checksum); scores are in-sample.",
+                   err=True)
+    thr = float(model.threshold_ if threshold is None else threshold)
+    result = score_model(model, targets, sidecar["features"], threshold=thr, climatology=float(sidecar["base_rate"]),
+                         n_boot=n_boot, seed=seed)
+    summary = summarise(result)
+    meta = _data_meta(data, targets, result.protocol, started, time.perf_counter() - t0)
+    trained = sidecar.get("data") or {}
+    meta.update(synthetic=synthetic, model={
+        "folder": str(model_dir), "trained_on": trained.get("name"), "trained_sha256": trained.get("sha256"),
+        "class_definition": sidecar.get("class_definition"), "threshold": thr, "in_sample": in_sample,
+        "weights_sha256": sidecar["weights"]["sha256"], "created": sidecar.get("created")})
+    write_outputs(out, result, summary, meta, figures=not no_figures)
+    click.echo(format_markdown(summary, meta))
+    click.echo(f"Wrote {Path(out)}/ in {time.perf_counter() - t0:.1f} s.")

@@ -1,0 +1,99 @@
+"""``flarecast evaluate``: a saved model scored on another table, with nothing re-chosen."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from flarecast.cli import main
+from flarecast.data.synthetic import demo_dataset
+from flarecast.score import definition_targets
+from flarecast.targets import make_targets
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    from flarecast.artifacts import save_model
+    from flarecast.models.estimator import FlareClassifier
+
+    train = demo_dataset(seed=3, n_regions=120, days=120)
+    targets = make_targets(train, ("B", "C"))
+    clf = FlareClassifier(loss="focal", n_members=2, hidden=(8,), max_epochs=6, patience=2, seed=0,
+                          threshold="tss", device="cpu")
+    clf.fit(targets.frame[list(train.features)], targets.y, groups=targets.groups)
+    folder = tmp_path_factory.mktemp("model") / "m"
+    save_model(clf, folder, dataset=train, targets_definition=targets.definition)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("positive: >= M1.0; negative: C", (("C",), "M1.0")),
+        ("positive: >= M5.0; negative: B, C, M < M5.0", (("B", "C", "M"), "M5.0")),
+        ("something else", None),
+        ("", None),
+    ],
+)
+def test_definition_targets(text, expected):
+    assert definition_targets(text) == expected
+
+
+def test_evaluate_scores_with_the_models_threshold_and_target(model_dir, tmp_path):
+    out = tmp_path / "eval"
+    result = CliRunner().invoke(main, ["evaluate", "--model", str(model_dir), "--dataset", "demo", "--n-boot", "200",
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    sidecar = json.loads((model_dir / "model.json").read_text())
+    pred = pd.read_parquet(out / "predictions.parquet")
+    assert (pred["threshold"] == sidecar["threshold"]).all()  # the training-time threshold, not re-chosen
+    assert sorted(pred["seed"].unique()) == [-1, 0, 1]
+    table = pd.read_csv(out / "table.csv")
+    target = make_targets(demo_dataset(), ("B", "C"))  # the model's class definition, not the CLI default
+    assert table["n_test"].item() == len(target.y) and table["n_pos"].item() == target.y.sum()
+    assert table["synthetic"].item() and "SYNTHETIC" in (out / "table.md").read_text()
+    assert not (out / "comparison.csv").exists()
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["model"]["in_sample"] is False and meta["model"]["trained_on"] == "demo"
+    assert "saved model" in result.output and "IN-SAMPLE" not in result.output
+    clim = pred["climatology"].unique()
+    assert clim == pytest.approx([sidecar["base_rate"]])  # BSS against the training climatology
+    assert np.isfinite(table["auc"].item())
+
+
+def test_threshold_option_overrides_the_models(model_dir, tmp_path):
+    path = tmp_path / "other.parquet"
+    demo_dataset(seed=5, n_regions=80, days=100).frame.to_parquet(path)
+    result = CliRunner().invoke(main, ["evaluate", "--model", str(model_dir), "--dataset", str(path), "--n-boot", "50",
+                                       "--no-figures", "--threshold", "0.3", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    pred = pd.read_parquet(tmp_path / "o" / "predictions.parquet")
+    assert (pred["threshold"] == 0.3).all()
+    assert (pred["pred"] == (pred["p"] >= 0.3)).all()
+
+
+def test_scoring_the_training_data_is_flagged_in_sample(model_dir, tmp_path):
+    from flarecast.artifacts import load_model, save_model
+
+    # The same network, recorded as trained on the registered demo table (same checksum as --dataset demo).
+    folder = tmp_path / "m2"
+    save_model(load_model(model_dir), folder, dataset=demo_dataset(), targets_definition="positive: >= M1.0; negative: B, C")
+    result = CliRunner().invoke(main, ["evaluate", "--model", str(folder), "--dataset", "demo", "--n-boot", "50",
+                                       "--no-figures", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert "in-sample" in result.output and "IN-SAMPLE" in (tmp_path / "o" / "table.md").read_text()
+    assert json.loads((tmp_path / "o" / "run.json").read_text())["model"]["in_sample"] is True
+
+
+def test_missing_feature_is_a_clean_error(model_dir, tmp_path):
+    frame = demo_dataset(seed=1, n_regions=60, days=90).frame.drop(columns=["R_VALUE"])
+    path = tmp_path / "lacking.parquet"
+    frame.to_parquet(path)
+    result = CliRunner().invoke(main, ["evaluate", "--model", str(model_dir), "--dataset", str(path),
+                                       "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert "Error:" in result.output and "R_VALUE" in result.output and "Traceback" not in result.output
