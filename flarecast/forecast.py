@@ -131,6 +131,8 @@ class ModelInfo:
         (and the forecast says so).
     x_counts : (n_m, n_x), optional
         Numbers of M- and X-class training samples, for the X climatology.
+    inference : str
+        What evaluated the network ("numpy" or "torch"), for the record.
     """
 
     model_id: str
@@ -149,6 +151,7 @@ class ModelInfo:
     training_sha256: str = ""
     training_synthetic: bool = False
     training_cutoff: str | None = None
+    inference: str = ""
 
 
 @dataclasses.dataclass(frozen=True)

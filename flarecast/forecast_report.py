@@ -137,6 +137,7 @@ def forecast_to_dict(fc: Forecast) -> dict[str, Any]:
             "calibration": {"method": m.calibration_method, "description": m.calibration},
             "features": list(m.features),
             "feature_range_stored": m.feature_range is not None,
+            "inference": m.inference or None,
         },
         "input": {"source": fc.input.source, "sha256": fc.input.sha256, "synthetic": fc.input.synthetic},
         "x_method": {"method": fc.x_method, "description": fc.x_description, "fraction": fc.x_fraction},

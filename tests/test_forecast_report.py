@@ -276,6 +276,69 @@ def test_cli_uses_an_x_model_folder_and_warns_about_a_flaring_only_model(tmp_pat
     assert "trained on flaring regions only" in (tmp_path / "r" / "2011-06-01" / "forecast.html").read_text()
 
 
+def test_numpy_engine_matches_the_torch_classifier(model_dir, records):
+    from flarecast.artifacts import load_model
+    from flarecast.forecast_model import NumpyMLP
+
+    torch_clf, numpy_clf = load_model(model_dir), NumpyMLP.from_folder(model_dir)
+    X = records.sample(2000, random_state=0)[list(torch_clf.feature_names_in_)].dropna()
+    np.testing.assert_allclose(numpy_clf.predict_proba(X), torch_clf.predict_proba(X), atol=2e-6)
+    assert list(numpy_clf.feature_names_in_) == list(torch_clf.feature_names_in_)
+
+
+def test_numpy_engine_matches_a_deeper_ensemble(tmp_path, records):
+    from flarecast.artifacts import save_model
+    from flarecast.data.synthetic import demo_dataset
+    from flarecast.forecast_model import NumpyMLP
+    from flarecast.models.estimator import FlareClassifier
+
+    ds = demo_dataset(seed=2, n_regions=40, days=30)
+    X = ds.frame[list(ds.features)]
+    y = (ds.frame["peak_flux"].to_numpy() >= 1e-6).astype(int)  # >= C: enough positives for a tiny set
+    clf = FlareClassifier(hidden=(6, 5), n_members=3, max_epochs=2, seed=1).fit(X, y, groups=ds.frame["noaa_ar"])
+    save_model(clf, tmp_path / "ens", dataset=ds, targets_definition="positive: >= C1.0")
+    Xr = records.head(500)[list(ds.features)].dropna()
+    np.testing.assert_allclose(NumpyMLP.from_folder(tmp_path / "ens").predict_proba(Xr), clf.predict_proba(Xr),
+                               atol=2e-6)
+
+
+def test_numpy_engine_checks_the_folder_like_load_model(tmp_path, model_dir):
+    import shutil
+
+    from flarecast.errors import ModelFileError
+    from flarecast.forecast_model import NumpyMLP, UnsupportedModel
+
+    model = shutil.copytree(model_dir, tmp_path / "m")
+    blob = bytearray((model / "weights.safetensors").read_bytes())
+    blob[-1] ^= 1  # one flipped bit in the last weight
+    (model / "weights.safetensors").write_bytes(bytes(blob))
+    with pytest.raises(ModelFileError, match=r"has been modified since it was saved"):
+        NumpyMLP.from_folder(model)
+    res = _run("--model", model, "--features", "demo", "--out", tmp_path / "r")
+    assert res.exit_code == 1 and "has been modified since it was saved" in res.output
+    seq = shutil.copytree(model_dir, tmp_path / "s")
+    meta = json.loads((seq / "model.json").read_text())
+    meta["architecture"]["kind"] = "sequence"
+    (seq / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(UnsupportedModel, match=r"is not a plain MLP"):
+        NumpyMLP.from_folder(seq)
+    res = _run("--model", seq, "--features", "demo", "--engine", "numpy", "--out", tmp_path / "r")
+    assert res.exit_code == 1 and "--engine numpy" in res.output and "use --engine torch" in res.output
+
+
+def test_both_engines_publish_the_same_forecast(tmp_path, model_dir):
+    docs = {}
+    for engine in ("numpy", "torch"):
+        res = _run("--model", model_dir, "--features", "demo", "--date", "2011-06-01", "--engine", engine,
+                   "--json", "--out", tmp_path / engine)
+        assert res.exit_code == 0, res.output
+        docs[engine] = json.loads(res.output)
+        assert docs[engine]["model"]["inference"] == engine
+    for a, b in zip(docs["numpy"]["regions"], docs["torch"]["regions"], strict=True):
+        assert a["region"] == b["region"] and a["p_m"] == pytest.approx(b["p_m"], abs=1e-6)
+    assert docs["numpy"]["full_disk"]["p_m"] == pytest.approx(docs["torch"]["full_disk"]["p_m"], abs=1e-6)
+
+
 def test_cli_demo_input_is_marked_synthetic(tmp_path, model_dir):
     res = _run("--model", model_dir, "--features", "demo", "--date", "2011-06-01", "--out", tmp_path)
     assert res.exit_code == 0, res.output

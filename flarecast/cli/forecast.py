@@ -122,28 +122,60 @@ def model_info(folder: Path, meta: dict[str, Any], features: tuple[str, ...], ca
     )
 
 
-def load_forecaster(folder: str | Path, x_folder: str | Path | None = None) -> tuple[Any, Any, Any]:
-    """The calibrated >= M model, its :class:`ModelInfo`, and the calibrated X model or None.
+ENGINES = ("auto", "numpy", "torch")
 
-    The X model is ``x_folder`` or, when not given, ``folder/x`` if that is a model folder.
-    """
-    # flarecast.artifacts imports torch: only when a forecast is made
-    from flarecast.artifacts import SIDECAR, load_model
-    from flarecast.calibration import CalibratedClassifier, Calibrator, load_calibrator
-    from flarecast.errors import ModelFileError
 
-    folder = Path(folder)
-    clf = load_model(folder)
+def _load_classifier(folder: Path, engine: str, expected: tuple[str, ...] | None = None) -> tuple[Any, str]:
+    """A fitted classifier for ``folder`` and the engine that evaluates it."""
+    from flarecast.errors import ConfigError, ModelFileError
+    from flarecast.forecast_model import NumpyMLP, UnsupportedModel
+
+    if engine not in ENGINES:
+        raise ConfigError(f"--engine must be one of {list(ENGINES)}; got {engine!r}")
+    if engine != "torch":
+        try:
+            clf = NumpyMLP.from_folder(folder)
+        except UnsupportedModel as exc:
+            if engine == "numpy":
+                raise ConfigError(f"--engine numpy: {exc}; use --engine torch") from exc
+        else:
+            if expected is not None and tuple(clf.feature_names_in_) != expected:
+                raise ModelFileError(f"{folder}: features {list(clf.feature_names_in_)} differ from the main "
+                                     f"model's {list(expected)}")
+            return clf, "numpy"
+    # flarecast.artifacts.load_model imports torch and scikit-learn: only on this path
+    from flarecast.artifacts import load_model
+
+    clf = load_model(folder, expected_features=expected)
     if getattr(clf, "model", "mlp") != "mlp":
         # a sequence model reads windows of past records; the daily forecast scores one record per region
         raise ModelFileError(f"{folder}: a {clf.model!r} model cannot make the daily forecast; train an 'mlp' model")
+    return clf, "torch"
+
+
+def load_forecaster(folder: str | Path, x_folder: str | Path | None = None, engine: str = "auto"
+                    ) -> tuple[Any, Any, Any]:
+    """The calibrated >= M model, its :class:`ModelInfo`, and the calibrated X model or None.
+
+    The X model is ``x_folder`` or, when not given, ``folder/x`` if that is a
+    model folder. ``engine`` "auto" evaluates plain MLPs in numpy
+    (:class:`flarecast.forecast_model.NumpyMLP`, no torch import) and anything
+    else with torch; "numpy" or "torch" force one.
+    """
+    import dataclasses
+
+    from flarecast.artifacts import SIDECAR
+    from flarecast.calibration import CalibratedClassifier, Calibrator, load_calibrator
+
+    folder = Path(folder)
+    clf, used = _load_classifier(folder, engine)
     features = tuple(map(str, clf.feature_names_in_))
     cal = load_calibrator(folder, missing_ok=True) or Calibrator("none")
-    info = model_info(folder, clf.metadata_, features, cal)
+    info = dataclasses.replace(model_info(folder, clf.metadata_, features, cal), inference=used)
     x_path = Path(x_folder) if x_folder is not None else folder / "x"
     x_model = None
     if x_folder is not None or (x_path / SIDECAR).is_file():
-        x_clf = load_model(x_path, expected_features=features)
+        x_clf, _ = _load_classifier(x_path, engine, expected=features)
         x_model = CalibratedClassifier(x_clf, load_calibrator(x_path, missing_ok=True) or Calibrator("none"))
     return CalibratedClassifier(clf, cal), info, x_model
 
@@ -193,11 +225,13 @@ def resolve_issue_time(date: str | None, issue_time: str | None, frame: Any = No
 @click.option("--stale-hours", type=float, default=None, help="Flag records older than this [24].")
 @click.option("--lookback-hours", type=float, default=None, help="Regions unseen for longer are off the disk [72].")
 @click.option("--limb-deg", type=float, default=None, help="Flag |LON_FWT| above this [70].")
+@click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
+              help="Model evaluation: numpy for plain MLPs (fast start, no torch import), else torch.")
 @click.option("--json", "as_json", is_flag=True, help="Print the forecast JSON instead of the summary.")
 @friendly_errors
 def forecast(model_dir: Path, features_spec: str | None, jsoc: bool, date: str | None, issue_time: str | None,
              out_dir: Path, x_model: Path | None, stale_hours: float | None, lookback_hours: float | None,
-             limb_deg: float | None, as_json: bool) -> None:
+             limb_deg: float | None, engine: str, as_json: bool) -> None:
     """Daily per-region and full-disk flare probabilities (P(>=M), P(>=X) in the next 24 h).
 
     Example (no network): flarecast forecast --model models/demo --features demo --date 2011-06-01 --out reports/
@@ -217,7 +251,7 @@ def forecast(model_dir: Path, features_spec: str | None, jsoc: bool, date: str |
         raise ConfigError(str(exc)) from exc
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FlarecastWarning)
-        model, info, x_clf = load_forecaster(model_dir, x_model)
+        model, info, x_clf = load_forecaster(model_dir, x_model, engine)
         if jsoc:
             t0, note = resolve_issue_time(date, issue_time)
             frame, input_info = read_jsoc(t0, config.lookback_hours, info.features)
