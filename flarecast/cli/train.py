@@ -1,0 +1,234 @@
+"""``flarecast train`` and ``flarecast predict``: fit a flare network, save it, score a table with it.
+
+Thin layer over :class:`flarecast.models.estimator.FlareClassifier` and
+:mod:`flarecast.artifacts`; torch is imported only inside the commands.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from flarecast.cli._common import friendly_errors, target_options
+
+__all__ = ["train", "predict"]
+
+
+def _split_list(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def _check_features(requested: tuple[str, ...] | None, available: tuple[str, ...], source: str) -> list[str]:
+    from flarecast.errors import ConfigError
+
+    if requested is None:
+        return list(available)
+    unknown = [f for f in requested if f not in available]
+    if unknown:
+        hints = []
+        for f in unknown:
+            close = difflib.get_close_matches(f.upper(), available, n=1)
+            hints.append(f"{f!r} (did you mean {close[0]!r}?)" if close else repr(f))
+        raise ConfigError(f"--features: {', '.join(hints)} not in {source}; its features are {list(available)}")
+    if len(set(requested)) != len(requested):
+        raise ConfigError(f"--features lists a feature twice: {list(requested)}")
+    return list(requested)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
+
+
+def _write_toml(path: Path, tables: dict[str, dict[str, Any]]) -> None:
+    from flarecast.io import atomic_open
+
+    with atomic_open(path, "w") as fh:
+        fh.write("# Written by `flarecast train`; rerun with: flarecast train --config THIS_FILE ...\n")
+        for name, table in tables.items():
+            fh.write(f"\n[{name}]\n")
+            for key, value in table.items():
+                if key == "alpha" and value is None:
+                    fh.write("alpha = -1  # no class weighting\n")
+                elif value is None:
+                    fh.write(f"# {key} = (none)\n")  # TOML has no null: absent means the default
+                else:
+                    fh.write(f"{key} = {_toml_value(value)}\n")
+
+
+def _write_history(path: Path, history: dict[str, Any]) -> None:
+    from flarecast.io import atomic_open
+
+    n_epochs, k = history["val_loss"].shape
+    with atomic_open(path, "w") as fh:
+        fh.write("epoch,member,train_loss,val_loss,val_auc\n")
+        for e in range(n_epochs):
+            for m in range(k):
+                fh.write(f"{e + 1},{m},{history['train_loss'][e, m]:.6g},{history['val_loss'][e, m]:.6g},"
+                         f"{history['val_auc'][e, m]:.6g}\n")
+
+
+@click.command("train")
+@click.option("--dataset", required=True, help="Registered data-set name (flarecast data list) or table path.")
+@click.option("--loss", type=click.Choice(["focal", "ce", "weighted-ce"]), default=None,
+              help="Training loss [default: focal].")
+@click.option("--alpha", default=None,
+              help="Focal weight of the flare class in [0, 1], or 'none' [default: 0.25].")
+@click.option("--gamma", type=float, default=None, help="Focal focusing parameter >= 0 [default: 2].")
+@click.option("--model", "model_kind", type=click.Choice(["mlp", "sequence"]), default=None,
+              help="Snapshot MLP or GRU over record windows [default: mlp].")
+@click.option("--features", default=None, help="Comma-separated feature columns [default: all of the data set].")
+@click.option("--hidden", default=None, help="Hidden widths, e.g. 32,32 [default: 32,32].")
+@click.option("--seeds", type=int, default=None, help="Ensemble members trained at once [default: 1].")
+@click.option("--seed", type=int, default=None, help="Base seed [default: 0].")
+@click.option("--epochs", type=int, default=None, help="Maximum epochs (early stopping may end sooner) [default: 60].")
+@click.option("--device", default=None, help="auto, cpu, cuda, cuda:N or mps [default: auto].")
+@click.option("--threshold", default="tss", show_default=True,
+              help="Decision threshold stored for predict: 'tss' (the one maximising TSS on the validation "
+                   "rows) or a probability. Focal-loss probabilities are not calibrated, so 0.5 can mean "
+                   "no positives at all.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="TOML file whose [train] table sets TrainConfig fields; options above override it.")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Model folder to write, e.g. models/focal-24h.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@target_options
+@friendly_errors
+def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None, model_kind: str | None,
+          features: str | None, hidden: str | None, seeds: int | None, seed: int | None, epochs: int | None,
+          device: str | None, threshold: str, config_path: Path | None, out: Path, quiet: bool,
+          negatives: tuple[str, ...], positive_threshold: str) -> None:
+    """Train a flare network on DATASET and save it to --out (weights.safetensors + model.json).
+
+    The validation rows (20% of the regions, with positives on both sides) are
+    used for early stopping and the threshold only.
+    """
+    import numpy as np
+    from tqdm import tqdm
+
+    from flarecast import config as cfg
+    from flarecast.artifacts import save_model
+    from flarecast.data.tables import load_dataset
+    from flarecast.errors import ConfigError
+    from flarecast.models.estimator import FlareClassifier
+    from flarecast.splits import inner_validation
+    from flarecast.targets import make_targets
+    from flarecast.train import TrainConfig
+
+    base = cfg.load_toml(config_path, TrainConfig, table="train") if config_path else TrainConfig()
+    if base.alpha == -1:  # TOML has no null: train.toml spells "no class weighting" as -1
+        base = dataclasses.replace(base, alpha=None)
+    try:
+        hidden_value = tuple(int(h) for h in _split_list(hidden)) if hidden is not None else None
+        threshold_value: float | str = threshold if threshold == "tss" else float(threshold)
+    except ValueError as exc:
+        raise ConfigError(f"--hidden must be integers like 32,32 and --threshold a number or 'tss': {exc}") from exc
+    config = cfg.replace(base, loss=loss, gamma=gamma, model=model_kind, hidden=hidden_value, n_members=seeds,
+                         seed=seed, max_epochs=epochs, device=device)
+    if alpha is not None:  # set explicitly: 'none' (no class weighting) must not read as "not given"
+        try:
+            alpha_value = None if alpha.lower() in ("none", "off", "-1") else float(alpha)
+        except ValueError as exc:
+            raise ConfigError(f"--alpha must be a number in [0, 1] or 'none'. Got {alpha!r}.") from exc
+        config = dataclasses.replace(config, alpha=alpha_value)
+
+    data = load_dataset(dataset)
+    chosen = _check_features(_split_list(features), data.features, data.name)
+    targets = make_targets(data, negatives=negatives, positive_threshold=positive_threshold)
+    y, groups, frame = targets.y.astype(np.int64), targets.groups, targets.frame
+    fit_idx, val_idx = inner_validation(y, groups, np.arange(len(y)), fraction=0.2, seed=config.seed)
+    clf = FlareClassifier(**cfg.to_dict(config), threshold=threshold_value, features=tuple(chosen))
+    clf.train_config()  # validate before the long part
+
+    banner = "SYNTHETIC data: " if data.synthetic else ""
+    dropped = {k: v for k, v in targets.dropped.items() if v}
+    click.echo(f"{banner}{data.name}: {len(frame)} rows ({targets.definition}), {targets.n_positive} positive; "
+               f"left out {sum(dropped.values())} rows {dropped}")
+    click.echo(f"training on {len(fit_idx)} rows of {len(np.unique(groups[fit_idx]))} regions, validating on "
+               f"{len(val_idx)} rows of {len(np.unique(groups[val_idx]))} regions; {config.n_members} member(s), "
+               f"{config.loss} loss, {config.model}, {len(chosen)} features")
+    bar = tqdm(total=config.max_epochs, unit="epoch", desc="training", disable=quiet, file=sys.stderr)
+
+    def progress(epoch: int, info: dict[str, Any]) -> None:
+        bar.update(1)
+        bar.set_postfix(val_loss=f"{info['val_loss']:.4f}", val_auc=f"{info['val_auc']:.3f}", active=info["active"])
+
+    start = time.perf_counter()
+    try:
+        clf.fit(frame.iloc[fit_idx], y[fit_idx], validation=(frame.iloc[val_idx], y[val_idx]), callback=progress)
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - start
+
+    options = {k: (str(v) if isinstance(v, Path) else v) for k, v in click.get_current_context().params.items()}
+    extra = {"command": "flarecast train", "options": options,
+             "split": {"method": "inner_validation by region", "fraction": 0.2, "seed": config.seed,
+                       "fit_rows": len(fit_idx), "validation_rows": len(val_idx)},
+             "dropped": targets.dropped, "notes": list(data.notes)}
+    save_model(clf, out, dataset=data, targets_definition=targets.definition, extra=extra)
+    _write_toml(out / "train.toml", {
+        "train": cfg.to_dict(config),
+        "data": {"dataset": data.name, "sha256": data.sha256, "synthetic": data.synthetic, "features": chosen,
+                 "negatives": list(negatives), "positive_threshold": positive_threshold, "threshold": threshold},
+    })
+    _write_history(out / "history.csv", clf.history_)
+
+    v = clf.validation_
+    click.echo(f"validation ({v['n']} rows, base rate {v['base_rate']:.3f}; training base rate {clf.base_rate_:.3f}): "
+               f"ensemble AUC {v['auc']:.3f}, mean {config.loss} loss {v['loss']:.4f}")
+    click.echo(f"best epochs per member: {clf.best_epoch_.tolist()} of {len(clf.history_['val_loss'])} run; "
+               f"threshold {clf.threshold_:.3f}; {seconds:.1f} s on {clf.device_}")
+    click.echo(f"{banner}saved {out} (weights.safetensors, model.json, train.toml, history.csv)")
+
+
+@click.command("predict")
+@click.option("--model", "model_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Model folder written by flarecast train.")
+@click.option("--dataset", required=True, help="Registered data-set name or table path to score.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="CSV to write.")
+@click.option("--device", default="cpu", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@friendly_errors
+def predict(model_dir: Path, dataset: str, out: Path, device: str) -> None:
+    """Score every row of DATASET with a saved model; write P(flare) and the 0/1 prediction to --out."""
+    import numpy as np
+    import pandas as pd
+
+    from flarecast.artifacts import load_model
+    from flarecast.data.schema import GOES_CLASS, NOAA_AR, TIME
+    from flarecast.data.tables import load_dataset
+    from flarecast.io import atomic_open
+
+    clf = load_model(model_dir, device=device)
+    data = load_dataset(dataset)
+    frame = data.frame
+    members = clf.predict_proba_members(frame)
+    p = members.mean(axis=0)
+    result = pd.DataFrame({c: frame[c] for c in (TIME, NOAA_AR, GOES_CLASS) if c in frame.columns})
+    result["p_flare"] = p
+    result["p_member_std"] = members.std(axis=0)
+    result["prediction"] = (p >= clf.threshold_).astype(np.int8)
+    if data.synthetic:
+        result["note"] = "SYNTHETIC data"
+    with atomic_open(out, "w", newline="") as fh:
+        result.to_csv(fh, index=False)
+    banner = "SYNTHETIC data: " if data.synthetic else ""
+    meta = clf.metadata_
+    click.echo(f"{banner}scored {len(result)} rows of {data.name} with {model_dir} "
+               f"({meta.get('class_definition') or 'class definition not recorded'}; trained on "
+               f"{(meta.get('data') or {}).get('name', '?')})")
+    click.echo(f"mean P(flare) {p.mean():.3f}; {int(result['prediction'].sum())} predicted positive at threshold "
+               f"{clf.threshold_:.3f}; wrote {out}")
