@@ -35,11 +35,11 @@ HERE = Path(__file__).resolve().parent
 _PHASES = r"""
 import json, sys, time
 t = time.perf_counter()
-import flarecast.models.estimator  # torch + scikit-learn
-t_import = time.perf_counter()
+import pandas
 from flarecast.cli.forecast import load_forecaster, read_input, resolve_issue_time
 from flarecast.forecast import make_forecast
 from flarecast.forecast_report import write_report
+t_import = time.perf_counter()
 model, info, x = load_forecaster(sys.argv[1])
 t_load = time.perf_counter()
 frame, inp = read_input(sys.argv[2])
@@ -49,9 +49,12 @@ fc = make_forecast(frame, model, info, t0, input_info=inp, x_model=x)
 t_fc = time.perf_counter()
 write_report(fc, sys.argv[3])
 t_write = time.perf_counter()
-print(json.dumps({"import torch+sklearn (estimator)": t_import - t, "load model folder": t_load - t_import,
-                  "read features CSV": t_read - t_load, "forecast (flags, predict, full disk)": t_fc - t_read,
-                  "write 5 files + index": t_write - t_fc, "regions": len(fc.regions)}))
+print(json.dumps({"import pandas + flarecast forecast modules": t_import - t,
+                  f"load model folder ({info.inference})": t_load - t_import,
+                  "read features CSV (TAI -> UTC)": t_read - t_load,
+                  "forecast (flags, predict, full disk)": t_fc - t_read,
+                  "write 5 files + index": t_write - t_fc, "torch imported": "torch" in sys.modules,
+                  "regions": len(fc.regions)}))
 """
 
 
@@ -128,13 +131,17 @@ def _section(res: dict) -> str:
         "|---|---|---|---|---|---|",
         row(f"`flarecast forecast` ({N_REGIONS} regions, JSOC-style CSV, all 5 files + index)",
             res["forecast"], 3.0),
+        row("same with `--engine torch` (imports torch and scikit-learn)", res["forecast_torch"], 3.0),
         row("`flarecast --help`", res["help"], 1.0),
         "",
         "Where the forecast's time goes (one fresh interpreter, seconds):",
         "",
         "| phase | s |",
         "|---|---|",
-        *[f"| {k} | {v:.3f} |" for k, v in res["phases"].items() if k != "regions"],
+        *[f"| {k} | {v:.3f} |" for k, v in res["phases"].items() if isinstance(v, float)],
+        "",
+        f"torch imported by the default forecast: {res['phases']['torch imported']}. "
+        f"Load average while measuring: {res['load']}.",
         "",
         "Machine (`lscpu | head`):",
         "",
@@ -174,12 +181,14 @@ def main() -> None:
                "--out", str(folder / "reports")]
         subprocess.run(cmd, check=True, capture_output=True)  # warm the file cache once, as a daily cron would be
         forecast = _time(cmd, args.repeat)
+        forecast_torch = _time([*cmd, "--engine", "torch"], args.repeat)
         help_ = _time([exe, "--help"], args.repeat)
         phases = json.loads(subprocess.run([sys.executable, "-c", _PHASES, str(model), str(csv),
                                             str(folder / "phases"), ISSUE], check=True, capture_output=True,
                                            text=True).stdout)
         assert phases["regions"] == N_REGIONS
-    res = {"forecast": forecast, "help": help_, "phases": phases, "machine": _machine(), "repeat": args.repeat,
+    res = {"forecast": forecast, "forecast_torch": forecast_torch, "help": help_, "phases": phases, "machine": _machine(), "repeat": args.repeat,
+           "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
            "date": time.strftime("%Y-%m-%d"), "version": flarecast.__version__, "python": sys.version.split()[0]}
     section = _section(res)
     print(section)
