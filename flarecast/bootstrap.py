@@ -290,6 +290,15 @@ def summarise(result: ProtocolResult, *, n_boot: int | None = None, level: float
     result : ProtocolResult
     n_boot, level, seed : optional
         Override ``result.protocol``'s values.
+
+    Returns
+    -------
+    Summary
+        In ``comparison``, ``difference`` is the point difference, ``lo``/``hi``
+        the percentile interval of the paired resampled differences,
+        ``significant`` means that interval excludes 0, and ``p_boot`` is the
+        two-sided share of resampled differences on the other side of 0 (ties
+        at 0 counted half), a rough guide only.
     """
     prot = result.protocol
     n_boot = prot.n_boot if n_boot is None else n_boot

@@ -14,9 +14,11 @@ seed spread. Every method sees the same folds and the same fit/validation rows,
 and the networks of one fold share their seed, so focal and cross-entropy can
 be compared *paired* (see :func:`flarecast.bootstrap.summarise`).
 
-The pieces are public so that ``flarecast tune`` and ``flarecast evaluate``
-can reuse them: :func:`make_folds`, :func:`fit_fold`, :func:`run_protocol` and
-:func:`flarecast.bootstrap.summarise` (scoring with intervals).
+The pieces are public and reused: :func:`make_folds`, :func:`fit_fold`,
+:func:`run_protocol` (with an ``on_fit`` hook) here, scoring with intervals in
+:func:`flarecast.bootstrap.summarise`, the alpha/gamma search in
+:mod:`flarecast.tune`, permutation importance in :mod:`flarecast.importance`
+and the scoring of a saved model in :mod:`flarecast.score`.
 """
 
 from __future__ import annotations
