@@ -133,6 +133,8 @@ class ModelInfo:
         Numbers of M- and X-class training samples, for the X climatology.
     inference : str
         What evaluated the network ("numpy" or "torch"), for the record.
+    positive_class : str or None
+        Smallest positive GOES class ("M1.0" for P(>= M)); None when unknown.
     """
 
     model_id: str
@@ -152,6 +154,7 @@ class ModelInfo:
     training_synthetic: bool = False
     training_cutoff: str | None = None
     inference: str = ""
+    positive_class: str | None = "M1.0"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -562,9 +565,13 @@ def make_forecast(
             f"{n - n_ok} of {n} regions have no forecast (see their reasons): the full-disk probability covers "
             f"the other {n_ok} only and is a lower bound."
         )
+    if info.positive_class != "M1.0":
+        warnings.insert(0, f"the model's positive class is >= {info.positive_class or 'unknown'}, not >= M1.0: "
+                           "its 'Class M' probabilities are not P(>= M1.0).")
     if info.flaring_only:
-        warnings.insert(0, "the model was trained on flaring regions only: its probabilities overstate the risk "
-                           "of a typical region on the disk. Use a model trained on all regions.")
+        warnings.insert(0, "the model was trained on flaring regions only (no region without a flare among its "
+                           "negatives): its probabilities overstate the risk of a typical region on the disk. "
+                           "Use a model trained on all regions (flarecast train --negatives A,B,C,N).")
     elif info.flaring_only is None:
         warnings.insert(0, "the model folder does not say whether its training data included non-flaring regions.")
     if info.calibration_method == "none":

@@ -207,6 +207,10 @@ def test_warnings_about_the_model():
     assert any("out-of-range check skipped" in w for w in fc.warnings)
     fc, _ = _one(frame, info=_info(flaring_only=None))
     assert "does not say whether its training data included non-flaring regions" in fc.warnings[0]
+    fc, _ = _one(frame, info=_info(positive_class="M5.0"))
+    assert "positive class is >= M5.0, not >= M1.0" in fc.warnings[0]
+    fc, _ = _one(frame)
+    assert fc.warnings == ()  # a calibrated all-regions >= M model with a stored range: nothing to warn about
 
 
 def test_no_region_on_the_disk_is_said_not_zero():

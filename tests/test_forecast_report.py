@@ -339,6 +339,41 @@ def test_both_engines_publish_the_same_forecast(tmp_path, model_dir):
     assert docs["numpy"]["full_disk"]["p_m"] == pytest.approx(docs["torch"]["full_disk"]["p_m"], abs=1e-6)
 
 
+@pytest.mark.parametrize(
+    ("definition", "warning"),
+    [("positive: >= M1.0; negative: C", "trained on flaring regions only"),
+     ("positive: >= C1.0; negative: N, A, B", "positive class is >= C1.0, not >= M1.0")],
+)
+def test_cli_reads_the_target_definition_for_warnings(tmp_path, model_dir, definition, warning):
+    import shutil
+
+    model = shutil.copytree(model_dir, tmp_path / "m")
+    meta = json.loads((model / "model.json").read_text())
+    assert meta["data"]["flaring_only"] is False  # the data set had quiet regions...
+    meta["class_definition"] = definition  # ...but the target left them out, or is not >= M
+    (model / "model.json").write_text(json.dumps(meta))
+    res = _run("--model", model, "--features", "demo", "--date", "2011-06-01", "--json", "--out", tmp_path / "r")
+    data = json.loads(res.output[res.output.index("{"):])
+    assert any(warning in w for w in data["warnings"]) and data["model"]["target_definition"] == definition
+
+
+def test_train_command_stores_calibrator_and_forecast_support(tmp_path):
+    out = tmp_path / "models" / "demo"
+    res = CliRunner().invoke(main, ["train", "--dataset", "demo", "--negatives", "A,B,C,N", "--epochs", "2",
+                                    "--hidden", "8", "--quiet", "--calibration", "isotonic", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    cal = json.loads((out / "calibration.json").read_text())
+    assert cal["method"] == "isotonic" and cal["fitted_on"] == "validation"
+    meta = json.loads((out / "model.json").read_text())
+    assert cal["n_samples"] == meta["extra"]["split"]["validation_rows"]  # fitted on the validation rows only
+    support = meta["extra"]["forecast"]
+    assert set(support["feature_range"]) == set(meta["features"]) and support["x_counts"][1] > 0
+    res = _run("--model", out, "--features", "demo", "--date", "2011-06-01", "--json", "--out", tmp_path / "r")
+    data = json.loads(res.output[res.output.index("{"):])
+    assert data["model"]["calibration"]["method"] == "isotonic" and data["model"]["flaring_only"] is False
+    assert not any("flaring regions only" in w or "no calibrator" in w for w in data["warnings"])
+
+
 def test_cli_demo_input_is_marked_synthetic(tmp_path, model_dir):
     res = _run("--model", model_dir, "--features", "demo", "--date", "2011-06-01", "--out", tmp_path)
     assert res.exit_code == 0, res.output

@@ -101,11 +101,18 @@ def model_info(folder: Path, meta: dict[str, Any], features: tuple[str, ...], ca
     rng = support.get("feature_range")
     counts = support.get("x_counts")
     sha = str((meta.get("weights") or {}).get("sha256") or "")
+    definition = str(meta.get("class_definition") or "")
     flaring = data.get("flaring_only")
+    negatives = re.search(r"negative: (.+)$", definition)
+    if negatives and "N" not in [part.strip()[:1] for part in negatives.group(1).split(",")]:
+        # negatives without 'N' (no flare): no quiet region was ever a training sample, whatever the data held
+        flaring = True
+    positive = re.search(r"positive: >= (\S+?);", definition)
     return ModelInfo(
         model_id=f"{folder.name}-{sha[:12]}" if sha else folder.name,
         features=features,
-        target_definition=str(meta.get("class_definition") or "unknown (model.json has no class definition)"),
+        target_definition=definition or "unknown (model.json has no class definition)",
+        positive_class=positive.group(1) if positive else None,
         flaring_only=None if flaring is None else bool(flaring),
         calibration=calibration.describe(),
         calibration_method=calibration.method,

@@ -106,11 +106,14 @@ def _write_history(path: Path, history: dict[str, Any]) -> None:
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Model folder to write, e.g. models/focal-24h.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--calibration", type=click.Choice(["platt", "isotonic", "none"]), default="platt", show_default=True,
+              help="Calibrator fitted on the validation rows, saved as calibration.json; forecasts publish its "
+                   "probabilities.")
 @target_options
 @friendly_errors
 def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None, model_kind: str | None,
           features: str | None, hidden: str | None, seeds: int | None, seed: int | None, epochs: int | None,
-          device: str | None, threshold: str, config_path: Path | None, out: Path, quiet: bool,
+          device: str | None, threshold: str, config_path: Path | None, out: Path, quiet: bool, calibration: str,
           negatives: tuple[str, ...], positive_threshold: str) -> None:
     """Train a flare network on DATASET and save it to --out (weights.safetensors + model.json).
 
@@ -122,8 +125,10 @@ def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None
 
     from flarecast import config as cfg
     from flarecast.artifacts import save_model
+    from flarecast.calibration import fit_calibrator, save_calibrator
     from flarecast.data.tables import load_dataset
     from flarecast.errors import ConfigError
+    from flarecast.forecast import forecast_support
     from flarecast.models.estimator import FlareClassifier
     from flarecast.splits import inner_validation
     from flarecast.targets import make_targets
@@ -178,8 +183,13 @@ def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None
     extra = {"command": "flarecast train", "options": options,
              "split": {"method": "inner_validation by region", "fraction": 0.2, "seed": config.seed,
                        "fit_rows": len(fit_idx), "validation_rows": len(val_idx)},
-             "dropped": targets.dropped, "notes": list(data.notes)}
+             "dropped": targets.dropped, "notes": list(data.notes),
+             # training feature range, M/X counts and data cut-off, for flarecast forecast's flags
+             "forecast": forecast_support(frame[chosen], frame["peak_flux"], frame["time"])}
     save_model(clf, out, dataset=data, targets_definition=targets.definition, extra=extra)
+    if calibration != "none":  # fitted on the validation rows only, like the threshold
+        p_val = clf.predict_proba(frame.iloc[val_idx])[:, 1]
+        save_calibrator(out, fit_calibrator(p_val, y[val_idx], calibration))
     _write_toml(out / "train.toml", {
         "train": cfg.to_dict(config),
         "data": {"dataset": data.name, "sha256": data.sha256, "synthetic": data.synthetic, "features": chosen,
@@ -192,7 +202,8 @@ def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None
                f"ensemble AUC {v['auc']:.3f}, mean {config.loss} loss {v['loss']:.4f}")
     click.echo(f"best epochs per member: {clf.best_epoch_.tolist()} of {len(clf.history_['val_loss'])} run; "
                f"threshold {clf.threshold_:.3f}; {seconds:.1f} s on {clf.device_}")
-    click.echo(f"{banner}saved {out} (weights.safetensors, model.json, train.toml, history.csv)")
+    cal_file = ", calibration.json" if calibration != "none" else ""
+    click.echo(f"{banner}saved {out} (weights.safetensors, model.json{cal_file}, train.toml, history.csv)")
 
 
 @click.command("predict")
