@@ -35,7 +35,7 @@ import pandas as pd
 
 from flarecast import splits
 from flarecast.errors import ConfigError, DataError
-from flarecast.metrics import choose_threshold, parse_threshold_metric
+from flarecast.thresholds import choose_threshold, parse_threshold_metric
 
 __all__ = [
     "Protocol",

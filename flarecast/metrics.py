@@ -20,7 +20,8 @@ Conventions
 The skill scores follow Bloomfield et al. (2012), ApJL 747, L41: TSS (Hanssen &
 Kuipers discriminant), HSS (the "HSS2" form, equal to Cohen's kappa) and ApSS
 (Appleman skill score). :func:`scores_from_counts` computes every count-based
-score for whole arrays of contingency tables at once (used by the bootstrap).
+score for whole arrays of contingency tables at once (used by the bootstrap and
+by the threshold choice in :mod:`flarecast.thresholds`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from flarecast.errors import ConfigError, DataError, MetricWarning, warn_user
+from flarecast.errors import DataError, MetricWarning, warn_user
 
 __all__ = [
     "Contingency",
@@ -53,9 +54,9 @@ __all__ = [
     "bss",
     "scores_from_counts",
     "COUNT_SCORES",
-    "parse_threshold_metric",
-    "choose_threshold",
-    "skill_curve",
+    "POINT_METRICS",
+    "check_labels",
+    "check_probabilities",
 ]
 
 
@@ -71,7 +72,8 @@ class Contingency(NamedTuple):
 # ----------------------------------------------------------------------------- validation
 
 
-def _labels(y: Any, name: str = "y_true") -> np.ndarray:
+def check_labels(y: Any, name: str = "y_true") -> np.ndarray:
+    """``y`` as an int8 array of 0/1, shape (n,); :class:`DataError` naming the bad rows otherwise."""
     arr = np.asarray(y)
     if arr.ndim != 1:
         raise DataError(f"{name} must be one-dimensional, got shape {arr.shape}")
@@ -88,7 +90,8 @@ def _labels(y: Any, name: str = "y_true") -> np.ndarray:
     return num.astype(np.int8)
 
 
-def _probs(p: Any, n: int, name: str = "p") -> np.ndarray:
+def check_probabilities(p: Any, n: int, name: str = "p") -> np.ndarray:
+    """``p`` as a float array of shape (n,) in [0, 1]; :class:`DataError` naming the bad rows otherwise."""
     arr = np.asarray(p, dtype=float)
     if arr.shape != (n,):
         raise DataError(f"{name} must have shape ({n},) like y_true, got {arr.shape}")
@@ -100,8 +103,8 @@ def _probs(p: Any, n: int, name: str = "p") -> np.ndarray:
 
 
 def _pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
-    yt = _labels(y_true, "y_true")
-    yp = _labels(y_pred, "y_pred")
+    yt = check_labels(y_true, "y_true")
+    yp = check_labels(y_pred, "y_pred")
     if yt.shape != yp.shape:
         raise DataError(f"y_true and y_pred differ in length: {yt.shape[0]} vs {yp.shape[0]}")
     return yt, yp
@@ -285,7 +288,7 @@ def class_recall(y_pred: Any, letter: Any, cls: str = "X") -> float:
         Fraction of ``cls`` events forecast positive; NaN with a
         :class:`MetricWarning` when the sample holds no such event.
     """
-    yp = _labels(y_pred, "y_pred")
+    yp = check_labels(y_pred, "y_pred")
     letters = np.asarray(letter, dtype=object)
     if letters.shape != yp.shape:
         raise DataError(f"y_pred and letter differ in length: {yp.shape[0]} vs {letters.shape[0]}")
@@ -308,8 +311,8 @@ def _both_classes(yt: np.ndarray, name: str) -> bool:
 
 def roc_auc(y_true: Any, p: Any) -> float:
     """Area under the ROC curve (ties count one half); NaN without both classes."""
-    yt = _labels(y_true)
-    pp = _probs(p, yt.size)
+    yt = check_labels(y_true)
+    pp = check_probabilities(p, yt.size)
     return float(roc_auc_score(yt, pp)) if _both_classes(yt, "ROC AUC") else float("nan")
 
 
@@ -318,15 +321,15 @@ def pr_auc(y_true: Any, p: Any) -> float:
 
     Its no-skill level is the base rate, not 0.5. NaN without both classes.
     """
-    yt = _labels(y_true)
-    pp = _probs(p, yt.size)
+    yt = check_labels(y_true)
+    pp = check_probabilities(p, yt.size)
     return float(average_precision_score(yt, pp)) if _both_classes(yt, "PR AUC") else float("nan")
 
 
 def brier(y_true: Any, p: Any) -> float:
     """Brier score, the mean squared error of the probabilities, in [0, 1]; NaN for no rows."""
-    yt = _labels(y_true)
-    pp = _probs(p, yt.size)
+    yt = check_labels(y_true)
+    pp = check_probabilities(p, yt.size)
     if yt.size == 0:
         warn_user("Brier score is undefined and set to NaN: no rows", MetricWarning)
         return float("nan")
@@ -352,130 +355,16 @@ def bss(y_true: Any, p: Any, climatology: Any) -> float:
         1 is perfect, 0 is no better than climatology, negative is worse. NaN
         when the reference is perfect (BS_clim = 0).
     """
-    yt = _labels(y_true)
-    pp = _probs(p, yt.size)
+    yt = check_labels(y_true)
+    pp = check_probabilities(p, yt.size)
     clim = np.broadcast_to(np.asarray(climatology, dtype=float), yt.shape)
-    _probs(clim, yt.size, "climatology")
+    check_probabilities(clim, yt.size, "climatology")
     ref = float(np.sum((clim - yt) ** 2))
     if ref == 0:
         warn_user("Brier skill score is undefined and set to NaN: the climatological reference is perfect "
                   "(or there are no rows)", MetricWarning)
         return float("nan")
     return float(1.0 - np.sum((pp - yt) ** 2) / ref)
-
-
-# ----------------------------------------------------------------------------- thresholds
-
-_THRESHOLD_METRICS = ("hss", "tss")
-
-
-def parse_threshold_metric(spec: str) -> tuple[str, float | None]:
-    """Validate a threshold rule: ``"hss"``, ``"tss"`` or ``"fixed:<p>"``.
-
-    Returns
-    -------
-    (kind, value)
-        ``("hss", None)``, ``("tss", None)`` or ``("fixed", 0.5)``.
-
-    Raises
-    ------
-    ConfigError
-        For anything else, listing the legal choices.
-    """
-    text = str(spec).strip().lower()
-    if text in _THRESHOLD_METRICS:
-        return text, None
-    if text.startswith("fixed:"):
-        try:
-            value = float(text.split(":", 1)[1])
-        except ValueError:
-            value = float("nan")
-        if 0.0 <= value <= 1.0:
-            return "fixed", value
-    raise ConfigError(
-        f"The threshold metric must be one of 'hss', 'tss' or 'fixed:<p>' with 0 <= p <= 1 "
-        f"(e.g. 'fixed:0.5'). Got {spec!r} instead."
-    )
-
-
-def choose_threshold(y_val: Any, p_val: Any, metric: str = "hss", default: float = 0.5) -> float:
-    """Choose the decision threshold that maximises a skill score on *validation* data.
-
-    Every distinct validation probability is a candidate cut, plus "nothing
-    positive". The returned threshold lies midway between the chosen cut's
-    probability and the next lower one, so a forecast is positive when
-    ``p >= threshold``. Ties go to the highest threshold (fewest alarms).
-
-    Parameters
-    ----------
-    y_val : array-like of 0/1, shape (n,)
-        Validation labels; never the test fold's.
-    p_val : array-like of float, shape (n,)
-        Validation probabilities.
-    metric : {"hss", "tss", "fixed:<p>"}, default "hss"
-        Score to maximise, or a fixed threshold returned as is.
-    default : float, default 0.5
-        Returned, with a :class:`MetricWarning`, when the score is undefined
-        for every candidate (validation holds one class only).
-
-    Returns
-    -------
-    float
-        Threshold in (0, 1].
-    """
-    kind, fixed = parse_threshold_metric(metric)
-    if kind == "fixed":
-        return float(fixed)  # type: ignore[arg-type]
-    yt = _labels(y_val, "y_val")
-    pp = _probs(p_val, yt.size, "p_val")
-    order = np.argsort(-pp, kind="stable")
-    ps, ys = pp[order], yt[order]
-    last = np.r_[np.flatnonzero(np.diff(ps) != 0), ps.size - 1] if ps.size else np.array([], int)
-    tp = np.r_[0, np.cumsum(ys)[last]] if ps.size else np.array([0])
-    npos = np.r_[0, last + 1]
-    fp = npos - tp
-    P = int(ys.sum())
-    N = int(ys.size - P)
-    score = _score_arrays(tp, fp, P - tp, N - fp)[kind]
-    if np.all(np.isnan(score)):
-        warn_user(f"Cannot choose a threshold by {kind.upper()}: the validation data do not hold both "
-                  f"classes; using {default}", MetricWarning)
-        return float(default)
-    k = int(np.nanargmax(score))
-    values = ps[last]
-    if k == 0:  # nothing positive: above the largest probability
-        top = values[0]
-        return float((top + 1.0) / 2.0) if top < 1.0 else float(np.nextafter(1.0, 2.0))
-    j = k - 1
-    lower = values[j + 1] if j + 1 < values.size else 0.0
-    return float((values[j] + lower) / 2.0) if values[j] > lower else float(values[j])
-
-
-def skill_curve(y_true: Any, p: Any, thresholds: Any) -> dict[str, np.ndarray]:
-    """Count-based scores at each of many thresholds (forecast positive when ``p >= t``).
-
-    Parameters
-    ----------
-    y_true : array-like of 0/1, shape (n,)
-    p : array-like of float, shape (n,)
-    thresholds : array-like of float, shape (m,)
-
-    Returns
-    -------
-    dict of str to ndarray, shape (m,)
-        ``threshold``, ``tp``, ``fp``, ``fn``, ``tn`` and every key of :data:`COUNT_SCORES`.
-    """
-    yt = _labels(y_true)
-    pp = _probs(p, yt.size)
-    t = np.asarray(thresholds, dtype=float)
-    pos = np.sort(pp[yt == 1])
-    neg = np.sort(pp[yt == 0])
-    tp = pos.size - np.searchsorted(pos, t, side="left")
-    fp = neg.size - np.searchsorted(neg, t, side="left")
-    fn, tn = pos.size - tp, neg.size - fp
-    out: dict[str, np.ndarray] = {"threshold": t, "tp": tp, "fp": fp, "fn": fn, "tn": tn}
-    out.update(_score_arrays(tp, fp, fn, tn))
-    return out
 
 
 #: Point metrics by name, for callers that pick metrics from configuration.

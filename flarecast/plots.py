@@ -18,7 +18,7 @@ import pandas as pd
 from flarecast.bootstrap import Summary
 from flarecast.evaluate import ProtocolResult
 from flarecast.io import atomic_path
-from flarecast.metrics import skill_curve
+from flarecast.thresholds import skill_curve
 
 __all__ = ["write_figures", "roc_figure", "reliability_figure", "skill_threshold_figure", "interval_figure",
            "tune_heatmap", "importance_figure", "save_png"]

@@ -28,7 +28,8 @@ from flarecast.evaluate import (
     make_folds,
     run_protocol,
 )
-from flarecast.metrics import choose_threshold, roc_auc, scores_from_counts
+from flarecast.metrics import roc_auc, scores_from_counts
+from flarecast.thresholds import choose_threshold
 
 __all__ = ["TuneConfig", "validation_scores", "tune_focal"]
 

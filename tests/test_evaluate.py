@@ -16,8 +16,8 @@ from flarecast.bootstrap import summarise
 from flarecast.data.synthetic import demo_dataset
 from flarecast.errors import ConfigError, MetricWarning
 from flarecast.evaluate import METHODS, MethodSpec, Protocol, make_folds, run_protocol
-from flarecast.metrics import choose_threshold
 from flarecast.targets import make_targets
+from flarecast.thresholds import choose_threshold
 from flarecast.transforms import FeatureTransformer
 
 ROW = "_row"  # a column carrying the row index, so estimators can report what they saw
