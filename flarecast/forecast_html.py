@@ -95,7 +95,7 @@ def bar_chart_svg(regions: pd.DataFrame) -> str:
         if math.isfinite(r.p_x):
             parts.append(f'<rect x="{left}" y="{y + 15}" width="{max(wx, 1):.1f}" height="5" fill="#333">'
                          f'<title>{_e(r.region)}: P(&gt;=X) {_pct(r.p_x)}</title></rect>')
-        parts.append(f'<text x="{left + max(wm, 1) + 4:.1f}" y="{y + 12}" font-size="10">{100 * r.p_m:.0f}%</text>')
+        parts.append(f'<text x="{left + max(wm, 1) + 4:.1f}" y="{y + 12}" font-size="10">{_pct(r.p_m, 0)}</text>')
     if len(order) == 0:
         parts.append(f'<text x="{left}" y="36" font-size="12">no regions on the disk</text>')
     parts.append("</svg>")
@@ -183,7 +183,7 @@ def history_svg(history: dict[str, list[tuple[str, float]]], today: str, current
             colour, " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)))
         parts += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{colour}"/>' for x, y in pts]
         parts.append(f'<text x="{left + width + 10}" y="{top + 12 + 14 * k}" font-size="11" fill="{colour}">'
-                     f'{_e(reg)} ({100 * todays[reg]:.0f}%)</text>')
+                     f'{_e(reg)} ({_pct(todays[reg], 0)})</text>')
     parts.append("</svg>")
     return "".join(parts)
 

@@ -243,6 +243,7 @@ def forecast(model_dir: Path, features_spec: str | None, jsoc: bool, date: str |
 
     Example (no network): flarecast forecast --model models/demo --features demo --date 2011-06-01 --out reports/
     """
+    import dataclasses
     import warnings
 
     from flarecast.config import replace
@@ -266,7 +267,7 @@ def forecast(model_dir: Path, features_spec: str | None, jsoc: bool, date: str |
             frame, input_info = read_input(features_spec)
             t0, note = resolve_issue_time(date, issue_time, frame)
         if note:
-            input_info = type(input_info)(**{**input_info.__dict__, "notes": (*input_info.notes, note)})
+            input_info = dataclasses.replace(input_info, notes=(*input_info.notes, note))
         fc = make_forecast(frame, model, info, t0, input_info=input_info, x_model=x_clf, config=config)
         day = write_report(fc, out_dir)
     for w in caught:
