@@ -46,6 +46,7 @@ __all__ = [
     "ProtocolResult",
     "make_folds",
     "fit_fold",
+    "fit_one",
     "run_protocol",
 ]
 
@@ -331,6 +332,24 @@ def _thread_limit(threads: int | None) -> Iterator[None]:
         yield
 
 
+def fit_one(spec: MethodSpec, protocol: Protocol, fold: Fold, X: pd.DataFrame, y: np.ndarray,
+            groups: np.ndarray) -> tuple[Any, FoldFit]:
+    """Build ``spec``'s estimator with the fold's seed and :func:`fit_fold` it: one unit of work.
+
+    Everything a fit depends on is in its arguments (the seed is
+    ``protocol.seed + fold.index``), so it gives the same result in this
+    process or as a Dask task (:mod:`flarecast.distributed`).
+
+    Returns
+    -------
+    (estimator, FoldFit)
+    """
+    estimator = spec.factory(protocol, protocol.seed + fold.index)
+    with _thread_limit(spec.threads):
+        fit = fit_fold(estimator, X, y, groups, fold, protocol.threshold_metric)
+    return estimator, fit
+
+
 @dataclasses.dataclass
 class ProtocolResult:
     """Everything :func:`run_protocol` produced.
@@ -352,7 +371,8 @@ class ProtocolResult:
 def run_protocol(targets: Any, features: Sequence[str], protocol: Protocol, *,
                  methods: Mapping[str, MethodSpec] | None = None, folds: list[Fold] | None = None,
                  progress: Callable[[int, str], None] | None = None,
-                 on_fit: Callable[[Fold, str, Any, FoldFit], None] | None = None) -> ProtocolResult:
+                 on_fit: Callable[[Fold, str, Any, FoldFit], None] | None = None,
+                 scheduler: Any = None) -> ProtocolResult:
     """Run every method of ``protocol.methods`` on every fold.
 
     Parameters
@@ -372,6 +392,11 @@ def run_protocol(targets: Any, features: Sequence[str], protocol: Protocol, *,
         Called with each fitted estimator before it is dropped, e.g. to score
         validation predictions (``tune``) or permutation importance on the
         test fold.
+    scheduler : str, distributed.Client or flarecast.distributed.FitPool, optional
+        Run the fits as Dask tasks ("local", "processes", "tcp://HOST:PORT", a
+        client or a pool; see :mod:`flarecast.distributed`). The predictions are
+        the same as in this process; ``on_fit`` and ``progress`` are still
+        called here, in fold and method order. Default: one fit after another here.
 
     Returns
     -------
@@ -394,28 +419,31 @@ def run_protocol(targets: Any, features: Sequence[str], protocol: Protocol, *,
     parts: list[pd.DataFrame] = []
     seconds = dict.fromkeys(protocol.methods, 0.0)
     epochs: dict[str, list[list[int]]] = {m: [] for m in protocol.methods}
-    for fold in folds:
-        for name in protocol.methods:
-            spec = registry[name]
-            estimator = spec.factory(protocol, protocol.seed + fold.index)
-            with _thread_limit(spec.threads):
-                fit = fit_fold(estimator, X, y, groups, fold, protocol.threshold_metric)
-            if on_fit is not None:
-                on_fit(fold, name, estimator, fit)
-            seconds[name] += fit.seconds
-            if fit.best_epoch is not None:
-                epochs[name].append(fit.best_epoch)
-            forecasts = [(-1, fit.p_test, fit.threshold)]
-            forecasts += [(k, fit.members_test[k], fit.member_thresholds[k]) for k in range(len(fit.members_test))]
-            for seed, p, thr in forecasts:
-                parts.append(pd.DataFrame({
-                    "method": name, "fold": fold.index, "seed": seed, "row": fold.test,
-                    "time": times.iloc[fold.test].to_numpy(), "region": groups[fold.test],
-                    "letter": letter[fold.test], "y": y[fold.test], "p": p, "threshold": thr,
-                    "pred": (p >= thr).astype(np.int8), "climatology": fit.climatology,
-                }))
-            if progress is not None:
-                progress(fold.index, name)
+    jobs = [(fold, name) for fold in folds for name in protocol.methods]
+    if scheduler is None:  # lazily, one fit at a time, as each result is used
+        fits: Iterator[tuple[Any, FoldFit]] = (fit_one(registry[name], protocol, fold, X, y, groups)
+                                               for fold, name in jobs)
+    else:
+        from flarecast.distributed import map_fits
+
+        fits = map_fits(scheduler, jobs, protocol, registry, X, y, groups, keep_estimators=on_fit is not None)
+    for (fold, name), (estimator, fit) in zip(jobs, fits, strict=True):
+        if on_fit is not None:
+            on_fit(fold, name, estimator, fit)
+        seconds[name] += fit.seconds
+        if fit.best_epoch is not None:
+            epochs[name].append(fit.best_epoch)
+        forecasts = [(-1, fit.p_test, fit.threshold)]
+        forecasts += [(k, fit.members_test[k], fit.member_thresholds[k]) for k in range(len(fit.members_test))]
+        for seed, p, thr in forecasts:
+            parts.append(pd.DataFrame({
+                "method": name, "fold": fold.index, "seed": seed, "row": fold.test,
+                "time": times.iloc[fold.test].to_numpy(), "region": groups[fold.test],
+                "letter": letter[fold.test], "y": y[fold.test], "p": p, "threshold": thr,
+                "pred": (p >= thr).astype(np.int8), "climatology": fit.climatology,
+            }))
+        if progress is not None:
+            progress(fold.index, name)
     predictions = pd.concat(parts, ignore_index=True)
     predictions["method"] = predictions["method"].astype("string")
     predictions["letter"] = predictions["letter"].astype("string")

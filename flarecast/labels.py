@@ -33,6 +33,8 @@ There is no Python loop over records.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -71,6 +73,7 @@ def label_records(
     history: str | pd.Timedelta | None = None,
     coverage: tuple[object, object] | None = None,
     unknown: str = "missing",
+    scheduler: Any = None,
 ) -> pd.DataFrame:
     """Attach to every record the largest flare of its region in its forecast window.
 
@@ -98,6 +101,10 @@ def label_records(
         Period the catalogue covers; default from ``events.attrs`` or its event times.
     unknown : {"missing", "drop"}, default "missing"
         Records whose label cannot be known (window outside the coverage, no region).
+    scheduler : str or distributed.Client, optional
+        Label on a Dask cluster ("local", "processes", "tcp://HOST:PORT" or a
+        client), partitioned by region; the result is identical. See
+        :mod:`flarecast.distributed`. Default: in this process.
 
     Returns
     -------
@@ -118,6 +125,12 @@ def label_records(
     DataError
         If no event has a region number (nothing could be attributed).
     """
+    if scheduler is not None:
+        from flarecast.distributed import label_records_distributed
+
+        return label_records_distributed(records, events, scheduler=scheduler, horizon=horizon, latency=latency,
+                                         event_time=event_time, key=key, history=history, coverage=coverage,
+                                         unknown=unknown)
     h = _duration("horizon", horizon, positive=True)
     lat = _duration("latency", latency, positive=False)
     for name, value, legal in (
@@ -345,6 +358,7 @@ def labelled_table(
     history: str | pd.Timedelta | None = None,
     harp_map: pd.DataFrame | None = None,
     keywords: list[str] | None = None,
+    scheduler: Any = None,
 ) -> pd.DataFrame:
     """Label a SHARP series and return it as a canonical labelled table ready for training.
 
@@ -366,6 +380,8 @@ def labelled_table(
         label by HARP, so a HARP spanning several regions counts all their flares.
     keywords : list of str, optional
         Feature columns; default ``series.attrs["keywords"]``, else the SHARP keywords present.
+    scheduler : str or distributed.Client, optional
+        Label on a Dask cluster, as for :func:`label_records` (same table).
 
     Returns
     -------
@@ -389,7 +405,8 @@ def labelled_table(
         _check_columns(series, [HARPNUM], "records")
         events, key = events_by_harp(events, harp_map), HARPNUM
     labelled = label_records(series, events, horizon=horizon, latency=latency, event_time=event_time,
-                             key=key, history=history, coverage=coverage, unknown="drop")  # fmt: skip
+                             key=key, history=history, coverage=coverage, unknown="drop",
+                             scheduler=scheduler)  # fmt: skip
     if keywords is None:
         keywords = list(
             series.attrs.get("keywords") or [c for c in series.columns if c in SHARP_UNITS]

@@ -87,7 +87,8 @@ def validation_scores(y_val: np.ndarray, p_val: np.ndarray, threshold_metric: st
 
 
 def _score_candidate(targets: Any, features: Sequence[str], protocol: Protocol, folds: list[Fold],
-                     methods: Mapping[str, MethodSpec], progress: Callable[[int, str], None] | None) -> dict[str, Any]:
+                     methods: Mapping[str, MethodSpec], progress: Callable[[int, str], None] | None,
+                     scheduler: Any = None) -> dict[str, Any]:
     y = np.asarray(targets.y).astype(int)
     per_fold: list[dict[str, float]] = []
     epochs: list[list[int]] = []
@@ -98,7 +99,7 @@ def _score_candidate(targets: Any, features: Sequence[str], protocol: Protocol, 
             epochs.append(fit.best_epoch)
 
     run_protocol(targets, features, dataclasses.replace(protocol, methods=("focal",)), methods=methods,
-                 folds=folds, progress=progress, on_fit=record)
+                 folds=folds, progress=progress, on_fit=record, scheduler=scheduler)
     frame = pd.DataFrame(per_fold)
     row: dict[str, Any] = {"alpha": protocol.alpha, "gamma": protocol.gamma}
     for score in _SELECT:
@@ -110,7 +111,7 @@ def _score_candidate(targets: Any, features: Sequence[str], protocol: Protocol, 
 
 def tune_focal(targets: Any, features: Sequence[str], protocol: Protocol, config: TuneConfig | None = None, *,
                methods: Mapping[str, MethodSpec] | None = None, folds: list[Fold] | None = None,
-               progress: Callable[[int, str], None] | None = None) -> pd.DataFrame:
+               progress: Callable[[int, str], None] | None = None, scheduler: Any = None) -> pd.DataFrame:
     """Two-stage search of the focal-loss alpha and gamma, selected on validation folds only.
 
     Parameters
@@ -125,6 +126,10 @@ def tune_focal(targets: Any, features: Sequence[str], protocol: Protocol, config
     folds : list of Fold, optional
         Default :func:`flarecast.evaluate.make_folds`.
     progress : callable(fold_index, method), optional
+    scheduler : str, distributed.Client or flarecast.distributed.FitPool, optional
+        Run the fits as Dask tasks (see :mod:`flarecast.distributed`): all
+        candidates x folds of a stage are submitted together. Same table as
+        without. Default: one fit after another in this process.
 
     Returns
     -------
@@ -139,6 +144,23 @@ def tune_focal(targets: Any, features: Sequence[str], protocol: Protocol, config
     if "focal" not in registry:
         raise ConfigError("tune_focal needs a 'focal' method in the registry")
     folds = make_folds(targets, protocol) if folds is None else folds
+    if scheduler is not None:
+        from flarecast.distributed import FitPool, fit_pool
+
+        if not isinstance(scheduler, FitPool):  # one pool (the table sent once) for both stages
+            with fit_pool(scheduler, targets, features, registry) as pool:
+                return tune_focal(targets, features, protocol, config, methods=registry, folds=folds,
+                                  progress=progress, scheduler=pool)
+
+    def submit_stage(pairs: list[tuple[float, float]]) -> None:
+        # Start every candidate x fold of a stage at once; run() below then collects them in order.
+        if scheduler is not None:
+            for a, g in pairs:
+                if (a, g) in rows:  # trained in stage 1 already
+                    continue
+                cand = dataclasses.replace(protocol, alpha=float(a), gamma=float(g), methods=("focal",))
+                scheduler.submit(cand, folds)
+
     key = f"val_{config.select}"
     rows: dict[tuple[float, float], dict[str, Any]] = {}
 
@@ -146,15 +168,17 @@ def tune_focal(targets: Any, features: Sequence[str], protocol: Protocol, config
         if (alpha, gamma) not in rows:
             cand = dataclasses.replace(protocol, alpha=float(alpha), gamma=float(gamma))
             rows[(alpha, gamma)] = {"stage": stage, **_score_candidate(targets, features, cand, folds, registry,
-                                                                        progress)}
+                                                                        progress, scheduler)}
         return rows[(alpha, gamma)]
 
     def best(cands: list[dict[str, Any]]) -> dict[str, Any]:
         # NaN (undefined on some fold) ranks last; ties go to the earlier candidate.
         return max(cands, key=lambda r: -np.inf if np.isnan(r[key]) else r[key])
 
+    submit_stage([(a, config.fixed_gamma) for a in config.alphas])
     stage1 = [run(a, config.fixed_gamma, 1) for a in config.alphas]
     alpha = best(stage1)["alpha"]
+    submit_stage([(alpha, g) for g in config.gammas])
     stage2 = [run(alpha, g, 2) for g in config.gammas]
     chosen = best(stage2)
     table = pd.DataFrame(list(rows.values()))

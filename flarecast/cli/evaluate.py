@@ -75,6 +75,13 @@ def _methods(value: str | None) -> tuple[str, ...] | None:
     return tuple(m.strip() for m in value.split(",") if m.strip())
 
 
+def _scheduler_option(func: Any) -> Any:
+    return click.option(
+        "--scheduler", default=None, metavar="local|processes|tcp://HOST:PORT",
+        help="Run the independent fits as Dask tasks (needs flarecast[dask]): threads here, one worker "
+             "process per CPU here, or a running scheduler. Same results as without. [this process]")(func)
+
+
 def _common_options(func: Any) -> Any:
     """Options shared by ``reproduce`` and ``tune``: data, targets, folds, seeds, config, output."""
     options = [
@@ -160,10 +167,11 @@ def _progress_bar(total: int) -> Iterator[Callable[[int, str], None]]:
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
 @click.option("--importance/--no-importance", default=True, show_default=True,
               help="Permutation importance (AUC drop on test folds) of the focal and CE networks.")
+@_scheduler_option
 @click.pass_context
 @friendly_errors
 def reproduce(ctx: click.Context, dataset: str, data_dir: str | None, config: str | None, no_figures: bool,
-              importance: bool, out: str, methods: str | None, **options: Any) -> None:
+              importance: bool, out: str, methods: str | None, scheduler: str | None, **options: Any) -> None:
     """Focal loss vs cross-entropy on the same folds and seeds, with region-bootstrap intervals.
 
     Writes table.md, table.csv, comparison.csv, predictions.parquet, run.json,
@@ -186,7 +194,8 @@ def reproduce(ctx: click.Context, dataset: str, data_dir: str | None, config: st
         collector = ImportanceCollector(targets.frame[list(data.features)].reset_index(drop=True),
                                         targets.y.astype(int), data.features, seed=protocol.seed)
     with _progress_bar(steps) as progress:
-        result = run_protocol(targets, data.features, protocol, progress=progress, on_fit=collector)
+        result = run_protocol(targets, data.features, protocol, progress=progress, on_fit=collector,
+                              scheduler=scheduler)
     summary = summarise(result)
     meta = _data_meta(data, targets, protocol, started, time.perf_counter() - t0)
     meta["fold_sizes"] = [{"fold": f.index, "fit": len(f.fit), "validation": len(f.val), "test": len(f.test)}
@@ -216,11 +225,12 @@ def _floats(value: str | None, name: str) -> tuple[float, ...] | None:
 @click.option("--fixed-gamma", type=float, default=None, help="Gamma of the alpha search [2].")
 @click.option("--select", type=click.Choice(["tss", "hss", "auc"]), default=None,
               help="Validation score to maximise [tss].")
+@_scheduler_option
 @click.pass_context
 @friendly_errors
 def tune(ctx: click.Context, dataset: str, data_dir: str | None, config: str | None, out: str,
          alphas: str | None, gammas: str | None, fixed_gamma: float | None, select: str | None,
-         **options: Any) -> None:
+         scheduler: str | None, **options: Any) -> None:
     """Search the focal-loss alpha (gamma fixed), then gamma (best alpha), on validation folds only.
 
     Writes tune.md, tune.csv, tune_heatmap.png and run.json into OUT. The test
@@ -247,7 +257,7 @@ def tune(ctx: click.Context, dataset: str, data_dir: str | None, config: str | N
     # The pair (best alpha, fixed gamma) is trained once, in stage 1.
     n_pairs = len(set(tune_cfg.alphas)) + len(set(tune_cfg.gammas) - {tune_cfg.fixed_gamma})
     with _progress_bar(n_folds * n_pairs) as progress:
-        table = tune_focal(targets, data.features, protocol, tune_cfg, progress=progress)
+        table = tune_focal(targets, data.features, protocol, tune_cfg, progress=progress, scheduler=scheduler)
     meta = _data_meta(data, targets, protocol, started, time.perf_counter() - t0)
     meta["tune"] = cfg.to_dict(tune_cfg)
     out_dir = Path(out)

@@ -73,9 +73,16 @@ _ON_BAD_ROWS = click.Choice(["error", "skip"])
     type=click.Path(dir_okay=False, path_type=Path),
     help="Output table: .parquet, .nc or .csv (written atomically).",
 )
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="local|processes|tcp://HOST:PORT",
+    help="Label on Dask (needs flarecast[dask]), partitioned by region: threads here, worker processes "
+    "here, or a running scheduler. Same table as without. [default: this process]",
+)
 @friendly_errors
 def label(sharp_source, catalogue, catalogue_format, horizon, latency, event_time, history, harp_map,
-          on_bad_rows, data_dir, out) -> None:  # fmt: skip
+          on_bad_rows, data_dir, out, scheduler) -> None:  # fmt: skip
     """Label SHARP records with the largest flare of their region in (t + latency, t + latency + horizon]."""
     import warnings
 
@@ -101,6 +108,7 @@ def label(sharp_source, catalogue, catalogue_format, horizon, latency, event_tim
             event_time=event_time,
             history="24h" if history else None,
             harp_map=mapping,
+            scheduler=scheduler,
         )
         table.attrs["created"] = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
     for w in caught:
