@@ -42,7 +42,8 @@ LETTERS: tuple[str, ...] = ("A", "B", "C", "M", "X")
 BASE_FLUX: dict[str, float] = {"A": 1e-8, "B": 1e-7, "C": 1e-6, "M": 1e-5, "X": 1e-4}
 
 _MISSING = {"", "////", "--", "nan", "none", "<na>"}
-_PATTERN = r"^([ABCMX])(\s*)(\d+(?:\.\d*)?)?(\+?)$"
+# ASCII digits only: \d would also match other scripts' digits, which do not parse as numbers.
+_PATTERN = r"^([ABCMX])(\s*)([0-9]+(?:\.[0-9]*)?)?(\+?)$"
 
 
 def parse_goes_class(
@@ -105,7 +106,12 @@ def parse_goes_class(
     base = letter.map(BASE_FLUX).to_numpy(dtype=float)
 
     is_x = (letter == "X").to_numpy()
-    bad_magnitude = matched & has_number & ((magnitude <= 0) | (~is_x & (magnitude >= 10)))
+    # A magnitude too long for float64 is inf: not a flux.
+    bad_magnitude = (
+        matched
+        & has_number
+        & (~np.isfinite(magnitude) | (magnitude <= 0) | (~is_x & (magnitude >= 10)))
+    )
     bad_spacing = matched & spaced & ~(compact & has_number & ~has_dot)
     ok = matched & ~bad_magnitude & ~bad_spacing
     flux[ok] = magnitude[ok] * base[ok]

@@ -15,6 +15,11 @@ all of them apply the same documented, counted policies:
   share time and region, so region or time splits keep them together.
   ``"drop"`` drops later copies (counted, warned); ``"error"`` raises.
 - text in a numeric column, a missing time, region or class is always an error.
+- a file larger than the **memory budget** is refused before it is read:
+  ``max_bytes`` (an argument of every reader), else ``$FLARECAST_MAX_TABLE_BYTES``
+  (``"500MB"``, ``"8GiB"``, a number of bytes, or ``"none"``), else 2 GiB. A CSV
+  is measured by its size on disk (parsing needs a few times more); a large CSV
+  can still be summarised in chunks by ``flarecast data info``.
 
 Rows are reported 0-based as data rows of the source file (header not
 counted), the numbering pandas and :func:`~flarecast.errors.format_examples` use.
@@ -22,7 +27,9 @@ counted), the numbering pandas and :func:`~flarecast.errors.format_examples` use
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import re
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +46,7 @@ from flarecast.data.schema import (
     validate_labelled,
 )
 from flarecast.errors import (
+    ConfigError,
     DataError,
     DataWarning,
     GOESClassError,
@@ -55,6 +63,16 @@ MISSING_POLICIES = ("drop", "error")
 _MISSING_TEXT = {"", "nan", "na", "n/a", "null", "none", "-nan"}
 #: Time convention of SHARP T_REC values once read as UTC.
 TAI_NOTE = "T_REC is the JSOC TAI record time read as UTC (TAI - UTC = 34-37 s in 2010-2019)"
+#: Environment variable holding the memory budget of one table file.
+ENV_MAX_TABLE_BYTES = "FLARECAST_MAX_TABLE_BYTES"
+#: Default memory budget of one table file, bytes.
+DEFAULT_MAX_TABLE_BYTES = 2 * 1024**3
+_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}  # fmt: skip
+# Canonical times are datetime64[ns, UTC]: this is all nanoseconds can hold.
+_NS_RANGE = (pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC"))
+# Region and HARP numbers are exact integers in float64 only below 2**53.
+_MAX_ID = 2.0**53
 
 
 def check_policy(name: str, value: str, choices: Sequence[str]) -> None:
@@ -89,14 +107,129 @@ def letter_check(flux: np.ndarray, letters: pd.Series, source: str, column: str)
         )
 
 
-def read_text_csv(path: Path, *, sep: str = ",") -> pd.DataFrame:
-    """Read a CSV with every cell as stripped text, so each column is parsed and checked explicitly."""
+def max_table_bytes(max_bytes: int | str | None = None) -> int | None:
+    """The memory budget of one table file in bytes (None: no budget).
+
+    ``max_bytes`` if given, else ``$FLARECAST_MAX_TABLE_BYTES``, else
+    :data:`DEFAULT_MAX_TABLE_BYTES`. Strings may carry a unit (``"500MB"``,
+    ``"8GiB"``); ``"none"`` switches the budget off.
+    """
+    value = max_bytes if max_bytes is not None else os.environ.get(ENV_MAX_TABLE_BYTES)
+    if value is None:
+        return DEFAULT_MAX_TABLE_BYTES
+    text = str(value).strip().upper().replace(" ", "")
+    if text in ("NONE", "UNLIMITED"):
+        return None
+    match = re.fullmatch(r"(\d+(?:\.\d*)?(?:E\d+)?)([KMGT]I?B|B)?", text)
+    if isinstance(value, bool) or not match or float(match.group(1)) <= 0:
+        raise ConfigError(
+            f"The table memory budget (max_bytes or ${ENV_MAX_TABLE_BYTES}) must be a positive "
+            f"number of bytes such as 500000000, '500MB' or '8GiB', or 'none'. Got {value!r} instead."
+        )
+    return int(float(match.group(1)) * _UNITS[match.group(2) or ""])
+
+
+def format_bytes(n: float) -> str:
+    """``2147483648`` -> ``"2.0 GiB"``."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} B" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"  # pragma: no cover - loop always returns
+
+
+def check_budget(path: Path, need: int, max_bytes: int | str | None, what: str) -> None:
+    """Refuse a table whose estimated memory ``need`` (bytes) exceeds the budget, saying how to raise it."""
+    budget = max_table_bytes(max_bytes)
+    if budget is not None and need > budget:
+        raise DataError(
+            f"{path}: the table needs about {format_bytes(need)} ({what}), more than the memory "
+            f"budget of {format_bytes(budget)}. Raise it with max_bytes=... or "
+            f"${ENV_MAX_TABLE_BYTES} (e.g. {ENV_MAX_TABLE_BYTES}=16GiB, or 'none'), or read the "
+            "file in chunks ('flarecast data info' summarises a CSV table in chunks)."
+        )
+
+
+def _csv_error(path: Path, sep: str, exc: Exception) -> DataError:
+    """The parser's complaint, with its line number turned into this module's row number."""
+    text = str(exc).strip()
+    fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+    quote = re.search(r"EOF inside string starting at row (\d+)", text)
+    if fields:
+        n, line, saw = (int(g) for g in fields.groups())
+        text = f"row {line - 2} (file line {line}) has {saw} fields but the header has {n}"
+    elif quote:
+        text = f"row {int(quote.group(1)) - 1} opens a quote that is never closed"
+    return DataError(f"{path}: cannot be read as a {sep!r}-separated table ({text}).")
+
+
+_CSV_ERRORS = (OSError, pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError)
+_CSV_OPTIONS = {"dtype": str, "keep_default_na": False, "na_filter": False}
+
+
+def _check_header(path: Path, sep: str) -> None:
+    """Refuse repeated column names: pandas would silently rename the second 'X' to 'X.1'."""
     try:
-        frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_filter=False)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{path}: cannot be read as a {sep!r}-separated table ({exc}).") from exc
+        names = pd.read_csv(path, sep=sep, header=None, nrows=1, **_CSV_OPTIONS).iloc[0]
+    except _CSV_ERRORS as exc:
+        raise _csv_error(path, sep, exc) from exc
+    names = [str(c).strip() for c in names]
+    repeated = sorted({c for c in names if names.count(c) > 1})
+    if repeated:
+        raise SchemaError(f"{path}: column name(s) {repeated} occur more than once in the header.")
+
+
+def _stripped(frame: pd.DataFrame, path: Path, width: int) -> pd.DataFrame:
+    if not isinstance(frame.index, pd.RangeIndex):
+        # pandas takes the first column as an index when row 0 has one field more than
+        # the header, which would shift every value into the wrong column.
+        raise DataError(
+            f"{path}: row 0 has {width + 1} fields but the header has {width}: "
+            "a separator too many (or a header name missing)."
+        )
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame.apply(lambda col: col.str.strip())
+
+
+def read_text_csv(
+    path: Path, *, sep: str = ",", max_bytes: int | str | None = None
+) -> pd.DataFrame:
+    """Read a CSV with every cell as stripped text, so each column is parsed and checked explicitly.
+
+    Refuses a file over the memory budget (see :func:`max_table_bytes`), a
+    repeated column name and rows with more fields than the header.
+    """
+    try:
+        check_budget(path, path.stat().st_size, max_bytes, "its size on disk")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read as a {sep!r}-separated table ({exc}).") from exc
+    _check_header(path, sep)
+    try:
+        frame = pd.read_csv(path, sep=sep, **_CSV_OPTIONS)
+    except _CSV_ERRORS as exc:
+        raise _csv_error(path, sep, exc) from exc
+    return _stripped(frame, path, len(frame.columns))
+
+
+def iter_text_csv(
+    path: Path, *, sep: str = ",", chunksize: int = 100_000
+) -> Iterator[pd.DataFrame]:
+    """:func:`read_text_csv` in chunks of ``chunksize`` rows (no memory budget: one chunk at a time).
+
+    Each chunk keeps the file's row numbers as its index. A file with a
+    header and no rows yields one empty chunk.
+    """
+    _check_header(path, sep)
+    try:
+        with pd.read_csv(path, sep=sep, chunksize=chunksize, **_CSV_OPTIONS) as reader:
+            empty = True
+            for chunk in reader:
+                empty = False
+                yield _stripped(chunk, path, len(chunk.columns))
+            if empty:
+                yield _stripped(pd.read_csv(path, sep=sep, nrows=0, **_CSV_OPTIONS), path, 0)
+    except _CSV_ERRORS as exc:
+        raise _csv_error(path, sep, exc) from exc
 
 
 def require_columns(frame: pd.DataFrame, required: Sequence[str], source: str, layout: str) -> None:
@@ -142,7 +275,7 @@ def numeric(
 def region_numbers(values: pd.Series, *, source: str, column: str) -> pd.Series:
     """NOAA region numbers as Int64; missing, fractional or non-positive values are an error."""
     num = numeric(values, source=source, column=column, allow_missing=False)
-    bad = ~np.isfinite(num) | (num <= 0) | (num != np.round(num))
+    bad = ~np.isfinite(num) | (num <= 0) | (num != np.round(num)) | (num >= _MAX_ID)
     if bad.any():
         rows = values.index.to_numpy()[bad]
         raise DataError(
@@ -151,6 +284,45 @@ def region_numbers(values: pd.Series, *, source: str, column: str) -> pd.Series:
             "(regions are required: samples are split by region)."
         )
     return pd.Series(num.astype(np.int64), index=values.index, dtype="Int64")
+
+
+def optional_ids(values: pd.Series, *, source: str, column: str) -> pd.Series:
+    """Optional identifiers (HARP numbers) as Int64: a missing cell is <NA>, anything else a positive integer."""
+    num = numeric(values, source=source, column=column)
+    given = ~np.isnan(num)
+    bad = given & (~np.isfinite(num) | (num <= 0) | (num != np.round(num)) | (num >= _MAX_ID))
+    if bad.any():
+        rows = values.index.to_numpy()[bad]
+        raise DataError(
+            f"{source}: column {column!r} has {int(bad.sum())} invalid identifier(s): "
+            f"{format_examples(rows, values.to_numpy()[bad].tolist())}. Expected a positive integer "
+            "or an empty cell."
+        )
+    ids = pd.array(np.where(given, num, np.nan), dtype="Float64")
+    return pd.Series(ids, index=values.index).astype("Int64")
+
+
+def utc_ns(times: pd.Series, raw: pd.Series, *, source: str, column: str) -> pd.Series:
+    """Parsed UTC times as ``datetime64[ns, UTC]``; a time nanoseconds cannot hold is an error.
+
+    ``raw`` (same index) holds the source values shown in the message.
+    """
+    lo, hi = _NS_RANGE
+    outside = ((times < lo) | (times > hi)).to_numpy()
+    if outside.any():
+        rows = times.index.to_numpy()[outside]
+        raw = pd.Series(raw)
+        if pd.api.types.is_datetime64_any_dtype(raw):
+            # numpy formats any year; a Timestamp beyond 9999 cannot even repr itself.
+            shown = np.datetime_as_string(times.dt.tz_localize(None).to_numpy()) + "Z"
+        else:
+            shown = raw.astype(str).to_numpy()
+        raise DataError(
+            f"{source}: column {column!r} has {int(outside.sum())} time(s) outside "
+            f"{lo:%Y-%m-%d} .. {hi:%Y-%m-%d} (UTC), the range flarecast can represent: "
+            f"{format_examples(rows, shown[outside].tolist())}."
+        )
+    return times.astype("datetime64[ns, UTC]")
 
 
 def parse_times(
@@ -166,7 +338,7 @@ def parse_times(
             f"{source}: column {column!r} has {int(bad.sum())} unparseable time(s): "
             f"{format_examples(rows, values.to_numpy()[bad].tolist())}. Expected {expected}."
         )
-    return parsed
+    return utc_ns(parsed, values, source=source, column=column)
 
 
 def finish(
@@ -251,8 +423,15 @@ def finish(
         else:
             notes.append(f"kept {what} [duplicates='keep']")
 
+    flux = frame[PEAK_FLUX].to_numpy(dtype=float, na_value=np.nan)
+    bad_flux = ~np.isfinite(flux) | (flux < 0)
+    if bad_flux.any():  # readers check their flux column; this guards every path
+        raise GOESClassError(
+            f"{source}: {int(bad_flux.sum())} peak flux(es) are not finite W m^-2 >= 0: "
+            f"{format_examples(frame.index[bad_flux], flux[bad_flux].tolist())}."
+        )
     frame = frame.reset_index(drop=True)
-    frame[TIME] = frame[TIME].astype("datetime64[ns, UTC]")
+    frame[TIME] = utc_ns(frame[TIME], frame[TIME], source=source, column=TIME)
     frame[NOAA_AR] = frame[NOAA_AR].astype("Int64")
     if HARPNUM in frame.columns:
         frame[HARPNUM] = frame[HARPNUM].astype("Int64")

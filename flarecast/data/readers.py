@@ -58,6 +58,7 @@ def read_umich(
     name: str | None = None,
     duplicates: str = "keep",
     missing: str = "drop",
+    max_bytes: int | str | None = None,
 ) -> Dataset:
     """Read a Michigan ``arflares{6,12,24,36,48}h.csv`` file (one row per flare).
 
@@ -72,6 +73,9 @@ def read_umich(
         Data-set name stored on the result; default the path.
     duplicates, missing : str
         Row policies, see :mod:`flarecast.data._policies`.
+    max_bytes : int or str, optional
+        Memory budget of the file (default ``$FLARECAST_MAX_TABLE_BYTES`` or
+        2 GiB); a larger file is refused before it is read.
 
     Returns
     -------
@@ -91,7 +95,7 @@ def read_umich(
     if lead_hours is None:
         match = re.search(r"(\d+)h", path.stem)
         lead_hours = int(match.group(1)) if match else None
-    raw = pol.read_text_csv(path)
+    raw = pol.read_text_csv(path, max_bytes=max_bytes)
     meta = ("NOAA_ar_num", "LON_FWT", "LAT_FWT", "T_REC", "log_intensity", "category")
     pol.require_columns(raw, (*meta, *UMICH_FEATURES), source, "Michigan arflares")
 
@@ -99,11 +103,27 @@ def read_umich(
     log_flux = pol.numeric(
         raw["log_intensity"], source=source, column="log_intensity", allow_missing=False
     )
-    flux = 10.0**log_flux
+    with np.errstate(over="ignore"):
+        flux = 10.0**log_flux
+    bad = ~np.isfinite(flux)
+    if bad.any():
+        raise DataError(
+            f"{source}: column 'log_intensity' has {int(bad.sum())} value(s) whose flux 10**x is not "
+            f"finite: {format_examples(raw.index[bad], raw['log_intensity'][bad].tolist())}. "
+            "Expected log10 of a peak flux in W m^-2, e.g. -5.0 for M1.0."
+        )
     pol.letter_check(flux, raw["category"], source, "category")
+    # Epochs beyond +-9.2e9 s (1678..2261) do not fit nanosecond times; to_datetime would raise.
+    outside = ~(np.abs(epoch) < 9.2e9)
+    if outside.any():
+        raise DataError(
+            f"{source}: column 'T_REC' has {int(outside.sum())} Unix time(s) outside +-9.2e9 s "
+            f"(1678..2261 UTC): {format_examples(raw.index[outside], raw['T_REC'][outside].tolist())}."
+        )
+    times = pd.Series(pd.to_datetime(epoch, unit="s", utc=True), index=raw.index)
     frame = pd.DataFrame(
         {
-            TIME: pd.to_datetime(epoch, unit="s", utc=True),
+            TIME: pol.utc_ns(times, raw["T_REC"], source=source, column="T_REC"),
             NOAA_AR: pol.region_numbers(raw["NOAA_ar_num"], source=source, column="NOAA_ar_num"),
             GOES_CLASS: flux_to_class(flux),
             PEAK_FLUX: flux,
@@ -143,6 +163,7 @@ def read_flareml(
     name: str | None = None,
     duplicates: str = "keep",
     missing: str = "drop",
+    max_bytes: int | str | None = None,
 ) -> Dataset:
     """Read one of FlareML's files (Liu et al. 2017 sample), detecting which by its columns.
 
@@ -159,6 +180,8 @@ def read_flareml(
       that disagrees, is an error. ``original`` defaults to
       ``flaringar_original_data.csv`` beside ``path``.
 
+    ``name``, ``duplicates``, ``missing`` and ``max_bytes`` are as for :func:`read_umich`.
+
     Returns
     -------
     Dataset
@@ -167,9 +190,8 @@ def read_flareml(
     """
     path = Path(path)
     source = str(path)
-    raw = pol.read_text_csv(path)
-    if "Flare Class" not in raw.columns:
-        pol.require_columns(raw, ("Flare Class", *FLAREML_FEATURES), source, "FlareML")
+    raw = pol.read_text_csv(path, max_bytes=max_bytes)
+    pol.require_columns(raw, ("Flare Class", *FLAREML_FEATURES), source, "FlareML")
     notes = [
         "snapshot at 00:10 UT of the flare day; 'Flare Date' is read as UTC",
         "every row is a flaring region-day (B/C/M/X): no quiet regions",
@@ -194,7 +216,9 @@ def read_flareml(
         frame = _flareml_recover(
             raw,
             source,
-            _flareml_dated(pol.read_text_csv(original), "Flare Date", "AR", str(original)),
+            _flareml_dated(
+                pol.read_text_csv(original, max_bytes=max_bytes), "Flare Date", "AR", str(original)
+            ),
         )
         notes.append(
             f"time, region and class recovered by exact feature match with {original.name} (all rows matched once)"

@@ -40,6 +40,7 @@ def read_hollanda(
     name: str | None = None,
     duplicates: str = "keep",
     missing: str = "drop",
+    max_bytes: int | str | None = None,
 ) -> Dataset:
     """Read Hollanda's ``solar_flare_dataset_2010_2019.csv`` joined with its derived window labels.
 
@@ -58,8 +59,8 @@ def read_hollanda(
         The derived labels; default ``derived_goes_window_labels.csv`` beside ``path``.
     window : {"0-24h", "24-48h"}, default "0-24h"
         Which label column: ``max_class_next_0_24h`` or ``max_class_next_24_48h``.
-    name, duplicates, missing
-        As for :func:`read_umich`.
+    name, duplicates, missing, max_bytes
+        As for :func:`~flarecast.data.readers.read_umich`.
 
     Returns
     -------
@@ -81,11 +82,11 @@ def read_hollanda(
             f"{source} needs its derived window labels, not found at {labels} "
             "(the file's own FlareNumber is a selection artefact and is not used as a label)."
         )
-    raw = pol.read_text_csv(path, sep=";")
+    raw = pol.read_text_csv(path, sep=";", max_bytes=max_bytes)
     pol.require_columns(
         raw, ("FlareNumber", "T_REC", "NOAA_AR", *HOLLANDA_FEATURES), source, "Hollanda"
     )
-    lab = pol.read_text_csv(labels)
+    lab = pol.read_text_csv(labels, max_bytes=max_bytes)
     label_col = columns[window]
     pol.require_columns(
         lab, ("row", "NOAA_AR", "T_REC", "FlareNumber", label_col), str(labels), "derived labels"
@@ -165,6 +166,7 @@ def read_liu2019_demo(
     name: str | None = None,
     duplicates: str = "keep",
     missing: str = "drop",
+    max_bytes: int | str | None = None,
 ) -> Dataset:
     """Read a Liu et al. (2019) LSTM demo file ``demo_{C,M,M5}_normalized_testing.csv``.
 
@@ -181,6 +183,8 @@ def read_liu2019_demo(
         Keep the flare-history columns (``*dec``, ``*his``, ``*his1d``,
         ``Xmax1d``) as features. They are computed from the flare catalogue and
         leak persistence into the label, so they are left out by default.
+    name, duplicates, missing, max_bytes
+        As for :func:`~flarecast.data.readers.read_umich`.
 
     Returns
     -------
@@ -192,7 +196,7 @@ def read_liu2019_demo(
     """
     path = Path(path)
     source = str(path)
-    raw = pol.read_text_csv(path)
+    raw = pol.read_text_csv(path, max_bytes=max_bytes)
     label_col = next((c for c in raw.columns if c.lower() == "label"), "label")
     meta = (label_col, "flare", "timestamp", "NOAA", "HARP")
     pol.require_columns(raw, meta, source, "Liu et al. (2019) demo")

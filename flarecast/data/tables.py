@@ -48,7 +48,14 @@ from flarecast.data.schema import (
     TIME,
     Dataset,
 )
-from flarecast.errors import ConfigError, DataError, GOESClassError, SchemaError, format_examples
+from flarecast.errors import (
+    ConfigError,
+    DataError,
+    FlarecastError,
+    GOESClassError,
+    SchemaError,
+    format_examples,
+)
 from flarecast.goes import LETTERS, class_letter, flux_to_class, parse_goes_class
 from flarecast.io import sha256_file
 
@@ -70,6 +77,7 @@ def load_dataset(
     missing: str = "drop",
     download: bool = True,
     progress: bool = False,
+    max_bytes: int | str | None = None,
 ) -> Dataset:
     """Load a registered data set or a table file in the canonical schema.
 
@@ -97,6 +105,10 @@ def load_dataset(
         Download registered files missing locally (verified by sha256).
     progress : bool, default False
         Show a download progress bar (CLI use).
+    max_bytes : int or str, optional
+        Memory budget of each table file, bytes or ``"500MB"``/``"8GiB"``; default
+        ``$FLARECAST_MAX_TABLE_BYTES``, else 2 GiB. A larger file is refused
+        before it is read (see :mod:`flarecast.data._policies`).
 
     Returns
     -------
@@ -114,7 +126,11 @@ def load_dataset(
         A needed download failed or did not match its checksum.
     """
     text = str(name_or_path)
-    policies = {"duplicates": duplicates, "missing": missing}
+    policies: dict[str, Any] = {
+        "duplicates": duplicates,
+        "missing": missing,
+        "max_bytes": max_bytes,
+    }
     if not isinstance(name_or_path, Path) and text in registry.registry():
         if columns or features:
             raise ConfigError(
@@ -148,7 +164,7 @@ _READERS = {
 
 
 def _load_registered(
-    name: str, *, data_dir: Any, download: bool, progress: bool, **policies: str
+    name: str, *, data_dir: Any, download: bool, progress: bool, **policies: Any
 ) -> Dataset:
     entry = registry.get_entry(name)
     if entry.synthetic:
@@ -188,7 +204,9 @@ def detect_layout(path: str | Path) -> str:
     return "table"
 
 
-def _read_frame(path: Path, keep: set[str]) -> tuple[pd.DataFrame, bool]:
+def _read_frame(
+    path: Path, keep: set[str], max_bytes: int | str | None = None
+) -> tuple[pd.DataFrame, bool]:
     """Read a table file; also say whether naive times are UTC by the format's convention (netCDF/CF).
 
     A netCDF dimension coordinate is the sample index and is dropped, unless
@@ -200,9 +218,14 @@ def _read_frame(path: Path, keep: set[str]) -> tuple[pd.DataFrame, bool]:
             f"{path}: unknown table format {path.suffix!r}; expected one of {sorted(_TABLE_SUFFIXES)}."
         )
     if kind == "csv":
-        return pol.read_text_csv(path), False
+        return pol.read_text_csv(path, max_bytes=max_bytes), False
     try:
         if kind == "parquet":
+            import pyarrow.parquet as pq
+
+            meta = pq.ParquetFile(path).metadata
+            need = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+            pol.check_budget(path, need, max_bytes, "its uncompressed Parquet columns")
             return pd.read_parquet(path), False
         import xarray as xr
 
@@ -211,25 +234,28 @@ def _read_frame(path: Path, keep: set[str]) -> tuple[pd.DataFrame, bool]:
                 raise DataError(
                     f"{path}: a netCDF table needs one dimension (samples); found {dict(ds.sizes)}."
                 )
+            pol.check_budget(path, ds.nbytes, max_bytes, "its netCDF variables")
             frame = ds.to_dataframe()
         index_name = frame.index.name
         return frame.reset_index(drop=index_name not in keep), True
-    except (OSError, ValueError, ImportError) as exc:
-        if isinstance(exc, DataError):
-            raise
-        raise DataError(f"{path}: cannot be read as {kind} ({exc}).") from exc
+    except FlarecastError:
+        raise
+    except Exception as exc:
+        # A damaged binary file can fail anywhere inside pyarrow, h5py or xarray (OSError,
+        # KeyError, TypeError, ArrowInvalid, ...): all of them mean the file cannot be read.
+        raise DataError(f"{path}: cannot be read as {kind} ({type(exc).__name__}: {exc}).") from exc
 
 
 def _times(values: pd.Series, *, source: str, assume_utc: bool, cf_utc: bool) -> pd.Series:
     if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return values.dt.tz_convert("UTC")
+        return pol.utc_ns(values.dt.tz_convert("UTC"), values, source=source, column=TIME)
     if pd.api.types.is_datetime64_dtype(values):
         if not (assume_utc or cf_utc):
             raise DataError(
                 f"{source}: column {TIME!r} holds timezone-naive datetimes. Store UTC-aware times, "
                 "or pass assume_utc=True (CLI: --assume-utc) if they are UTC."
             )
-        return values.dt.tz_localize("UTC")
+        return pol.utc_ns(values.dt.tz_localize("UTC"), values, source=source, column=TIME)
     if pd.api.types.is_numeric_dtype(values):
         raise DataError(
             f"{source}: column {TIME!r} is numeric ({values.dtype}); epoch numbers are ambiguous "
@@ -250,7 +276,7 @@ def _times(values: pd.Series, *, source: str, assume_utc: bool, cf_utc: bool) ->
             f"{format_examples(values.index[naive], text[naive].tolist())}. Add 'Z' (UTC) or pass assume_utc=True "
             "(CLI: --assume-utc) if they are UTC."
         )
-    return parsed
+    return pol.utc_ns(parsed, text, source=source, column=TIME)
 
 
 def read_table(
@@ -262,6 +288,7 @@ def read_table(
     duplicates: str = "keep",
     missing: str = "drop",
     name: str | None = None,
+    max_bytes: int | str | None = None,
 ) -> Dataset:
     """Read a canonical labelled table (CSV, Parquet or netCDF via h5netcdf); rules in the module docstring.
 
@@ -272,7 +299,7 @@ def read_table(
         ``{source_column: canonical_column}`` applied before anything else.
     features : sequence of str, optional
         Feature columns (after renaming); default every non-metadata column.
-    assume_utc, duplicates, missing
+    assume_utc, duplicates, missing, max_bytes
         As for :func:`load_dataset`.
     name : str, optional
         Stored on the result; default the path.
@@ -283,7 +310,64 @@ def read_table(
     """
     path = Path(path)
     source = str(path)
-    frame, cf_utc = _read_frame(path, keep=set(META) | set(columns or {}))
+    frame, cf_utc = _read_frame(path, keep=set(META) | set(columns or {}), max_bytes=max_bytes)
+    out, features = canonical_frame(
+        frame,
+        source=source,
+        columns=columns,
+        features=features,
+        assume_utc=assume_utc,
+        cf_utc=cf_utc,
+    )
+    return pol.finish(
+        out,
+        features=features,
+        source=source,
+        name=name or source,
+        sha256=sha256_file(path),
+        window=TABLE_WINDOW,
+        flaring_only=bool((out[PEAK_FLUX] > 0).all()),
+        notes=(TABLE_NOTE,),
+        duplicates=duplicates,
+        missing=missing,
+    )
+
+
+#: ``Dataset.window`` and first note of a canonical table.
+TABLE_WINDOW = "unspecified (canonical table: goes_class is taken as given)"
+TABLE_NOTE = "canonical table: the label window is whatever its author used"
+
+
+def canonical_frame(
+    frame: pd.DataFrame,
+    *,
+    source: str,
+    columns: Mapping[str, str] | None = None,
+    features: Sequence[str] | None = None,
+    assume_utc: bool = False,
+    cf_utc: bool = False,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Parse and check the raw columns of a canonical table (or of one chunk of it).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Raw columns as read (text for CSV); its index holds the file's row numbers.
+    source : str
+        File named in messages.
+    columns, features, assume_utc
+        As for :func:`read_table`.
+    cf_utc : bool, default False
+        Naive datetimes are UTC by the file format's convention (netCDF/CF).
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        Canonical metadata columns and float64 features, same index, before the
+        missing-feature and duplicate policies.
+    features : list of str
+    """
+    frame = frame.copy(deep=False)
     frame.columns = [str(c) for c in frame.columns]
     if columns:
         absent = [c for c in columns if c not in frame.columns]
@@ -313,10 +397,7 @@ def read_table(
         index=frame.index,
     )
     if HARPNUM in frame.columns:
-        harp = pol.numeric(frame[HARPNUM], source=source, column=HARPNUM)
-        out[HARPNUM] = pd.array(np.where(np.isfinite(harp), harp, np.nan), dtype="Float64").astype(
-            "Int64"
-        )
+        out[HARPNUM] = pol.optional_ids(frame[HARPNUM], source=source, column=HARPNUM)
     out[GOES_CLASS], out[PEAK_FLUX] = _labels(frame, source)
     for col in POSITION:
         if col in frame.columns:
@@ -330,18 +411,7 @@ def read_table(
         )
     for col in features:
         out[col] = pol.numeric(frame[col], source=source, column=col)
-    return pol.finish(
-        out,
-        features=features,
-        source=source,
-        name=name or source,
-        sha256=sha256_file(path),
-        window="unspecified (canonical table: goes_class is taken as given)",
-        flaring_only=bool((out[PEAK_FLUX] > 0).all()),
-        notes=("canonical table: the label window is whatever its author used",),
-        duplicates=duplicates,
-        missing=missing,
-    )
+    return out, list(features)
 
 
 def _labels(frame: pd.DataFrame, source: str) -> tuple[np.ndarray, np.ndarray]:
