@@ -25,6 +25,12 @@ cache is downloaded again. A download is written to a temporary file in the
 cache, checked, and only then renamed into place, so a tampered or truncated
 download raises :class:`~flarecast.errors.DownloadError` and leaves no file
 behind.
+
+**Retries.** Transient failures (HTTP 5xx, 408 and 429, timeouts of a
+server that stalls, dropped connections and truncated bodies) are retried
+``retries`` times with exponential backoff (``backoff``, ``2 * backoff``, ...
+seconds, at most 30 s). Permanent ones (other HTTP 4xx such as 404, and a
+checksum mismatch, which a retry of the same URL would only repeat) are not.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ import importlib.resources
 import logging
 import os
 import re
+import time
 import tomllib
 import urllib.parse
 from pathlib import Path
@@ -218,7 +225,31 @@ def verify_file(path: str | Path, file: DataFile) -> None:
         )
 
 
-def _download(file: DataFile, cache: Path, url: str, progress: bool, name: str) -> Path:
+def _transient(exc: Exception) -> bool:
+    """Whether a failed download is worth repeating: a server or network hiccup, not a verdict."""
+    import requests
+
+    if isinstance(exc, requests.HTTPError):
+        status = exc.response.status_code if exc.response is not None else None
+        return status is not None and (status >= 500 or status in (408, 429))
+    # ConnectionError covers refused connections and read timeouts while streaming the body;
+    # ChunkedEncodingError a body cut short of its Content-Length.
+    return isinstance(
+        exc, (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
+    )
+
+
+def _download(
+    file: DataFile,
+    cache: Path,
+    url: str,
+    progress: bool,
+    name: str,
+    *,
+    timeout: float = 60.0,
+    retries: int = 3,
+    backoff: float = 0.5,
+) -> Path:
     import pooch
     import requests
 
@@ -228,29 +259,39 @@ def _download(file: DataFile, cache: Path, url: str, progress: bool, name: str) 
             f"{file.path} (data set {name!r}) has no public download: it is a derived file. "
             f"Put it at ${ENV_DATA_DIR}/{file.path} (see data/README.md)."
         )
-    _log.info("downloading %s to %s", url, target)
     logger = pooch.get_logger()
     level = logger.level
     # pooch logs every download to stderr through its own handler; library code must not print.
     logger.setLevel(logging.WARNING)
     try:
-        pooch.retrieve(
-            url,
-            known_hash=f"sha256:{file.sha256}",
-            fname=target.name,
-            path=target.parent,
-            downloader=pooch.HTTPDownloader(progressbar=progress, timeout=60),
-        )
-    except (ValueError, OSError, requests.RequestException) as exc:
-        # pooch removes its temporary file; a stale cached copy must go too.
-        target.unlink(missing_ok=True)
-        raise DownloadError(
-            f"Download of {file.path} (data set {name!r}) from {url} failed: {str(exc).rstrip('.')}. "
-            f"Nothing was written to {cache}."
-        ) from exc
+        for attempt in range(retries + 1):
+            _log.info("downloading %s to %s (attempt %d)", url, target, attempt + 1)
+            try:
+                pooch.retrieve(
+                    url,
+                    known_hash=f"sha256:{file.sha256}",
+                    fname=target.name,
+                    path=target.parent,
+                    downloader=pooch.HTTPDownloader(progressbar=progress, timeout=timeout),
+                )
+                return target
+            except (ValueError, OSError, requests.RequestException) as exc:
+                # pooch removes its temporary file; a stale cached copy must go too.
+                target.unlink(missing_ok=True)
+                if not _transient(exc) or attempt == retries:
+                    tries = (
+                        f"after {attempt + 1} attempt(s)" if _transient(exc) else "(not retried)"
+                    )
+                    raise DownloadError(
+                        f"Download of {file.path} (data set {name!r}) from {url} failed {tries}: "
+                        f"{str(exc).rstrip('.')}. Nothing was written to {cache}."
+                    ) from exc
+                wait = min(backoff * 2**attempt, 30.0)
+                _log.info("download of %s failed (%s); retrying in %.1f s", url, exc, wait)
+                time.sleep(wait)
     finally:
         logger.setLevel(level)
-    return target
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
 def locate(
@@ -261,6 +302,9 @@ def locate(
     base_url: str | None = None,
     download: bool = True,
     progress: bool = False,
+    timeout: float = 60.0,
+    retries: int = 3,
+    backoff: float = 0.5,
 ) -> dict[str, Path]:
     """Find (and if needed download) every file of the data set ``name``, verified.
 
@@ -279,6 +323,13 @@ def locate(
         Download missing files; when False a missing file is a :class:`DataError`.
     progress : bool, default False
         Show a tqdm progress bar on stderr while downloading (for the CLI).
+    timeout : float, default 60.0
+        Seconds to wait for a connection or for the next bytes of a response.
+    retries : int, default 3
+        Extra attempts after a transient failure (5xx, timeout, dropped or
+        truncated transfer); 404 and checksum mismatches are never retried.
+    backoff : float, default 0.5
+        Seconds before the first retry, doubled for each further one (at most 30 s).
 
     Returns
     -------
@@ -292,8 +343,14 @@ def locate(
     DataError
         A local file fails its size or checksum, or a file is missing and ``download`` is False.
     DownloadError
-        A download fails, is truncated or does not match its sha256.
+        A download fails (after the retries, for a transient failure), is
+        truncated or does not match its sha256.
     """
+    if retries < 0 or timeout <= 0 or backoff < 0:
+        raise ConfigError(
+            "The 'retries', 'timeout' and 'backoff' parameters of locate must be >= 0, > 0 and >= 0. "
+            f"Got {retries!r}, {timeout!r} and {backoff!r} instead."
+        )
     entry = get_entry(name)
     folder = resolve_data_dir(data_dir)
     cache = resolve_cache_dir(cache_dir)
@@ -318,7 +375,10 @@ def locate(
             raise DataError(
                 f"{file.path} of data set {name!r} is not in {where}{cached}; fetch it first."
             )
-        found[file.path] = _download(file, cache, file_url(file, base_url), progress, name)
+        found[file.path] = _download(
+            file, cache, file_url(file, base_url), progress, name,
+            timeout=timeout, retries=retries, backoff=backoff,
+        )  # fmt: skip
     return found
 
 
