@@ -117,25 +117,33 @@ def info(
     missing: str,
     no_download: bool,
 ) -> None:
-    """Describe a data set or table: rows, classes, regions, time span, features, notes."""
+    """Describe a data set or table: rows, classes, regions, time span, features, notes.
+
+    A CSV table file is read in chunks, so a file of many GB is summarised in
+    bounded memory.
+    """
     from flarecast.data import registry
+    from flarecast.data.table_summary import is_plain_csv, summarize_csv
     from flarecast.data.tables import load_dataset, summarize
     from flarecast.errors import DataWarning
 
+    columns = _parse_map(mapping)
+    policies = {"assume_utc": assume_utc, "duplicates": duplicates, "missing": missing}
     with warnings.catch_warnings():
         # Rows dropped by a policy are listed under "notes" below; no need to say it twice.
         warnings.simplefilter("ignore", DataWarning)
-        dataset = load_dataset(
-            name_or_path,
-            columns=_parse_map(mapping),
-            data_dir=data_dir,
-            assume_utc=assume_utc,
-            duplicates=duplicates,
-            missing=missing,
-            download=not no_download,
-            progress=not as_json,
-        )
-    summary = summarize(dataset)
+        if name_or_path not in registry.registry() and is_plain_csv(name_or_path, columns):
+            summary = summarize_csv(name_or_path, columns=columns, **policies)
+        else:
+            dataset = load_dataset(
+                name_or_path,
+                columns=columns,
+                data_dir=data_dir,
+                download=not no_download,
+                progress=not as_json,
+                **policies,
+            )
+            summary = summarize(dataset)
     if name_or_path in registry.registry():
         entry = registry.get_entry(name_or_path)
         summary.update(
