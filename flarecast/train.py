@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from flarecast import ddp
 from flarecast.errors import ConfigError
 from flarecast.losses import LOSSES, LossFn
 from flarecast.models.ensemble import ACTIVATIONS, BestWeights, member_generators, member_seeds
@@ -252,6 +253,7 @@ def train_ensemble(
     config: TrainConfig,
     device: torch.device,
     callback: Callable[[int, dict[str, Any]], None] | None = None,
+    parallel: Any = "auto",
 ) -> TrainResult:
     """Train the K members of ``net`` in place and leave each at its best validation epoch.
 
@@ -273,6 +275,12 @@ def train_ensemble(
         Called after every epoch as ``callback(epoch, info)`` with ``info`` holding
         the epoch's mean "train_loss", "val_loss", "val_auc" over members and the
         number of "active" members; the CLI draws its progress bar from it.
+    parallel : flarecast.ddp.DDPContext, None or "auto", default "auto"
+        Data-parallel training: each rank trains on its shard of every batch
+        through DistributedDataParallel and validates on a share of the rows
+        (see :mod:`flarecast.ddp`). "auto" uses the process group that
+        :func:`flarecast.ddp.init_from_env` joined under torchrun, if any; None
+        trains alone even then.
 
     Returns
     -------
@@ -286,6 +294,9 @@ def train_ensemble(
     y_tr = y_train.to(device=device, dtype=torch.float32)
     y_va = y_val.to(device=device, dtype=torch.float32)
     n = len(y_tr)
+    # Under torchrun every rank runs this same loop on its shard of each batch (flarecast.ddp).
+    parallel = ddp.active() if isinstance(parallel, str) else parallel
+    model = net if parallel is None else parallel.wrap(net)
     opt = _optimizer(net, config)
     # Batch order comes from per-member CPU generators (same on every device);
     # dropout masks from one generator on the device.
@@ -306,17 +317,21 @@ def train_ensemble(
         perms = torch.stack([torch.randperm(n, generator=g) for g in order_gens]).to(device)
         epoch_loss = torch.zeros(k, device=device)
         for idx in torch.tensor_split(perms, n_batches, dim=1):  # idx: (K, B)
+            if parallel is not None:  # this rank's columns; weight = its share of the batch x world size
+                idx, weight = parallel.shard(idx)
             with autocast:
-                logits = net(*(t[idx] for t in x_tr), generator=drop_gen)
+                logits = model(*(t[idx] for t in x_tr), generator=drop_gen)
             member_loss = loss_fn(logits.float(), y_tr[idx]).mean(dim=1)  # (K,)
             opt.zero_grad(set_to_none=True)
-            member_loss.sum().backward()
+            (member_loss.sum() if parallel is None else member_loss.sum() * weight).backward()
             opt.step()
             epoch_loss += member_loss.detach() * idx.shape[1] / n
+        if parallel is not None:  # each rank summed its own rows
+            epoch_loss = parallel.all_sum(epoch_loss)
 
         net.eval()
         with torch.inference_mode(), autocast:
-            val_logits = net(*x_va).float()
+            val_logits = (net(*x_va) if parallel is None else parallel.gather_rows(net, x_va)).float()
         val_loss = loss_fn(val_logits, y_va.expand_as(val_logits)).mean(dim=1).double().cpu()
         val_auc = batched_auc(val_logits, y_va).cpu()
         score = val_auc if higher_is_better else val_loss

@@ -127,6 +127,7 @@ def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None
     from flarecast.artifacts import save_model
     from flarecast.calibration import fit_calibrator, save_calibrator
     from flarecast.data.tables import load_dataset
+    from flarecast.ddp import init_from_env, shutdown
     from flarecast.errors import ConfigError
     from flarecast.forecast import forecast_support
     from flarecast.models.estimator import FlareClassifier
@@ -158,15 +159,26 @@ def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None
     fit_idx, val_idx = inner_validation(y, groups, np.arange(len(y)), fraction=0.2, seed=config.seed)
     clf = FlareClassifier(**cfg.to_dict(config), threshold=threshold_value, features=tuple(chosen))
     clf.train_config()  # validate before the long part
+    # Under torchrun every process runs this command: join the process group (flarecast.ddp); each
+    # rank then trains on its shard of every batch, and only rank 0 prints and writes.
+    ddp = init_from_env(config.device)
+    if ddp is not None:
+        click.get_current_context().call_on_close(shutdown)
+    is_main = ddp is None or ddp.is_main
+    echo = click.echo if is_main else (lambda *args, **kwargs: None)
 
     banner = "SYNTHETIC data: " if data.synthetic else ""
     dropped = {k: v for k, v in targets.dropped.items() if v}
-    click.echo(f"{banner}{data.name}: {len(frame)} rows ({targets.definition}), {targets.n_positive} positive; "
-               f"left out {sum(dropped.values())} rows {dropped}")
-    click.echo(f"training on {len(fit_idx)} rows of {len(np.unique(groups[fit_idx]))} regions, validating on "
-               f"{len(val_idx)} rows of {len(np.unique(groups[val_idx]))} regions; {config.n_members} member(s), "
-               f"{config.loss} loss, {config.model}, {len(chosen)} features")
-    bar = tqdm(total=config.max_epochs, unit="epoch", desc="training", disable=quiet, file=sys.stderr)
+    echo(f"{banner}{data.name}: {len(frame)} rows ({targets.definition}), {targets.n_positive} positive; "
+         f"left out {sum(dropped.values())} rows {dropped}")
+    echo(f"training on {len(fit_idx)} rows of {len(np.unique(groups[fit_idx]))} regions, validating on "
+         f"{len(val_idx)} rows of {len(np.unique(groups[val_idx]))} regions; {config.n_members} member(s), "
+         f"{config.loss} loss, {config.model}, {len(chosen)} features")
+    if ddp is not None:
+        echo(f"data-parallel: {ddp.world_size} torchrun processes ({ddp.backend}), each training on 1/"
+             f"{ddp.world_size} of every batch; rank 0 writes the model")
+    bar = tqdm(total=config.max_epochs, unit="epoch", desc="training", disable=quiet or not is_main,
+               file=sys.stderr)
 
     def progress(epoch: int, info: dict[str, Any]) -> None:
         bar.update(1)
@@ -178,6 +190,8 @@ def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None
     finally:
         bar.close()
     seconds = time.perf_counter() - start
+    if not is_main:  # every rank holds the same weights; rank 0 writes them
+        return
 
     options = {k: (str(v) if isinstance(v, Path) else v) for k, v in click.get_current_context().params.items()}
     extra = {"command": "flarecast train", "options": options,
@@ -186,6 +200,8 @@ def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None
              "dropped": targets.dropped, "notes": list(data.notes),
              # training feature range, M/X counts and data cut-off, for flarecast forecast's flags
              "forecast": forecast_support(frame[chosen], frame["peak_flux"], frame["time"])}
+    if ddp is not None:
+        extra["data_parallel"] = {"world_size": ddp.world_size, "backend": ddp.backend}
     save_model(clf, out, dataset=data, targets_definition=targets.definition, extra=extra)
     if calibration != "none":  # fitted on the validation rows only, like the threshold
         p_val = clf.predict_proba(frame.iloc[val_idx])[:, 1]
