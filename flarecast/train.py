@@ -37,7 +37,13 @@ from torch import nn
 from flarecast import ddp
 from flarecast.errors import ConfigError
 from flarecast.losses import LOSSES, LossFn
-from flarecast.models.ensemble import ACTIVATIONS, BestWeights, member_generators, member_seeds
+from flarecast.models.ensemble import (
+    ACTIVATIONS,
+    BestWeights,
+    member_generators,
+    member_seeds,
+    replace_parameters,
+)
 
 __all__ = [
     "TrainConfig",
@@ -235,12 +241,33 @@ class TrainResult:
     seconds: float
 
 
+def _rows(t: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """``t[idx]`` for a (K, B) index: index_select on the flat index is 3-4x faster on the CPU."""
+    return t.index_select(0, idx.reshape(-1)).view(*idx.shape, *t.shape[1:])
+
+
+@torch.no_grad()
+def _keep_members(net: nn.Module, opt: torch.optim.Optimizer, keep: torch.Tensor) -> None:
+    """Shrink every parameter, and its optimiser state, to the members at positions ``keep``."""
+    mapping = replace_parameters(net, lambda name, p: p.index_select(0, keep))
+    for group in opt.param_groups:
+        group["params"] = [mapping[p] for p in group["params"]]
+    for old, new in mapping.items():
+        state = opt.state.pop(old, {})
+        opt.state[new] = {key: value.index_select(0, keep) if torch.is_tensor(value) and value.dim() > 0 else value
+                          for key, value in state.items()}
+
+
 def _optimizer(net: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     # Decay weight matrices only: decaying the output bias would pull it away from the prior.
     decay = [p for n, p in net.named_parameters() if n.endswith("weight")]
     rest = [p for n, p in net.named_parameters() if not n.endswith("weight")]
     groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": rest, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=config.lr, foreach=True)
+    try:
+        # The fused kernel (CPU since torch 2.4) takes a third of the time of the foreach one here.
+        return torch.optim.AdamW(groups, lr=config.lr, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.AdamW(groups, lr=config.lr, foreach=True)
 
 
 def train_ensemble(
@@ -307,21 +334,23 @@ def train_ensemble(
 
     best = BestWeights(net)
     higher_is_better = config.early_stopping == "auc"
-    best_score = torch.full((k,), -np.inf if higher_is_better else np.inf, dtype=torch.float64)
+    best_score = np.full(k, -np.inf if higher_is_better else np.inf)
     best_epoch = np.zeros(k, dtype=np.int64)
     since_best = np.zeros(k, dtype=np.int64)
+    active = np.ones(k, dtype=bool)  # still improving within `patience`
+    members = np.arange(k)  # the members the network holds now, in its order
     history: dict[str, list[np.ndarray]] = {"train_loss": [], "val_loss": [], "val_auc": []}
 
     for epoch in range(1, config.max_epochs + 1):
         net.train()
-        perms = torch.stack([torch.randperm(n, generator=g) for g in order_gens]).to(device)
-        epoch_loss = torch.zeros(k, device=device)
+        perms = torch.stack([torch.randperm(n, generator=order_gens[m]) for m in members]).to(device)
+        epoch_loss = torch.zeros(len(members), device=device)
         for idx in torch.tensor_split(perms, n_batches, dim=1):  # idx: (K, B)
             if parallel is not None:  # this rank's columns; weight = its share of the batch x world size
                 idx, weight = parallel.shard(idx)
             with autocast:
-                logits = model(*(t[idx] for t in x_tr), generator=drop_gen)
-            member_loss = loss_fn(logits.float(), y_tr[idx]).mean(dim=1)  # (K,)
+                logits = model(*(_rows(t, idx) for t in x_tr), generator=drop_gen)
+            member_loss = loss_fn(logits.float(), _rows(y_tr, idx)).mean(dim=1)  # (K,)
             opt.zero_grad(set_to_none=True)
             (member_loss.sum() if parallel is None else member_loss.sum() * weight).backward()
             opt.step()
@@ -332,28 +361,36 @@ def train_ensemble(
         net.eval()
         with torch.inference_mode(), autocast:
             val_logits = (net(*x_va) if parallel is None else parallel.gather_rows(net, x_va)).float()
-        val_loss = loss_fn(val_logits, y_va.expand_as(val_logits)).mean(dim=1).double().cpu()
-        val_auc = batched_auc(val_logits, y_va).cpu()
+        val_loss = loss_fn(val_logits, y_va.expand_as(val_logits)).mean(dim=1).double().cpu().numpy()
+        val_auc = batched_auc(val_logits, y_va).cpu().numpy()
         score = val_auc if higher_is_better else val_loss
 
-        active = since_best < config.patience
-        better = (score > best_score) if higher_is_better else (score < best_score)
-        improved = better.numpy() & active
-        best.update(torch.from_numpy(improved))
-        best_score = torch.where(torch.from_numpy(improved), score, best_score)
-        best_epoch[improved] = epoch
-        since_best = np.where(improved, 0, since_best + 1)
+        live = active[members]  # members still in the net that have not stopped (all, unless under DDP)
+        better = (score > best_score[members]) if higher_is_better else (score < best_score[members])
+        improved = better & live
+        best.update(improved, members)
+        best_score[members[improved]] = score[improved]
+        best_epoch[members[improved]] = epoch
+        since_best[members[live]] = np.where(improved[live], 0, since_best[members[live]] + 1)
 
-        history["train_loss"].append(epoch_loss.cpu().numpy())
-        history["val_loss"].append(val_loss.numpy())
-        history["val_auc"].append(val_auc.numpy())
-        still_active = int((since_best < config.patience).sum())
+        for key, values in (("train_loss", epoch_loss.cpu().numpy()), ("val_loss", val_loss), ("val_auc", val_auc)):
+            row = np.full(k, np.nan)
+            row[members[live]] = values[live]  # NaN once a member has stopped
+            history[key].append(row)
+        active = since_best < config.patience
         if callback is not None:
-            callback(epoch, {"train_loss": float(history["train_loss"][-1].mean()),
-                             "val_loss": float(val_loss.mean()), "val_auc": float(np.nanmean(val_auc.numpy())),
-                             "active": still_active})
-        if still_active == 0:
+            callback(epoch, {"train_loss": float(np.nanmean(history["train_loss"][-1])),
+                             "val_loss": float(np.nanmean(history["val_loss"][-1])),
+                             "val_auc": float(np.nanmean(history["val_auc"][-1])) if live.any() else float("nan"),
+                             "active": int(active.sum())})
+        if not active.any():
             break
+        if parallel is None and not active[members].all():
+            # Drop the members that stopped from the network and the optimiser, so the rest of the
+            # run costs what the remaining members cost (their best weights are in the snapshot).
+            keep = np.flatnonzero(active[members])
+            _keep_members(net, opt, torch.from_numpy(keep).to(device))
+            members = members[keep]
 
     best.restore()
     net.eval()

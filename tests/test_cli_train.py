@@ -24,7 +24,8 @@ def test_train_and_predict_on_real_umich(tmp_path, data_dir, monkeypatch):
     assert "umich-24h: 5650 rows (positive: >= M1.0; negative: C), 597 positive; left out 3341 rows" in res.output
     assert "ensemble AUC 0." in res.output and "best epochs per member: [" in res.output
     assert "SYNTHETIC" not in res.output
-    assert sorted(p.name for p in out.iterdir()) == ["history.csv", "model.json", "train.toml", "weights.safetensors"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "calibration.json", "history.csv", "model.json", "train.toml", "weights.safetensors"]
     for path in out.iterdir():  # no pickle anywhere in the folder
         assert path.read_bytes()[:1] != b"\x80" and path.read_bytes()[:2] != b"PK"
     meta = json.loads((out / "model.json").read_text())

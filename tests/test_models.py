@@ -67,11 +67,14 @@ def test_member_gradients_are_independent():
     assert only1[0].abs().sum() == 0 and only1[2].abs().sum() == 0
 
 
-def test_batched_linear_accepts_shared_and_per_member_inputs():
-    lin = BatchedLinear(member_generators([1, 2]), 3, 4)
+@pytest.mark.parametrize("out", [4, 1])
+def test_batched_linear_accepts_shared_and_per_member_inputs(out):
+    lin = BatchedLinear(member_generators([1, 2]), 3, out)
     x = torch.randn(5, 3)
     torch.testing.assert_close(lin(x), lin(x.expand(2, 5, 3)))
-    assert lin(x).shape == (2, 5, 4)
+    assert lin(x).shape == (2, 5, out)
+    xk = torch.randn(2, 5, 3)
+    torch.testing.assert_close(lin(xk)[1], xk[1] @ lin.weight[1] + lin.bias[1])
 
 
 def test_best_weights_restore_per_member():
@@ -88,6 +91,18 @@ def test_best_weights_restore_per_member():
     torch.testing.assert_close(w[0], before[0])
     torch.testing.assert_close(w[1], before[1] + 1.0)
     torch.testing.assert_close(w[2], before[2])
+
+
+def test_fast_tanh_matches_torch_with_gradients():
+    from flarecast.models.ensemble import tanh
+
+    x = torch.linspace(-30, 30, 2001, requires_grad=True)
+    x2 = x.detach().clone().requires_grad_(True)
+    y, y2 = tanh(x), torch.tanh(x2)
+    torch.testing.assert_close(y, y2, atol=3e-7, rtol=0)
+    y.sum().backward()
+    y2.sum().backward()
+    torch.testing.assert_close(x.grad, x2.grad, atol=1e-6, rtol=0)
 
 
 def test_dropout_is_reproducible_with_a_generator_and_off_in_eval():

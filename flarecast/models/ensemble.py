@@ -16,7 +16,8 @@ first members' initialisation.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,13 +30,36 @@ __all__ = [
     "dropout",
     "prior_logit",
     "BestWeights",
+    "replace_parameters",
     "ACTIVATIONS",
+    "tanh",
 ]
 
 #: Hidden-layer activations by name. tanh is the default: on the Michigan SHARP table it
 #: matched logistic regression in ROC AUC (0.688-0.691 over two 5-fold region splits) where
 #: ReLU stayed at 0.677-0.678; being bounded, it is not driven by the rare extreme records.
-ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu, "silu": torch.nn.functional.silu}
+class _Tanh(torch.autograd.Function):
+    """tanh as ``2 sigmoid(2x) - 1`` (max error 2e-7): torch's CPU tanh kernel is ~5x slower than its
+    sigmoid, and on these tiny networks it was a third of the step time."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        y = torch.sigmoid(x * 2).mul_(2).sub_(1)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        (y,) = ctx.saved_tensors
+        return grad * (1 - y * y)
+
+
+def tanh(x: torch.Tensor) -> torch.Tensor:
+    """Hyperbolic tangent, fast on the CPU (see ``_Tanh``); torch's own kernel elsewhere."""
+    return _Tanh.apply(x) if x.device.type == "cpu" else torch.tanh(x)
+
+
+ACTIVATIONS = {"tanh": tanh, "relu": torch.relu, "silu": torch.nn.functional.silu}
 
 
 def member_seeds(seed: int, n_members: int) -> list[int]:
@@ -111,8 +135,14 @@ class BatchedLinear(nn.Module):
         self.bias = nn.Parameter(torch.stack(b))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # matmul broadcasts a shared (B, in) input over the member axis: no K-fold copy.
-        return torch.matmul(x, self.weight) + self.bias
+        if x.dim() == 2:
+            # matmul broadcasts a shared (B, in) input over the member axis: no K-fold copy.
+            return torch.matmul(x, self.weight) + self.bias
+        if self.weight.shape[-1] == 1:
+            # One output: a row-wise dot product is ~1.6x cheaper (forward + backward) than a bmm.
+            return (x * self.weight.transpose(1, 2)).sum(dim=-1, keepdim=True) + self.bias
+        # baddbmm fuses the bias: ~1.5x cheaper (forward + backward) than matmul + add on the CPU.
+        return torch.baddbmm(self.bias, x, self.weight)
 
     def extra_repr(self) -> str:
         k, i, o = self.weight.shape
@@ -130,9 +160,9 @@ def dropout(x: torch.Tensor, p: float, training: bool, generator: torch.Generato
 class BestWeights:
     """Per-member snapshot of the best weights seen so far, for per-member early stopping.
 
-    Every parameter has the member axis first, so "member k improved" is a
-    mask over that axis and the snapshot update is one ``torch.where`` per
-    tensor.
+    Every parameter has the member axis first, so "member k improved" selects
+    rows of that axis. The network may hold a subset of the members (the
+    training loop drops members that stopped), named by their indices.
     """
 
     def __init__(self, module: nn.Module):
@@ -140,14 +170,49 @@ class BestWeights:
         self._state = {n: p.detach().clone() for n, p in module.named_parameters()}
 
     @torch.no_grad()
-    def update(self, improved: torch.Tensor) -> None:
-        """Copy the current weights of members where ``improved`` (bool, shape (K,)) is True."""
+    def update(self, improved: np.ndarray | torch.Tensor, members: np.ndarray | None = None) -> None:
+        """Copy the weights of the members that improved.
+
+        Parameters
+        ----------
+        improved : bool array, shape (m,)
+            One flag per member the module holds now.
+        members : int array, shape (m,), optional
+            Their indices in the full ensemble; default ``0..m-1``.
+        """
+        improved = np.asarray(improved, dtype=bool)
+        members = np.arange(len(improved)) if members is None else np.asarray(members)
+        if not improved.any():
+            return
+        rows = torch.from_numpy(np.flatnonzero(improved))
+        targets = torch.from_numpy(members[improved])
         for name, p in self._module.named_parameters():
-            mask = improved.to(p.device).view(-1, *([1] * (p.dim() - 1)))
-            self._state[name] = torch.where(mask, p.detach(), self._state[name])
+            snap = self._state[name]
+            snap[targets.to(snap.device)] = p.detach().index_select(0, rows.to(p.device)).to(snap.dtype)
 
     @torch.no_grad()
     def restore(self) -> None:
-        """Load the snapshot back into the module."""
-        for name, p in self._module.named_parameters():
-            p.copy_(self._state[name])
+        """Put the snapshot (all members) back into the module, as new parameters."""
+        replace_parameters(self._module, lambda name, p: self._state[name].clone())
+
+
+def replace_parameters(
+    module: nn.Module, new_value: Callable[[str, nn.Parameter], torch.Tensor]
+) -> dict[nn.Parameter, nn.Parameter]:
+    """Swap every parameter of ``module`` for a new one holding ``new_value(name, old)``.
+
+    New :class:`~torch.nn.Parameter` objects, rather than assigning ``.data``,
+    because autograd remembers a leaf's shape: a parameter shrunk in place to
+    fewer members fails in the next backward pass. Returns ``{old: new}`` so an
+    optimiser can be pointed at the new ones.
+    """
+    mapping: dict[nn.Parameter, nn.Parameter] = {}
+    for prefix, sub in module.named_modules():
+        for name, p in list(sub._parameters.items()):
+            if p is None:
+                continue
+            full = f"{prefix}.{name}" if prefix else name
+            new = nn.Parameter(new_value(full, p).detach(), requires_grad=p.requires_grad)
+            sub._parameters[name] = new
+            mapping[p] = new
+    return mapping

@@ -29,6 +29,7 @@ from flarecast.models.ensemble import (
     member_generators,
     member_seeds,
     prior_logit,
+    tanh,
 )
 
 __all__ = ["make_windows", "EnsembleGRU"]
@@ -168,7 +169,7 @@ class EnsembleGRU(nn.Module):
         self.head = BatchedLinear(gens, widths[-1], 1, weight_std=0.01, bias=prior_logit(base_rate))
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
-        k, size = self.n_members, self.hidden[0]
+        k, size = self.input_gates.weight.shape[0], self.hidden[0]  # members held now
         lead = x.shape[:-2]  # (B,) or (K, B)
         gi = self.input_gates(x.reshape(*lead[:-1], -1, x.shape[-1]))  # all steps at once: (K, B*L, 3H)
         gi = gi.reshape(k, lead[-1], x.shape[-2], 3 * size)
@@ -180,7 +181,7 @@ class EnsembleGRU(nn.Module):
             h_r, h_z, h_n = gh.chunk(3, dim=-1)
             r = torch.sigmoid(i_r + h_r)
             z = torch.sigmoid(i_z + h_z)
-            cand = torch.tanh(i_n + r * h_n)
+            cand = tanh(i_n + r * h_n)
             new = (1 - z) * cand + z * state
             state = torch.where(mask[:, :, step, None], new, state)
         out = dropout(state, self.p_drop, self.training, generator)
