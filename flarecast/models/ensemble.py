@@ -40,7 +40,7 @@ __all__ = [
 #: ReLU stayed at 0.677-0.678; being bounded, it is not driven by the rare extreme records.
 class _Tanh(torch.autograd.Function):
     """tanh as ``2 sigmoid(2x) - 1`` (max error 2e-7): torch's CPU tanh kernel is ~5x slower than its
-    sigmoid, and on these tiny networks it was a third of the step time."""
+    sigmoid, and in a 10-member ensemble it was a third of the step time."""
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
@@ -51,12 +51,22 @@ class _Tanh(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
         (y,) = ctx.saved_tensors
-        return grad * (1 - y * y)
+        return torch.addcmul(grad, grad * y, y, value=-1)  # grad * (1 - y^2) in two passes
+
+
+#: Below this many elements torch's own tanh wins: ``_Tanh`` pays ~0.1 ms of Python per call.
+_FAST_TANH_MIN = 32768
 
 
 def tanh(x: torch.Tensor) -> torch.Tensor:
-    """Hyperbolic tangent, fast on the CPU (see ``_Tanh``); torch's own kernel elsewhere."""
-    return _Tanh.apply(x) if x.device.type == "cpu" else torch.tanh(x)
+    """Hyperbolic tangent: ``_Tanh`` for large CPU tensors, torch's own kernel otherwise.
+
+    Measured forward + backward on (10, 256, 32): 0.18 ms vs 0.51 ms; on (1, 256, 32)
+    torch's kernel is faster (0.05 ms vs 0.14 ms).
+    """
+    if x.device.type == "cpu" and x.numel() >= _FAST_TANH_MIN:
+        return _Tanh.apply(x)
+    return torch.tanh(x)
 
 
 ACTIVATIONS = {"tanh": tanh, "relu": torch.relu, "silu": torch.nn.functional.silu}
