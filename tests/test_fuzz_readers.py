@@ -29,7 +29,9 @@ adding a row; the catalogue and SHARP-series readers are listed in
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -334,10 +336,28 @@ CASES: list[ReaderCase] = [
 ]  # fmt: skip
 
 
-#: Readers still being written by their owner, to join :data:`CASES` when stable.
-#: Catalogue readers return an event table, so they need their own ``check``
-#: (start <= peak <= end in UTC, finite peak_flux >= 0, goes_class matching it,
-#: Int64 noaa_ar with <NA> allowed) rather than :func:`check_dataset`.
+def check_events(events: Any, path: Path) -> None:
+    """What a catalogue reader that returns must have returned: a valid event table.
+
+    The ``check`` of catalogue cases when they join :data:`CASES`.
+    """
+    from flarecast.data.events import EVENT_COLUMNS, validate_events
+
+    assert isinstance(events, pd.DataFrame), type(events)
+    validate_events(events, str(path))
+    assert list(events.columns) == list(EVENT_COLUMNS)
+    assert events["start"].notna().all() and events["peak"].notna().all()
+    assert (events["peak"] >= events["start"]).all()
+    flux = events["peak_flux"].to_numpy(dtype=float)
+    assert np.isfinite(flux).all() and (flux > 0).all(), flux
+    stated = parse_goes_class(events["goes_class"])
+    assert (class_letter(stated) == class_letter(flux)).all()
+    assert events["noaa_ar"].dtype == "Int64" and (events["noaa_ar"].dropna() > 0).all()
+    assert list(events.index) == list(range(len(events)))
+
+
+#: Readers still being written by their owner, to join :data:`CASES` when stable,
+#: with ``check=check_events`` for the catalogue readers (they return event tables).
 PENDING: dict[str, str] = {
     "catalogue ncei": "flarecast.data.catalogues_csv.read_ncei_events (catalog_solarflarenet/solar_events.csv)",
     "catalogue swpc-list": "flarecast.data.catalogues_csv.read_swpc_flarelist (hayes_flare_forecast/swpc_flarelist_*.csv)",
@@ -587,7 +607,7 @@ def _column(kind: str, n: int, data: st.DataObject) -> Any:
     """A column of ``n`` values of a drawn (often wrong) type."""
     floats = st.floats(allow_nan=True, allow_infinity=True)
     pools = {
-        "utc": st.datetimes(timezones=st.just(__import__("datetime").timezone.utc)),
+        "utc": st.datetimes(timezones=st.just(datetime.UTC)),
         "naive": st.datetimes(),
         "iso": st.sampled_from(["2014-01-01T00:00:00Z", "2014-01-01T00:00:00", "2014-02-30T00:00Z",
                                 "2014-01-01T00:00:00+05:00", "", "yesterday"]),
@@ -653,6 +673,15 @@ def test_typed_tables_with_wrong_types_and_values(tmp_path_factory, fmt, data):
         check_dataset(result, path)
 
 
+def test_event_check_accepts_a_valid_catalogue_and_rejects_a_broken_one():
+    synthetic = pytest.importorskip("flarecast.data.synthetic")
+    events = synthetic.demo_catalogue(seed=1)
+    check_events(events, Path("demo"))
+    broken = events.assign(peak=events["start"] - pd.Timedelta("1min"))
+    with pytest.raises(AssertionError):
+        check_events(broken, Path("demo"))
+
+
 # --------------------------------------------------------------------------- GOES parser
 REAL_CLASSES = ["M1.2", "M1", "x2.4", "X22", "M 99", "B", "////", "--", "X10+", "N", "C9.9", "A1.0"]
 
@@ -708,3 +737,68 @@ def test_goes_parser_returns_finite_fluxes_or_names_the_rows(
 def test_goes_parser_refuses_non_ascii_digits_and_overflow(text):
     with pytest.raises(GOESClassError, match=r"row 1: "):
         parse_goes_class(["M1.0", text], source="cat.csv", column="cls")
+
+
+# --------------------------------------------------------------------------- regressions
+def _edit(line: int, field: int, value: str, sep: str = ",") -> Callable[[bytes], bytes]:
+    def edit(blob: bytes) -> bytes:
+        lines = _lines(blob)
+        fields = lines[line].split(sep.encode())
+        fields[field] = value.encode()
+        lines[line] = sep.encode().join(fields)
+        return _join(lines)
+
+    return edit
+
+
+def _replace(old: str, new: str) -> Callable[[bytes], bytes]:
+    return lambda blob: blob.replace(old.encode(), new.encode(), 1)
+
+
+BY_NAME = {c.name: c for c in CASES}
+# (case, edit of its synthetic seed, error type, message): each was found by the fuzzer.
+REGRESSIONS = [
+    ("table-csv", _replace("USFLUX,R_VALUE", "USFLUX,USFLUX"), "SchemaError",
+     r"column name\(s\) \['USFLUX'\] occur more than once in the header"),
+    ("umich", _edit(1, 0, "11158,11158"), "DataError",
+     r"row 0 has 27 fields but the header has 26: a separator too many"),
+    ("flareml-random40", _edit(2, 0, "1,5"), "DataError",
+     r"row 1 \(file line 3\) has 17 fields but the header has 16"),
+    ("hollanda-data", _edit(3, 7, '"2.5', ";"), "DataError", r"row 2 opens a quote that is never closed"),
+    ("table-csv", _edit(2, 0, "9999-12-31T23:59:59Z"), "DataError",
+     r"column 'time' has 1 time\(s\) outside 1677-09-2\d \.\. 2262-04-11 \(UTC\).*row 1: '9999-12-31"),
+    ("liu2019", _edit(1, 2, "2300-01-01T00:00:00Z"), "DataError",
+     r"column 'timestamp' has 1 time\(s\) outside .*row 0: '2300-01-01T00:00:00Z'"),
+    ("umich", _edit(2, 3, "1e20"), "DataError", r"column 'T_REC' has 1 Unix time\(s\) outside .*row 1: '1e20'"),
+    ("umich", _edit(1, 24, "inf"), "DataError", r"column 'log_intensity' has 1 value\(s\) whose flux 10\*\*x is not finite: row 0: 'inf'"),
+    ("umich", _edit(1, 24, "400"), "DataError", r"column 'log_intensity' .* not finite: row 0: '400'"),
+    ("umich", _edit(3, 0, "1e30"), "DataError", r"column 'NOAA_ar_num' has 1 invalid NOAA region number\(s\): row 2: '1e30'"),
+    ("table-csv", _edit(1, 2, "3563.5"), "DataError", r"column 'harpnum' has 1 invalid identifier\(s\): row 0: '3563.5'"),
+    ("flareml-training", lambda b: b[:11], "SchemaError", r"missing column\(s\) \['TOTUSJH'"),
+    ("liu2019", _edit(2, 1, "M\u0661"), "GOESClassError", r"column 'flare': row 1: 'M\u0661'"),
+    ("table-parquet", lambda b: b[:27] + bytes([b[27] ^ 4]) + b[28:], "DataError",
+     r"column 'time' has 1 time\(s\) outside .*row 0: '11147-08-29T"),
+    ("table-parquet", lambda b: b[: len(b) // 2], "DataError", r"cannot be read as parquet"),
+    ("table-netcdf", lambda b: b[:96] + bytes([b[96] ^ 1]) + b[97:], "DataError", r"cannot be read as netcdf"),
+    ("table-netcdf", lambda b: b[: len(b) // 2], "DataError", r"cannot be read as netcdf"),
+]  # fmt: skip
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize(
+    ("name", "edit", "error", "message"),
+    REGRESSIONS,
+    ids=[f"{r[0]}-{i}" for i, r in enumerate(REGRESSIONS)],
+)
+def test_fuzz_findings_stay_fixed(seeds, name, edit, error, message):
+    case = BY_NAME[name]
+    work = seeds.workspace(case, "synthetic")
+    try:
+        path = work / case.target
+        path.write_bytes(edit(path.read_bytes()))
+        result = outcome(case.read, path)
+        assert type(result).__name__ == error, result
+        assert_names_file(result, path)
+        assert re.search(message, str(result)), str(result)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
