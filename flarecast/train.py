@@ -14,9 +14,11 @@ Read top to bottom, :func:`train_ensemble` does this:
 4. After each epoch every member is scored on the **validation** rows (the
    training objective, or AUC); a member's best weights so far are kept in a
    snapshot, and a member whose score has not improved for ``patience``
-   epochs stops counting (its later updates are discarded when the snapshot
-   is restored). Training ends when all members have stopped or at
-   ``max_epochs``.
+   epochs stops: it is dropped from the network and the optimiser, so the
+   rest of the run costs only what the remaining members cost (under DDP it
+   keeps computing, and its updates are discarded). Training ends when all
+   members have stopped or at ``max_epochs``, and every member gets its
+   snapshot back.
 
 On CUDA the forward pass runs under bf16 autocast; the loss is computed in
 float32. On the CPU, a seeded run is reproducible bit for bit.
@@ -231,7 +233,8 @@ class TrainResult:
     best_epoch : ndarray of int, shape (K,)
         1-based epoch whose weights each member keeps.
     history : dict of str -> ndarray, each (n_epochs, K)
-        "train_loss", "val_loss" (training objective on validation rows) and "val_auc".
+        "train_loss", "val_loss" (training objective on validation rows) and "val_auc";
+        NaN for a member in the epochs after it stopped.
     seconds : float
         Wall time of the loop.
     """

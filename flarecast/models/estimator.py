@@ -93,6 +93,7 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         Fraction of positives among the training rows (validation rows excluded).
     best_epoch_ : ndarray of int, shape (n_members,)
     history_ : dict of str -> ndarray (n_epochs, n_members)
+        Per-epoch "train_loss", "val_loss" and "val_auc"; NaN after a member stopped.
     threshold_ : float
     validation_ : dict
         Ensemble "auc", mean "loss", "n" rows and "base_rate" of the validation rows.
