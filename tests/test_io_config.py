@@ -27,6 +27,16 @@ def test_atomic_open_leaves_old_file_on_failure(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]  # no temp file left
 
 
+def test_atomic_files_get_umask_permissions_not_0600(tmp_path):
+    import os
+    p = tmp_path / "x.txt"
+    with atomic_open(p) as fh:
+        fh.write("x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert p.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
 def test_write_json_and_checksum(tmp_path):
     p = tmp_path / "a" / "run.json"
     write_json(p, {"x": 1})
