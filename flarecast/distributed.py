@@ -65,6 +65,22 @@ LOCAL_SCHEDULERS: tuple[str, ...] = ("local", "processes")
 _ADDRESS_SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://", "ws://", "wss://")
 
 
+def _worker_config(dask_config: Any) -> dict[str, Any]:
+    """Dask settings for the clusters started here (after ``import distributed`` loaded its defaults).
+
+    Dask starts worker processes with ``MALLOC_TRIM_THRESHOLD_=65536``, which
+    hands freed memory back to the OS at once; torch's many small allocations
+    then fault pages in again and again, and a network fit took twice the CPU
+    time it takes in a plain process (7.2 s vs 3.7 s of thread CPU time for
+    six umich-24h focal fits). The statistical profiler (a stack sample every
+    10 ms) cost another ~8%. flarecast's tasks need neither; docs/cluster.md
+    gives the same settings for a cluster started by hand.
+    """
+    environ = dict(dask_config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
+    environ["MALLOC_TRIM_THRESHOLD_"] = None  # None: not set in the workers
+    return {"distributed.nanny.pre-spawn-environ": environ, "distributed.worker.profile.enabled": False}
+
+
 def _distributed() -> Any:
     try:
         import distributed
@@ -111,6 +127,8 @@ def make_client(scheduler: Any, *, n_workers: int | None = None, timeout: str = 
         raise ConfigError(f"The 'scheduler' parameter must be one of {list(LOCAL_SCHEDULERS)} or a Dask "
                           f"address such as 'tcp://HOST:8786'. Got {scheduler!r} instead.")
     distributed = _distributed()
+    from dask import config as dask_config
+
     if n_workers is not None and (isinstance(n_workers, bool) or int(n_workers) < 1):
         raise ConfigError(f"The 'n_workers' parameter must be an int >= 1. Got {n_workers!r} instead.")
     workers = int(n_workers or os.cpu_count() or 1)
@@ -120,9 +138,10 @@ def make_client(scheduler: Any, *, n_workers: int | None = None, timeout: str = 
         # scheduler's HTTP server takes any free loopback port: the default 8787 clashes between
         # users of a shared machine.
         where = {"host": "127.0.0.1"} if processes else {}
-        cluster = distributed.LocalCluster(
-            n_workers=workers if processes else 1, threads_per_worker=1 if processes else workers,
-            processes=processes, dashboard_address="127.0.0.1:0", **where)
+        with dask_config.set(_worker_config(dask_config)):
+            cluster = distributed.LocalCluster(
+                n_workers=workers if processes else 1, threads_per_worker=1 if processes else workers,
+                processes=processes, dashboard_address="127.0.0.1:0", **where)
         try:
             with distributed.Client(cluster, set_as_default=False) as client:
                 yield client
@@ -215,10 +234,13 @@ def _label_partition(part: tuple[pd.DataFrame, pd.DataFrame], options: dict[str,
     kept = labelled.index.to_numpy()
     hist = labelled.attrs["history_feature"]
     a = labelled.attrs
+    # Classes travel as int32 codes into this part's few distinct names, not as millions of strings.
+    codes, names = pd.factorize(labelled[GOES_CLASS], use_na_sentinel=True)
     return {
         "kept": None if len(kept) == len(records) else kept,
         "flux": labelled[PEAK_FLUX].to_numpy(),
-        "classes": labelled[GOES_CLASS].array,
+        "codes": codes.astype(np.int32),
+        "names": [str(name) for name in names],
         "history": labelled[hist].to_numpy() if hist else None,
         "records_without_region": a["records_without_region"],
         "records_outside_coverage": a["records_outside_coverage"],
@@ -279,25 +301,32 @@ def label_records_distributed(records: pd.DataFrame, events: pd.DataFrame, *, sc
                    for p, data in enumerate(client.scatter(pieces, hash=False))]
         results = client.gather(futures)
 
-    # Put the pieces back in the records' order: scatter by position, no sort.
-    kept = [pos if r["kept"] is None else pos[r["kept"]] for pos, r in zip(positions, results, strict=True)]
-    where = np.concatenate(kept) if kept else np.empty(0, dtype=np.int64)
-    slot = np.full(n, -1, dtype=np.int64)
-    slot[where] = np.arange(len(where))
+    # Put the pieces back in the records' order by position (no sort); the class strings are made
+    # once, from codes into all parts' names, the way label_records makes them.
+    import pyarrow as pa
+
+    where = np.concatenate([pos if r["kept"] is None else pos[r["kept"]]
+                            for pos, r in zip(positions, results, strict=True)])
+    names = sorted(set().union(*(r["names"] for r in results)))
+    lookup = {name: i for i, name in enumerate(names)}
+    code = np.full(n, -1, dtype=np.int32)
+    code[where] = np.concatenate([np.array([*(lookup[x] for x in r["names"]), -1], dtype=np.int32)[r["codes"]]
+                                  for r in results])  # a part's code -1 (no label) indexes the final -1
     flux = np.full(n, np.nan)
-    flux[where] = np.concatenate([r["flux"] for r in results]) if results else []
-    classes = pd.concat([pd.Series(r["classes"]) for r in results], ignore_index=True).array if results else \
-        template[GOES_CLASS].array
+    flux[where] = np.concatenate([r["flux"] for r in results])
     out = records.copy(deep=False)
     out[PEAK_FLUX] = flux
-    out[GOES_CLASS] = classes.take(slot, allow_fill=True)
+    out[GOES_CLASS] = pd.array(pa.array(names, type=pa.large_string()).take(pa.array(code, mask=code < 0)),
+                               dtype="str")
     hist_name = a["history_feature"]
     if hist_name:
         hist = np.full(n, np.nan)
-        hist[where] = np.concatenate([r["history"] for r in results]) if results else []
+        hist[where] = np.concatenate([r["history"] for r in results])
         out[hist_name] = hist
-    if len(where) < n:
-        out = out.loc[slot >= 0]
+    if len(where) < n:  # unknown="drop" left some out
+        kept = np.zeros(n, dtype=bool)
+        kept[where] = True
+        out = out.loc[kept]
     out.attrs = {**records.attrs, **a}
     for count in ("records_without_region", "records_outside_coverage"):
         out.attrs[count] = int(sum(r[count] for r in results))

@@ -32,21 +32,23 @@ distributed = pytest.importorskip("distributed")
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address="127.0.0.1:0") as cl:
-        yield cl
-
-
-@pytest.fixture(scope="module")
-def client(cluster):
-    with distributed.Client(cluster, set_as_default=False) as c:
+def client():
+    """``--scheduler processes`` with 2 workers: a LocalCluster of 2 single-threaded processes on 127.0.0.1."""
+    with make_client("processes", n_workers=2) as c:
+        assert isinstance(c.cluster, distributed.LocalCluster) and sorted(c.nthreads().values()) == [1, 1]
+        assert all(address.startswith("tcp://127.0.0.1:") for address in c.nthreads())
         # Each worker imports torch and the estimators while the labelling tests run, so the sweep tests
         # do not wait for it (seconds on a busy machine). The futures are held until the module ends.
         warm = [c.submit(importlib.import_module, "flarecast.models.estimator", pure=False, workers=[w])
                 for w in c.nthreads()]
         yield c
         del warm
+
+
+@pytest.fixture(scope="module")
+def address(client):
+    """The scheduler's address, as a user passes it: --scheduler tcp://127.0.0.1:PORT."""
+    return client.scheduler.address
 
 
 # -- scheduler names ---------------------------------------------------------------------------------
@@ -68,13 +70,26 @@ def test_make_client_reports_an_unreachable_scheduler():
             pass
 
 
-def test_make_client_connects_to_an_address_and_passes_clients_through(client, cluster):
-    with make_client(cluster.scheduler_address) as c:
-        assert c is not client and c.scheduler.address == cluster.scheduler_address
+def test_make_client_connects_to_an_address_and_passes_clients_through(client, address):
+    with make_client(address) as c:
+        assert c is not client and c.scheduler.address == address
         assert sorted(c.nthreads().values()) == [1, 1]
     with make_client(client) as c:
         assert c is client
     assert client.status == "running"  # a caller's client is left open
+
+
+def test_started_workers_keep_malloc_defaults_and_do_not_profile(client):
+    # Dask's MALLOC_TRIM_THRESHOLD_=65536 doubled the CPU time of a network fit (flarecast.distributed).
+    def settings():
+        import os
+
+        import dask
+
+        return os.environ.get("MALLOC_TRIM_THRESHOLD_"), dask.config.get("distributed.worker.profile.enabled"), \
+            os.environ.get("OMP_NUM_THREADS")
+
+    assert set(client.run(settings).values()) == {(None, False, "1")}
 
 
 def test_make_client_local_threads():
@@ -159,9 +174,9 @@ def test_labels_equal_single_process_row_for_row(client, records_and_events, opt
         assert dask.attrs["unknown_labels_dropped"] > 0 and len(dask) < len(records)
 
 
-def test_labels_equal_through_a_scheduler_address(cluster, records_and_events):
+def test_labels_equal_through_a_scheduler_address(address, records_and_events):
     records, events = records_and_events
-    assert_same(label_records(records, events), label_records(records, events, scheduler=cluster.scheduler_address))
+    assert_same(label_records(records, events), label_records(records, events, scheduler=address))
 
 
 def test_labelled_table_by_harp_equal(client):
@@ -203,10 +218,10 @@ def test_labelling_errors_match_the_single_process_path(client, records_and_even
         label_records(bad, events, scheduler=client)
 
 
-def test_cli_label_with_scheduler(tmp_path, cluster):
+def test_cli_label_with_scheduler(tmp_path, address):
     runner = CliRunner()
     outs = {}
-    for name, extra in (("single", []), ("dask", ["--scheduler", cluster.scheduler_address])):
+    for name, extra in (("single", []), ("dask", ["--scheduler", address])):
         outs[name] = tmp_path / f"{name}.parquet"
         result = runner.invoke(main, ["label", "--sharp", "demo", "--catalogue", "demo", "--history",
                                       "--out", str(outs[name]), *extra])
@@ -278,13 +293,13 @@ def test_fit_pool_runs_a_fit_once(client, small_targets):
     assert estimator is None and len(fit.p_test) == len(folds[1].test) and len(pool._futures) == 1
 
 
-def test_cli_reproduce_and_tune_with_scheduler(tmp_path, cluster):
+def test_cli_reproduce_and_tune_with_scheduler(tmp_path, address):
     runner = CliRunner()
     config = tmp_path / "fast.toml"
     config.write_text("[protocol]\nseeds = 1\nn_boot = 50\n\n[protocol.network]\nmax_epochs = 6\npatience = 2\n"
                       "hidden = [8]\n")
     tables = {}
-    for name, extra in (("single", []), ("dask", ["--scheduler", cluster.scheduler_address])):
+    for name, extra in (("single", []), ("dask", ["--scheduler", address])):
         out = tmp_path / name
         result = runner.invoke(main, ["reproduce", "--config", str(config), "--folds", "2", "--methods",
                                       "climatology,logistic", "--no-figures", "--no-importance",
