@@ -142,8 +142,3 @@ def test_data_sharp_from_a_local_drms_server(tmp_path):
         list(frame.columns[:3]) == ["time", "harpnum", "noaa_ar"] and (frame["QUALITY"] == 0).all()
     )
     assert frame.attrs["queries"] == server.queries
-
-
-def test_retrain_says_it_is_not_available_yet():
-    result = run("retrain", "--base-model", "models/x")
-    assert result.exit_code == 1 and "not available yet" in result.output
