@@ -44,6 +44,8 @@ FORMAT = "flarecast-model"
 FORMAT_VERSION = 1
 WEIGHTS = "weights.safetensors"
 SIDECAR = "model.json"
+#: model.json files larger than this are refused unread (a real one is a few kB).
+MAX_SIDECAR_BYTES = 16 * 1024 * 1024
 _REQUIRED = ("format", "format_version", "config", "architecture", "features", "transform", "threshold",
              "base_rate", "weights")
 
@@ -139,9 +141,12 @@ def read_sidecar(folder: str | Path) -> dict[str, Any]:
         raise ModelFileError(f"No model folder at {folder}: train one with `flarecast train ... --out {folder}`")
     if not path.is_file():
         raise ModelFileError(f"{folder} is not a flarecast model folder: {SIDECAR} is missing")
+    size = path.stat().st_size
+    if size > MAX_SIDECAR_BYTES:  # a sidecar is a few kB; do not read a planted multi-GB file into memory
+        raise ModelFileError(f"{path} is {size} bytes; a model sidecar is at most {MAX_SIDECAR_BYTES} bytes")
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ModelFileError(f"{path} is not valid JSON (truncated or edited?): {exc}") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{path} is not a flarecast model sidecar (its 'format' is not {FORMAT!r})")
@@ -155,7 +160,77 @@ def read_sidecar(folder: str | Path) -> dict[str, Any]:
     missing = [k for k in _REQUIRED if k not in meta]
     if missing:
         raise ModelFileError(f"{path} lacks the required key(s) {missing}")
+    problems = _structure_problems(meta)
+    if problems:
+        raise ModelFileError(f"{path} is not a consistent model sidecar (edited or damaged?): " + "; ".join(problems))
     return meta
+
+
+def _is_int(value: Any, low: int = 0) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value)
+
+
+def _structure_problems(meta: dict[str, Any]) -> list[str]:
+    """Type and consistency problems of a sidecar's required entries (empty when it is sound).
+
+    Every value of ``model.json`` is checked before it is used, so a hand-edited
+    or hostile sidecar gives a :class:`ModelFileError` naming the entry, never a
+    ``TypeError`` from deep inside the loader, and the weights file named in it
+    cannot point outside the folder.
+    """
+    problems = []
+    features, arch, transform, weights = meta["features"], meta["architecture"], meta["transform"], meta["weights"]
+    n = None
+    if not (isinstance(features, list) and features and all(isinstance(f, str) and f for f in features)):
+        problems.append("'features' must be a non-empty list of names")
+    elif len(set(features)) != len(features):
+        problems.append(f"'features' lists a name twice: {features}")
+    else:
+        n = len(features)
+    if not isinstance(weights, dict):
+        problems.append("'weights' must be an object with 'file', 'bytes' and 'sha256'")
+    else:
+        name = weights.get("file", WEIGHTS)
+        if not (isinstance(name, str) and name not in ("", ".", "..") and Path(name).name == name and "\\" not in name):
+            problems.append(f"'weights.file' must be a file name inside the model folder; got {name!r}")
+        if weights.get("bytes") is not None and not _is_int(weights.get("bytes")):
+            problems.append(f"'weights.bytes' must be a byte count; got {weights.get('bytes')!r}")
+        sha = weights.get("sha256")
+        if not (isinstance(sha, str) and len(sha) == 64 and all(c in "0123456789abcdef" for c in sha)):
+            problems.append(f"'weights.sha256' must be 64 hex digits; got {sha!r}")
+    if not isinstance(arch, dict):
+        problems.append("'architecture' must be an object")
+    else:
+        hidden = arch.get("hidden", [])
+        if not (isinstance(arch.get("kind"), str) and _is_int(arch.get("n_features"), 1)
+                and _is_int(arch.get("n_members"), 1) and isinstance(hidden, list)
+                and all(_is_int(h, 1) for h in hidden) and isinstance(arch.get("activation", "tanh"), str)):
+            problems.append(f"'architecture' must hold kind, n_features, n_members and hidden widths; got {arch}")
+        elif n is not None and arch["n_features"] != n:
+            problems.append(f"'architecture' has {arch['n_features']} inputs but 'features' names {n}")
+    if not isinstance(transform, dict):
+        problems.append("'transform' must be an object")
+    elif n is not None:
+        for key, check in (("mean", _is_number), ("scale", lambda v: _is_number(v) and v > 0),
+                           ("log_mask", lambda v: isinstance(v, bool))):
+            values = transform.get(key)
+            if not (isinstance(values, list) and len(values) == n and all(check(v) for v in values)):
+                problems.append(f"'transform.{key}' must hold {n} valid entries, one per feature")
+        if transform.get("feature_names") != features:
+            problems.append("'transform.feature_names' differ from 'features'")
+        if not isinstance(transform.get("log"), str):
+            problems.append("'transform.log' must be a string")
+    if not isinstance(meta["config"], dict):
+        problems.append("'config' must be an object")
+    if not (_is_number(meta["threshold"]) and 0 <= meta["threshold"] <= 1):
+        problems.append(f"'threshold' must be a probability; got {meta['threshold']!r}")
+    if not (_is_number(meta["base_rate"]) and 0 <= meta["base_rate"] <= 1):
+        problems.append(f"'base_rate' must be a probability; got {meta['base_rate']!r}")
+    return problems
 
 
 def _read_weights(folder: Path, meta: dict[str, Any]) -> dict[str, Any]:
@@ -230,14 +305,26 @@ def load_model(folder: str | Path, expected_features: Sequence[str] | None = Non
     config = dict(meta["config"])
     if isinstance(config.get("hidden"), list):
         config["hidden"] = tuple(config["hidden"])
+    arch = meta["architecture"]
+    # A lower bound on the parameters the architecture needs (every layer's weight matrix), so a sidecar
+    # describing a huge network is refused before the network is allocated.
+    widths = [arch["n_features"], *arch.get("hidden", []), 1]
+    needed = arch["n_members"] * sum(a * b for a, b in zip(widths[:-1], widths[1:], strict=True))
+    stored = sum(int(t.numel()) for t in tensors.values())
+    if needed > stored:
+        raise ModelFileError(f"{folder / SIDECAR}: the architecture {arch} needs at least {needed} weights but "
+                             f"{WEIGHTS} holds {stored}")
     try:
         clf = FlareClassifier(**config)
         clf.set_params(device=device)
-        arch = meta["architecture"]
+        clf.train_config()  # every stored parameter is validated like a user's
         net = build_network(arch, dropout=float(config.get("dropout", 0.0)), base_rate=float(meta["base_rate"]),
                             seed=0)
-    except (TypeError, KeyError, ValueError) as exc:
+    except (TypeError, KeyError, ValueError, OverflowError) as exc:
         raise ModelFileError(f"{folder / SIDECAR}: config or architecture does not describe a model: {exc}") from exc
+    if clf.model != arch["kind"]:
+        raise ModelFileError(f"{folder / SIDECAR}: config says model {clf.model!r} but the architecture is "
+                             f"{arch['kind']!r}")
     want = {name: tuple(t.shape) for name, t in net.state_dict().items()}
     got = {name: tuple(t.shape) for name, t in tensors.items()}
     if want != got:
@@ -253,9 +340,12 @@ def load_model(folder: str | Path, expected_features: Sequence[str] | None = Non
     clf.classes_ = np.array([0, 1])
     clf.base_rate_ = float(meta["base_rate"])
     clf.threshold_ = float(meta["threshold"])
-    training = meta.get("training") or {}
-    clf.best_epoch_ = np.asarray(training.get("best_epoch", []), dtype=np.int64)
-    clf.history_ = {k: np.asarray(v, dtype=float) for k, v in (training.get("history") or {}).items()}
-    clf.validation_ = training.get("validation") or {}
+    training = meta.get("training") if isinstance(meta.get("training"), dict) else {}
+    try:  # the training summary is informational, but a damaged one is still a clear error
+        clf.best_epoch_ = np.asarray(training.get("best_epoch", []), dtype=np.int64)
+        clf.history_ = {k: np.asarray(v, dtype=float) for k, v in dict(training.get("history") or {}).items()}
+        clf.validation_ = dict(training.get("validation") or {})
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ModelFileError(f"{folder / SIDECAR}: its 'training' summary is damaged: {exc}") from exc
     clf.metadata_ = meta
     return clf

@@ -1,0 +1,309 @@
+"""Hostile model folders: code planted in the weights file never runs; damaged folders are a clear ModelFileError.
+
+``tests/test_artifacts.py`` covers the honest corruptions of ``load_model``
+(truncated, one flipped bit, wrong format version, wrong features, a harmless
+pickle). Here the weights file is a *malicious* pickle whose unpickling would
+create a marker file, and each test shows that both readers (``load_model``
+and the torch-free forecast reader ``NumpyMLP``) and the commands built on
+them refuse it and the marker never appears; then that the same payload does
+create the marker when unpickled, so the refusal is what kept it from running.
+The same damages are checked on the forecast path, and a fuzz test replaces
+any single value of ``model.json`` by arbitrary JSON.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import pickle
+import shlex
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from flarecast.artifacts import MAX_SIDECAR_BYTES, SIDECAR, WEIGHTS, load_model
+from flarecast.cli import main
+from flarecast.errors import ModelFileError
+from flarecast.forecast_model import NumpyMLP, UnsupportedModel
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _forecast_model import demo_records, train_tiny_model  # noqa: E402
+
+
+class Payload:
+    """An object whose unpickling runs a shell command creating ``marker`` (what an attacker would plant)."""
+
+    def __init__(self, marker: Path):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.system, (f"touch {shlex.quote(self.marker)}",))
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    return train_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
+
+
+@pytest.fixture
+def folder(tmp_path, model_dir) -> Path:
+    return Path(shutil.copytree(model_dir, tmp_path / "model"))
+
+
+@pytest.fixture
+def marker(tmp_path) -> Path:
+    return tmp_path / "PWNED"
+
+
+@pytest.fixture
+def no_unpickling(monkeypatch):
+    """Record (and block) any call into pickle or torch.load while the test runs."""
+    calls = []
+
+    def refuse(name):
+        def call(*args, **kwargs):
+            calls.append(name)
+            raise AssertionError(f"flarecast called {name}")
+        return call
+
+    for name in ("load", "loads", "Unpickler"):
+        monkeypatch.setattr(pickle, name, refuse(f"pickle.{name}"))
+    monkeypatch.setattr(torch, "load", refuse("torch.load"))
+    return calls
+
+
+def _rewrite_sidecar(folder: Path, **weights) -> None:
+    """Make model.json vouch for the weights file now on disk (an attacker controlling both files)."""
+    meta = json.loads((folder / SIDECAR).read_text())
+    blob = (folder / WEIGHTS).read_bytes()
+    meta["weights"].update({"bytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest(), **weights})
+    (folder / SIDECAR).write_text(json.dumps(meta))
+
+
+def _forecast(folder: Path, out: Path, *extra: str):
+    return CliRunner().invoke(main, ["forecast", "--model", str(folder), "--features", "demo", "--date",
+                                     "2011-06-01", "--out", str(out), *extra])
+
+
+LOADERS = {
+    "load_model": lambda folder, out: load_model(folder),
+    "NumpyMLP": lambda folder, out: NumpyMLP.from_folder(folder),
+}
+COMMANDS = {
+    "forecast --engine auto": lambda folder, out: _forecast(folder, out),
+    "forecast --engine numpy": lambda folder, out: _forecast(folder, out, "--engine", "numpy"),
+    "forecast --engine torch": lambda folder, out: _forecast(folder, out, "--engine", "torch"),
+    "predict": lambda folder, out: CliRunner().invoke(main, ["predict", "--model", str(folder), "--dataset", "demo",
+                                                             "--out", str(out / "p.csv")]),
+}
+
+
+def _refused(how: str, folder: Path, out: Path, match: str) -> None:
+    if how in LOADERS:
+        with pytest.raises(ModelFileError, match=match):
+            LOADERS[how](folder, out)
+    else:
+        res = COMMANDS[how](folder, out)
+        assert res.exit_code == 1, res.output
+        assert res.output.startswith("Error: ") and "Traceback" not in res.output
+        assert match.replace("\\", "") in res.output.replace("\n", " ")
+        assert not (out / "p.csv").exists() and not (out.exists() and list(out.rglob("forecast.json")))
+
+
+@pytest.mark.parametrize("how", [*LOADERS, *COMMANDS])
+@pytest.mark.parametrize("protocol", [2, pickle.HIGHEST_PROTOCOL])
+def test_malicious_pickle_as_weights_is_refused_without_running(folder, marker, tmp_path, no_unpickling, how,
+                                                                protocol):
+    blob = pickle.dumps(Payload(marker), protocol=protocol)
+    (folder / WEIGHTS).write_bytes(blob)
+    _refused(how, folder, tmp_path / "out", "not safetensors")
+    assert not marker.exists() and no_unpickling == []
+    # The control: this file really is hostile; unpickling it runs the command.
+    _unpickle_for_real(blob)
+    assert marker.exists()
+
+
+def _unpickle_for_real(blob: bytes) -> None:
+    # In a separate interpreter: the fixture blocks pickle here, and the control must not depend on this process.
+    import subprocess
+
+    subprocess.run([sys.executable, "-c", "import pickle, sys; pickle.loads(sys.stdin.buffer.read())"], input=blob,
+                   check=True, timeout=60)
+
+
+@pytest.mark.parametrize("how", [*LOADERS, "forecast --engine auto", "predict"])
+def test_protocol0_pickle_with_a_sidecar_vouching_for_it_is_refused(folder, marker, tmp_path, no_unpickling, how):
+    # Protocol 0 has no b"\x80" magic and the sidecar's size and sha256 match: only the safetensors parser
+    # stands between this file and the loader, and it never unpickles.
+    blob = pickle.dumps(Payload(marker), protocol=0)
+    assert blob[:1] != b"\x80"
+    (folder / WEIGHTS).write_bytes(blob)
+    _rewrite_sidecar(folder)
+    _refused(how, folder, tmp_path / "out", "is not a readable safetensors file")
+    assert not marker.exists() and no_unpickling == []
+    _unpickle_for_real(blob)
+    assert marker.exists()
+
+
+@pytest.mark.parametrize("how", [*LOADERS, "forecast --engine torch"])
+def test_torch_save_archive_with_a_payload_is_refused(folder, marker, tmp_path, how):
+    torch.save({"weight": torch.ones(2), "payload": Payload(marker)}, folder / WEIGHTS)
+    _rewrite_sidecar(folder)
+    _refused(how, folder, tmp_path / "out", "zip archive")
+    assert not marker.exists()
+    with open(folder / WEIGHTS, "rb") as fh:  # a file object: torch.load reads paths ending .safetensors itself
+        torch.load(fh, weights_only=False)  # what a careless loader would do
+    assert marker.exists()
+
+
+# -- the forecast (numpy) path gets the same checks as load_model ------------------------------------
+
+def test_numpy_path_truncated_weights(folder):
+    blob = (folder / WEIGHTS).read_bytes()
+    (folder / WEIGHTS).write_bytes(blob[:-7])
+    with pytest.raises(ModelFileError, match=rf"has {len(blob) - 7} bytes on disk, {len(blob)} recorded in "
+                                             r"model.json: truncated\?"):
+        NumpyMLP.from_folder(folder)
+
+
+def test_numpy_path_wrong_format_version(folder, tmp_path):
+    meta = json.loads((folder / SIDECAR).read_text())
+    meta["format_version"] = 2
+    (folder / SIDECAR).write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match=r"model-file format version 2 .* reads version 1 only"):
+        NumpyMLP.from_folder(folder)
+    _refused("forecast --engine auto", folder, tmp_path / "out", "model-file format version 2")
+
+
+def test_sidecar_and_weights_disagreeing_on_the_features(folder, tmp_path):
+    meta = json.loads((folder / SIDECAR).read_text())
+    meta["features"] = meta["features"][:-1]  # one name dropped, weights and transform unchanged
+    (folder / SIDECAR).write_text(json.dumps(meta))
+    for how in ("load_model", "NumpyMLP", "forecast --engine torch"):
+        _refused(how, folder, tmp_path / "out", "'architecture' has 15 inputs but 'features' names 14")
+
+
+def test_x_model_with_other_features_is_refused(tmp_path, model_dir):
+    from flarecast.artifacts import save_model
+    from flarecast.data.synthetic import demo_dataset
+    from flarecast.models.estimator import FlareClassifier
+
+    ds = demo_dataset(seed=4, n_regions=30, days=20)
+    feats = list(ds.features[:5])
+    y = (ds.frame["peak_flux"].to_numpy() >= 1e-6).astype(int)
+    clf = FlareClassifier(hidden=(4,), max_epochs=1).fit(ds.frame[feats], y, groups=ds.frame["noaa_ar"])
+    x_dir = save_model(clf, tmp_path / "x", dataset=ds)
+    for engine in ("numpy", "torch"):
+        res = _forecast(model_dir, tmp_path / "out", "--x-model", str(x_dir), "--engine", engine)
+        assert res.exit_code == 1 and "Error: " in res.output
+        assert f"features {feats}" in res.output or "features do not match" in res.output, res.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_weights_file_outside_the_folder_is_refused(folder, tmp_path):
+    outside = tmp_path / "elsewhere.safetensors"
+    shutil.copy(folder / WEIGHTS, outside)
+    for name in (str(outside), "../elsewhere.safetensors"):
+        _rewrite_sidecar(folder, file=name)
+        for how in LOADERS:
+            _refused(how, folder, tmp_path / "out", "'weights.file' must be a file name inside the model folder")
+
+
+def test_sidecar_describing_a_huge_network_is_refused_before_allocating_it(folder, tmp_path):
+    meta = json.loads((folder / SIDECAR).read_text())
+    meta["architecture"]["hidden"] = [200_000, 200_000]  # 4e10 weights: 160 GB if it were built
+    meta["config"]["hidden"] = [200_000, 200_000]
+    (folder / SIDECAR).write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match=r"needs at least \d+ weights but weights.safetensors holds \d+"):
+        load_model(folder)
+    with pytest.raises(UnsupportedModel):  # the numpy reader compares shapes only, and hands over to torch
+        NumpyMLP.from_folder(folder)
+    _refused("forecast --engine auto", folder, tmp_path / "out", "needs at least")
+
+
+def test_oversized_or_deeply_nested_sidecar(folder):
+    with open(folder / SIDECAR, "wb") as fh:  # a sparse file: big on disk, no memory used to make it
+        fh.truncate(MAX_SIDECAR_BYTES + 1)
+    for how in LOADERS:
+        _refused(how, folder, folder, f"is {MAX_SIDECAR_BYTES + 1} bytes; a model sidecar is at most")
+    (folder / SIDECAR).write_text("[" * 200_000 + "]" * 200_000)
+    for how in LOADERS:
+        _refused(how, folder, folder, "is not valid JSON")
+
+
+def test_config_contradicting_the_architecture(folder):
+    meta = json.loads((folder / SIDECAR).read_text())
+    meta["config"]["model"] = "sequence"
+    (folder / SIDECAR).write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match="config says model 'sequence' but the architecture is 'mlp'"):
+        load_model(folder)
+    meta["config"] = {**meta["config"], "model": "mlp", "cpu_threads": "many"}
+    (folder / SIDECAR).write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match="config or architecture does not describe a model: .*cpu_threads"):
+        load_model(folder)
+
+
+# -- fuzz: any single value of model.json replaced by arbitrary JSON -------------------------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=8,
+)
+
+
+def _paths(value, prefix=()):
+    """Every key path into a JSON document (containers and leaves)."""
+    yield prefix
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _paths(v, (*prefix, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value[:3]):
+            yield from _paths(v, (*prefix, i))
+
+
+@pytest.fixture(scope="module")
+def fuzz_inputs(model_dir):
+    meta = json.loads((model_dir / SIDECAR).read_text())
+    X = demo_records(n_regions=5, days=14)[meta["features"]].dropna().head(20)
+    return meta, sorted((p for p in _paths(meta) if p), key=str), X
+
+
+@settings(max_examples=int(os.environ.get("FLARECAST_FUZZ_EXAMPLES", "120")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzzed_sidecar_loads_correctly_or_is_a_model_file_error(model_dir, fuzz_inputs, data):
+    meta, paths, X = fuzz_inputs
+    path = data.draw(st.sampled_from(paths), label="path")
+    value = data.draw(JSON, label="value")
+    edited = copy.deepcopy(meta)
+    target = edited
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(shutil.copytree(model_dir, Path(tmp) / "m"))
+        (folder / SIDECAR).write_text(json.dumps(edited))
+        for name, loader in (("load_model", load_model), ("NumpyMLP", NumpyMLP.from_folder)):
+            try:
+                clf = loader(folder)
+            except ModelFileError as exc:
+                assert str(folder) in str(exc)  # the message names the folder or its file
+                continue
+            except UnsupportedModel:
+                assert name == "NumpyMLP"  # the caller then uses load_model, checked above
+                continue
+            # Whatever loads must still predict valid probabilities.
+            p = clf.predict_proba(X)
+            assert p.shape == (len(X), 2) and np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
