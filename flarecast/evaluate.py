@@ -47,6 +47,7 @@ __all__ = [
     "make_folds",
     "fit_fold",
     "fit_one",
+    "calibrate_fold",
     "run_protocol",
 ]
 
@@ -332,6 +333,33 @@ def _thread_limit(threads: int | None) -> Iterator[None]:
         yield
 
 
+def calibrate_fold(y_val: np.ndarray, fit: FoldFit, method: str = "platt") -> np.ndarray:
+    """A fold's test probabilities through a calibrator fitted on its validation predictions only.
+
+    Parameters
+    ----------
+    y_val : ndarray of 0/1, shape (n_val,)
+        Labels of the fold's inner validation rows (``y[fold.val]``).
+    fit : FoldFit
+        Its ``p_val`` fit the map; its ``p_test`` are mapped. The test labels
+        play no part.
+    method : {"platt", "isotonic"}, default "platt"
+        See :func:`flarecast.calibration.fit_calibrator`.
+
+    Returns
+    -------
+    ndarray, shape (n_test,)
+        Calibrated P(positive); NaN when the validation rows hold one class only.
+    """
+    from flarecast.calibration import fit_calibrator
+
+    try:
+        calibrator = fit_calibrator(fit.p_val, y_val, method, fitted_on="inner validation")
+    except DataError:  # one class in validation: nothing to calibrate against
+        return np.full(len(fit.p_test), np.nan)
+    return calibrator.transform(fit.p_test)
+
+
 def fit_one(spec: MethodSpec, protocol: Protocol, fold: Fold, X: pd.DataFrame, y: np.ndarray,
             groups: np.ndarray) -> tuple[Any, FoldFit]:
     """Build ``spec``'s estimator with the fold's seed and :func:`fit_fold` it: one unit of work.
@@ -357,7 +385,11 @@ class ProtocolResult:
     ``predictions`` has one row per (method, seed, test row): columns method,
     fold, seed (-1 = the method's forecast, i.e. the seed-ensemble mean for
     networks; 0..K-1 = one member), row (index into the targets), time, region,
-    letter, y, p, threshold, pred, climatology (the fold's training base rate).
+    letter, y, p, threshold, pred, climatology (the fold's training base rate)
+    and p_calibrated: for a network's forecast (seed -1), ``p`` through a Platt
+    map fitted on that fold's inner-validation predictions only (see
+    :func:`calibrate_fold`); NaN for members and for the other methods.
+    Calibration is monotone, so ``pred`` and every ranking score are unchanged.
     """
 
     protocol: Protocol
@@ -435,12 +467,16 @@ def run_protocol(targets: Any, features: Sequence[str], protocol: Protocol, *,
             epochs[name].append(fit.best_epoch)
         forecasts = [(-1, fit.p_test, fit.threshold)]
         forecasts += [(k, fit.members_test[k], fit.member_thresholds[k]) for k in range(len(fit.members_test))]
+        nan = np.full(len(fold.test), np.nan)
+        # Networks only: their scores (focal loss's above all) are not probabilities until mapped.
+        calibrated = calibrate_fold(y[fold.val], fit) if registry[name].neural else nan
         for seed, p, thr in forecasts:
             parts.append(pd.DataFrame({
                 "method": name, "fold": fold.index, "seed": seed, "row": fold.test,
                 "time": times.iloc[fold.test].to_numpy(), "region": groups[fold.test],
                 "letter": letter[fold.test], "y": y[fold.test], "p": p, "threshold": thr,
                 "pred": (p >= thr).astype(np.int8), "climatology": fit.climatology,
+                "p_calibrated": calibrated if seed == -1 else nan,
             }))
         if progress is not None:
             progress(fold.index, name)

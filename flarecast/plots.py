@@ -68,31 +68,61 @@ def roc_figure(result: ProtocolResult, summary: Summary, synthetic: bool = False
     return _finish(fig, "ROC, out-of-fold test predictions", synthetic)
 
 
-def reliability_figure(result: ProtocolResult, summary: Summary, synthetic: bool = False,
-                       n_bins: int = 10) -> Any:
-    """Reliability diagram (observed frequency vs forecast probability) with the bin counts below."""
-    fig = _figure((6.5, 7))
-    ax, axn = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1.3])
-    edges = np.linspace(0, 1, n_bins + 1)
-    centres = (edges[:-1] + edges[1:]) / 2
-    forecasts = _forecasts(result)
+def _calibrated(result: ProtocolResult) -> dict[str, pd.DataFrame]:
+    """Forecasts that have calibrated probabilities (networks: ``p_calibrated`` not NaN)."""
+    if "p_calibrated" not in result.predictions.columns:
+        return {}
+    return {m: sub.assign(p=sub["p_calibrated"]) for m, sub in _forecasts(result).items()
+            if len(sub) and sub["p_calibrated"].notna().all()}
+
+
+def _reliability_panel(ax: Any, axn: Any, forecasts: dict[str, pd.DataFrame], labels: dict[str, str],
+                       colours: dict[str, str], base: float, n_bins: int) -> None:
+    from flarecast.calibration import reliability_curve
+    from flarecast.metrics import brier
+
+    centres = (np.arange(n_bins) + 0.5) / n_bins
     width = 0.8 / n_bins / max(1, len(forecasts))
     for i, (method, sub) in enumerate(forecasts.items()):
-        idx = np.clip(np.digitize(sub["p"], edges[1:-1]), 0, n_bins - 1)
-        counts = np.bincount(idx, minlength=n_bins)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean_p = np.bincount(idx, weights=sub["p"], minlength=n_bins) / counts
-            freq = np.bincount(idx, weights=sub["y"], minlength=n_bins) / counts
-        label = result.labels[method]
-        line = ax.plot(mean_p, freq, marker="o", markersize=3, label=label)[0]
-        axn.bar(centres - 0.4 / n_bins + (i + 0.5) * width, counts, width=width, color=line.get_color())
-    base = summary.table["base_rate"].iloc[0]
+        curve = reliability_curve(sub["y"].to_numpy(), sub["p"].to_numpy(), n_bins=n_bins)
+        label = f"{labels[method]} (Brier {brier(sub['y'].to_numpy(), sub['p'].to_numpy()):.3f})"
+        ax.plot(curve["mean_forecast"], curve["observed_frequency"], marker="o", markersize=3, label=label,
+                color=colours[method])
+        axn.bar(centres - 0.4 / n_bins + (i + 0.5) * width, curve["count"], width=width, color=colours[method])
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1, label="perfect reliability")
     ax.axhline(base, color="grey", linestyle="--", linewidth=0.8, label=f"base rate {base:.3f}")
-    ax.set(ylabel="observed frequency of positives", xlim=(0, 1), ylim=(0, 1))
+    ax.set(xlim=(0, 1), ylim=(0, 1))
     ax.legend(fontsize=7, loc="upper left")
-    axn.set(xlabel="forecast probability", ylabel="rows per bin", yscale="log")
-    return _finish(fig, "Reliability diagram (bins of 0.1; counts below)", synthetic)
+    axn.set(xlabel="forecast probability", yscale="log")
+
+
+def reliability_figure(result: ProtocolResult, summary: Summary, synthetic: bool = False,
+                       n_bins: int = 10) -> Any:
+    """Reliability diagram (observed frequency vs forecast probability) with the bin counts below.
+
+    When the predictions hold calibrated forecasts (``p_calibrated``, the
+    networks' probabilities through a Platt map fitted on each fold's inner
+    validation rows, see :func:`flarecast.evaluate.calibrate_fold`), a second
+    column shows those networks after calibration beside the raw forecasts of
+    every method.
+    """
+    raw, calibrated = _forecasts(result), _calibrated(result)
+    colours = {m: f"C{i}" for i, m in enumerate(raw)}
+    fig = _figure((11.5, 7) if calibrated else (6.5, 7))
+    grid = fig.subplots(2, 2 if calibrated else 1, sharex=True, sharey="row", height_ratios=[3, 1.3], squeeze=False)
+    base = summary.table["base_rate"].iloc[0]
+    _reliability_panel(grid[0, 0], grid[1, 0], raw, result.labels, colours, base, n_bins)
+    grid[0, 0].set(ylabel="observed frequency of positives")
+    grid[1, 0].set(ylabel="rows per bin")
+    if not calibrated:
+        return _finish(fig, "Reliability diagram (bins of 0.1; counts below)", synthetic)
+    _reliability_panel(grid[0, 1], grid[1, 1], calibrated, result.labels, colours, base, n_bins)
+    grid[0, 0].set_title("before calibration: raw out-of-fold forecasts", fontsize=9)
+    # A saved model scored by ``flarecast evaluate`` has one fold without inner validation: its own calibrator.
+    own = all(len(f.val) == 0 for f in result.folds)
+    grid[0, 1].set_title("after calibration: the model's own calibrator (fitted at training time)" if own else
+                         "after calibration: networks, Platt map fitted on each fold's inner validation", fontsize=9)
+    return _finish(fig, "Reliability diagram before and after calibration (bins of 0.1; counts below)", synthetic)
 
 
 def skill_threshold_figure(result: ProtocolResult, summary: Summary, synthetic: bool = False) -> Any:

@@ -28,6 +28,7 @@ __all__ = [
     "TABLE_COLUMNS",
     "SYNTHETIC_BANNER",
     "table_frame",
+    "calibration_table",
     "format_markdown",
     "plain_reading",
     "provenance",
@@ -62,6 +63,41 @@ def table_frame(summary: Summary, dataset: str, synthetic: bool) -> pd.DataFrame
     table["dataset"] = dataset
     table["synthetic"] = bool(synthetic)
     return table.reindex(columns=list(TABLE_COLUMNS))
+
+
+def calibration_table(result: ProtocolResult) -> pd.DataFrame:
+    """Brier score and skill of each calibrated forecast, before and after calibration.
+
+    Only forecasts with ``p_calibrated`` (the networks, mapped by a Platt
+    calibrator fitted on each fold's inner validation rows) appear. Scores pool
+    the out-of-fold test rows; the Brier skill score's reference is each fold's
+    training base rate, as in the main table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per method: method, label, n_test, observed_frequency,
+        mean_raw, mean_calibrated, brier_raw, brier_calibrated, bss_raw,
+        bss_calibrated. Empty when nothing was calibrated.
+    """
+    from flarecast.metrics import brier, bss
+
+    columns = ["method", "label", "n_test", "observed_frequency", "mean_raw", "mean_calibrated", "brier_raw",
+               "brier_calibrated", "bss_raw", "bss_calibrated"]
+    pred = result.predictions
+    if "p_calibrated" not in pred.columns:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for method in result.labels:
+        sub = pred[(pred["method"] == method) & (pred["seed"] == -1)]
+        if not len(sub) or sub["p_calibrated"].isna().any():
+            continue
+        y, raw, cal, clim = (sub[c].to_numpy(dtype=float) for c in ("y", "p", "p_calibrated", "climatology"))
+        rows.append({"method": method, "label": result.labels[method], "n_test": len(sub),
+                     "observed_frequency": float(y.mean()), "mean_raw": float(raw.mean()),
+                     "mean_calibrated": float(cal.mean()), "brier_raw": brier(y, raw),
+                     "brier_calibrated": brier(y, cal), "bss_raw": bss(y, raw, clim), "bss_calibrated": bss(y, cal, clim)})
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _fmt(v: float, digits: int = 2) -> str:
@@ -107,7 +143,7 @@ def _header(table: pd.DataFrame, meta: dict[str, Any]) -> list[str]:
     return lines
 
 
-def format_markdown(summary: Summary, meta: dict[str, Any]) -> str:
+def format_markdown(summary: Summary, meta: dict[str, Any], calibration: pd.DataFrame | None = None) -> str:
     """The table, the paired comparison, notes and the plain reading, as Markdown.
 
     Parameters
@@ -116,6 +152,8 @@ def format_markdown(summary: Summary, meta: dict[str, Any]) -> str:
     meta : dict
         ``dataset``, ``synthetic``, ``definition``, ``protocol`` (a dict of
         :class:`~flarecast.evaluate.Protocol`), as written to run.json.
+    calibration : pandas.DataFrame, optional
+        From :func:`calibration_table`; adds a before/after calibration section.
     """
     table = summary.table
     base = table.iloc[0].base_rate
@@ -134,6 +172,18 @@ def format_markdown(summary: Summary, meta: dict[str, Any]) -> str:
         for _, c in summary.comparison.iterrows():
             lines.append(f"| {c.comparison} | {_NAMES.get(c.score, c.score)} | {c.difference:+.3f} | "
                          f"[{c.lo:+.3f}, {c.hi:+.3f}] | {_fmt(c.p_boot, 3)} | {'yes' if c.significant else 'no'} |")
+    if calibration is not None and len(calibration):
+        how = (f"The model's own calibrator: {meta['model'].get('calibration')}" if meta.get("model")
+               else "Platt calibration fitted on each fold's inner validation rows (never the test fold)")
+        lines += ["", "## Calibration (see reliability.png)", "",
+                  f"{how}. It is monotone, so the decisions at a threshold, HSS, TSS and AUC are unchanged; "
+                  "it changes what a stated probability means.", "",
+                  "| method | mean forecast raw -> calibrated (observed) | Brier raw -> calibrated | "
+                  "BSS raw -> calibrated |", "|---|---|---|---|"]
+        for _, c in calibration.iterrows():
+            lines.append(f"| {c.label} | {c.mean_raw:.3f} -> {c.mean_calibrated:.3f} ({c.observed_frequency:.3f}) | "
+                         f"{c.brier_raw:.4f} -> {c.brier_calibrated:.4f} | {_fmt(c.bss_raw, 3)} -> "
+                         f"{_fmt(c.bss_calibrated, 3)} |")
     if summary.notes:
         lines += ["", "Notes:"] + [f"- {n}" for n in summary.notes]
     lines += ["", "## Reading", "", plain_reading(summary, meta), ""]
@@ -227,7 +277,8 @@ def provenance() -> dict[str, Any]:
 
 def write_outputs(out_dir: str | Path, result: ProtocolResult, summary: Summary, meta: dict[str, Any],
                   *, figures: bool = True, importance: pd.DataFrame | None = None) -> list[Path]:
-    """Write table.md, table.csv, comparison.csv (when a pair ran), predictions.parquet, run.json, figures.
+    """Write table.md, table.csv, comparison.csv (when a pair ran), calibration.csv (when forecasts were
+    calibrated), predictions.parquet, run.json, figures.
 
     Parameters
     ----------
@@ -253,9 +304,10 @@ def write_outputs(out_dir: str | Path, result: ProtocolResult, summary: Summary,
     out.mkdir(parents=True, exist_ok=True)
     synthetic = bool(meta.get("synthetic"))
     written = []
+    calibration = calibration_table(result)
     path = out / "table.md"
     with atomic_open(path, "w") as fh:
-        fh.write(format_markdown(summary, meta))
+        fh.write(format_markdown(summary, meta, calibration))
     written.append(path)
     path = out / "table.csv"
     with atomic_path(path) as tmp:
@@ -266,6 +318,11 @@ def write_outputs(out_dir: str | Path, result: ProtocolResult, summary: Summary,
         comp = summary.comparison.assign(dataset=meta.get("dataset", ""), synthetic=synthetic)
         with atomic_path(path) as tmp:
             comp.to_csv(tmp, index=False, float_format="%.6g")
+        written.append(path)
+    if len(calibration):
+        path = out / "calibration.csv"
+        with atomic_path(path) as tmp:
+            calibration.assign(synthetic=synthetic).to_csv(tmp, index=False, float_format="%.6g")
         written.append(path)
     path = out / "predictions.parquet"
     preds = result.predictions.assign(synthetic=synthetic)

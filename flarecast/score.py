@@ -46,7 +46,8 @@ def same_data(sidecar: dict[str, Any], dataset: Any) -> bool:
 
 
 def score_model(model: Any, targets: Any, features: Sequence[str], *, threshold: float, climatology: float,
-                name: str = "model", label: str = "saved model", n_boot: int = 1000, seed: int = 0) -> ProtocolResult:
+                name: str = "model", label: str = "saved model", n_boot: int = 1000, seed: int = 0,
+                calibrator: Any = None) -> ProtocolResult:
     """Predict every row of ``targets`` with a fitted model; package the result for scoring.
 
     Parameters
@@ -64,6 +65,9 @@ def score_model(model: Any, targets: Any, features: Sequence[str], *, threshold:
         Method name and label in the table.
     n_boot, seed : int
         Region bootstrap settings carried in the result's protocol.
+    calibrator : flarecast.calibration.Calibrator, optional
+        The model's own calibrator (fitted on its validation rows at training
+        time); fills ``p_calibrated`` of the model's forecast. Default: NaN.
 
     Returns
     -------
@@ -85,10 +89,13 @@ def score_model(model: Any, targets: Any, features: Sequence[str], *, threshold:
         if len(members) > 1:
             forecasts += list(enumerate(members))
     times = pd.Series(pd.to_datetime(targets.times, utc=True)).reset_index(drop=True).to_numpy()
+    nan = np.full(n, np.nan)
+    calibrated = nan if calibrator is None else calibrator.transform(p)
     parts = [pd.DataFrame({
         "method": name, "fold": 0, "seed": s, "row": rows, "time": times, "region": np.asarray(targets.groups),
         "letter": np.asarray(targets.letter, dtype=object), "y": y, "p": q, "threshold": float(threshold),
         "pred": (q >= threshold).astype(np.int8), "climatology": float(climatology),
+        "p_calibrated": calibrated if s == -1 else nan,
     }) for s, q in forecasts]
     predictions = pd.concat(parts, ignore_index=True)
     predictions["method"] = predictions["method"].astype("string")

@@ -174,13 +174,14 @@ def reproduce(ctx: click.Context, dataset: str, data_dir: str | None, config: st
               importance: bool, out: str, methods: str | None, scheduler: str | None, **options: Any) -> None:
     """Focal loss vs cross-entropy on the same folds and seeds, with region-bootstrap intervals.
 
-    Writes table.md, table.csv, comparison.csv, predictions.parquet, run.json,
-    importance.csv and PNG figures into OUT, then prints the table and its
-    plain reading.
+    Writes table.md, table.csv, comparison.csv, calibration.csv (the networks
+    before and after a Platt map fitted on each fold's inner validation),
+    predictions.parquet, run.json, importance.csv and PNG figures into OUT,
+    then prints the table and its plain reading.
     """
     from flarecast.bootstrap import summarise
     from flarecast.evaluate import run_protocol
-    from flarecast.report import format_markdown, write_outputs
+    from flarecast.report import calibration_table, format_markdown, write_outputs
 
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
@@ -202,7 +203,7 @@ def reproduce(ctx: click.Context, dataset: str, data_dir: str | None, config: st
                           for f in result.folds]
     write_outputs(out, result, summary, meta, figures=not no_figures,
                   importance=None if collector is None else collector.table())
-    click.echo(format_markdown(summary, meta))
+    click.echo(format_markdown(summary, meta, calibration_table(result)))
     click.echo(f"Wrote {Path(out)}/ (table.md, table.csv, comparison.csv, predictions.parquet, run.json"
                f"{'' if no_figures else ', figures'}) in {time.perf_counter() - t0:.1f} s.")
 
@@ -303,8 +304,9 @@ def evaluate(ctx: click.Context, model_dir: str, dataset: str, data_dir: str | N
 
     from flarecast.artifacts import load_model, read_sidecar
     from flarecast.bootstrap import summarise
+    from flarecast.calibration import load_calibrator
     from flarecast.data.tables import load_dataset
-    from flarecast.report import SYNTHETIC_BANNER, format_markdown, write_outputs
+    from flarecast.report import SYNTHETIC_BANNER, calibration_table, format_markdown, write_outputs
     from flarecast.score import definition_targets, same_data, score_model
     from flarecast.targets import make_targets
 
@@ -328,8 +330,9 @@ def evaluate(ctx: click.Context, model_dir: str, dataset: str, data_dir: str | N
         click.echo(f"Warning: {data.name} is the model's training data (same checksum); scores are in-sample.",
                    err=True)
     thr = float(model.threshold_ if threshold is None else threshold)
+    calibrator = load_calibrator(model_dir, missing_ok=True)  # fitted on the model's validation rows, if any
     result = score_model(model, targets, sidecar["features"], threshold=thr, climatology=float(sidecar["base_rate"]),
-                         n_boot=n_boot, seed=seed)
+                         n_boot=n_boot, seed=seed, calibrator=calibrator)
     summary = summarise(result)
     meta = _data_meta(data, targets, result.protocol, started, time.perf_counter() - t0)
     trained = sidecar.get("data") or {}
@@ -337,6 +340,7 @@ def evaluate(ctx: click.Context, model_dir: str, dataset: str, data_dir: str | N
         "folder": str(model_dir), "trained_on": trained.get("name"), "trained_sha256": trained.get("sha256"),
         "class_definition": sidecar.get("class_definition"), "threshold": thr, "in_sample": in_sample,
         "weights_sha256": sidecar["weights"]["sha256"], "created": sidecar.get("created")})
+    meta["model"]["calibration"] = None if calibrator is None else calibrator.describe()
     write_outputs(out, result, summary, meta, figures=not no_figures)
-    click.echo(format_markdown(summary, meta))
+    click.echo(format_markdown(summary, meta, calibration_table(result)))
     click.echo(f"Wrote {Path(out)}/ in {time.perf_counter() - t0:.1f} s.")
