@@ -14,6 +14,15 @@ plus ``reports/index.html`` listing every day. A day is written into a
 private temporary folder beside it and swapped in by renames, so a reader
 sees the old complete day or the new complete day, and re-running a day
 replaces that day's folder and nothing else.
+
+Concurrent runs and killed runs (see :func:`write_report`): every writer
+holds an exclusive ``flock`` on the reports folder itself from reading the
+history to writing ``index.html``, so two runs for the same day write one
+after the other and the index is rebuilt by one writer at a time. On Linux
+the new day replaces the old one with one atomic ``renameat2(RENAME_EXCHANGE)``,
+so ``reports/YYYY-MM-DD`` always names a complete folder, even if the process
+is killed at any instant; elsewhere two renames are used and a run killed
+between them is repaired by the next run.
 """
 
 from __future__ import annotations
@@ -38,7 +47,7 @@ from flarecast import __version__
 from flarecast.errors import ConfigError
 from flarecast.forecast import FLAGS, Forecast
 from flarecast.forecast_html import render_html, render_index
-from flarecast.io import atomic_path
+from flarecast.io import atomic_path, exchange_paths, folder_lock
 
 __all__ = [
     "SCHEMA_PATH",
@@ -58,6 +67,11 @@ SCHEMA_ID = "flarecast-forecast"
 SCHEMA_VERSION = 1
 FILES: tuple[str, ...] = ("forecast.json", "forecast.csv", "forecast.txt", "forecast.md", "forecast.html")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: Seconds a writer waits for another run to release the reports folder before giving up.
+LOCK_TIMEOUT_S = 120.0
+#: Test-only: seconds to sleep after each file written into the temporary folder, to widen the window in
+#: which the kill and concurrency tests (tests/test_concurrency.py) interrupt a writer. Unset in real use.
+_TEST_PAUSE_ENV = "FLARECAST_TEST_REPORT_PAUSE_S"
 INDEPENDENCE = "1 - prod(1 - p_i) over the regions with a forecast, assuming the regions flare independently"
 
 
@@ -332,23 +346,48 @@ def _write_text(path: Path, text: str) -> None:
         os.fsync(fh.fileno())
 
 
-def _remove_leftovers(root: Path, day: str, min_age_s: float = 600.0) -> None:
-    """Delete this day's temporary or old folders left by a killed run (older than ``min_age_s``)."""
-    now = time.time()
+def _remove_leftovers(root: Path, day: str) -> None:
+    """Delete this day's temporary or old folders left by a killed run.
+
+    Called with the folder lock held: no other writer is running, so every
+    leftover is stale whatever its age.
+    """
     for leftover in root.glob(f".{day}.*"):
-        if leftover.suffix in (".tmp", ".old") and leftover.is_dir() and now - leftover.stat().st_mtime > min_age_s:
+        if leftover.suffix in (".tmp", ".old") and leftover.is_dir():
             shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _recover(root: Path, day: str) -> None:
+    """Put back the previous day folder of a run killed between the two renames of the fallback swap."""
+    final = root / day
+    if final.exists():
+        return
+    complete = [p for p in root.glob(f".{day}.*.old") if all((p / name).is_file() for name in FILES)]
+    if complete:
+        os.rename(max(complete, key=lambda p: p.stat().st_mtime), final)
+
+
+def _test_pause() -> None:
+    delay = os.environ.get(_TEST_PAUSE_ENV)
+    if delay:
+        time.sleep(float(delay))
 
 
 def write_report(fc: Forecast, root: str | Path, *, history_days: int = 30) -> Path:
     """Write every output of ``fc`` under ``root/YYYY-MM-DD/`` and refresh ``root/index.html``.
 
-    The day is written into a temporary folder in ``root``; then any existing
-    folder of that day is renamed aside, the new one renamed into place and
-    the old one deleted. If anything fails before the swap, the old day is
-    untouched; if the second rename fails, the old day is renamed back.
-    Other days are never touched; this day's temporary folders left by a
-    killed run (older than 10 min) are removed.
+    The day is written into a temporary folder in ``root`` and then swapped
+    with the existing folder of that day: in one atomic ``renameat2`` exchange
+    on Linux, else by renaming the old folder aside and the new one into place
+    (a run killed between those two renames is repaired by the next run, which
+    renames the old folder back). The replaced folder is then deleted. If
+    anything fails before the swap, the old day is untouched. Other days are
+    never touched; this day's leftovers of killed runs are removed.
+
+    The whole write, from reading the history of earlier days to writing
+    ``index.html``, holds an exclusive lock on ``root``, so concurrent runs
+    (for the same day or not) write one after the other, and the index always
+    lists what the last writer left.
 
     Parameters
     ----------
@@ -362,6 +401,11 @@ def write_report(fc: Forecast, root: str | Path, *, history_days: int = 30) -> P
     -------
     Path
         The day folder.
+
+    Raises
+    ------
+    FlarecastError
+        If another run holds the folder for more than :data:`LOCK_TIMEOUT_S` seconds.
     """
     root = Path(root)
     if root.exists() and not root.is_dir():
@@ -369,40 +413,41 @@ def write_report(fc: Forecast, root: str | Path, *, history_days: int = 30) -> P
     root.mkdir(parents=True, exist_ok=True)
     day = day_of(fc)
     final = root / day
-    history = read_history(root, day, days=history_days)
-    _remove_leftovers(root, day)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{day}.", suffix=".tmp", dir=root))
-    try:
-        os.chmod(tmp, 0o755)  # mkdtemp makes it 0700; a published report must be readable
-        data = forecast_to_dict(fc)
-        _write_text(tmp / "forecast.json", json.dumps(data, indent=2) + "\n")
-        _write_text(tmp / "forecast.csv", render_csv(fc))
-        _write_text(tmp / "forecast.txt", render_txt(fc))
-        _write_text(tmp / "forecast.md", render_md(fc))
-        _write_text(tmp / "forecast.html", render_html(fc, history))
-        old = None
-        if final.exists():
-            old = root / f".{day}.{uuid.uuid4().hex}.old"
-            os.rename(final, old)
+    with folder_lock(root, timeout=LOCK_TIMEOUT_S, what="flarecast forecast"):
+        _recover(root, day)
+        history = read_history(root, day, days=history_days)
+        _remove_leftovers(root, day)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{day}.", suffix=".tmp", dir=root))
         try:
-            os.rename(tmp, final)
-        except OSError:
-            if old is not None:
-                os.rename(old, final)
-            raise
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    with contextlib.suppress(OSError):  # best effort: a directory fsync makes the renames durable
-        fd = os.open(root, os.O_RDONLY)
-        try:
-            os.fsync(fd)
+            os.chmod(tmp, 0o755)  # mkdtemp makes it 0700; a published report must be readable
+            data = forecast_to_dict(fc)
+            for name, text in (("forecast.json", lambda: json.dumps(data, indent=2) + "\n"),
+                               ("forecast.csv", lambda: render_csv(fc)), ("forecast.txt", lambda: render_txt(fc)),
+                               ("forecast.md", lambda: render_md(fc)),
+                               ("forecast.html", lambda: render_html(fc, history))):
+                _write_text(tmp / name, text())
+                _test_pause()
+            if not final.exists():
+                os.rename(tmp, final)
+            elif not exchange_paths(tmp, final):  # tmp now holds the old day, deleted below
+                old = root / f".{day}.{uuid.uuid4().hex}.old"
+                os.rename(final, old)
+                try:
+                    os.rename(tmp, final)
+                except OSError:
+                    os.rename(old, final)
+                    raise
+                shutil.rmtree(old, ignore_errors=True)
         finally:
-            os.close(fd)
-    with atomic_path(root / "index.html") as tmp_index:
-        _write_text(tmp_index, render_index(read_index_entries(root)))
-        os.chmod(tmp_index, 0o644)  # mkstemp makes it 0600; the index is published with the days
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        with contextlib.suppress(OSError):  # best effort: a directory fsync makes the renames durable
+            fd = os.open(root, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        with atomic_path(root / "index.html") as tmp_index:
+            _write_text(tmp_index, render_index(read_index_entries(root)))
+            os.chmod(tmp_index, 0o644)  # mkstemp makes it 0600; the index is published with the days
     return final
-

@@ -1,17 +1,27 @@
-"""Atomic file output and checksums: no reader ever sees a half-written file."""
+"""Atomic file output and checksums: no reader ever sees a half-written file.
+
+Also the two primitives for folders written by several processes: an
+exclusive lock on a folder (:func:`folder_lock`) and an atomic swap of two
+folders (:func:`exchange_paths`).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
+import functools
 import hashlib
 import json
 import os
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_path", "atomic_open", "write_json", "sha256_file"]
+__all__ = ["atomic_path", "atomic_open", "write_json", "sha256_file", "folder_lock", "exchange_paths"]
 
 
 @contextlib.contextmanager
@@ -61,3 +71,88 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+@contextlib.contextmanager
+def folder_lock(folder: str | Path, *, timeout: float = 120.0, what: str = "another flarecast run") -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``folder`` itself for the block (no lock file is left behind).
+
+    The lock belongs to the open descriptor, so the kernel releases it when the
+    block ends or the process dies, even by SIGKILL: a dead writer never blocks
+    the next one. Where ``fcntl`` does not exist (Windows) the block runs unlocked.
+
+    Parameters
+    ----------
+    folder : path
+        An existing folder.
+    timeout : float, default 120
+        Seconds to wait for another holder before giving up.
+    what : str
+        Who else may hold it, for the error message.
+
+    Raises
+    ------
+    FlarecastError
+        If the lock is still held by another process after ``timeout`` seconds.
+    """
+    from flarecast.errors import FlarecastError
+
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise FlarecastError(f"{folder} has been locked by {what} for more than {timeout:g} s; "
+                                         "is a run stuck?") from None
+                time.sleep(0.02)
+        yield
+    finally:
+        os.close(fd)
+
+
+@functools.cache
+def _renameat2() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        func = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # glibc < 2.28 or another libc
+        return None
+    func.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    func.restype = ctypes.c_int
+    return func
+
+
+def exchange_paths(a: str | Path, b: str | Path) -> bool:
+    """Swap two existing paths (folders or files) in one atomic step.
+
+    Linux ``renameat2(..., RENAME_EXCHANGE)``: at every instant both names
+    exist, one holding the old and the other the new content, whatever
+    happens to the process. Python has no binding for it, hence ctypes.
+
+    Returns
+    -------
+    bool
+        False where the system or file system does not offer the exchange
+        (not Linux, old glibc, or EINVAL from the file system); the caller
+        then falls back to renames.
+    """
+    func = _renameat2()
+    if func is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if func(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(a), None, str(b))
