@@ -256,3 +256,26 @@ def test_writer_processes_and_a_reader(tmp_path):
     assert which(root / DAY, reference) in {"1", "2", "3"}
     assert sorted(p.name for p in root.iterdir()) == [DAY, "index.html"]
     check_index(root)
+
+
+def test_rename_fallback_and_repair_of_a_run_killed_between_its_renames(tmp_path, monkeypatch):
+    from flarecast.forecast_report import write_report
+
+    root = tmp_path / "reports"
+    reference = {str(tag): expected_files(tag) for tag in range(3)}
+    monkeypatch.setattr("flarecast.forecast_report.exchange_paths", lambda a, b: False)  # as on macOS
+    write_report(tagged_forecast(0), root)
+    write_report(tagged_forecast(1), root)
+    assert which(root / DAY, reference) == "1" and leftovers(root) == []
+    # A run killed between "day -> .day.X.old" and ".day.Y.tmp -> day" leaves no day folder ...
+    os.rename(root / DAY, root / f".{DAY}.dead.old")
+    (root / f".{DAY}.dead2.tmp").mkdir()
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    # ... and the next run puts the old day back first, even when its own write then fails.
+    monkeypatch.setattr("flarecast.forecast_report.render_html", crash)
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_report(tagged_forecast(2), root)
+    assert which(root / DAY, reference) == "1" and leftovers(root) == []
