@@ -80,6 +80,10 @@ class TrainConfig:
     dropout : float, default 0.0
         Dropout after hidden activations. Off by default: on the Michigan table it
         did not change the AUC (0.2 vs 0 within 0.002) and it doubles the step time.
+    input_noise : float, default 0.0
+        Standard deviation of Gaussian noise added to the (z-scored) input features
+        of every training batch, a smoothness regulariser; validation and
+        prediction see the inputs unchanged.
     weight_decay : float, default 1e-2
         AdamW decoupled weight decay, applied to weight matrices only (not biases).
     lr : float, default 2e-3
@@ -113,6 +117,7 @@ class TrainConfig:
     hidden: tuple[int, ...] = (32, 32)
     activation: str = "tanh"
     dropout: float = 0.0
+    input_noise: float = 0.0
     weight_decay: float = 1e-2
     lr: float = 2e-3
     batch_size: int = 256
@@ -151,7 +156,7 @@ def check_config(config: TrainConfig, owner: str = "FlareClassifier") -> None:
         bad("hidden", "a tuple of ints >= 1 (at least one for the sequence model)")
     if not 0 <= config.dropout < 1:
         bad("dropout", "a float in [0, 1)")
-    for name in ("weight_decay",):
+    for name in ("weight_decay", "input_noise"):
         if not getattr(config, name) >= 0:
             bad(name, "a float >= 0")
     if not config.lr > 0:
@@ -351,8 +356,12 @@ def train_ensemble(
         for idx in torch.tensor_split(perms, n_batches, dim=1):  # idx: (K, B)
             if parallel is not None:  # this rank's columns; weight = its share of the batch x world size
                 idx, weight = parallel.shard(idx)
+            inputs = [_rows(t, idx) for t in x_tr]
+            if config.input_noise > 0:  # drawn from the dropout generator: a seeded run stays reproducible
+                inputs[0] = inputs[0] + config.input_noise * torch.randn(
+                    inputs[0].shape, generator=drop_gen, device=device, dtype=inputs[0].dtype)
             with autocast:
-                logits = model(*(_rows(t, idx) for t in x_tr), generator=drop_gen)
+                logits = model(*inputs, generator=drop_gen)
             member_loss = loss_fn(logits.float(), _rows(y_tr, idx)).mean(dim=1)  # (K,)
             opt.zero_grad(set_to_none=True)
             (member_loss.sum() if parallel is None else member_loss.sum() * weight).backward()

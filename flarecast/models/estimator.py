@@ -68,7 +68,7 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         "sequence" reads windows of ``window`` consecutive records of each region
         with a GRU; it needs ``time`` and ``noaa_ar`` columns in ``X``.
     hidden : tuple of int, default (32, 32)
-    activation, dropout, weight_decay, lr, batch_size, max_epochs, patience, window, early_stopping
+    activation, dropout, input_noise, weight_decay, lr, batch_size, max_epochs, patience, window, early_stopping
         See :class:`flarecast.train.TrainConfig`, which holds the same defaults.
     n_members : int, default 1
         Ensemble size; members differ only in their seeds.
@@ -110,6 +110,7 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         hidden: tuple[int, ...] = (32, 32),
         activation: str = "tanh",
         dropout: float = 0.0,
+        input_noise: float = 0.0,
         weight_decay: float = 1e-2,
         lr: float = 2e-3,
         batch_size: int = 256,
@@ -132,6 +133,7 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         self.hidden = hidden
         self.activation = activation
         self.dropout = dropout
+        self.input_noise = input_noise
         self.weight_decay = weight_decay
         self.lr = lr
         self.batch_size = batch_size
