@@ -106,6 +106,10 @@ def _write_history(path: Path, history: dict[str, Any]) -> None:
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Model folder to write, e.g. models/focal-24h.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--resume", is_flag=True,
+              help="Continue a run that was interrupted (killed, power cut) from the checkpoint it saved after "
+                   "its last finished epoch in OUT/.checkpoint/; give the same options. The result is the same, "
+                   "bit for bit on the CPU, as a run that was never interrupted.")
 @click.option("--calibration", type=click.Choice(["platt", "isotonic", "none"]), default="platt", show_default=True,
               help="Calibrator fitted on the validation rows, saved as calibration.json; forecasts publish its "
                    "probabilities.")
@@ -113,12 +117,14 @@ def _write_history(path: Path, history: dict[str, Any]) -> None:
 @friendly_errors
 def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None, model_kind: str | None,
           features: str | None, hidden: str | None, seeds: int | None, seed: int | None, epochs: int | None,
-          device: str | None, threshold: str, config_path: Path | None, out: Path, quiet: bool, calibration: str,
-          negatives: tuple[str, ...], positive_threshold: str) -> None:
+          device: str | None, threshold: str, config_path: Path | None, out: Path, quiet: bool, resume: bool,
+          calibration: str, negatives: tuple[str, ...], positive_threshold: str) -> None:
     """Train a flare network on DATASET and save it to --out (weights.safetensors + model.json).
 
     The validation rows (20% of the regions, with positives on both sides) are
-    used for early stopping and the threshold only.
+    used for early stopping and the threshold only. The training state is
+    checkpointed after every epoch (OUT/.checkpoint/, removed once the model
+    is saved), so an interrupted run can be continued with --resume.
     """
     import numpy as np
     from tqdm import tqdm
@@ -126,11 +132,13 @@ def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None
     from flarecast import config as cfg
     from flarecast.artifacts import save_model
     from flarecast.calibration import fit_calibrator, save_calibrator
+    from flarecast.checkpoint import Checkpoint
     from flarecast.data.tables import load_dataset
     from flarecast.ddp import init_from_env, shutdown
     from flarecast.errors import ConfigError
     from flarecast.forecast import forecast_support
     from flarecast.models.estimator import FlareClassifier
+    from flarecast.report import provenance
     from flarecast.splits import inner_validation
     from flarecast.targets import make_targets
     from flarecast.train import TrainConfig
@@ -177,16 +185,25 @@ def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None
     if ddp is not None:
         echo(f"data-parallel: {ddp.world_size} torchrun processes ({ddp.backend}), each training on 1/"
              f"{ddp.world_size} of every batch; rank 0 writes the model")
+    checkpoint = Checkpoint(out / ".checkpoint" / "train.safetensors", resume=resume)
+    found = checkpoint.peek()
+    if found is not None:
+        echo(f"resuming after epoch {found['epoch']} from {checkpoint.path}" if resume else
+             f"{checkpoint.path} holds an interrupted run (epoch {found['epoch']}); starting afresh, "
+             "use --resume to continue it")
+    elif resume:
+        echo(f"--resume: no checkpoint in {checkpoint.path.parent}; starting afresh")
     bar = tqdm(total=config.max_epochs, unit="epoch", desc="training", disable=quiet or not is_main,
                file=sys.stderr)
 
     def progress(epoch: int, info: dict[str, Any]) -> None:
-        bar.update(1)
+        bar.update(epoch - bar.n)  # a resumed run starts past epoch 1
         bar.set_postfix(val_loss=f"{info['val_loss']:.4f}", val_auc=f"{info['val_auc']:.3f}", active=info["active"])
 
     start = time.perf_counter()
     try:
-        clf.fit(frame.iloc[fit_idx], y[fit_idx], validation=(frame.iloc[val_idx], y[val_idx]), callback=progress)
+        clf.fit(frame.iloc[fit_idx], y[fit_idx], validation=(frame.iloc[val_idx], y[val_idx]), callback=progress,
+                checkpoint=checkpoint)
     finally:
         bar.close()
     seconds = time.perf_counter() - start
@@ -199,9 +216,13 @@ def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None
                        "fit_rows": len(fit_idx), "validation_rows": len(val_idx)},
              "dropped": targets.dropped, "notes": list(data.notes),
              # training feature range, M/X counts and data cut-off, for flarecast forecast's flags
-             "forecast": forecast_support(frame[chosen], frame["peak_flux"], frame["time"])}
+             "forecast": forecast_support(frame[chosen], frame["peak_flux"], frame["time"]),
+             # the code that produced the model: package versions and the git commit of a source checkout
+             "provenance": provenance()}
     if ddp is not None:
         extra["data_parallel"] = {"world_size": ddp.world_size, "backend": ddp.backend}
+    if checkpoint.resumed_epoch:
+        extra["resumed_after_epoch"] = checkpoint.resumed_epoch
     save_model(clf, out, dataset=data, targets_definition=targets.definition, extra=extra)
     if calibration != "none":  # fitted on the validation rows only, like the threshold
         p_val = clf.predict_proba(frame.iloc[val_idx])[:, 1]
@@ -212,6 +233,7 @@ def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None
                  "negatives": list(negatives), "positive_threshold": positive_threshold, "threshold": threshold},
     })
     _write_history(out / "history.csv", clf.history_)
+    checkpoint.remove()  # the model is complete: nothing left to resume
 
     v = clf.validation_
     click.echo(f"validation ({v['n']} rows, base rate {v['base_rate']:.3f}; training base rate {clf.base_rate_:.3f}): "

@@ -200,6 +200,18 @@ class BestWeights:
             snap = self._state[name]
             snap[targets.to(snap.device)] = p.detach().index_select(0, rows.to(p.device)).to(snap.dtype)
 
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """The snapshot, parameter name -> tensor with all members (for checkpoints)."""
+        return dict(self._state)
+
+    @torch.no_grad()
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Replace the snapshot by ``state`` (from :meth:`state_dict`), on the snapshot's devices."""
+        if set(state) != set(self._state):
+            raise ValueError(f"snapshot names differ: {sorted(state)} vs {sorted(self._state)}")
+        self._state = {name: state[name].to(self._state[name].device, self._state[name].dtype).clone()
+                       for name in self._state}
+
     @torch.no_grad()
     def restore(self) -> None:
         """Put the snapshot (all members) back into the module, as new parameters."""

@@ -244,6 +244,7 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         groups: Any = None,
         validation: tuple[Any, Any] | None = None,
         callback: Callable[[int, dict[str, Any]], None] | None = None,
+        checkpoint: Any = None,
     ) -> FlareClassifier:
         """Fit the transform and train the ensemble, early-stopping each member on the validation rows.
 
@@ -259,6 +260,10 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
             Explicit validation rows; then all of ``X`` is used for training.
         callback : callable, optional
             Per-epoch progress hook, see :func:`flarecast.train.train_ensemble`.
+        checkpoint : flarecast.checkpoint.Checkpoint, optional
+            Save the training state after every epoch and resume from it (see
+            :func:`flarecast.train.train_ensemble`); the same data and
+            parameters give the same model as an uninterrupted fit.
 
         Returns
         -------
@@ -297,7 +302,7 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
                 self.net_,
                 self._inputs(X_tr, self.transformer_.transform(raw_tr)), torch.from_numpy(y_tr),
                 self._inputs(X_va, self.transformer_.transform(raw_va)), torch.from_numpy(y_va),
-                self._loss_fn, config, self.device_, callback=callback,
+                self._loss_fn, config, self.device_, callback=callback, checkpoint=checkpoint,
             )
         self.best_epoch_ = result.best_epoch
         self.history_ = result.history
