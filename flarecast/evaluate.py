@@ -404,7 +404,7 @@ def run_protocol(targets: Any, features: Sequence[str], protocol: Protocol, *,
                  methods: Mapping[str, MethodSpec] | None = None, folds: list[Fold] | None = None,
                  progress: Callable[[int, str], None] | None = None,
                  on_fit: Callable[[Fold, str, Any, FoldFit], None] | None = None,
-                 scheduler: Any = None) -> ProtocolResult:
+                 scheduler: Any = None, done: Mapping[tuple[int, str], FoldFit] | None = None) -> ProtocolResult:
     """Run every method of ``protocol.methods`` on every fold.
 
     Parameters
@@ -429,6 +429,10 @@ def run_protocol(targets: Any, features: Sequence[str], protocol: Protocol, *,
         client or a pool; see :mod:`flarecast.distributed`). The predictions are
         the same as in this process; ``on_fit`` and ``progress`` are still
         called here, in fold and method order. Default: one fit after another here.
+    done : mapping of (fold index, method) to FoldFit, optional
+        Fits finished by an interrupted run of the same protocol on the same
+        data (:class:`flarecast.fold_store.FoldStore`): used as they are, not
+        refitted, and ``on_fit`` is not called for them (there is no model).
 
     Returns
     -------
@@ -452,16 +456,22 @@ def run_protocol(targets: Any, features: Sequence[str], protocol: Protocol, *,
     seconds = dict.fromkeys(protocol.methods, 0.0)
     epochs: dict[str, list[list[int]]] = {m: [] for m in protocol.methods}
     jobs = [(fold, name) for fold in folds for name in protocol.methods]
-    if scheduler is None:  # lazily, one fit at a time, as each result is used
+    done = dict(done or {})
+    todo = [(fold, name) for fold, name in jobs if (fold.index, name) not in done]
+    if scheduler is None or not todo:  # lazily, one fit at a time, as each result is used
         fits: Iterator[tuple[Any, FoldFit]] = (fit_one(registry[name], protocol, fold, X, y, groups)
-                                               for fold, name in jobs)
+                                               for fold, name in todo)
     else:
         from flarecast.distributed import map_fits
 
-        fits = map_fits(scheduler, jobs, protocol, registry, X, y, groups, keep_estimators=on_fit is not None)
-    for (fold, name), (estimator, fit) in zip(jobs, fits, strict=True):
-        if on_fit is not None:
-            on_fit(fold, name, estimator, fit)
+        fits = map_fits(scheduler, todo, protocol, registry, X, y, groups, keep_estimators=on_fit is not None)
+    for fold, name in jobs:
+        if (fold.index, name) in done:
+            fit = done[(fold.index, name)]
+        else:
+            estimator, fit = next(fits)
+            if on_fit is not None:
+                on_fit(fold, name, estimator, fit)
         seconds[name] += fit.seconds
         if fit.best_epoch is not None:
             epochs[name].append(fit.best_epoch)
@@ -480,6 +490,8 @@ def run_protocol(targets: Any, features: Sequence[str], protocol: Protocol, *,
             }))
         if progress is not None:
             progress(fold.index, name)
+    if next(fits, None) is not None:  # exhausting the generator also closes a Dask cluster started for it
+        raise RuntimeError("run_protocol: more fits than jobs")
     predictions = pd.concat(parts, ignore_index=True)
     predictions["method"] = predictions["method"].astype("string")
     predictions["letter"] = predictions["letter"].astype("string")

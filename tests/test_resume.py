@@ -186,3 +186,57 @@ def test_train_killed_mid_run_then_resumed_equals_an_uninterrupted_run(tmp_path)
                                     "--out", str(out)]).exit_code == 0
         preds[d] = pd.read_csv(out)
     assert preds["killed"].equals(preds["ref"])
+
+
+# -- the command: flarecast reproduce --resume after SIGTERM ----------------------------------------------------
+
+REPRODUCE = ["reproduce", "--dataset", "demo", "--folds", "3", "--seeds", "2", "--n-boot", "200", "--no-figures",
+             "--methods", "climatology,logistic,ce,focal"]
+OUTPUTS = ("table.csv", "comparison.csv", "importance.csv", "calibration.csv")
+
+
+def test_reproduce_killed_after_some_folds_then_resumed_equals_an_uninterrupted_run(tmp_path):
+    config = tmp_path / "fast.toml"
+    config.write_text("[protocol.network]\nmax_epochs = 15\npatience = 3\nhidden = [16]\n")
+    args = [*REPRODUCE, "--config", str(config)]
+    killed = tmp_path / "killed"
+    partial = killed / ".partial"
+    proc = subprocess.Popen([FLARECAST, *args, "--out", str(killed)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    # Fold 0's climatology, logistic and CE fits are kept; the run still has 9 of its 12 fits to go.
+    kill_when(proc, lambda: len(list(partial.glob("fold*.safetensors"))) >= 3, signal.SIGTERM,
+              "three fits were finished")
+    finished = sorted(p.name for p in partial.glob("fold*.safetensors"))
+    assert 3 <= len(finished) < 12 and not (killed / "table.csv").exists()
+
+    runner = CliRunner()
+    res = runner.invoke(main, [*args, "--gamma", "1", "--resume", "--out", str(killed)])
+    assert res.exit_code == 1 and "holds fits of a different run" in res.output
+    res = runner.invoke(main, [*args, "--resume", "--out", str(killed)])
+    assert res.exit_code == 0, res.output
+    assert f"--resume: {len(finished)} of 12 fits were finished by the interrupted run" in res.output
+    ref = runner.invoke(main, [*args, "--out", str(tmp_path / "ref")])
+    assert ref.exit_code == 0, ref.output
+
+    for name in OUTPUTS:
+        assert (killed / name).read_bytes() == (tmp_path / "ref" / name).read_bytes(), name
+    pd.testing.assert_frame_equal(pd.read_parquet(killed / "predictions.parquet"),
+                                  pd.read_parquet(tmp_path / "ref" / "predictions.parquet"))
+    runs = {d: json.loads((tmp_path / d / "run.json").read_text()) for d in ("killed", "ref")}
+    assert runs["killed"]["resumed_fits"] == len(finished) and runs["ref"]["resumed_fits"] == 0
+    assert not partial.exists() and not (tmp_path / "ref" / ".partial").exists()
+
+
+def test_reproduce_without_resume_starts_afresh(tmp_path):
+    from flarecast.evaluate import FoldFit
+    from flarecast.fold_store import FoldStore
+
+    out = tmp_path / "out"
+    stale = FoldStore(out / ".partial", "0" * 64)
+    stale.save(0, "climatology", FoldFit(np.zeros(2), 0.5, np.zeros(2), np.empty((0, 2)), np.empty(0), 0.1, 1.0))
+    res = CliRunner().invoke(main, ["reproduce", "--dataset", "demo", "--folds", "2", "--methods",
+                                    "climatology,logistic", "--n-boot", "50", "--no-figures", "--no-importance",
+                                    "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "discarding 1 finished fits" in res.output and not (out / ".partial").exists()
+    assert json.loads((out / "run.json").read_text())["resumed_fits"] == 0

@@ -167,17 +167,23 @@ def _progress_bar(total: int) -> Iterator[Callable[[int, str], None]]:
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
 @click.option("--importance/--no-importance", default=True, show_default=True,
               help="Permutation importance (AUC drop on test folds) of the focal and CE networks.")
+@click.option("--resume", is_flag=True,
+              help="Reuse the fits an interrupted run with the same options finished (kept in OUT/.partial/) "
+                   "and fit only the rest; the outputs equal an uninterrupted run's.")
 @_scheduler_option
 @click.pass_context
 @friendly_errors
 def reproduce(ctx: click.Context, dataset: str, data_dir: str | None, config: str | None, no_figures: bool,
-              importance: bool, out: str, methods: str | None, scheduler: str | None, **options: Any) -> None:
+              importance: bool, resume: bool, out: str, methods: str | None, scheduler: str | None,
+              **options: Any) -> None:
     """Focal loss vs cross-entropy on the same folds and seeds, with region-bootstrap intervals.
 
     Writes table.md, table.csv, comparison.csv, calibration.csv (the networks
     before and after a Platt map fitted on each fold's inner validation),
     predictions.parquet, run.json, importance.csv and PNG figures into OUT,
-    then prints the table and its plain reading.
+    then prints the table and its plain reading. Every finished (fold, method)
+    fit is kept in OUT/.partial/ until the outputs are written, so an
+    interrupted run continues with --resume.
     """
     from flarecast.bootstrap import summarise
     from flarecast.evaluate import run_protocol
@@ -194,18 +200,53 @@ def reproduce(ctx: click.Context, dataset: str, data_dir: str | None, config: st
 
         collector = ImportanceCollector(targets.frame[list(data.features)].reset_index(drop=True),
                                         targets.y.astype(int), data.features, seed=protocol.seed)
+    store, done = _fold_store(Path(out), resume, data, targets, protocol, collector is not None, steps)
+    parts = {key: tables["importance"] for key, (_, tables) in done.items() if "importance" in tables}
+
+    def on_fit(fold: Any, name: str, estimator: Any, fit: Any) -> None:
+        tables = {}
+        if collector is not None and name in collector.methods:
+            collector(fold, name, estimator, fit)
+            tables["importance"] = parts[(fold.index, name)] = collector.parts.pop()
+        store.save(fold.index, name, fit, tables)  # kept at once: a kill from now on loses nothing of it
+
     with _progress_bar(steps) as progress:
-        result = run_protocol(targets, data.features, protocol, progress=progress, on_fit=collector,
-                              scheduler=scheduler)
+        result = run_protocol(targets, data.features, protocol, progress=progress, on_fit=on_fit,
+                              scheduler=scheduler, done={key: fit for key, (fit, _) in done.items()})
+    if collector is not None:  # fold and method order, whichever fits were resumed
+        collector.parts = [parts[(f.index, m)] for f in result.folds for m in protocol.methods if (f.index, m) in parts]
     summary = summarise(result)
     meta = _data_meta(data, targets, protocol, started, time.perf_counter() - t0)
     meta["fold_sizes"] = [{"fold": f.index, "fit": len(f.fit), "validation": len(f.val), "test": len(f.test)}
                           for f in result.folds]
+    meta["resumed_fits"] = len(done)
     write_outputs(out, result, summary, meta, figures=not no_figures,
                   importance=None if collector is None else collector.table())
+    store.clear()  # the outputs are complete: nothing left to resume
     click.echo(format_markdown(summary, meta, calibration_table(result)))
     click.echo(f"Wrote {Path(out)}/ (table.md, table.csv, comparison.csv, predictions.parquet, run.json"
                f"{'' if no_figures else ', figures'}) in {time.perf_counter() - t0:.1f} s.")
+
+
+def _fold_store(out: Path, resume: bool, data: Any, targets: Any, protocol: Any, importance: bool,
+                steps: int) -> tuple[Any, dict[Any, Any]]:
+    """The store of finished fits in OUT/.partial for this run, and what it already holds (with --resume)."""
+    from flarecast import config as cfg
+    from flarecast.fold_store import FoldStore, run_fingerprint
+
+    store = FoldStore(out / ".partial", run_fingerprint({
+        "protocol": cfg.to_dict(protocol), "dataset": data.name, "data_sha256": data.sha256,
+        "features": list(data.features), "definition": targets.definition, "rows": len(targets.y),
+        "importance": importance}))
+    if resume:
+        done = store.load()
+        click.echo(f"--resume: {len(done)} of {steps} fits were finished by the interrupted run", err=True)
+        return store, done
+    if store.count():
+        click.echo(f"discarding {store.count()} finished fits in {store.folder} (--resume would reuse them)",
+                   err=True)
+        store.clear()
+    return store, {}
 
 
 def _floats(value: str | None, name: str) -> tuple[float, ...] | None:
