@@ -73,6 +73,9 @@ _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
 _NS_RANGE = (pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC"))
 # Region and HARP numbers are exact integers in float64 only below 2**53.
 _MAX_ID = 2.0**53
+#: Peak fluxes at or above this (W m^-2, class X10000: 250 times the largest
+#: flare on record) are refused as corrupt rather than carried into a table.
+MAX_PEAK_FLUX = 1.0
 
 
 def check_policy(name: str, value: str, choices: Sequence[str]) -> None:
@@ -424,10 +427,11 @@ def finish(
             notes.append(f"kept {what} [duplicates='keep']")
 
     flux = frame[PEAK_FLUX].to_numpy(dtype=float, na_value=np.nan)
-    bad_flux = ~np.isfinite(flux) | (flux < 0)
+    bad_flux = ~(flux >= 0) | ~(flux < MAX_PEAK_FLUX)  # NaN fails both
     if bad_flux.any():  # readers check their flux column; this guards every path
         raise GOESClassError(
-            f"{source}: {int(bad_flux.sum())} peak flux(es) are not finite W m^-2 >= 0: "
+            f"{source}: {int(bad_flux.sum())} peak flux(es) outside 0 <= flux < "
+            f"{MAX_PEAK_FLUX:g} W m^-2 (X10000): "
             f"{format_examples(frame.index[bad_flux], flux[bad_flux].tolist())}."
         )
     frame = frame.reset_index(drop=True)

@@ -105,11 +105,12 @@ def read_umich(
     )
     with np.errstate(over="ignore"):
         flux = 10.0**log_flux
-    bad = ~np.isfinite(flux)
+    bad = ~(flux < pol.MAX_PEAK_FLUX)
     if bad.any():
         raise DataError(
             f"{source}: column 'log_intensity' has {int(bad.sum())} value(s) whose flux 10**x is not "
-            f"finite: {format_examples(raw.index[bad], raw['log_intensity'][bad].tolist())}. "
+            f"finite or >= {pol.MAX_PEAK_FLUX:g} W m^-2 (X10000): "
+            f"{format_examples(raw.index[bad], raw['log_intensity'][bad].tolist())}. "
             "Expected log10 of a peak flux in W m^-2, e.g. -5.0 for M1.0."
         )
     pol.letter_check(flux, raw["category"], source, "category")

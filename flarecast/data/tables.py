@@ -419,15 +419,23 @@ def _labels(frame: pd.DataFrame, source: str) -> tuple[np.ndarray, np.ndarray]:
     flux = None
     if PEAK_FLUX in frame.columns:
         flux = pol.numeric(frame[PEAK_FLUX], source=source, column=PEAK_FLUX, allow_missing=False)
-        bad = ~np.isfinite(flux) | (flux < 0)
+        bad = ~np.isfinite(flux) | (flux < 0) | (flux >= pol.MAX_PEAK_FLUX)
         if bad.any():
             raise GOESClassError(
                 f"{source}: column {PEAK_FLUX!r} has {int(bad.sum())} invalid flux(es): "
-                f"{format_examples(frame.index[bad], flux[bad].tolist())}. Expected W m^-2 >= 0 (0 = no flare)."
+                f"{format_examples(frame.index[bad], flux[bad].tolist())}. Expected W m^-2 >= 0 (0 = no flare)"
+                f" and below {pol.MAX_PEAK_FLUX:g} (X10000)."
             )
     if GOES_CLASS not in frame.columns:
         return flux_to_class(flux), flux
     stated = parse_goes_class(frame[GOES_CLASS], allow_none=True, source=source, column=GOES_CLASS)
+    huge = stated >= pol.MAX_PEAK_FLUX
+    if huge.any():
+        raise GOESClassError(
+            f"{source}: column {GOES_CLASS!r} has {int(huge.sum())} class(es) of X10000 "
+            f"({pol.MAX_PEAK_FLUX:g} W m^-2) or more, far beyond any flare on record: "
+            f"{format_examples(frame.index[huge], frame[GOES_CLASS].to_numpy()[huge].tolist())}."
+        )
     if flux is None:
         return flux_to_class(stated), stated
     off = flux_to_class(stated) != flux_to_class(flux)
