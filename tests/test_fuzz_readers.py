@@ -15,7 +15,7 @@ encodings) of small synthetic files and of a few hundred lines copied from the
 real files in ``$FLARECAST_DATA_DIR`` into a temporary folder (never into the
 repository).
 
-Profiles: the quick profile (default, ~40 examples per reader and test, fixed
+Profiles: the quick profile (default, 30 examples per reader and test, fixed
 seed) runs in normal CI; the heavy one (>= 2000 examples per reader, random
 seed) is one command::
 
@@ -63,7 +63,7 @@ _COMMON = dict(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     print_blob=True,
 )
-settings.register_profile("flarecast-fuzz-quick", max_examples=40, derandomize=True, **_COMMON)
+settings.register_profile("flarecast-fuzz-quick", max_examples=30, derandomize=True, **_COMMON)
 settings.register_profile("flarecast-fuzz-heavy", max_examples=2000, **_COMMON)
 PROFILE = "flarecast-fuzz-" + os.environ.get("FLARECAST_FUZZ", "quick")
 FUZZ = settings.get_profile(PROFILE)  # used as a decorator: never loaded globally

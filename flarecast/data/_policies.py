@@ -14,7 +14,11 @@ all of them apply the same documented, counted policies:
   separates them), and the published row counts include them. Both copies
   share time and region, so region or time splits keep them together.
   ``"drop"`` drops later copies (counted, warned); ``"error"`` raises.
-- text in a numeric column, a missing time, region or class is always an error.
+- text in a numeric column, a missing time, region or class is always an error;
+  so are a time outside 1677-09-21 .. 2262-04-11 (what nanoseconds hold), a
+  peak flux that is not finite or reaches 1 W m^-2 (X10000), a region or HARP
+  number of 2**53 or more, a repeated column name, and a first data row with
+  one field more than the header (pandas would shift every column by one).
 - a file larger than the **memory budget** is refused before it is read:
   ``max_bytes`` (an argument of every reader), else ``$FLARECAST_MAX_TABLE_BYTES``
   (``"500MB"``, ``"8GiB"``, a number of bytes, or ``"none"``), else 2 GiB. A CSV
