@@ -280,7 +280,8 @@ def fuzz_inputs(model_dir):
     return meta, sorted((p for p in _paths(meta) if p), key=str), X
 
 
-@settings(max_examples=int(os.environ.get("FLARECAST_FUZZ_EXAMPLES", "120")), deadline=None,
+# Quick profile: 120 edits; FLARECAST_FUZZ=heavy (the heavy fuzz profile of test_fuzz_readers.py): 2000.
+@settings(max_examples=2000 if os.environ.get("FLARECAST_FUZZ") == "heavy" else 120, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_fuzzed_sidecar_loads_correctly_or_is_a_model_file_error(model_dir, fuzz_inputs, data):

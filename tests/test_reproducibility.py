@@ -29,7 +29,7 @@ from flarecast.data.tables import load_dataset
 from flarecast.train import TrainConfig
 
 FLARECAST = str(Path(sys.executable).with_name("flarecast"))
-TRAIN = ["train", "--dataset", "demo", "--seeds", "2", "--epochs", "8", "--hidden", "16,16", "--device", "cpu",
+TRAIN = ["train", "--dataset", "demo", "--seeds", "2", "--epochs", "4", "--hidden", "16,16", "--device", "cpu",
          "--quiet"]
 
 
@@ -68,7 +68,7 @@ def test_model_folder_records_config_data_and_code(models):
     data = load_dataset("demo")
     # configuration: every TrainConfig field, the command's options, and a train.toml to rerun it
     assert {f.name for f in dataclasses.fields(TrainConfig)} <= set(meta["config"])
-    assert meta["config"]["seed"] == 7 and meta["config"]["hidden"] == [16, 16] and meta["config"]["max_epochs"] == 8
+    assert meta["config"]["seed"] == 7 and meta["config"]["hidden"] == [16, 16] and meta["config"]["max_epochs"] == 4
     assert meta["extra"]["options"]["seed"] == 7 and meta["extra"]["command"] == "flarecast train"
     assert "seed = 7" in (folder / "train.toml").read_text()
     # data: name, checksum and the target definition

@@ -149,7 +149,7 @@ def test_checkpoint_file_holds_no_pickle_and_a_planted_one_never_runs(toy, tmp_p
 
 # -- the command: flarecast train --resume after SIGKILL --------------------------------------------------------
 
-TRAIN = ["train", "--dataset", "demo", "--seed", "5", "--seeds", "3", "--epochs", "150", "--device", "cpu", "--quiet"]
+TRAIN = ["train", "--dataset", "demo", "--seed", "5", "--seeds", "3", "--epochs", "80", "--device", "cpu", "--quiet"]
 
 
 def test_train_killed_mid_run_then_resumed_equals_an_uninterrupted_run(tmp_path):
@@ -162,10 +162,10 @@ def test_train_killed_mid_run_then_resumed_equals_an_uninterrupted_run(tmp_path)
                             stderr=subprocess.STDOUT)
     kill_when(proc, ckpt.is_file, signal.SIGKILL, "a checkpoint was written")
     epoch = Checkpoint(ckpt).peek()["epoch"]
-    assert 1 <= epoch < 150 and not (killed / "model.json").exists()
+    assert 1 <= epoch < 80 and not (killed / "model.json").exists()
 
     runner = CliRunner()
-    res = runner.invoke(main, [*args, "--epochs", "149", "--resume", "--out", str(killed)])
+    res = runner.invoke(main, [*args, "--epochs", "79", "--resume", "--out", str(killed)])
     assert res.exit_code == 1 and "was written by a different training run" in res.output
     res = runner.invoke(main, [*args, "--resume", "--out", str(killed)])
     assert res.exit_code == 0, res.output
