@@ -455,3 +455,20 @@ def test_config_values_appear_in_the_report(tmp_path):
                         Scale(), fc.model, fc.issue_time, config=ForecastConfig(stale_hours=12, limb_deg=60))
     data = forecast_to_dict(fc2)
     assert data["config"]["stale_hours"] == 12 and data["config"]["limb_deg"] == 60
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("feature_range", {"USFLUX": 5}), ("x_counts", ["a", "b"])],
+)
+def test_malformed_forecast_support_in_model_json_is_a_clean_error(tmp_path, model_dir, key, value):
+    import shutil
+
+    model = shutil.copytree(model_dir, tmp_path / "m")
+    meta = json.loads((model / "model.json").read_text())
+    meta.setdefault("extra", {}).setdefault("forecast", {})[key] = value
+    (model / "model.json").write_text(json.dumps(meta))
+    res = CliRunner().invoke(main, ["forecast", "--model", str(model), "--features", "demo",
+                                    "--date", "2011-06-01", "--out", str(tmp_path / "r")])
+    assert res.exit_code == 1 and res.exception is not None and isinstance(res.exception, SystemExit)
+    assert "extra.forecast is malformed" in res.output and "Traceback" not in res.output

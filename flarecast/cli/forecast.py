@@ -108,6 +108,16 @@ def model_info(folder: Path, meta: dict[str, Any], features: tuple[str, ...], ca
         # negatives without 'N' (no flare): no quiet region was ever a training sample, whatever the data held
         flaring = True
     positive = re.search(r"positive: >= (\S+?);", definition)
+    try:
+        feature_range = {str(k): (float(v[0]), float(v[1])) for k, v in rng.items()} if isinstance(rng, dict) else None
+        x_counts = (int(counts[0]), int(counts[1])) if isinstance(counts, list) and len(counts) == 2 else None
+    except (TypeError, ValueError, IndexError) as exc:
+        from flarecast.errors import ModelFileError
+
+        raise ModelFileError(
+            f"{folder / 'model.json'}: extra.forecast is malformed ({exc}); expected feature_range as "
+            "{feature: [min, max]} and x_counts as [n_x, n_mx]. Retrain the model or remove extra.forecast."
+        ) from exc
     return ModelInfo(
         model_id=f"{folder.name}-{sha[:12]}" if sha else folder.name,
         features=features,
@@ -116,8 +126,8 @@ def model_info(folder: Path, meta: dict[str, Any], features: tuple[str, ...], ca
         flaring_only=None if flaring is None else bool(flaring),
         calibration=calibration.describe(),
         calibration_method=calibration.method,
-        feature_range={k: (float(v[0]), float(v[1])) for k, v in rng.items()} if isinstance(rng, dict) else None,
-        x_counts=(int(counts[0]), int(counts[1])) if isinstance(counts, list) and len(counts) == 2 else None,
+        feature_range=feature_range,
+        x_counts=x_counts,
         path=str(folder),
         flarecast_version=str(meta.get("flarecast_version") or ""),
         created=str(meta.get("created") or ""),
