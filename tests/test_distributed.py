@@ -86,10 +86,10 @@ def test_started_workers_keep_malloc_defaults_and_do_not_profile(client):
 
         import dask
 
-        return os.environ.get("MALLOC_TRIM_THRESHOLD_"), dask.config.get("distributed.worker.profile.enabled"), \
-            os.environ.get("OMP_NUM_THREADS")
+        return (os.environ.get("MALLOC_TRIM_THRESHOLD_"), dask.config.get("distributed.worker.profile.enabled"),
+                os.environ.get("OMP_NUM_THREADS"), dask.config.get("distributed.admin.system-monitor.interval"))
 
-    assert set(client.run(settings).values()) == {(None, False, "1")}
+    assert set(client.run(settings).values()) == {(None, False, "1", "2s")}
 
 
 def test_make_client_local_threads():
