@@ -138,7 +138,9 @@ def test_ensemble_member_equals_a_separate_fit(toy):
     leaves the others untouched.
     """
     frame, y, tr, _ = toy
-    kw = {**FAST, "dropout": 0.0, "device": "cpu", "seed": 5}
+    # The stopping pattern described above was found with these settings (the defaults until the
+    # network selection made ReLU and AUC stopping the defaults); pinned so the case stays the same.
+    kw = {**FAST, "dropout": 0.0, "device": "cpu", "seed": 5, "activation": "tanh", "early_stopping": "loss"}
     X, yt = frame.iloc[tr], y[tr]
     ens = FlareClassifier(n_members=3, **kw).fit(X, yt)
     one = FlareClassifier(n_members=1, **kw).fit(X, yt)

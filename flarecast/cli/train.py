@@ -92,7 +92,7 @@ def _write_history(path: Path, history: dict[str, Any]) -> None:
 @click.option("--model", "model_kind", type=click.Choice(["mlp", "sequence"]), default=None,
               help="Snapshot MLP or GRU over record windows [default: mlp].")
 @click.option("--features", default=None, help="Comma-separated feature columns [default: all of the data set].")
-@click.option("--hidden", default=None, help="Hidden widths, e.g. 32,32 [default: 32,32].")
+@click.option("--hidden", default=None, help="Hidden widths, e.g. 32,32 [default: 64,64].")
 @click.option("--seeds", type=int, default=None, help="Ensemble members trained at once [default: 1].")
 @click.option("--seed", type=int, default=None, help="Base seed [default: 0].")
 @click.option("--epochs", type=int, default=None, help="Maximum epochs (early stopping may end sooner) [default: 60].")

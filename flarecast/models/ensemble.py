@@ -35,9 +35,11 @@ __all__ = [
     "tanh",
 ]
 
-#: Hidden-layer activations by name. tanh is the default: on the Michigan SHARP table it
-#: matched logistic regression in ROC AUC (0.688-0.691 over two 5-fold region splits) where
-#: ReLU stayed at 0.677-0.678; being bounded, it is not driven by the rare extreme records.
+#: Hidden-layer activations by name. tanh was the first default: with cross-entropy on the
+#: Michigan SHARP table it matched logistic regression in ROC AUC (0.688-0.691 over two 5-fold
+#: region splits) where ReLU stayed at 0.677-0.678. ReLU is the default now: chosen with focal
+#: loss in the comparison too, on inner-validation rows only, tanh left the focal network below
+#: logistic regression and ReLU did not (benchmarks/select_network.py).
 class _Tanh(torch.autograd.Function):
     """tanh as ``2 sigmoid(2x) - 1`` (max error 2e-7): torch's CPU tanh kernel is ~5x slower than its
     sigmoid, and in a 10-member ensemble it was a third of the step time."""

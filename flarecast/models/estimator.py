@@ -67,7 +67,7 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
     model : {"mlp", "sequence"}, default "mlp"
         "sequence" reads windows of ``window`` consecutive records of each region
         with a GRU; it needs ``time`` and ``noaa_ar`` columns in ``X``.
-    hidden : tuple of int, default (32, 32)
+    hidden : tuple of int, default (64, 64)
     activation, dropout, input_noise, weight_decay, lr, batch_size, max_epochs, patience, window, early_stopping
         See :class:`flarecast.train.TrainConfig`, which holds the same defaults.
     n_members : int, default 1
@@ -107,8 +107,8 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         alpha: float | None = 0.25,
         gamma: float = 2.0,
         model: str = "mlp",
-        hidden: tuple[int, ...] = (32, 32),
-        activation: str = "tanh",
+        hidden: tuple[int, ...] = (64, 64),
+        activation: str = "relu",
         dropout: float = 0.0,
         input_noise: float = 0.0,
         weight_decay: float = 1e-2,
@@ -122,7 +122,7 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         threshold: float | str = 0.5,
         log: str = "auto",
         window: int = 4,
-        early_stopping: str = "loss",
+        early_stopping: str = "auc",
         cpu_threads: int | None = 1,
         features: Sequence[str] | None = None,
     ):

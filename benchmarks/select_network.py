@@ -1,0 +1,231 @@
+#!/usr/bin/env python
+"""Choose the network settings shared by the cross-entropy and focal rows, on inner validation only.
+
+    FLARECAST_DATA_DIR=../shared/data python benchmarks/select_network.py [--dataset umich-24h]
+
+The outer test folds of ``flarecast reproduce`` are never fitted, predicted or
+scored here. For each of the 5 outer region folds (the same folds as
+``reproduce``: :func:`flarecast.evaluate.make_folds` with the default
+protocol) the fold's inner validation regions are split again, by region, into
+two halves A and B. Each candidate is trained on the fold's *fit* rows twice:
+early-stopped and thresholded on A and scored on B, then the other way round.
+So every validation row is scored by a network whose early stopping and
+threshold never saw it: a network that stops on validation AUC is not favoured
+by having picked its best epoch on the rows that score it. Scores pool the
+scored halves of all 5 folds (about 4,700 rows, 500 positives on umich-24h):
+ROC AUC of the pooled probabilities, and TSS of the pooled decisions (each made
+with its own half's HSS threshold, as in ``reproduce``). Logistic regression
+runs on the same halves as the reference both networks have to reach.
+
+Selection, fixed before any run:
+
+1. Stage 1 tries the committed settings, then single changes to a base that
+   stops on validation AUC (focal loss down-weights easy examples on purpose,
+   so its validation loss is a poor signal of ranking skill; AUC is loss-
+   agnostic and is applied to both losses alike).
+2. Stage 2, greedy forward: from the best stage-1 change, add the other
+   changes that beat the AUC-stopping base, best first, keeping each only if
+   the score rises (a second activation is skipped).
+3. The score is ``min(ce, focal)`` of ``(AUC + TSS) / 2``: both network rows
+   have to reach logistic regression on both scores, so the weaker network row
+   decides. The chosen candidate is the one with the fewest changes to the
+   committed settings among those within one standard error of the best score
+   (the one-standard-error rule; the error comes from the spread of the
+   scores between repeats, pooled over candidates), so that changes whose
+   gain is below the selection noise are not adopted.
+
+Each candidate is run ``--repeats`` times (default 2: other validation halves,
+other network seeds) and its scores are averaged, because one split of about
+500 validation positives moves TSS by several hundredths.
+
+Focal loss keeps alpha = 0.25, gamma = 2 throughout (the claim being tested).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import platform
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from flarecast.data.tables import load_dataset
+from flarecast.evaluate import Fold, Protocol, make_folds, run_protocol
+from flarecast.metrics import roc_auc, tss
+from flarecast.splits import inner_validation
+from flarecast.targets import make_targets
+
+# Near-duplicates (|r| >= 0.98 between signed-log features over the table, labels not used):
+# NACR = SIZE_ACR (1.000) and NPIX = SIZE (1.000) count the same pixels, TOTUSJZ ~ TOTUSJH (0.992),
+# MEANSHR ~ SHRGT45 (0.988). The first of each pair is dropped.
+DUPLICATES = ("NACR", "NPIX", "TOTUSJZ", "MEANSHR")
+
+#: The FlareClassifier defaults before this selection (spelled out, so the script means the same after a change).
+COMMITTED: dict[str, Any] = {"hidden": (32, 32), "activation": "tanh", "dropout": 0.0, "input_noise": 0.0,
+                             "weight_decay": 1e-2, "lr": 2e-3, "batch_size": 256, "max_epochs": 60, "patience": 8,
+                             "early_stopping": "loss"}
+BASE: dict[str, Any] = {"early_stopping": "auc"}
+#: Stage-1 single changes to BASE, with the reason each is worth a try.
+CHANGES: dict[str, dict[str, Any]] = {
+    # slower steps, longer patience: the committed run stops after 5-14 epochs, i.e. after ~100 steps
+    "lr 1e-3, patience 15": {"lr": 1e-3, "patience": 15, "max_epochs": 100},
+    # stronger decoupled weight decay on the weight matrices
+    "weight decay 0.1": {"weight_decay": 0.1},
+    "weight decay 1": {"weight_decay": 1.0},
+    # capacity, down and up
+    "hidden (16,)": {"hidden": (16,)},
+    "hidden (64, 64)": {"hidden": (64, 64)},
+    # other activations than the committed tanh
+    "relu": {"activation": "relu"},
+    "silu": {"activation": "silu"},
+    # Gaussian noise on the z-scored inputs: smooths the function the network can fit to near-duplicate rows
+    "input noise 0.3": {"input_noise": 0.3},
+    # the near-duplicate features out (fewer directions to overfit on)
+    "drop near-duplicates": {"drop": DUPLICATES},
+    # larger batches: smoother gradients, half the steps per epoch
+    "batch 512": {"batch_size": 512},
+}
+
+
+def _halves(targets: Any, folds: list[Fold], seed: int) -> list[Fold]:
+    """Two selection folds per outer fold: fit on fold.fit, stop on one validation half, score the other."""
+    y, groups = np.asarray(targets.y).astype(int), np.asarray(targets.groups)
+    out = []
+    for fold in folds:
+        a, b = inner_validation(y, groups, fold.val, fraction=0.5, seed=seed + 100 + fold.index)
+        out.append(Fold(fold.index, fold.train, test=b, fit=fold.fit, val=a))
+        out.append(Fold(fold.index, fold.train, test=a, fit=fold.fit, val=b))
+    return out
+
+
+def _network(settings: dict[str, Any], features: tuple[str, ...]) -> dict[str, Any]:
+    kwargs = {k: v for k, v in {**COMMITTED, **settings}.items() if k != "drop"}
+    if settings.get("drop"):
+        kwargs["features"] = [f for f in features if f not in settings["drop"]]
+    return kwargs
+
+
+def _scores(runs: list[pd.DataFrame]) -> dict[str, list[tuple[float, float]]]:
+    """Pooled (AUC, TSS) of each method's seed-ensemble forecast over the scored halves, one pair per repeat."""
+    per_run: dict[str, list[tuple[float, float]]] = {}
+    for pred in runs:
+        for method, sub in pred[pred["seed"] == -1].groupby("method", sort=False):
+            per_run.setdefault(str(method), []).append((roc_auc(sub["y"], sub["p"]), tss(sub["y"], sub["pred"])))
+    return per_run
+
+
+def _row(name: str, stage: int, settings: dict[str, Any], scores: dict[str, list[tuple[float, float]]],
+         seconds: float) -> dict[str, Any]:
+    changed = {k: v for k, v in settings.items() if k == "drop" or COMMITTED.get(k) != v}
+    row: dict[str, Any] = {"stage": stage, "candidate": name, "changes": len(changed),
+                           "settings": ", ".join(f"{k}={v}" for k, v in changed.items())}
+    for m in ("ce", "focal"):
+        row[f"{m}_auc"] = float(np.mean([a for a, _ in scores[m]]))
+        row[f"{m}_tss"] = float(np.mean([t for _, t in scores[m]]))
+    row["score"] = min((row[f"{m}_auc"] + row[f"{m}_tss"]) / 2 for m in ("ce", "focal"))
+    # The same score on each repeat alone: its spread measures how far selection noise reaches.
+    row["repeat_scores"] = [min((scores[m][r][0] + scores[m][r][1]) / 2 for m in ("ce", "focal"))
+                            for r in range(len(scores["ce"]))]
+    row["seconds"] = seconds
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dataset", default="umich-24h")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=2,
+                        help="Repeats with other validation halves and network seeds; scores are their mean.")
+    args = parser.parse_args()
+
+    data = load_dataset(args.dataset)
+    targets = make_targets(data)
+    protocol = Protocol(seed=args.seed)  # the reproduce defaults: 5 region folds, 5 seeds, HSS thresholds
+    outer = make_folds(targets, protocol)
+    # Repeat r: other halves, other network seeds (run_protocol seeds a fold's networks with protocol.seed + index).
+    repeats = [(_halves(targets, outer, args.seed + 17 * r), dataclasses.replace(protocol, seed=args.seed + 1000 * r))
+               for r in range(args.repeats)]
+    n_scored = sum(len(f.test) for f in repeats[0][0])
+    n_pos = int(sum(np.asarray(targets.y)[f.test].sum() for f in repeats[0][0]))
+
+    def predictions(methods: tuple[str, ...], network: dict[str, Any]) -> list[pd.DataFrame]:
+        return [run_protocol(targets, data.features, dataclasses.replace(prot, methods=methods, network=network),
+                             folds=folds).predictions for folds, prot in repeats]
+
+    ref_runs = _scores(predictions(("logistic",), {}))["logistic"]
+    reference = {"auc": float(np.mean([a for a, _ in ref_runs])), "tss": float(np.mean([t for _, t in ref_runs]))}
+
+    def run(name: str, stage: int, settings: dict[str, Any]) -> dict[str, Any]:
+        start = time.perf_counter()
+        scores = _scores(predictions(("ce", "focal"), _network(settings, data.features)))
+        row = _row(name, stage, settings, scores, time.perf_counter() - start)
+        print(f"  {name}: ce AUC {row['ce_auc']:.3f} TSS {row['ce_tss']:.3f}; focal AUC {row['focal_auc']:.3f} "
+              f"TSS {row['focal_tss']:.3f}; score {row['score']:.3f} ({row['seconds']:.0f} s)", flush=True)
+        return row
+
+    print(f"{data.name}: {n_scored} validation rows scored ({n_pos} positive) per repeat; logistic regression "
+          f"AUC {reference['auc']:.3f} TSS {reference['tss']:.3f}", flush=True)
+    rows = [run("committed defaults", 1, COMMITTED), run("stop on AUC", 1, BASE)]
+    base_score = rows[-1]["score"]
+    for name, change in CHANGES.items():
+        rows.append(run(f"stop on AUC + {name}", 1, {**BASE, **change}))
+    # Stage 2, greedy forward: start from the best stage-1 change, add the other improving changes in
+    # order of their stage-1 score, keep each only if the score rises. A change that sets a parameter
+    # already set (another activation) is skipped. Every run is in the table; step 3 picks among all.
+    better = sorted((row["score"], -i, name) for i, (name, row) in enumerate(zip(CHANGES, rows[2:], strict=True))
+                    if row["score"] > base_score)
+    order = [name for _, _, name in reversed(better)]
+    if len(order) > 1:
+        kept, settings, best = [order[0]], {**BASE, **CHANGES[order[0]]}, max(r["score"] for r in rows[2:])
+        for name in order[1:]:
+            if set(CHANGES[name]) & (set(settings) - set(BASE)):
+                continue
+            row = run("stop on AUC + " + " + ".join([*kept, name]), 2, {**settings, **CHANGES[name]})
+            rows.append(row)
+            if row["score"] > best:
+                kept, settings, best = [*kept, name], {**settings, **CHANGES[name]}, row["score"]
+    table = pd.DataFrame(rows)
+    # One-standard-error rule (Breiman et al. 1984): the simplest candidate (fewest changes to the committed
+    # settings) whose score is within one standard error of the best; the error of a candidate's mean over
+    # the repeats is pooled over all candidates. Among equally simple ones, the higher score.
+    spread = np.array([np.var(r, ddof=1) for r in table["repeat_scores"]]) if args.repeats > 1 else np.zeros(1)
+    se = float(np.sqrt(spread.mean() / args.repeats))
+    best = float(table["score"].max())
+    eligible = table[table["score"] >= best - se]
+    chosen = int(eligible.sort_values(["changes", "score"], ascending=[True, False], kind="stable").index[0])
+    table["chosen"] = ""
+    table.loc[chosen, "chosen"] = "**yes**"
+
+    print()
+    print(f"Data: {data.name}, {targets.definition}; the {len(outer)} outer region folds of reproduce (seed "
+          f"{args.seed}); each fold's inner validation split by region into halves, each half scored by networks "
+          f"stopped and thresholded on the other: {n_scored} validation rows ({n_pos} positive) per repeat, "
+          f"{args.repeats} repeats (other halves, other network seeds), scores are pooled per repeat and averaged. "
+          f"{protocol.seeds} seeds per network fit (seed-ensemble mean), HSS threshold. Focal alpha "
+          f"{protocol.alpha}, gamma {protocol.gamma}. No outer test fold is used.")
+    print(f"Reference, logistic regression on the same halves: AUC {reference['auc']:.3f}, "
+          f"TSS {reference['tss']:.3f}, (AUC + TSS)/2 {(reference['auc'] + reference['tss']) / 2:.3f}.")
+    print()
+    print("| stage | candidate | changes | CE AUC | CE TSS | focal AUC | focal TSS | score = min (AUC+TSS)/2 | "
+          "score per repeat | s | chosen |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for _, r in table.iterrows():
+        print(f"| {r.stage} | {r.candidate} | {r.changes} | {r.ce_auc:.3f} | {r.ce_tss:.3f} | {r.focal_auc:.3f} | "
+              f"{r.focal_tss:.3f} | {r.score:.3f} | {' / '.join(f'{v:.3f}' for v in r.repeat_scores)} | "
+              f"{r.seconds:.0f} | {r.chosen} |")
+    print()
+    print(f"Best score {best:.4f}; standard error of a candidate's score (pooled over candidates) {se:.4f}; "
+          f"{len(eligible)} candidate(s) at or above {best - se:.4f}: "
+          + ", ".join(f"{table.loc[i, 'candidate']} {table.loc[i, 'score']:.4f}" for i in eligible.index) + ".")
+    print(f"Chosen (fewest changes among them): {table.loc[chosen, 'candidate']} "
+          f"({table.loc[chosen, 'settings']}).")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+          f"load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
