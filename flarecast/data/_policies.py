@@ -157,16 +157,20 @@ def check_budget(path: Path, need: int, max_bytes: int | str | None, what: str) 
         )
 
 
-def _csv_error(path: Path, sep: str, exc: Exception) -> DataError:
-    """The parser's complaint, with its line number turned into this module's row number."""
+def _csv_error(path: Path, sep: str, exc: Exception, *, header: bool = True) -> DataError:
+    """The parser's complaint, with its line number turned into this module's row number.
+
+    ``header=False`` for a file without a header line (its data row 0 is file line 1).
+    """
     text = str(exc).strip()
     fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
     quote = re.search(r"EOF inside string starting at row (\d+)", text)
     if fields:
         n, line, saw = (int(g) for g in fields.groups())
-        text = f"row {line - 2} (file line {line}) has {saw} fields but the header has {n}"
+        width = "the header has" if header else "the first row has"
+        text = f"row {line - 1 - header} (file line {line}) has {saw} fields but {width} {n}"
     elif quote:
-        text = f"row {int(quote.group(1)) - 1} opens a quote that is never closed"
+        text = f"row {int(quote.group(1)) - header} opens a quote that is never closed"
     return DataError(f"{path}: cannot be read as a {sep!r}-separated table ({text}).")
 
 

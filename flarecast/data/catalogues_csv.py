@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from flarecast.data._policies import _csv_error
 from flarecast.data.events import (
     END,
     FLUX_OPERATIONAL,
@@ -46,6 +47,8 @@ __all__ = ["read_ncei_events", "read_swpc_flarelist", "read_liu2019_flares", "re
 NCEI_COLUMNS = ("Flare Class", "Start Time", "Peak Time", "End Time", "Active Region Number")
 LIU_COLUMNS = ("Flares", "Start Time", "End Time", "NOAA")
 HEK_COLUMNS = ("event_starttime", "event_peaktime", "event_endtime", "fl_goescls", "ar_noaanum")
+_NS_MIN = pd.Timestamp("1677-09-22", tz="UTC")
+_NS_MAX = pd.Timestamp("2262-04-11", tz="UTC")
 _HEK_EXPORT = ("event_date", "start", "peak", "end", "goes_class", "location", "noaa_ar")
 
 
@@ -124,10 +127,10 @@ def read_swpc_flarelist(
             path,
             "SWPC final flare list",
         )
-        start = _times(raw["event_starttime"], None, bad, "event_starttime", required=True)
-        peak = _times(raw["event_peaktime"], None, bad, "event_peaktime")
+        start = _times(raw["event_starttime"], "ISO8601", bad, "event_starttime", required=True)
+        peak = _times(raw["event_peaktime"], "ISO8601", bad, "event_peaktime")
         no_peak = is_missing_time(raw["event_peaktime"])
-        end = _times(raw["event_endtime"], None, bad, "event_endtime")
+        end = _times(raw["event_endtime"], "ISO8601", bad, "event_endtime")
     else:
         _require(
             raw,
@@ -135,10 +138,12 @@ def read_swpc_flarelist(
             path,
             "SWPC flare list",
         )
-        hhmm = raw["start_time"].str.fullmatch(r"\d{4}").to_numpy()
-        if hhmm.all():  # 2010-2021 layout: YYYYMMDD date and HHMM strings
+        hhmm = raw["start_time"].str.strip().str.fullmatch(r"\d{4}").to_numpy()
+        # Most start times decide the layout, so that one bad cell is named, not every row.
+        if hhmm.sum() > len(raw) / 2:  # 2010-2021 layout: YYYYMMDD date and HHMM strings
             day = pd.to_datetime(raw["date"], format="%Y%m%d", errors="coerce", utc=True)
             bad.add(day.isna().to_numpy(), "date", raw["date"].to_numpy(), "expected YYYYMMDD")
+            day = _in_ns_range(day, raw["date"], bad, "date")
             start = _hhmm(raw["start_time"], day, bad, "start_time", required=True)
             end = _hhmm(raw["end_time"], day, bad, "end_time")
         else:  # 1996-2018 layout: datetimes, end on the start's date
@@ -324,7 +329,7 @@ def _read_text_csv(path: str | Path, *, sep: str = ",", header: int | None = 0) 
             path, sep=sep, header=header, dtype=str, keep_default_na=False, na_filter=False
         )
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{path}: cannot be read as a {sep!r}-separated table ({exc}).") from exc
+        raise _csv_error(path, sep, exc, header=header is not None) from exc
     if header is not None:
         frame.columns = [str(c).strip() for c in frame.columns]
         frame = frame.drop(
@@ -363,7 +368,14 @@ def _times(
     bad.add(failed, column, text.to_numpy(), expected)
     if required:
         bad.add(missing, column, text.to_numpy(), "missing, and this time is required")
-    return parsed
+    return _in_ns_range(parsed, text, bad, column)
+
+
+def _in_ns_range(parsed: pd.Series, text: pd.Series, bad: BadRows, column: str) -> pd.Series:
+    """Times as ns; those nanoseconds cannot hold (year 9999, parsed at a coarser unit) are bad."""
+    outside = (parsed.notna() & ((parsed < _NS_MIN) | (parsed > _NS_MAX))).to_numpy()
+    bad.add(outside, column, text.to_numpy(), "outside 1677-09-22 .. 2262-04-11 (UTC)")
+    return parsed.where(~outside).dt.as_unit("ns")
 
 
 def _hhmm(

@@ -44,7 +44,7 @@ from flarecast.data.events import (
     roll_past_midnight,
 )
 from flarecast.data.schema import GOES_CLASS, NOAA_AR, PEAK_FLUX
-from flarecast.errors import DataError, SchemaError
+from flarecast.errors import DataError, FlarecastError, SchemaError
 
 __all__ = ["read_xrs_report", "read_swpc_events", "read_xrs_flsum", "FLSUM_EPOCH"]
 
@@ -139,7 +139,13 @@ def read_swpc_events(
     for ln in lines:
         m = re.match(r"\s*:Date:\s*(\d{4})\s+(\d{1,2})\s+(\d{1,2})", ln)
         if m:
-            day = pd.Timestamp(int(m[1]), int(m[2]), int(m[3]), tz="UTC")
+            day = pd.to_datetime(f"{m[1]}-{m[2]}-{m[3]}", format="%Y-%m-%d", errors="coerce")
+            if pd.isna(day) or not 1677 < day.year < 2262:
+                raise SchemaError(
+                    f"{path}: line {lines.index(ln) + 1}: {ln.strip()!r} is not a valid "
+                    "':Date: YYYY MM DD' header."
+                )
+            day = day.tz_localize("UTC")
             break
     if day is None:
         m = re.match(r"(\d{8})events", path.name)
@@ -147,7 +153,10 @@ def read_swpc_events(
             raise SchemaError(
                 f"{path}: no ':Date: YYYY MM DD' header and no YYYYMMDD in the file name."
             )
-        day = pd.Timestamp(m[1], tz="UTC")
+        day = pd.to_datetime(m[1], format="%Y%m%d", errors="coerce")
+        if pd.isna(day) or not 1677 < day.year < 2262:
+            raise SchemaError(f"{path}: the file name's date {m[1]!r} is not a valid YYYYMMDD.")
+        day = day.tz_localize("UTC")
     rows, line_no = [], []
     for i, ln in enumerate(lines):
         tokens = ln.split()
@@ -232,8 +241,13 @@ def read_xrs_flsum(
                 {v: ds[v].values for v in ("time", "status", "flare_id", "flare_class")}
             )
             coverage = (ds.attrs.get("time_coverage_start"), ds.attrs.get("time_coverage_end"))
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: cannot be read as a netCDF flare summary ({exc}).") from exc
+    except FlarecastError:
+        raise
+    except Exception as exc:
+        # A damaged file can fail anywhere inside h5py or xarray (OSError, KeyError, TypeError, ...).
+        raise DataError(
+            f"{path}: cannot be read as a netCDF flare summary ({type(exc).__name__}: {exc})."
+        ) from exc
     for col in ("status", "flare_class"):
         frame[col] = (
             frame[col]

@@ -22,15 +22,23 @@ numbers are Unix seconds. Fetching from JSOC is in
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from flarecast.data._policies import _csv_error
 from flarecast.data.events import START
 from flarecast.data.schema import HARPNUM, NOAA_AR, POSITION, SHARP_UNITS, TIME
-from flarecast.errors import ConfigError, DataError, SchemaError, format_examples
+from flarecast.errors import (
+    ConfigError,
+    DataError,
+    FlarecastError,
+    SchemaError,
+    format_examples,
+)
 from flarecast.io import atomic_path, sha256_file, write_json
 
 __all__ = [
@@ -50,6 +58,8 @@ SERIES_NAMES: dict[str, tuple[str, str, str]] = {
         ";",
     ),
 }
+# ASCII digits only ('\u0661'.isdigit() is True), at most 15 so that Int64 holds them exactly.
+_HARP_NUMBER = re.compile(r"[0-9]{1,15}")
 QUALITY = "QUALITY"
 _ALIASES = {
     TIME: ("time", "T_REC", "t_rec", "timestamp", "Timestamp"),
@@ -132,7 +142,20 @@ def _read_any(path: Path, sep: str | None) -> pd.DataFrame:
             with open(path, encoding="utf-8", errors="replace") as fh:
                 first = fh.readline()
             sep = ";" if first.count(";") > first.count(",") else ","
-        return pd.read_csv(path, sep=sep)
+        try:
+            frame = pd.read_csv(path, sep=sep)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise _csv_error(path, sep, exc) from exc  # names the row the parser stopped at
+        if not isinstance(frame.index, pd.RangeIndex):
+            # pandas takes the first column as an index when row 0 has one field more than the
+            # header, which would shift every value into the wrong column.
+            raise DataError(
+                f"{path}: row 0 has {len(frame.columns) + 1} fields but the header has "
+                f"{len(frame.columns)}: a separator too many (or a header name missing)."
+            )
+        return frame
+    except FlarecastError:
+        raise
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot be read as a SHARP series table ({exc}).") from exc
 
@@ -200,26 +223,34 @@ def parse_times(values: pd.Series, *, source: str, column: str) -> pd.Series:
 
 
 def _numbers(values: pd.Series, source: str, column: str) -> np.ndarray:
+    """Floats, NaN for a missing value; text and +-inf (no SHARP quantity is infinite) are errors."""
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        return values.to_numpy(dtype=float, na_value=np.nan)
-    text = values.astype(str).str.strip()
-    num = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    bad = np.isnan(num) & ~text.str.lower().isin(["", "nan", "na", "none", "<na>"]).to_numpy()
+        num = values.to_numpy(dtype=float, na_value=np.nan)
+        text = values.astype(str).to_numpy()
+        bad = np.isinf(num)
+    else:
+        text = values.astype(str).str.strip()
+        num = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        missing = text.str.lower().isin(["", "nan", "na", "none", "<na>"]).to_numpy()
+        bad = (np.isnan(num) & ~missing) | np.isinf(num)
+        text = text.to_numpy()
     if bad.any():
         raise DataError(
-            f"{source}: column {column!r} has {int(bad.sum())} non-numeric value(s): "
-            f"{format_examples(np.flatnonzero(bad), text.to_numpy()[bad])}. Expected a number."
+            f"{source}: column {column!r} has {int(bad.sum())} non-numeric or infinite value(s): "
+            f"{format_examples(np.flatnonzero(bad), text[bad])}. Expected a finite number."
         )
     return num
 
 
 def _integers(values: pd.Series, source: str, column: str, *, zero_is_missing: bool) -> pd.Series:
     num = _numbers(values, source, column)
-    bad = np.isfinite(num) & ((num < 0) | (num != np.round(num)))
+    # Beyond 2**53 a float no longer holds an exact integer (and Int64 would overflow).
+    bad = np.isfinite(num) & ((num < 0) | (num != np.round(num)) | (num >= 2**53))
     if bad.any():
         raise DataError(
             f"{source}: column {column!r} has {int(bad.sum())} invalid number(s): "
-            f"{format_examples(np.flatnonzero(bad), num[bad])}. Expected a non-negative integer."
+            f"{format_examples(np.flatnonzero(bad), num[bad])}. Expected a non-negative integer "
+            "below 2**53."
         )
     if zero_is_missing:  # JSOC writes NOAA_AR = 0 for a HARP without a NOAA region
         num = np.where(num == 0, np.nan, num)
@@ -244,8 +275,8 @@ def read_harp_map(path: str | Path) -> pd.DataFrame:
     try:
         with open(path, encoding="utf-8") as fh:
             lines = fh.read().splitlines()
-    except OSError as exc:
-        raise DataError(f"{path}: cannot be read ({exc}).") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot be read as UTF-8 text ({exc}).") from exc
     pairs, bad = [], []
     if lines and lines[0].replace(" ", "").upper().startswith("HARP_NO,AR"):
         rows = [(i + 1, ln.split(",")[:2]) for i, ln in enumerate(lines[1:], start=1) if ln.strip()]
@@ -253,7 +284,7 @@ def read_harp_map(path: str | Path) -> pd.DataFrame:
         rows = [(i + 1, ln.split(None, 1)) for i, ln in enumerate(lines) if ln.strip()]
     for line_no, parts in rows:
         ars = parts[1].replace(" ", "").split(",") if len(parts) == 2 else []
-        if not ars or not parts[0].strip().isdigit() or not all(a.isdigit() for a in ars):
+        if not ars or not all(_HARP_NUMBER.fullmatch(a) for a in [parts[0].strip(), *ars]):
             bad.append((line_no, " ".join(parts)))
             continue
         pairs.extend((int(parts[0]), int(a)) for a in ars)
