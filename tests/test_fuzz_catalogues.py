@@ -12,7 +12,8 @@ no warning other than the documented :class:`~flarecast.errors.DataWarning`.
 
 Seeds are small synthetic files and a few hundred lines of the real files in
 ``$FLARECAST_DATA_DIR``, copied into a temporary folder (never into the
-repository). Profiles: quick by default; the heavy one (>= 2000 examples per
+repository). Profiles: quick by default (15 examples per test and policy, fixed
+seed, under a minute); the heavy one (>= 2000 examples per
 reader and policy, random seed) is::
 
     FLARECAST_FUZZ=heavy FLARECAST_DATA_DIR=/path/to/shared/data pytest tests/test_fuzz_catalogues.py -q
@@ -32,12 +33,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_fuzz_readers import (
     FUZZ,
     JUNK,
     NASTY,
+    QUICK,
     ReaderCase,
     _head,
     _join,
@@ -63,6 +65,8 @@ from flarecast.errors import FlarecastError
 from flarecast.goes import parse_goes_class
 
 REAL = 300  # data lines copied from a real file
+# Quick: 15 examples per test and policy (30 per reader); heavy: the profile's 2000 per policy.
+CAT_FUZZ = settings(FUZZ, max_examples=15) if QUICK else FUZZ
 POLICIES = ("error", "skip")
 
 
@@ -363,7 +367,7 @@ def _result(case: ReaderCase, path: Path) -> Any:
 # --------------------------------------------------------------------------- properties
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-@FUZZ
+@CAT_FUZZ
 @given(data=st.data())
 def test_mutated_input_gives_a_valid_table_or_a_flarecast_error(seeds, case, data):
     work = seeds.workspace(case, seeds.origin(case, data))
@@ -379,7 +383,7 @@ CELL_CASES = [c for c in CASES if c.name in CELLS]
 
 
 @pytest.mark.parametrize("case", CELL_CASES, ids=[c.name for c in CELL_CASES])
-@FUZZ
+@CAT_FUZZ
 @given(data=st.data())
 def test_one_bad_cell_is_named_by_row_and_column(seeds, case, data):
     """One cell replaced: an error names the file, the row and (junk text) the column; with

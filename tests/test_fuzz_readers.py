@@ -22,8 +22,8 @@ seed) is one command::
     FLARECAST_FUZZ=heavy FLARECAST_DATA_DIR=/path/to/shared/data pytest tests/test_fuzz_readers.py -q
 
 The readers are a table (:data:`CASES`) so that new readers are fuzzed by
-adding a row; the catalogue and SHARP-series readers are listed in
-:data:`PENDING` until they are ready to join.
+adding a row; the catalogue and SHARP-series readers are fuzzed the same way in
+``test_fuzz_catalogues.py``.
 """
 
 from __future__ import annotations
@@ -339,7 +339,7 @@ CASES: list[ReaderCase] = [
 def check_events(events: Any, path: Path) -> None:
     """What a catalogue reader that returns must have returned: a valid event table.
 
-    The ``check`` of catalogue cases when they join :data:`CASES`.
+    The base of the event-table check in ``test_fuzz_catalogues.py``.
     """
     from flarecast.data.events import EVENT_COLUMNS, validate_events
 
@@ -356,18 +356,9 @@ def check_events(events: Any, path: Path) -> None:
     assert list(events.index) == list(range(len(events)))
 
 
-#: Readers still being written by their owner, to join :data:`CASES` when stable,
-#: with ``check=check_events`` for the catalogue readers (they return event tables).
-PENDING: dict[str, str] = {
-    "catalogue ncei": "flarecast.data.catalogues_csv.read_ncei_events (catalog_solarflarenet/solar_events.csv)",
-    "catalogue swpc-list": "flarecast.data.catalogues_csv.read_swpc_flarelist (hayes_flare_forecast/swpc_flarelist_*.csv)",
-    "catalogue liu2019": "flarecast.data.catalogues_csv.read_liu2019_flares (liu2019_lstm/flares_*-class.csv)",
-    "catalogue hek": "flarecast.data.catalogues_csv.read_hek_events (hollanda_sharp_swpc/goes_events_sunpy_2010_2019.csv)",
-    "catalogue xrs-report": "flarecast.data.catalogues_noaa.read_xrs_report (noaa_goes_xrs_reports/goes-xrs-report_*.txt)",
-    "catalogue swpc-events": "flarecast.data.catalogues_noaa.read_swpc_events (synthetic YYYYMMDDevents.txt)",
-    "catalogue xrs-flsum": "flarecast.data.catalogues_noaa.read_xrs_flsum (synthetic netCDF)",
-    "sharp series": "flarecast.data.sharp (deepflarepred_case_studies/AR*.csv)",
-}  # fmt: skip
+#: Readers not fuzzed yet. The catalogue and SHARP-series readers (all seven catalogue
+#: formats, read_catalogue, read_sharp_series, read_harp_map) are fuzzed in test_fuzz_catalogues.py.
+PENDING: dict[str, str] = {}
 
 
 # --------------------------------------------------------------------------- mutations
