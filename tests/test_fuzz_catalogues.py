@@ -418,3 +418,59 @@ def test_one_bad_cell_is_named_by_row_and_column(seeds, case, data):
             assert result.attrs["bad_rows"] >= 1 and f"{where} column {name!r}" in examples
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- regressions
+def _cell(line: int, field: int, value: str, sep: str = ",") -> Callable[[bytes], bytes]:
+    def edit(blob: bytes) -> bytes:
+        lines = _lines(blob)
+        fields = lines[line].split(sep.encode())
+        fields[field] = value.encode()
+        lines[line] = sep.encode().join(fields)
+        return _join(lines)
+
+    return edit
+
+
+BY_NAME = {c.name: c for c in CASES}
+# (case, edit of its synthetic seed, error type, message): each was found by the fuzzer.
+REGRESSIONS = [
+    ("xrs-flsum-error", lambda b: b[:64] + bytes([b[64] ^ 1]) + b[65:], "DataError",
+     r"cannot be read as a netCDF flare summary"),
+    ("ncei-error", _cell(1, 0, '"'), "DataError", r"row 0 opens a quote that is never closed"),
+    ("hek-error", _cell(1, 0, '"', ";"), "DataError", r"row 1 opens a quote that is never closed"),
+    ("swpc-sc24-error", _cell(1, 1, "NA"), "DataError",
+     r"1 malformed row\(s\): row 0 column 'event_starttime': 'NA' \(expected an ISO 8601 time\)\."),
+    ("swpc-sc24-error", _cell(1, 1, "9999-12-31T23:59:59Z"), "DataError",
+     r"1 malformed row\(s\): row 0 column 'event_starttime': .*outside 1677-09-22 \.\. 2262-04-11"),
+    ("swpc-2010-error", _cell(2, 3, ""), "DataError",
+     r"1 malformed row\(s\): row 1 column 'start_time': '' \(missing, and this time is required\)"),
+    ("swpc-events-error", lambda b: b.replace(b"2015 03 01", b"2015 13 01"), "SchemaError",
+     r"line 3: ':Date: 2015 13 01' is not a valid"),
+    ("sharp-csv", _cell(1, 5, "inf"), "DataError", r"column 'TOTUSJH' has 1 non-numeric or infinite value\(s\): row 0: 'inf'"),
+    ("sharp-csv", _cell(1, 3, "1e30"), "DataError", r"column 'NOAA' has 1 invalid number\(s\): row 0"),
+    ("sharp-csv", _cell(1, 0, "a,b"), "DataError", r"row 0 has 10 fields but the header has 9"),
+    ("harp-map", _cell(0, 0, "9" * 40, " "), "DataError", r"1 malformed line\(s\): line 1: '9999"),
+    ("harp-map", _cell(0, 0, "\u0661", " "), "DataError", r"1 malformed line\(s\): line 1: '\u0661 11067'"),
+    ("harp-map", lambda b: b"\x80" + b, "DataError", r"cannot be read as UTF-8 text"),
+]  # fmt: skip
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize(
+    ("name", "edit", "error", "message"),
+    REGRESSIONS,
+    ids=[f"{r[0]}-{i}" for i, r in enumerate(REGRESSIONS)],
+)
+def test_fuzz_findings_stay_fixed(seeds, name, edit, error, message):
+    case = BY_NAME[name]
+    work = seeds.workspace(case, "synthetic")
+    try:
+        path = work / case.target
+        path.write_bytes(edit(path.read_bytes()))
+        result = outcome(case.read, path)
+        assert type(result).__name__ == error, result
+        assert_names_file(result, path)
+        assert re.search(message, str(result)), str(result)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

@@ -140,7 +140,7 @@ def read_swpc_flarelist(
         )
         hhmm = raw["start_time"].str.strip().str.fullmatch(r"\d{4}").to_numpy()
         # Most start times decide the layout, so that one bad cell is named, not every row.
-        if hhmm.sum() > len(raw) / 2:  # 2010-2021 layout: YYYYMMDD date and HHMM strings
+        if hhmm.sum() >= len(raw) / 2:  # 2010-2021 layout: YYYYMMDD date and HHMM strings
             day = pd.to_datetime(raw["date"], format="%Y%m%d", errors="coerce", utc=True)
             bad.add(day.isna().to_numpy(), "date", raw["date"].to_numpy(), "expected YYYYMMDD")
             day = _in_ns_range(day, raw["date"], bad, "date")
