@@ -210,32 +210,50 @@ def region_partitions(keys: np.ndarray, n_partitions: int) -> tuple[np.ndarray, 
     if isinstance(n_partitions, bool) or not 1 <= int(n_partitions) <= 32767:
         raise ConfigError(f"The 'partitions' parameter must be an int in [1, 32767]. Got {n_partitions!r} "
                           "instead.")
-    n = len(keys)
-    codes, uniques = pd.factorize(keys, sort=True, use_na_sentinel=True)
-    n_regions = len(uniques)
-    if n == 0:
+    keys = np.asarray(keys, dtype=float)
+    if len(keys) == 0:
         return np.zeros(0, dtype=np.int16), np.array([-np.inf, np.inf])
-    codes = np.where(codes < 0, n_regions, codes)  # records without a region: one extra group, last
-    sizes = np.bincount(codes, minlength=n_regions + 1)
+    regions, sizes = _region_sizes(keys)
+    n_missing = len(keys) - int(sizes.sum())
+    sizes = np.append(sizes, n_missing)  # records without a region: one extra group, last
     parts = max(1, min(int(n_partitions), int((sizes > 0).sum())))
     # Regions in sorted order are cut where the running record count crosses each 1/P share.
     first = np.cumsum(sizes) - sizes
-    group_part = np.minimum(first * parts // n, parts - 1)
+    group_part = np.minimum(first * parts // len(keys), parts - 1)
     # A large region can jump over a share: renumber the partitions that received groups 0..P-1.
     used = np.unique(group_part[sizes > 0])
-    group_part = np.searchsorted(used, group_part).astype(np.int16)
-    starts = np.searchsorted(group_part[:n_regions], np.arange(1, len(used)))
+    group_part = np.searchsorted(used, group_part)
+    starts = np.searchsorted(group_part[:-1], np.arange(1, len(used)))
     # A partition holding only records without a region (the last one) starts at +inf: it needs no flares.
-    padded = np.append(np.asarray(uniques, dtype=float), np.inf)
-    bounds = np.concatenate([[-np.inf], padded[starts], [np.inf]])
-    return group_part[codes], bounds
+    bounds = np.concatenate([[-np.inf], np.append(regions, np.inf)[starts], [np.inf]])
+    # NaN sorts after +inf, so records without a region land in the last partition.
+    part = np.searchsorted(bounds[1:-1], keys, side="right").astype(np.int16)
+    return part, bounds
 
 
-def _label_partition(part: tuple[pd.DataFrame, pd.DataFrame], options: dict[str, Any]) -> dict[str, Any]:
-    """Task: label one partition; return its label columns and which of its rows were kept."""
+def _region_sizes(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct regions (sorted, float) and their record counts, NaN left out.
+
+    Region numbers are integers in a modest range (NOAA ARs, HARPs), so a
+    bincount does it in a few passes; anything else falls back to a sort.
+    """
+    values = keys[~np.isnan(keys)]
+    if len(values) == 0:
+        return np.empty(0), np.empty(0, dtype=np.int64)
+    low, high = values.min(), values.max()
+    if np.isfinite(high - low) and high - low < 50_000_000 and np.array_equal(values, np.floor(values)):
+        counts = np.bincount((values - low).astype(np.int64))
+        present = np.flatnonzero(counts)
+        return present + low, counts[present]
+    return np.unique(values, return_counts=True)
+
+
+def _label_partition(part: tuple[np.ndarray, np.ndarray, pd.DataFrame], options: dict[str, Any]) -> dict[str, Any]:
+    """Task: label one partition (record times in ns, region keys, its flares); return the label columns."""
     from flarecast.labels import label_records
 
-    records, events = part
+    times, keys, events = part
+    records = pd.DataFrame({TIME: pd.to_datetime(times, unit="ns", utc=True), options["key"]: keys})
     labelled = label_records(records, events, **options)
     kept = labelled.index.to_numpy()
     hist = labelled.attrs["history_feature"]
@@ -294,13 +312,15 @@ def label_records_distributed(records: pd.DataFrame, events: pd.DataFrame, *, sc
         part, bounds = region_partitions(keys, n_parts)
         order = np.argsort(part, kind="stable")  # int16 keys: a radix sort; rows keep their order in a part
         cuts = np.searchsorted(part[order], np.arange(len(bounds)))
-        slim = records[[TIME, key]]
+        # Only what the labeller reads travels: times (ns) and regions as plain arrays, and each
+        # partition's own flares.
+        times = records[TIME].dt.tz_convert("UTC").dt.as_unit("ns").array.asi8
         ev_keys = ev[key].to_numpy(dtype=float)
         pieces, positions = [], []
         for p in range(len(bounds) - 1):
             idx = order[cuts[p]:cuts[p + 1]]
             in_part = (ev_keys >= bounds[p]) & (ev_keys < bounds[p + 1])
-            pieces.append((slim.take(idx).reset_index(drop=True), ev.loc[in_part]))
+            pieces.append((times[idx], keys[idx], ev.loc[in_part]))
             positions.append(idx)
         futures = [client.submit(_label_partition, data, task_options, pure=False,
                                  key=f"flarecast-label-{p}-{uuid.uuid4().hex[:8]}")

@@ -101,11 +101,12 @@ def test_make_client_local_threads():
 # -- region partitions -------------------------------------------------------------------------------
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(st.lists(st.one_of(st.integers(11000, 11030), st.none()), min_size=0, max_size=300),
-       st.integers(1, 8))
-def test_region_partitions_never_split_a_region(values, n_parts):
-    keys = np.array([np.nan if v is None else float(v) for v in values])
+       st.integers(1, 8), st.sampled_from([1.0, 0.5, 1e9]))
+def test_region_partitions_never_split_a_region(values, n_parts, scale):
+    # scale 1: region numbers (counted with a bincount); 0.5 and 1e9: the general path (a sort)
+    keys = np.array([np.nan if v is None else float(v) * scale for v in values])
     part, bounds = region_partitions(keys, n_parts)
     assert part.shape == keys.shape
     if not len(keys):
