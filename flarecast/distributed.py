@@ -418,9 +418,13 @@ class FitPool:
             for name in (protocol.methods if methods is None else methods):
                 key = self._key(protocol, fold, name)
                 if key not in self._futures:
+                    spec = self.methods[name]
+                    # Networks first: the long fits start early, and the short ones fill the gaps at
+                    # the end, so no worker idles while another finishes a network.
                     self._futures[key] = self.client.submit(
-                        _fit_task, self.methods[name], protocol, fold, self._data, self.keep_estimators,
-                        pure=False, key=f"flarecast-fit-{name}-fold{fold.index}-{uuid.uuid4().hex[:8]}")
+                        _fit_task, spec, protocol, fold, self._data, self.keep_estimators, pure=False,
+                        priority=1 if getattr(spec, "neural", False) else 0,
+                        key=f"flarecast-fit-{name}-fold{fold.index}-{uuid.uuid4().hex[:8]}")
 
     def result(self, protocol: Any, fold: Any, method: str) -> tuple[Any, Any]:
         """(estimator or None, FoldFit) of one fit, waiting for it; submitted first if needed."""
