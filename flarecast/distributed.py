@@ -77,14 +77,17 @@ def _worker_config(dask_config: Any) -> dict[str, Any]:
     every 20 ms, system monitor every 0.5 s, memory monitor every 0.1 s) kept
     an idle 2-worker cluster at 0.17 s of CPU per worker and 0.45 s in this
     process every 10 s; at 0.2 s, 2 s and 1 s they cost a quarter of that.
-    flarecast's tasks need none of it; docs/cluster.md gives the same settings
-    for a cluster started by hand.
+    flarecast's tasks need none of it. Last, the scheduler hands each
+    single-threaded worker one task at a time (worker-saturation 1.0; Dask's
+    1.1 rounds up to two), so no worker sits on a queued network fit while the
+    other has run out of work. docs/cluster.md gives the same settings for a
+    cluster started by hand.
     """
     environ = dict(dask_config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
     environ["MALLOC_TRIM_THRESHOLD_"] = None  # None: not set in the workers
     return {"distributed.nanny.pre-spawn-environ": environ, "distributed.worker.profile.enabled": False,
             "distributed.admin.tick.interval": "200ms", "distributed.admin.system-monitor.interval": "2s",
-            "distributed.worker.memory.monitor-interval": "1s"}
+            "distributed.worker.memory.monitor-interval": "1s", "distributed.scheduler.worker-saturation": 1.0}
 
 
 def _distributed() -> Any:
