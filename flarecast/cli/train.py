@@ -125,6 +125,8 @@ def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None
     used for early stopping and the threshold only. The training state is
     checkpointed after every epoch (OUT/.checkpoint/, removed once the model
     is saved), so an interrupted run can be continued with --resume.
+    Under torchrun (torchrun --nproc_per_node=N --no-python flarecast train ...)
+    the processes train data-parallel and only rank 0 prints and writes.
     """
     import numpy as np
     from tqdm import tqdm
