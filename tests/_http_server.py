@@ -12,9 +12,34 @@ import threading
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Self
 
 
-class FileServer:
+class LoopbackServer:
+    """A threaded HTTP server on 127.0.0.1 (an ephemeral port), started and stopped as a context manager.
+
+    Subclasses build their request handler class and call :meth:`_bind` with it.
+    """
+
+    def _bind(self, handler: type[http.server.BaseHTTPRequestHandler], path: str = "") -> None:
+        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}{path}"
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+
+class FileServer(LoopbackServer):
     """Serve ``root``; ``mode`` is ``"ok"``, ``"tamper"`` (one byte flipped) or ``"truncate"``
     (announce the full Content-Length, send half, close)."""
 
@@ -49,21 +74,7 @@ class FileServer:
             def log_message(self, *args: object) -> None:  # keep test output clean
                 pass
 
-        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    def __enter__(self) -> FileServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        self._bind(Handler)
 
 
 @contextlib.contextmanager

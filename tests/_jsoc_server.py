@@ -12,10 +12,10 @@ from __future__ import annotations
 import http.server
 import json
 import re
-import threading
 import urllib.parse
 
 import pandas as pd
+from _http_server import LoopbackServer
 
 _TYPES = {
     "HARPNUM": "int",
@@ -32,7 +32,7 @@ def _duration(text: str) -> pd.Timedelta:
     return pd.Timedelta(int(m[1]), _UNITS[m[2]])
 
 
-class JsocServer:
+class JsocServer(LoopbackServer):
     """Serve ``records`` (columns HARPNUM, T_REC as 'YYYY.MM.DD_hh:mm:ss_TAI', keywords) as series ``series``."""
 
     def __init__(self, records: pd.DataFrame, series: str = "hmi.sharp_cea_720s") -> None:
@@ -70,12 +70,7 @@ class JsocServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/cgi-bin/ajax/"
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._bind(Handler, "/cgi-bin/ajax/")
 
     def series_struct(self) -> dict:
         keywords = [
@@ -109,15 +104,6 @@ class JsocServer:
                     {"name": k, "values": ["nan" if pd.isna(v) else str(v) for v in column]}
                 )
         return {"status": 0, "count": int(len(chosen)), "runtime": 0.01, "keywords": values}
-
-    def __enter__(self) -> JsocServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
 
 
 def sharp_records(keywords: list[str]) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _http_server import LoopbackServer
 
 from flarecast.data import registry
 from flarecast.errors import ConfigError, DownloadError
@@ -27,7 +28,7 @@ REL = "liu2019_lstm/demo_C_normalized_testing.csv"
 FAST = {"timeout": 0.3, "backoff": 0.01}  # keep the tests quick: short stalls, tiny backoff
 
 
-class MisbehavingServer:
+class MisbehavingServer(LoopbackServer):
     """Serve a folder; the n-th request gets ``script[n]`` (the last entry repeats).
 
     Behaviours: ``"ok"``; ``"404"``, ``"500"``, ``"503"`` (an HTTP error);
@@ -76,26 +77,15 @@ class MisbehavingServer:
             def log_message(self, *args: object) -> None:  # keep test output clean
                 pass
 
-        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._bind(Handler)
 
     @property
     def behaviours(self) -> list[str]:
         return [how for _, how in self.requests]
 
-    def __enter__(self) -> MisbehavingServer:
-        self._thread.start()
-        return self
-
     def __exit__(self, *exc: object) -> None:
         self._release.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        super().__exit__(*exc)
 
 
 @pytest.fixture
