@@ -67,7 +67,7 @@ DUPLICATES = ("NACR", "NPIX", "TOTUSJZ", "MEANSHR")
 #: The FlareClassifier defaults before this selection (spelled out, so the script means the same after a change).
 COMMITTED: dict[str, Any] = {"hidden": (32, 32), "activation": "tanh", "dropout": 0.0, "input_noise": 0.0,
                              "weight_decay": 1e-2, "lr": 2e-3, "batch_size": 256, "max_epochs": 60, "patience": 8,
-                             "early_stopping": "loss"}
+                             "early_stopping": "loss", "skip": "none"}
 BASE: dict[str, Any] = {"early_stopping": "auc"}
 #: Stage-1 single changes to BASE, with the reason each is worth a try.
 CHANGES: dict[str, dict[str, Any]] = {
@@ -88,6 +88,11 @@ CHANGES: dict[str, dict[str, Any]] = {
     "drop near-duplicates": {"drop": DUPLICATES},
     # larger batches: smoother gradients, half the steps per epoch
     "batch 512": {"batch_size": 512},
+    # a linear path from the inputs to the logit beside the hidden layers ("wide and deep"): every member
+    # contains a logistic regression, the hidden layers add what it misses
+    "linear skip": {"skip": "linear"},
+    # the same path started at a logistic regression fitted on the fit rows (Wuthrich & Merz 2019, CANN)
+    "logistic-start skip": {"skip": "logistic"},
 }
 
 

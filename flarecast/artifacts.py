@@ -208,7 +208,8 @@ def _structure_problems(meta: dict[str, Any]) -> list[str]:
         hidden = arch.get("hidden", [])
         if not (isinstance(arch.get("kind"), str) and _is_int(arch.get("n_features"), 1)
                 and _is_int(arch.get("n_members"), 1) and isinstance(hidden, list)
-                and all(_is_int(h, 1) for h in hidden) and isinstance(arch.get("activation", "tanh"), str)):
+                and all(_is_int(h, 1) for h in hidden) and isinstance(arch.get("activation", "tanh"), str)
+                and isinstance(arch.get("skip", False), bool)):
             problems.append(f"'architecture' must hold kind, n_features, n_members and hidden widths; got {arch}")
         elif n is not None and arch["n_features"] != n:
             problems.append(f"'architecture' has {arch['n_features']} inputs but 'features' names {n}")

@@ -10,14 +10,16 @@ function in numpy:
 
 ``z = (T(x) - mean) / scale`` with ``T`` the signed log10 on the logged
 columns (:class:`flarecast.transforms.FeatureTransformer`); per member ``k``,
-``h = act(h @ W_k + b_k)`` through the hidden layers, ``logit_k = h @ w_k + c_k``
+``h = act(h @ W_k + b_k)`` through the hidden layers, ``logit_k = h @ w_k + c_k``,
+plus ``z @ v_k + d_k`` for a network with a linear skip path
 (:class:`flarecast.models.mlp.EnsembleMLP` in eval mode, so no dropout); and
 ``P = mean_k sigmoid(logit_k)`` (``FlareClassifier.predict_proba``). Weights
 and activations are float32, as in torch on the CPU.
 
 It handles exactly the tensors an ``mlp`` folder holds (``layers.{i}.weight``
 ``(K, in, out)``, ``layers.{i}.bias`` ``(K, 1, out)``, ``head.weight``,
-``head.bias``) and activations tanh, relu and silu; anything else raises
+``head.bias``, and ``linear.weight`` ``(K, in, 1)``, ``linear.bias`` with a skip
+path) and activations tanh, relu and silu; anything else raises
 :class:`UnsupportedModel`, and the caller falls back to torch. A test checks
 its probabilities against ``FlareClassifier.predict_proba`` on a trained model.
 """
@@ -73,6 +75,7 @@ class NumpyMLP:
         n_hidden = len(arch.get("hidden", []))
         self._layers = [(tensors[f"layers.{i}.weight"], tensors[f"layers.{i}.bias"]) for i in range(n_hidden)]
         self._head = (tensors["head.weight"], tensors["head.bias"])
+        self._linear = (tensors["linear.weight"], tensors["linear.bias"]) if arch.get("skip") else None
 
     @classmethod
     def from_folder(cls, folder: str | Path) -> NumpyMLP:
@@ -117,6 +120,8 @@ class NumpyMLP:
         expected = {f"layers.{i}.weight": (k, a, b) for i, (a, b) in enumerate(zip(widths[:-1], widths[1:], strict=True))}
         expected |= {f"layers.{i}.bias": (k, 1, b) for i, b in enumerate(widths[1:])}
         expected |= {"head.weight": (k, widths[-1], 1), "head.bias": (k, 1, 1)}
+        if arch.get("skip"):
+            expected |= {"linear.weight": (k, widths[0], 1), "linear.bias": (k, 1, 1)}
         got = {name: tuple(t.shape) for name, t in tensors.items()}
         if got != expected:
             raise UnsupportedModel(f"{path}: tensors {got} are not the MLP layout {expected}")
@@ -135,9 +140,12 @@ class NumpyMLP:
         if arr.ndim != 2 or arr.shape[1] != len(names) or not np.isfinite(arr).all():
             raise ModelFileError(f"NumpyMLP needs a finite (n, {len(names)}) matrix of {names}; got {arr.shape}")
         z = np.where(self._log_mask, np.sign(arr) * np.log10(1.0 + np.abs(arr)), arr)
-        h = ((z - self._mean) / self._scale).astype(np.float32)
+        h = z = ((z - self._mean) / self._scale).astype(np.float32)
         for weight, bias in self._layers:
             h = self._act(np.matmul(h, weight) + bias)  # (B, in) @ (K, in, out) -> (K, B, out)
-        logits = (np.matmul(h, self._head[0]) + self._head[1])[..., 0].astype(float)  # (K, B)
+        out = np.matmul(h, self._head[0]) + self._head[1]
+        if self._linear is not None:
+            out = out + (np.matmul(z, self._linear[0]) + self._linear[1])
+        logits = out[..., 0].astype(float)  # (K, B)
         p = (1.0 / (1.0 + np.exp(-logits))).mean(axis=0)
         return np.column_stack([1.0 - p, p])

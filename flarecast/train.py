@@ -59,6 +59,7 @@ __all__ = [
 
 EARLY_STOPPING = ("loss", "auc")
 MODELS = ("mlp", "sequence")
+SKIPS = ("none", "linear", "logistic")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,6 +82,13 @@ class TrainConfig:
         (``benchmarks/select_network.py``, "Network selection" in
         ``benchmarks/RESULTS.md``): with tanh the focal-loss network ranked
         worse than logistic regression on validation; with ReLU it did not.
+    skip : {"none", "linear", "logistic"}, default "none"
+        MLP only: a linear path from the inputs to the logit next to the hidden
+        layers (see :class:`flarecast.models.mlp.EnsembleMLP`), starting at zero
+        ("linear") or at a logistic regression fitted to the training rows
+        ("logistic": the network starts as that model, and its hidden layers,
+        whose output starts near zero, learn what it misses; the combined
+        actuarial neural network of Wuthrich & Merz 2019).
     dropout : float, default 0.0
         Dropout after hidden activations. Off by default: on the Michigan table it
         did not change the AUC (0.2 vs 0 within 0.002) and it doubles the step time.
@@ -122,6 +130,7 @@ class TrainConfig:
     model: str = "mlp"
     hidden: tuple[int, ...] = (64, 64)
     activation: str = "relu"
+    skip: str = "none"
     dropout: float = 0.0
     input_noise: float = 0.0
     weight_decay: float = 1e-2
@@ -160,6 +169,8 @@ def check_config(config: TrainConfig, owner: str = "FlareClassifier") -> None:
         config.model == "sequence" and len(config.hidden) == 0
     ):
         bad("hidden", "a tuple of ints >= 1 (at least one for the sequence model)")
+    if config.skip not in SKIPS or (config.skip != "none" and config.model != "mlp"):
+        bad("skip", f"one of {list(SKIPS)} ('none' for the 'sequence' model)")
     if not 0 <= config.dropout < 1:
         bad("dropout", "a float in [0, 1)")
     for name in ("weight_decay", "input_noise"):

@@ -78,6 +78,9 @@ def test_demo_sequence_run_says_synthetic_and_config_reruns(tmp_path):
         (["--alpha", "1.5"], "Error: The 'alpha' parameter of FlareClassifier must be a float in [0, 1]"),
         (["--device", "tpu"], "Error: Unknown device 'tpu'"),
         (["--negatives", "C,Q"], "Invalid value for '--negatives'"),
+        (["--skip", "linear", "--model", "sequence"], "The 'skip' parameter of FlareClassifier must be one of "
+                                                      "['none', 'linear', 'logistic'] ('none' for the 'sequence'"),
+        (["--threads", "0"], "Invalid value for '--threads'"),
     ],
 )
 def test_train_bad_options(tmp_path, args, message):
@@ -101,5 +104,18 @@ def test_predict_with_a_broken_model_folder_is_a_clean_error(tmp_path):
 def test_help_lists_the_options():
     res = _run(["train", "--help"])
     for option in ("--dataset", "--loss", "--alpha", "--gamma", "--model", "--features", "--seeds", "--device",
-                   "--out", "--negatives", "--positive-threshold", "--config"):
+                   "--out", "--negatives", "--positive-threshold", "--config", "--skip", "--threads"):
         assert option in res.output
+
+
+def test_skip_and_threads_reach_the_saved_model(tmp_path):
+    out = tmp_path / "wide"
+    res = _run(["train", "--dataset", "demo", "--loss", "ce", "--hidden", "8", "--epochs", "2", "--seeds", "2",
+                "--skip", "logistic", "--threads", "2", "--out", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["config"]["skip"] == "logistic" and meta["config"]["cpu_threads"] == 2
+    assert meta["architecture"]["skip"] is True
+    preds = tmp_path / "p.csv"
+    assert _run(["predict", "--model", str(out), "--dataset", "demo", "--out", str(preds)]).exit_code == 0
+    assert pd.read_csv(preds)["p_flare"].between(0, 1).all()

@@ -286,7 +286,8 @@ def test_numpy_engine_matches_the_torch_classifier(model_dir, records):
     assert list(numpy_clf.feature_names_in_) == list(torch_clf.feature_names_in_)
 
 
-def test_numpy_engine_matches_a_deeper_ensemble(tmp_path, records):
+@pytest.mark.parametrize("skip", ["none", "linear"])
+def test_numpy_engine_matches_a_deeper_ensemble(tmp_path, records, skip):
     from flarecast.artifacts import save_model
     from flarecast.data.synthetic import demo_dataset
     from flarecast.forecast_model import NumpyMLP
@@ -295,7 +296,8 @@ def test_numpy_engine_matches_a_deeper_ensemble(tmp_path, records):
     ds = demo_dataset(seed=2, n_regions=40, days=30)
     X = ds.frame[list(ds.features)]
     y = (ds.frame["peak_flux"].to_numpy() >= 1e-6).astype(int)  # >= C: enough positives for a tiny set
-    clf = FlareClassifier(hidden=(6, 5), n_members=3, max_epochs=2, seed=1).fit(X, y, groups=ds.frame["noaa_ar"])
+    clf = FlareClassifier(hidden=(6, 5), n_members=3, max_epochs=2, seed=1, skip=skip).fit(
+        X, y, groups=ds.frame["noaa_ar"])
     save_model(clf, tmp_path / "ens", dataset=ds, targets_definition="positive: >= C1.0")
     Xr = records.head(500)[list(ds.features)].dropna()
     np.testing.assert_allclose(NumpyMLP.from_folder(tmp_path / "ens").predict_proba(Xr), clf.predict_proba(Xr),

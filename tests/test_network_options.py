@@ -1,4 +1,4 @@
-"""Training options chosen by benchmarks/select_network.py: input noise and early stopping on validation AUC."""
+"""Training options chosen by benchmarks/select_network.py: input noise, early stopping on validation AUC, skip path."""
 
 import numpy as np
 import pytest
@@ -53,3 +53,59 @@ def test_auc_stopping_keeps_each_members_best_validation_auc_epoch(toy, loss):
         assert clf.best_epoch_[k] == int(np.argmax(seen)) + 1  # first maximum, 1-based
         # the restored weights are that epoch's: they reproduce its validation AUC
         assert roc_auc_score(y[te], members[k]) == pytest.approx(seen.max(), abs=1e-6)
+
+
+def test_linear_skip_adds_a_linear_map_of_the_inputs_to_the_logit():
+    import torch
+
+    from flarecast.models.mlp import EnsembleMLP
+
+    net = EnsembleMLP(5, (4,), n_members=3, seed=1, activation="relu", skip=True).eval()
+    assert net.architecture()["skip"] is True and "skip" not in EnsembleMLP(5, (4,)).architecture()
+    x = torch.randn(7, 5)
+    with torch.no_grad():
+        np.testing.assert_array_equal(net(x).numpy(), net.head(torch.relu(net.layers[0](x))).squeeze(-1).numpy())
+        net.linear.weight.normal_()  # starts at zero; once set, it adds x @ v_k + d_k to every member's logit
+        net.linear.bias.fill_(0.5)
+        expected = net.head(torch.relu(net.layers[0](x))) + x @ net.linear.weight + 0.5
+    np.testing.assert_allclose(net(x).detach().numpy(), expected.squeeze(-1).numpy(), rtol=1e-6)
+
+
+def test_logistic_start_makes_the_untrained_network_a_logistic_regression(toy):
+    import torch
+    from sklearn.linear_model import LogisticRegression
+
+    from flarecast.models.estimator import _logistic_start
+
+    frame, y, tr, _ = toy
+    clf = FlareClassifier(loss="ce", skip="logistic", **{**FAST, "max_epochs": 1}).fit(frame.iloc[tr], y[tr])
+    z = clf.transformer_.transform(frame.iloc[tr][list(clf.feature_names_in_)].to_numpy(dtype=float))
+    coef, intercept = _logistic_start(z, y[tr])
+    reference = LogisticRegression(C=1.0, max_iter=2000).fit(z, y[tr])
+    np.testing.assert_allclose(coef, reference.coef_[0])
+    # A fresh network of that architecture, started from the fit, with the hidden layers' head zeroed:
+    # its logits are exactly the logistic regression's decision function.
+    net = clf.net_.__class__(z.shape[1], FAST["hidden"], n_members=2, skip=True)
+    net.start_linear(coef, intercept)
+    with torch.no_grad():
+        net.head.weight.zero_()
+        logits = net.eval()(torch.from_numpy(z).float())
+    np.testing.assert_allclose(logits.numpy(), np.tile(reference.decision_function(z), (2, 1)), atol=1e-4)
+    # after one epoch of training the members have moved from that start, but not far
+    assert roc_auc_score(y[tr], clf.predict_proba(frame.iloc[tr])[:, 1]) == pytest.approx(
+        roc_auc_score(y[tr], reference.decision_function(z)), abs=0.05)
+
+
+@pytest.mark.parametrize("bad", [{"skip": "yes"}, {"skip": "linear", "model": "sequence"}])
+def test_bad_skip_values_are_refused_with_the_choices(toy, bad):
+    frame, y, tr, _ = toy
+    with pytest.raises(ConfigError, match=r"'skip' parameter of FlareClassifier must be one of "
+                                          r"\['none', 'linear', 'logistic'\]"):
+        FlareClassifier(**bad).fit(frame.iloc[tr], y[tr])
+
+
+def test_start_linear_needs_the_skip_path():
+    from flarecast.models.mlp import EnsembleMLP
+
+    with pytest.raises(ValueError, match="skip=True"):
+        EnsembleMLP(3, (2,)).start_linear([0.0, 0.0, 0.0], 0.0)

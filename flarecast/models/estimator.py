@@ -48,8 +48,18 @@ _CHUNK = 65536  # rows per inference pass: bounds memory for big tables
 def build_network(architecture: dict[str, Any], *, dropout: float, base_rate: float, seed: int) -> torch.nn.Module:
     """The untrained ensemble network described by ``architecture`` (see ``EnsembleMLP.architecture``)."""
     cls = {"mlp": EnsembleMLP, "sequence": EnsembleGRU}[architecture["kind"]]
+    extra = {"skip": True} if architecture.get("skip") else {}
     return cls(architecture["n_features"], tuple(architecture["hidden"]), dropout=dropout, base_rate=base_rate,
-               n_members=architecture["n_members"], seed=seed, activation=architecture.get("activation", "tanh"))
+               n_members=architecture["n_members"], seed=seed, activation=architecture.get("activation", "tanh"),
+               **extra)
+
+
+def _logistic_start(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    """Coefficients and intercept of an L2 logistic regression (C=1) on transformed rows: the linear path's start."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=1.0, max_iter=2000).fit(z, y)
+    return model.coef_[0], float(model.intercept_[0])
 
 
 class FlareClassifier(ClassifierMixin, BaseEstimator):
@@ -68,7 +78,8 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         "sequence" reads windows of ``window`` consecutive records of each region
         with a GRU; it needs ``time`` and ``noaa_ar`` columns in ``X``.
     hidden : tuple of int, default (64, 64)
-    activation, dropout, input_noise, weight_decay, lr, batch_size, max_epochs, patience, window, early_stopping
+    activation, skip, dropout, input_noise, weight_decay, lr, batch_size, max_epochs, patience, window,
+    early_stopping
         See :class:`flarecast.train.TrainConfig`, which holds the same defaults.
     n_members : int, default 1
         Ensemble size; members differ only in their seeds.
@@ -109,6 +120,7 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         model: str = "mlp",
         hidden: tuple[int, ...] = (64, 64),
         activation: str = "relu",
+        skip: str = "none",
         dropout: float = 0.0,
         input_noise: float = 0.0,
         weight_decay: float = 1e-2,
@@ -132,6 +144,7 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         self.model = model
         self.hidden = hidden
         self.activation = activation
+        self.skip = skip
         self.dropout = dropout
         self.input_noise = input_noise
         self.weight_decay = weight_decay
@@ -294,13 +307,17 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         self.base_rate_ = float(y_tr.mean())
         self.device_ = resolve_device(config.device)
         arch = {"kind": config.model, "n_features": self.n_features_in_, "hidden": list(config.hidden),
-                "n_members": config.n_members, "activation": config.activation}
+                "n_members": config.n_members, "activation": config.activation} | (
+                    {"skip": True} if config.skip != "none" else {})
         self.net_ = build_network(arch, dropout=config.dropout, base_rate=self.base_rate_, seed=config.seed)
+        z_tr = self.transformer_.transform(raw_tr)
+        if config.skip == "logistic":
+            self.net_.start_linear(*_logistic_start(z_tr, y_tr))
         self._loss_fn = make_loss(config.loss, alpha=config.alpha, gamma=config.gamma, base_rate=self.base_rate_)
         with torch_threads(config.cpu_threads, self.device_):
             result = train_ensemble(
                 self.net_,
-                self._inputs(X_tr, self.transformer_.transform(raw_tr)), torch.from_numpy(y_tr),
+                self._inputs(X_tr, z_tr), torch.from_numpy(y_tr),
                 self._inputs(X_va, self.transformer_.transform(raw_va)), torch.from_numpy(y_va),
                 self._loss_fn, config, self.device_, callback=callback, checkpoint=checkpoint,
             )

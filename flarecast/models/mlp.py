@@ -31,6 +31,11 @@ class EnsembleMLP(nn.Module):
     dropout : float in [0, 1), default 0.0
         Dropout after every hidden activation.
     activation : {"tanh", "relu", "silu"}, default "tanh"
+    skip : bool, default False
+        Add a linear path from the inputs straight to the logit ("wide and
+        deep", Cheng et al. 2016): ``logit = head(h) + x @ v_k``, so every
+        member contains a logistic regression and the hidden layers learn what
+        a linear model misses. ``v_k`` starts at zero.
     base_rate : float, default 0.5
         Training base rate; the output bias starts at its logit (prior init) and
         the output weights near zero (N(0, 0.01^2)), so every member starts out
@@ -56,6 +61,7 @@ class EnsembleMLP(nn.Module):
         n_members: int = 1,
         seed: int = 0,
         activation: str = "tanh",
+        skip: bool = False,
     ):
         super().__init__()
         self.activation = activation
@@ -68,13 +74,35 @@ class EnsembleMLP(nn.Module):
         widths = (self.n_features, *self.hidden)
         self.layers = nn.ModuleList(BatchedLinear(gens, a, b) for a, b in zip(widths[:-1], widths[1:], strict=True))
         self.head = BatchedLinear(gens, widths[-1], 1, weight_std=0.01, bias=prior_logit(base_rate))
+        self.skip = bool(skip)
+        if self.skip:  # zero weights, zero bias: the head's bias alone carries the prior
+            self.linear = BatchedLinear(gens, self.n_features, 1, weight_std=0.0, bias=0.0)
+
+    @torch.no_grad()
+    def start_linear(self, coef: Sequence[float], intercept: float) -> None:
+        """Start every member's linear path at ``x @ coef + intercept`` (e.g. a fitted logistic regression).
+
+        The intercept replaces the prior bias of the head, whose small weights
+        (N(0, 0.01^2)) keep the hidden layers' share of the first logits near zero.
+        """
+        if not self.skip:
+            raise ValueError("start_linear needs a network built with skip=True")
+        coef_t = torch.as_tensor(coef, dtype=self.linear.weight.dtype).reshape(1, self.n_features, 1)
+        self.linear.weight.copy_(coef_t.expand_as(self.linear.weight))
+        self.linear.bias.zero_()
+        self.head.bias.fill_(float(intercept))
 
     def forward(self, x: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        h = x
         for layer in self.layers:
-            x = dropout(self._act(layer(x)), self.p_drop, self.training, generator)
-        return self.head(x).squeeze(-1)
+            h = dropout(self._act(layer(h)), self.p_drop, self.training, generator)
+        out = self.head(h)
+        if self.skip:
+            out = out + self.linear(x)
+        return out.squeeze(-1)
 
     def architecture(self) -> dict:
         """The constructor arguments that fix the weight shapes (stored in model files)."""
-        return {"kind": self.kind, "n_features": self.n_features, "hidden": list(self.hidden),
+        arch = {"kind": self.kind, "n_features": self.n_features, "hidden": list(self.hidden),
                 "n_members": self.n_members, "activation": self.activation}
+        return arch | {"skip": True} if self.skip else arch
