@@ -49,8 +49,10 @@ INTERVAL_SCORES: tuple[str, ...] = ("x_recall", "recall", "hss", "tss", "auc", "
 PAIRED_SCORES: tuple[str, ...] = ("x_recall", "recall", "hss", "tss", "auc", "bss")
 #: Scores whose spread over the seed members is reported (``<score>_seed_sd``).
 SEED_SCORES: tuple[str, ...] = ("x_recall", "hss", "tss", "auc")
-#: The paired comparisons made when both methods ran: (method, baseline).
-PAIRS: tuple[tuple[str, str], ...] = (("focal", "ce"), ("focal", "weighted-ce"))
+#: The paired comparisons made when both methods ran: (method, baseline). The network rows against
+#: logistic regression too: a network that does not reach it is no result to publish.
+PAIRS: tuple[tuple[str, str], ...] = (("focal", "ce"), ("focal", "weighted-ce"), ("ce", "logistic"),
+                                      ("focal", "logistic"))
 
 #: Scores :func:`bootstrap_scores` returns, in table order.
 SCORES: tuple[str, ...] = (

@@ -250,7 +250,25 @@ def plain_reading(summary: Summary, meta: dict[str, Any]) -> str:
         best_ref = max(refs, key=lambda m: -np.inf if math.isnan(table.loc[m, "auc"]) else table.loc[m, "auc"])
         text += (f"The best scikit-learn reference, {table.loc[best_ref, 'label']}, reaches ROC AUC "
                  f"{_fmt(table.loc[best_ref, 'auc'])} and TSS {_fmt(table.loc[best_ref, 'tss'])}. ")
+    text += _against_logistic(summary)
     return text + _sentence(facts).rstrip()
+
+
+def _against_logistic(summary: Summary) -> str:
+    """A sentence per network row on its paired ROC AUC and TSS differences from logistic regression."""
+    comp = summary.comparison
+    if not len(comp):
+        return ""
+    parts = []
+    for method, name in (("ce", "cross-entropy"), ("focal", "focal-loss")):
+        rows = comp[comp.comparison == f"{method} - logistic"].set_index("score")
+        if {"auc", "tss"} <= set(rows.index):
+            diffs = [f"{_NAMES[s]} {rows.loc[s, 'difference']:+.3f} [{rows.loc[s, 'lo']:+.3f}, "
+                     f"{rows.loc[s, 'hi']:+.3f}]" for s in ("auc", "tss")]
+            short = [_NAMES[s] for s in ("auc", "tss") if rows.loc[s, "difference"] < 0]
+            parts.append(f"the {name} network {', '.join(diffs)} ("
+                         + (f"below it on {' and '.join(short)}" if short else "at or above it on both") + ")")
+    return _sentence("Against logistic regression, paired: " + "; ".join(parts)) if parts else ""
 
 
 def _version(name: str) -> str | None:

@@ -54,6 +54,7 @@ __all__ = [
     "train_ensemble",
     "batched_auc",
     "check_config",
+    "skip_path",
     "torch_threads",
 ]
 
@@ -74,21 +75,24 @@ class TrainConfig:
     gamma : float, default 2.0
         Focal-loss focusing parameter.
     model : {"mlp", "sequence"}, default "mlp"
-    hidden : tuple of int, default (64, 64)
+    hidden : tuple of int, default (32, 32)
         MLP hidden widths; for "sequence", the GRU state size then head widths.
     activation : {"tanh", "relu", "silu"}, default "relu"
-        Hidden activation. ``hidden``, ``activation`` and ``early_stopping``
-        defaults were chosen together on inner-validation rows only
-        (``benchmarks/select_network.py``, "Network selection" in
-        ``benchmarks/RESULTS.md``): with tanh the focal-loss network ranked
-        worse than logistic regression on validation; with ReLU it did not.
-    skip : {"none", "linear", "logistic"}, default "none"
+        Hidden activation.
+    skip : {"none", "linear", "logistic"} or None, default None
         MLP only: a linear path from the inputs to the logit next to the hidden
         layers (see :class:`flarecast.models.mlp.EnsembleMLP`), starting at zero
         ("linear") or at a logistic regression fitted to the training rows
         ("logistic": the network starts as that model, and its hidden layers,
         whose output starts near zero, learn what it misses; the combined
-        actuarial neural network of Wuthrich & Merz 2019).
+        actuarial neural network of Wuthrich & Merz 2019). None means the
+        model's default: "logistic" for the MLP, "none" for the sequence model.
+
+        ``hidden``, ``activation``, ``skip`` and ``early_stopping`` defaults were
+        chosen together on inner-validation rows only, as the candidate that
+        came closest to logistic regression's validation AUC and TSS with both
+        losses (``benchmarks/select_network.py``, "Network selection" in
+        ``benchmarks/RESULTS.md``).
     dropout : float, default 0.0
         Dropout after hidden activations. Off by default: on the Michigan table it
         did not change the AUC (0.2 vs 0 within 0.002) and it doubles the step time.
@@ -128,9 +132,9 @@ class TrainConfig:
     alpha: float | None = 0.25
     gamma: float = 2.0
     model: str = "mlp"
-    hidden: tuple[int, ...] = (64, 64)
+    hidden: tuple[int, ...] = (32, 32)
     activation: str = "relu"
-    skip: str = "none"
+    skip: str | None = None
     dropout: float = 0.0
     input_noise: float = 0.0
     weight_decay: float = 1e-2
@@ -169,8 +173,8 @@ def check_config(config: TrainConfig, owner: str = "FlareClassifier") -> None:
         config.model == "sequence" and len(config.hidden) == 0
     ):
         bad("hidden", "a tuple of ints >= 1 (at least one for the sequence model)")
-    if config.skip not in SKIPS or (config.skip != "none" and config.model != "mlp"):
-        bad("skip", f"one of {list(SKIPS)} ('none' for the 'sequence' model)")
+    if (config.skip is not None and config.skip not in SKIPS) or (skip_path(config) != "none" and config.model != "mlp"):
+        bad("skip", f"one of {list(SKIPS)} or None ('none' for the 'sequence' model)")
     if not 0 <= config.dropout < 1:
         bad("dropout", "a float in [0, 1)")
     for name in ("weight_decay", "input_noise"):
@@ -187,6 +191,13 @@ def check_config(config: TrainConfig, owner: str = "FlareClassifier") -> None:
             bad(name, "an int >= 1")
     if problems:
         raise ConfigError(" ".join(problems))
+
+
+def skip_path(config: TrainConfig) -> str:
+    """``config.skip``, with None resolved to the model's default ("logistic" for the MLP, "none" otherwise)."""
+    if config.skip is not None:
+        return config.skip
+    return "logistic" if config.model == "mlp" else "none"
 
 
 @contextlib.contextmanager

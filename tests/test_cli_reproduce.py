@@ -56,11 +56,14 @@ def test_table_and_comparison(run):
     assert table.loc[table.method == "focal", "n_seeds"].item() == 2
     comp = pd.read_csv(out / "comparison.csv")
     assert set(comp["score"]) == {"x_recall", "recall", "hss", "tss", "auc", "bss"}
-    assert set(comp["comparison"]) == {"focal - ce"}
-    focal = table.set_index("method").loc["focal"]
-    ce = table.set_index("method").loc["ce"]
-    hss = comp.set_index("score").loc["hss"]
-    assert hss["difference"] == pytest.approx(focal["hss"] - ce["hss"], abs=1e-5)
+    assert set(comp["comparison"]) == {"focal - ce", "ce - logistic", "focal - logistic"}
+    by_method = table.set_index("method")
+    pairs = comp.set_index(["comparison", "score"])
+    for (a, b), score in ((("focal", "ce"), "hss"), (("ce", "logistic"), "auc"), (("focal", "logistic"), "tss")):
+        assert pairs.loc[(f"{a} - {b}", score), "difference"] == pytest.approx(
+            by_method.loc[a, score] - by_method.loc[b, score], abs=1e-5)
+    reading = (out / "table.md").read_text().split("## Reading")[1]
+    assert "Against logistic regression, paired: the cross-entropy network ROC AUC" in reading
 
 
 def test_importance_of_both_networks(run):

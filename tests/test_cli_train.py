@@ -79,7 +79,7 @@ def test_demo_sequence_run_says_synthetic_and_config_reruns(tmp_path):
         (["--device", "tpu"], "Error: Unknown device 'tpu'"),
         (["--negatives", "C,Q"], "Invalid value for '--negatives'"),
         (["--skip", "linear", "--model", "sequence"], "The 'skip' parameter of FlareClassifier must be one of "
-                                                      "['none', 'linear', 'logistic'] ('none' for the 'sequence'"),
+                                                      "['none', 'linear', 'logistic'] or None ('none' for the 'sequence'"),
         (["--threads", "0"], "Invalid value for '--threads'"),
     ],
 )

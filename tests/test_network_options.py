@@ -100,7 +100,7 @@ def test_logistic_start_makes_the_untrained_network_a_logistic_regression(toy):
 def test_bad_skip_values_are_refused_with_the_choices(toy, bad):
     frame, y, tr, _ = toy
     with pytest.raises(ConfigError, match=r"'skip' parameter of FlareClassifier must be one of "
-                                          r"\['none', 'linear', 'logistic'\]"):
+                                          r"\[.none., .linear., .logistic.\] or None"):
         FlareClassifier(**bad).fit(frame.iloc[tr], y[tr])
 
 

@@ -92,14 +92,15 @@ def _write_history(path: Path, history: dict[str, Any]) -> None:
 @click.option("--model", "model_kind", type=click.Choice(["mlp", "sequence"]), default=None,
               help="Snapshot MLP or GRU over record windows [default: mlp].")
 @click.option("--features", default=None, help="Comma-separated feature columns [default: all of the data set].")
-@click.option("--hidden", default=None, help="Hidden widths, e.g. 32,32 [default: 64,64].")
+@click.option("--hidden", default=None, help="Hidden widths, e.g. 64,64 [default: 32,32].")
 @click.option("--seeds", type=int, default=None, help="Ensemble members trained at once [default: 1].")
 @click.option("--seed", type=int, default=None, help="Base seed [default: 0].")
 @click.option("--epochs", type=int, default=None, help="Maximum epochs (early stopping may end sooner) [default: 60].")
 @click.option("--device", default=None, help="auto, cpu, cuda, cuda:N or mps [default: auto].")
 @click.option("--skip", type=click.Choice(["none", "linear", "logistic"]), default=None,
               help="MLP: a linear path from the features to the logit beside the hidden layers, starting at zero "
-                   "or at a logistic regression fitted to the training rows [default: none].")
+                   "or at a logistic regression fitted to the training rows [default: logistic for the mlp, none "
+                   "for the sequence model].")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="torch threads on the CPU. One suits a single member; an ensemble (--seeds 5 or more) trains "
                    "faster with one per core on an otherwise idle machine [default: 1].")
@@ -158,7 +159,7 @@ def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None
         hidden_value = tuple(int(h) for h in _split_list(hidden)) if hidden is not None else None
         threshold_value: float | str = threshold if threshold == "tss" else float(threshold)
     except ValueError as exc:
-        raise ConfigError(f"--hidden must be integers like 32,32 and --threshold a number or 'tss': {exc}") from exc
+        raise ConfigError(f"--hidden must be integers like 64,64 and --threshold a number or 'tss': {exc}") from exc
     config = cfg.replace(base, loss=loss, gamma=gamma, model=model_kind, hidden=hidden_value, n_members=seeds,
                          seed=seed, max_epochs=epochs, device=device, skip=skip, cpu_threads=threads)
     if alpha is not None:  # set explicitly: 'none' (no class weighting) must not read as "not given"

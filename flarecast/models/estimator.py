@@ -35,6 +35,7 @@ from flarecast.train import (
     batched_auc,
     check_config,
     resolve_device,
+    skip_path,
     torch_threads,
     train_ensemble,
 )
@@ -77,7 +78,7 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
     model : {"mlp", "sequence"}, default "mlp"
         "sequence" reads windows of ``window`` consecutive records of each region
         with a GRU; it needs ``time`` and ``noaa_ar`` columns in ``X``.
-    hidden : tuple of int, default (64, 64)
+    hidden : tuple of int, default (32, 32)
     activation, skip, dropout, input_noise, weight_decay, lr, batch_size, max_epochs, patience, window,
     early_stopping
         See :class:`flarecast.train.TrainConfig`, which holds the same defaults.
@@ -118,9 +119,9 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         alpha: float | None = 0.25,
         gamma: float = 2.0,
         model: str = "mlp",
-        hidden: tuple[int, ...] = (64, 64),
+        hidden: tuple[int, ...] = (32, 32),
         activation: str = "relu",
-        skip: str = "none",
+        skip: str | None = None,
         dropout: float = 0.0,
         input_noise: float = 0.0,
         weight_decay: float = 1e-2,
@@ -308,10 +309,10 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         self.device_ = resolve_device(config.device)
         arch = {"kind": config.model, "n_features": self.n_features_in_, "hidden": list(config.hidden),
                 "n_members": config.n_members, "activation": config.activation} | (
-                    {"skip": True} if config.skip != "none" else {})
+                    {"skip": True} if skip_path(config) != "none" else {})
         self.net_ = build_network(arch, dropout=config.dropout, base_rate=self.base_rate_, seed=config.seed)
         z_tr = self.transformer_.transform(raw_tr)
-        if config.skip == "logistic":
+        if skip_path(config) == "logistic":
             self.net_.start_linear(*_logistic_start(z_tr, y_tr))
         self._loss_fn = make_loss(config.loss, alpha=config.alpha, gamma=config.gamma, base_rate=self.base_rate_)
         with torch_threads(config.cpu_threads, self.device_):
