@@ -129,13 +129,15 @@ def main() -> None:
         print(f"   {label}, on {cores} cores: ensemble {med['ens_' + mode]:.2f} s ({cores} threads) vs sequential "
               f"{statistics.median(seq_best):.2f} s (faster of 1 thread {med['seq1_' + mode]:.2f} s and {cores} threads "
               f"{med['seq2_' + mode]:.2f} s) -> {statistics.median(per_repeat):.1f}x (median of per-repeat ratios; "
-              f"per repeat {', '.join(f'{r:.1f}' for r in per_repeat)})")
+              f"per repeat {', '.join(f'{r:.1f}' for r in per_repeat)}; total time over the repeats "
+              f"{sum(seq_best) / sum(results['ens_' + mode]):.1f}x)")
         print(f"   {label}, both on 1 thread: {med['ens1_' + mode]:.2f} s vs {med['seq1_' + mode]:.2f} s -> "
-              f"{statistics.median(one):.1f}x; process CPU time {cmed['ens1_' + mode]:.2f} s vs "
+              f"{statistics.median(one):.1f}x (total time over the repeats "
+              f"{sum(results['seq1_' + mode]) / sum(results['ens1_' + mode]):.1f}x); process CPU time {cmed['ens1_' + mode]:.2f} s vs "
               f"{cmed['seq1_' + mode]:.2f} s -> {cmed['seq1_' + mode] / cmed['ens1_' + mode]:.1f}x")
     print(f"   epochs: the ensemble ran {len(ens.history_['val_loss'])} (its members stopped on their own); the "
           f"sequential fits ran {[len(c.history_['val_loss']) for c in seq]}")
-    ens_fix = kept["ens_fix"]
+    ens_fix, epochs_ens = kept["ens_fix"], ens.best_epoch_.tolist()
 
     rate = _member_samples([ens], len(tr)) / med["ens_es"]
     rate_fix = _member_samples([ens_fix], len(tr)) / med["ens_fix"]
