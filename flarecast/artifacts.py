@@ -37,7 +37,8 @@ from flarecast.data.schema import Dataset
 from flarecast.errors import ModelFileError
 from flarecast.io import atomic_open, write_json
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "WEIGHTS", "SIDECAR", "save_model", "load_model", "read_sidecar"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "WEIGHTS", "SIDECAR", "save_model", "load_model", "read_sidecar",
+           "foreign_format"]
 
 FORMAT = "flarecast-model"
 #: Bumped whenever the sidecar or the tensor layout changes incompatibly.
@@ -234,6 +235,24 @@ def _structure_problems(meta: dict[str, Any]) -> list[str]:
     return problems
 
 
+def foreign_format(blob: bytes) -> str | None:
+    """What a weights file holds when it is a pickle or a zip archive instead of safetensors; None otherwise.
+
+    A safetensors file starts with the length of its JSON header (8 bytes,
+    little-endian), then the header's ``{``. That length's first byte can be
+    0x80, the pickle protocol opcode, so the opcode alone proves nothing: a
+    file with ``{`` at byte 8 goes to the safetensors parser, which runs no code
+    and rejects anything else.
+    """
+    if blob[8:9] == b"{":
+        return None
+    if blob[:4] == b"PK\x03\x04":
+        return "a zip archive (torch.save format, which holds pickles)"
+    if blob[:1] == b"\x80":
+        return "a Python pickle"
+    return None
+
+
 def _read_weights(folder: Path, meta: dict[str, Any]) -> dict[str, Any]:
     from safetensors import SafetensorError
     from safetensors.torch import load as st_load
@@ -242,8 +261,8 @@ def _read_weights(folder: Path, meta: dict[str, Any]) -> dict[str, Any]:
     if not path.is_file():
         raise ModelFileError(f"{folder}: the weights file {path.name} is missing")
     blob = path.read_bytes()
-    if blob[:1] == b"\x80" or blob[:4] == b"PK\x03\x04":
-        kind = "a Python pickle" if blob[:1] == b"\x80" else "a zip archive (torch.save format, which holds pickles)"
+    kind = foreign_format(blob)
+    if kind is not None:
         raise ModelFileError(f"{path} is {kind}, not safetensors. flarecast never loads pickles, which can run "
                              "arbitrary code; re-save the model with flarecast.artifacts.save_model")
     expected_size = meta["weights"].get("bytes")

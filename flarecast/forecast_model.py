@@ -91,7 +91,7 @@ class NumpyMLP:
         from safetensors import SafetensorError
         from safetensors.numpy import load as st_load
 
-        from flarecast.artifacts import SIDECAR, WEIGHTS, read_sidecar  # no torch at import
+        from flarecast.artifacts import SIDECAR, WEIGHTS, foreign_format, read_sidecar  # no torch at import
 
         folder = Path(folder)
         meta = read_sidecar(folder)
@@ -104,8 +104,9 @@ class NumpyMLP:
         if not path.is_file():
             raise ModelFileError(f"{folder}: the weights file {path.name} is missing")
         blob = path.read_bytes()
-        if blob[:1] == b"\x80" or blob[:4] == b"PK\x03\x04":
-            raise ModelFileError(f"{path} is a pickle or zip archive, not safetensors; flarecast never loads pickles")
+        kind = foreign_format(blob)
+        if kind is not None:
+            raise ModelFileError(f"{path} is {kind}, not safetensors; flarecast never loads pickles")
         size, digest = meta["weights"].get("bytes"), hashlib.sha256(blob).hexdigest()
         if size is not None and len(blob) != size:
             raise ModelFileError(f"{path} has {len(blob)} bytes on disk, {size} recorded in {SIDECAR}: truncated?")

@@ -59,7 +59,7 @@ def test_folder_holds_no_pickle_and_full_provenance(folder, fitted):
     assert meta["class_definition"] == "positive: >= M1.0; negative: C"
     assert meta["data"]["sha256"] == "ab" * 32 and meta["synthetic"] is True
     assert meta["architecture"] == {"kind": "mlp", "n_features": 4, "hidden": [8, 8], "n_members": 3,
-                                    "activation": "relu"}
+                                    "activation": "relu", "skip": True}
     assert meta["transform"]["log_mask"] == [True, True, False, False]
     assert meta["threshold"] == pytest.approx(fitted.threshold_)
     assert meta["created"].endswith("+00:00")

@@ -308,3 +308,20 @@ def test_fuzzed_sidecar_loads_correctly_or_is_a_model_file_error(model_dir, fuzz
             # Whatever loads must still predict valid probabilities.
             p = clf.predict_proba(X)
             assert p.shape == (len(X), 2) and np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
+
+
+def test_safetensors_whose_header_length_starts_with_the_pickle_opcode_is_not_taken_for_a_pickle():
+    """Regression: a real weights file whose 8-byte header length began with 0x80 was refused as a pickle."""
+    from safetensors.numpy import load, save
+
+    from flarecast.artifacts import foreign_format
+
+    tensors = {"head.weight": np.zeros((2, 3, 1), dtype=np.float32)}
+    blob = next(b for pad in range(400) if (b := save(tensors, metadata={"pad": "x" * pad}))[0] == 0x80)
+    assert foreign_format(blob) is None
+    np.testing.assert_array_equal(load(blob)["head.weight"], tensors["head.weight"])
+    assert foreign_format(pickle.dumps(tensors)) == "a Python pickle"
+    buffer = tempfile.SpooledTemporaryFile()
+    torch.save({"w": torch.zeros(2)}, buffer)
+    buffer.seek(0)
+    assert foreign_format(buffer.read()).startswith("a zip archive")

@@ -68,7 +68,7 @@ def test_linear_skip_adds_a_linear_map_of_the_inputs_to_the_logit():
         net.linear.weight.normal_()  # starts at zero; once set, it adds x @ v_k + d_k to every member's logit
         net.linear.bias.fill_(0.5)
         expected = net.head(torch.relu(net.layers[0](x))) + x @ net.linear.weight + 0.5
-    np.testing.assert_allclose(net(x).detach().numpy(), expected.squeeze(-1).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(net(x).detach().numpy(), expected.squeeze(-1).numpy(), rtol=1e-6, atol=1e-6)
 
 
 def test_logistic_start_makes_the_untrained_network_a_logistic_regression(toy):
@@ -83,6 +83,11 @@ def test_logistic_start_makes_the_untrained_network_a_logistic_regression(toy):
     coef, intercept = _logistic_start(z, y[tr])
     reference = LogisticRegression(C=1.0, max_iter=2000).fit(z, y[tr])
     np.testing.assert_allclose(coef, reference.coef_[0])
+    # "weighted-ce" starts from the linear model of its own loss: positives weighted by pos_weight
+    coef_w, intercept_w = _logistic_start(z, y[tr], 9.0)
+    weighted = LogisticRegression(C=1.0, max_iter=2000, class_weight={0: 1.0, 1: 9.0}).fit(z, y[tr])
+    np.testing.assert_allclose(coef_w, weighted.coef_[0], rtol=1e-3, atol=1e-4)
+    assert intercept_w > intercept + 1  # the weighting moves the start towards flares
     # A fresh network of that architecture, started from the fit, with the hidden layers' head zeroed:
     # its logits are exactly the logistic regression's decision function.
     net = clf.net_.__class__(z.shape[1], FAST["hidden"], n_members=2, skip=True)

@@ -27,7 +27,7 @@ from flarecast.errors import (
     format_examples,
     warn_user,
 )
-from flarecast.losses import make_loss
+from flarecast.losses import make_loss, pos_weight_from_base_rate
 from flarecast.models.mlp import EnsembleMLP
 from flarecast.models.sequence import EnsembleGRU, make_windows
 from flarecast.train import (
@@ -55,11 +55,16 @@ def build_network(architecture: dict[str, Any], *, dropout: float, base_rate: fl
                **extra)
 
 
-def _logistic_start(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
-    """Coefficients and intercept of an L2 logistic regression (C=1) on transformed rows: the linear path's start."""
+def _logistic_start(z: np.ndarray, y: np.ndarray, pos_weight: float = 1.0) -> tuple[np.ndarray, float]:
+    """Coefficients and intercept of an L2 logistic regression (C=1) on transformed rows: the linear path's start.
+
+    ``pos_weight`` weights the positive rows, so that "weighted-ce" starts from the linear model of its own
+    loss; cross-entropy and focal loss start from the unweighted fit.
+    """
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=1.0, max_iter=2000).fit(z, y)
+    weights = np.where(y == 1, float(pos_weight), 1.0)
+    model = LogisticRegression(C=1.0, max_iter=2000).fit(z, y, sample_weight=weights)
     return model.coef_[0], float(model.intercept_[0])
 
 
@@ -313,7 +318,8 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         self.net_ = build_network(arch, dropout=config.dropout, base_rate=self.base_rate_, seed=config.seed)
         z_tr = self.transformer_.transform(raw_tr)
         if skip_path(config) == "logistic":
-            self.net_.start_linear(*_logistic_start(z_tr, y_tr))
+            weight = pos_weight_from_base_rate(self.base_rate_) if config.loss == "weighted-ce" else 1.0
+            self.net_.start_linear(*_logistic_start(z_tr, y_tr, weight))
         self._loss_fn = make_loss(config.loss, alpha=config.alpha, gamma=config.gamma, base_rate=self.base_rate_)
         with torch_threads(config.cpu_threads, self.device_):
             result = train_ensemble(
