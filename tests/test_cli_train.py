@@ -119,3 +119,33 @@ def test_skip_and_threads_reach_the_saved_model(tmp_path):
     preds = tmp_path / "p.csv"
     assert _run(["predict", "--model", str(out), "--dataset", "demo", "--out", str(preds)]).exit_code == 0
     assert pd.read_csv(preds)["p_flare"].between(0, 1).all()
+
+
+def test_before_trains_on_the_records_whose_label_window_closed(tmp_path):
+    from flarecast.data.tables import load_dataset
+
+    out = tmp_path / "cut"
+    res = _run(["train", "--dataset", "demo", "--loss", "ce", "--hidden", "8", "--epochs", "2", "--before",
+                "2011-05-01", "--gap", "24h", "--negatives", "A,B,C,N", "--out", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    times = pd.to_datetime(load_dataset("demo").frame["time"], utc=True)
+    later = int((times >= pd.Timestamp("2011-04-30", tz="UTC")).sum())
+    assert 0 < later < len(times)
+    assert f"left out {later} records at or after 2011-04-30 00:00 UTC (--before 2011-05-01 - --gap 24h)" in res.output
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["extra"]["options"]["before"] == "2011-05-01" and meta["extra"]["options"]["gap"] == "24h"
+    # the model's data cut-off (used by forecast's staleness flags) is before the cut
+    assert pd.Timestamp(meta["extra"]["forecast"]["training_cutoff"]) < pd.Timestamp("2011-04-30", tz="UTC")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--before", "someday"], "--before must be a time such as 2014-10-24"),
+    (["--before", "2011-05-01", "--gap", "-1h"], "--gap a duration >= 0"),
+    (["--before", "1990-01-01"], "demo: no record before 1989-12-30 00:00 UTC (--before 1990-01-01 - --gap 48h); "
+                                 "its first record is at"),
+])
+def test_bad_before_is_a_clear_error(tmp_path, args, message):
+    res = CliRunner().invoke(main, ["train", "--dataset", "demo", "--epochs", "1", "--out", str(tmp_path / "m"),
+                                    "--quiet", *args])
+    assert res.exit_code != 0 and message in res.output, res.output
+    assert not (tmp_path / "m" / "model.json").exists()

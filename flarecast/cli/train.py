@@ -70,6 +70,32 @@ def _write_toml(path: Path, tables: dict[str, dict[str, Any]]) -> None:
                     fh.write(f"{key} = {_toml_value(value)}\n")
 
 
+def _records_before(data: Any, before: str, gap: str) -> tuple[Any, int, Any]:
+    """``data`` cut to the records with ``time < before - gap`` (UTC): (data, records left out, the cut)."""
+    import numpy as np
+    import pandas as pd
+
+    from flarecast.errors import ConfigError, DataError
+
+    try:
+        stamp, width = pd.Timestamp(before), pd.Timedelta(gap)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"--before must be a time such as 2014-10-24 and --gap a duration such as 24h: {exc}") from exc
+    if stamp is pd.NaT or width is pd.NaT or width < pd.Timedelta(0):
+        raise ConfigError(f"--before must be a time such as 2014-10-24 and --gap a duration >= 0 such as 24h; "
+                          f"got {before!r} and {gap!r}")
+    cut = (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")) - width
+    times = pd.to_datetime(data.frame["time"], utc=True)
+    if times.isna().any():
+        raise DataError(f"{data.name}: {int(times.isna().sum())} record(s) have no time (first at row "
+                        f"{int(np.flatnonzero(times.isna().to_numpy())[0])}), so --before cannot place them")
+    keep = (times < cut).to_numpy()
+    if not keep.any():
+        raise DataError(f"{data.name}: no record before {cut:%Y-%m-%d %H:%M} UTC (--before {before} - --gap {gap}); "
+                        f"its first record is at {times.min():%Y-%m-%d %H:%M} UTC")
+    return dataclasses.replace(data, frame=data.frame[keep].reset_index(drop=True)), int((~keep).sum()), cut
+
+
 def _write_history(path: Path, history: dict[str, Any]) -> None:
     from flarecast.io import atomic_open
 
@@ -101,6 +127,11 @@ def _write_history(path: Path, history: dict[str, Any]) -> None:
               help="MLP: a linear path from the features to the logit beside the hidden layers, starting at zero "
                    "or at a logistic regression fitted to the training rows [default: logistic for the mlp, none "
                    "for the sequence model].")
+@click.option("--before", default=None,
+              help="Train only on records whose label window closed before this UTC time, i.e. with time < BEFORE "
+                   "- GAP (e.g. the day a forecast is for, so the model has not seen it).")
+@click.option("--gap", default="48h", show_default=True,
+              help="With --before: at least the data set's label horizon plus latency (24h for a 24-hour window).")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="torch threads on the CPU. One suits a single member; an ensemble (--seeds 5 or more) trains "
                    "faster with one per core on an otherwise idle machine [default: 1].")
@@ -124,7 +155,7 @@ def _write_history(path: Path, history: dict[str, Any]) -> None:
 @friendly_errors
 def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None, model_kind: str | None,
           features: str | None, hidden: str | None, seeds: int | None, seed: int | None, epochs: int | None,
-          device: str | None, skip: str | None, threads: int | None, threshold: str, config_path: Path | None, out: Path, quiet: bool, resume: bool,
+          device: str | None, skip: str | None, before: str | None, gap: str, threads: int | None, threshold: str, config_path: Path | None, out: Path, quiet: bool, resume: bool,
           calibration: str, negatives: tuple[str, ...], positive_threshold: str) -> None:
     """Train a flare network on DATASET and save it to --out (weights.safetensors + model.json).
 
@@ -171,6 +202,10 @@ def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None
 
     data = load_dataset(dataset)
     chosen = _check_features(_split_list(features), data.features, data.name)
+    cut_note = ""
+    if before is not None:
+        data, n_later, cut = _records_before(data, before, gap)
+        cut_note = f"; left out {n_later} records at or after {cut:%Y-%m-%d %H:%M} UTC (--before {before} - --gap {gap})"
     targets = make_targets(data, negatives=negatives, positive_threshold=positive_threshold)
     y, groups, frame = targets.y.astype(np.int64), targets.groups, targets.frame
     fit_idx, val_idx = inner_validation(y, groups, np.arange(len(y)), fraction=0.2, seed=config.seed)
@@ -187,7 +222,7 @@ def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None
     banner = "SYNTHETIC data: " if data.synthetic else ""
     dropped = {k: v for k, v in targets.dropped.items() if v}
     echo(f"{banner}{data.name}: {len(frame)} rows ({targets.definition}), {targets.n_positive} positive; "
-         f"left out {sum(dropped.values())} rows {dropped}")
+         f"left out {sum(dropped.values())} rows {dropped}{cut_note}")
     echo(f"training on {len(fit_idx)} rows of {len(np.unique(groups[fit_idx]))} regions, validating on "
          f"{len(val_idx)} rows of {len(np.unique(groups[val_idx]))} regions; {config.n_members} member(s), "
          f"{config.loss} loss, {config.model}, {len(chosen)} features")
