@@ -91,7 +91,12 @@ class NumpyMLP:
         from safetensors import SafetensorError
         from safetensors.numpy import load as st_load
 
-        from flarecast.artifacts import SIDECAR, WEIGHTS, foreign_format, read_sidecar  # no torch at import
+        from flarecast.artifacts import (  # no torch at import
+            SIDECAR,
+            WEIGHTS,
+            foreign_format,
+            read_sidecar,
+        )
 
         folder = Path(folder)
         meta = read_sidecar(folder)

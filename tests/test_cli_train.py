@@ -2,11 +2,13 @@
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from flarecast.artifacts import load_model
+from flarecast.artifacts import foreign_format, load_model
+from flarecast.calibration import load_calibrator
 from flarecast.cli import main
 
 
@@ -26,8 +28,8 @@ def test_train_and_predict_on_real_umich(tmp_path, data_dir, monkeypatch):
     assert "SYNTHETIC" not in res.output
     assert sorted(p.name for p in out.iterdir()) == [
         "calibration.json", "history.csv", "model.json", "train.toml", "weights.safetensors"]
-    for path in out.iterdir():  # no pickle anywhere in the folder
-        assert path.read_bytes()[:1] != b"\x80" and path.read_bytes()[:2] != b"PK"
+    for path in out.iterdir():  # no pickle or torch.save zip anywhere in the folder
+        assert foreign_format(path.read_bytes()) is None, path
     meta = json.loads((out / "model.json").read_text())
     assert meta["data"]["name"] == "umich-24h" and len(meta["data"]["sha256"]) == 64
     assert meta["class_definition"] == "positive: >= M1.0; negative: C"
@@ -40,10 +42,23 @@ def test_train_and_predict_on_real_umich(tmp_path, data_dir, monkeypatch):
     assert res.exit_code == 0, res.output
     table = pd.read_csv(preds)
     assert len(table) == 8991  # every row of the table, B flares included
-    assert list(table.columns) == ["time", "noaa_ar", "goes_class", "p_flare", "p_member_std", "prediction"]
+    assert list(table.columns) == ["time", "noaa_ar", "goes_class", "p_flare", "p_calibrated", "p_member_std",
+                                   "prediction"]
     assert table["p_flare"].between(0, 1).all()
     clf = load_model(out)
     assert ((table["p_flare"] >= clf.threshold_).astype(int) == table["prediction"]).all()
+    # the probability a forecast would publish: the folder's calibrator applied to p_flare
+    calibrator = load_calibrator(out)
+    np.testing.assert_allclose(table["p_calibrated"], calibrator.transform(table["p_flare"].to_numpy()), atol=1e-9)
+    assert "calibrated" in res.output
+    target_rows = table["goes_class"].str[0].isin(["C", "M", "X"])  # the rows of the class definition
+    observed = table.loc[target_rows, "goes_class"].str[0].isin(["M", "X"]).mean()
+    assert table.loc[target_rows, "p_calibrated"].mean() == pytest.approx(observed, abs=0.03)
+    assert abs(table.loc[target_rows, "p_flare"].mean() - observed) > 0.03  # raw focal scores are not probabilities
+    (out / "calibration.json").unlink()  # a folder trained with --calibration none: the column is left out
+    res = _run(["predict", "--model", str(out), "--dataset", "umich-24h", "--out", str(preds)])
+    assert res.exit_code == 0 and "no p_calibrated column" in res.output
+    assert "p_calibrated" not in pd.read_csv(preds).columns
 
 
 def test_demo_sequence_run_says_synthetic_and_config_reruns(tmp_path):

@@ -296,22 +296,32 @@ def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None
 @click.option("--device", default="cpu", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @friendly_errors
 def predict(model_dir: Path, dataset: str, out: Path, device: str) -> None:
-    """Score every row of DATASET with a saved model; write P(flare) and the 0/1 prediction to --out."""
+    """Score every row of DATASET with a saved model; write P(flare) and the 0/1 prediction to --out.
+
+    ``p_flare`` is the ensemble's raw probability (the threshold applies to it);
+    ``p_calibrated`` is the same through the model folder's calibration.json
+    (fitted on its validation rows), the probability a forecast publishes, when
+    the folder has one.
+    """
     import numpy as np
     import pandas as pd
 
     from flarecast.artifacts import load_model
+    from flarecast.calibration import load_calibrator
     from flarecast.data.schema import GOES_CLASS, NOAA_AR, TIME
     from flarecast.data.tables import load_dataset
     from flarecast.io import atomic_open
 
     clf = load_model(model_dir, device=device)
+    calibrator = load_calibrator(model_dir, missing_ok=True)
     data = load_dataset(dataset)
     frame = data.frame
     members = clf.predict_proba_members(frame)
     p = members.mean(axis=0)
     result = pd.DataFrame({c: frame[c] for c in (TIME, NOAA_AR, GOES_CLASS) if c in frame.columns})
     result["p_flare"] = p
+    if calibrator is not None:
+        result["p_calibrated"] = calibrator.transform(p)
     result["p_member_std"] = members.std(axis=0)
     result["prediction"] = (p >= clf.threshold_).astype(np.int8)
     if data.synthetic:
@@ -323,5 +333,7 @@ def predict(model_dir: Path, dataset: str, out: Path, device: str) -> None:
     click.echo(f"{banner}scored {len(result)} rows of {data.name} with {model_dir} "
                f"({meta.get('class_definition') or 'class definition not recorded'}; trained on "
                f"{(meta.get('data') or {}).get('name', '?')})")
-    click.echo(f"mean P(flare) {p.mean():.3f}; {int(result['prediction'].sum())} predicted positive at threshold "
-               f"{clf.threshold_:.3f}; wrote {out}")
+    calibrated = (f", calibrated {result['p_calibrated'].mean():.3f} ({calibrator.method})" if calibrator is not None
+                  else "; no calibration.json in the model folder, so no p_calibrated column")
+    click.echo(f"mean P(flare) {p.mean():.3f}{calibrated}; {int(result['prediction'].sum())} predicted positive at "
+               f"threshold {clf.threshold_:.3f}; wrote {out}")
