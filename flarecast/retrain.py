@@ -346,23 +346,6 @@ def content_sha256(frame: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
-class _WithMeta:
-    """A fitted model seen through ``score_model``: it gets the feature columns only, so time and
-    region (which the sequence model needs to build its windows) are put back by row index."""
-
-    def __init__(self, model: Any, meta: pd.DataFrame):
-        self.model, self.meta = model, meta
-
-    def _full(self, X: pd.DataFrame) -> pd.DataFrame:
-        return pd.concat([self.meta.loc[X.index], X], axis=1)
-
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        return self.model.predict_proba(self._full(X))
-
-    def predict_proba_members(self, X: pd.DataFrame) -> np.ndarray:
-        return self.model.predict_proba_members(self._full(X))
-
-
 def _labelling(base: BaseModel, config: RetrainConfig) -> dict[str, str]:
     out = {}
     for key, default in DEFAULT_LABELLING.items():
@@ -521,8 +504,7 @@ def retrain(
 
     holdout_targets = _subset(targets, test_idx)
     climatology = float(y[train_idx].mean())  # one reference for both models' Brier skill
-    meta_cols = holdout_targets.frame[[TIME, NOAA_AR]]
-    parts = [score_model(_WithMeta(m, meta_cols), holdout_targets, base.features, threshold=float(m.threshold_),
+    parts = [score_model(m, holdout_targets, base.features, threshold=float(m.threshold_),
                          climatology=climatology, name=name, label=label, n_boot=config.n_boot, seed=config.seed)
              for m, name, label in ((clf, "new", "new (retrained)"), (base_clf, "base", f"base ({base.model_id})"))]
     result = ProtocolResult(parts[0].protocol, parts[0].folds,

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from flarecast.data.schema import NOAA_AR, TIME
 from flarecast.errors import ModelFileError
 from flarecast.evaluate import Fold, Protocol, ProtocolResult
 
@@ -53,7 +54,9 @@ def score_model(model: Any, targets: Any, features: Sequence[str], *, threshold:
     Parameters
     ----------
     model : fitted classifier
-        ``predict_proba``; ``predict_proba_members`` too for a seed ensemble.
+        ``predict_proba``; ``predict_proba_members`` too for a seed ensemble. A
+        model whose ``model`` attribute is "sequence" also gets the time and
+        region columns, from which it builds its record windows.
     targets : flarecast.targets.Targets
     features : sequence of str
         Columns in the model's order; all must be in ``targets.frame``.
@@ -78,7 +81,10 @@ def score_model(model: Any, targets: Any, features: Sequence[str], *, threshold:
     if missing:
         raise ModelFileError(f"the model needs feature column(s) {missing}, which the table lacks; "
                              f"it has {[c for c in targets.frame.columns if c not in ('time', 'noaa_ar')]}")
-    X = targets.frame[list(features)].reset_index(drop=True)
+    columns = list(features)
+    if getattr(model, "model", None) == "sequence":  # its windows need each record's time and region
+        columns = [c for c in (TIME, NOAA_AR) if c not in columns] + columns
+    X = targets.frame[columns].reset_index(drop=True)
     y = np.asarray(targets.y).astype(int)
     n = len(y)
     rows = np.arange(n)

@@ -97,3 +97,25 @@ def test_missing_feature_is_a_clean_error(model_dir, tmp_path):
                                        "--out", str(tmp_path / "o")])
     assert result.exit_code == 1
     assert "Error:" in result.output and "R_VALUE" in result.output and "Traceback" not in result.output
+
+
+def test_a_saved_sequence_model_is_scored_with_its_record_windows(tmp_path):
+    """The GRU builds windows from each record's time and region, which evaluate passes along with the features."""
+    from flarecast.artifacts import load_model, save_model
+    from flarecast.models.estimator import FlareClassifier
+
+    train = demo_dataset(seed=3, n_regions=60, days=60)
+    targets = make_targets(train, ("B", "C"))
+    X = targets.frame[["time", "noaa_ar", *train.features]]
+    clf = FlareClassifier(loss="ce", model="sequence", hidden=(8,), window=3, max_epochs=3, seed=0, device="cpu")
+    clf.fit(X, targets.y, groups=targets.groups)
+    folder = tmp_path / "gru"
+    save_model(clf, folder, dataset=train, targets_definition=targets.definition)
+    out = tmp_path / "eval"
+    result = CliRunner().invoke(main, ["evaluate", "--model", str(folder), "--dataset", "demo", "--n-boot", "50",
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    pred = pd.read_parquet(out / "predictions.parquet").sort_values("row")
+    scored = make_targets(demo_dataset(), ("B", "C"))
+    expected = load_model(folder).predict_proba(scored.frame[["time", "noaa_ar", *train.features]])[:, 1]
+    np.testing.assert_allclose(pred.loc[pred["seed"] == -1, "p"].to_numpy(), expected, rtol=1e-6)
