@@ -568,3 +568,35 @@ def test_summarize_counts_every_letter(tmp_path):
     assert s["classes"] == {"N": 1, "A": 0, "B": 0, "C": 0, "M": 1, "X": 1}
     assert s["regions"] == 2 and s["time_start"] == "2014-01-01T00:00:00+00:00"
     assert s["features"] == ["USFLUX", "R_VALUE"] and s["synthetic"] is False
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".nc"])
+def test_a_written_synthetic_table_stays_synthetic_when_read_back(tmp_path, suffix):
+    """Regression: a labelled table made from the demo data lost its SYNTHETIC mark once saved to a file."""
+    from flarecast.data.sharp import write_table
+    from flarecast.data.synthetic import demo_dataset
+
+    demo = demo_dataset(seed=1, n_regions=8, days=14)
+    frame = demo.frame.copy()
+    frame.attrs = {"synthetic": True, "window": "largest flare in (t, t + 24h]", "source": "SYNTHETIC demo"}
+    path = write_table(frame, tmp_path / f"lab{suffix}")
+    back = read_table(path)
+    assert back.synthetic is True and back.window == "largest flare in (t, t + 24h]"
+    assert len(back.frame) == len(frame)
+    frame.attrs = {"synthetic": False}
+    assert read_table(write_table(frame, tmp_path / f"real{suffix}")).synthetic is False
+    frame.attrs = {}  # a table from elsewhere, with no attributes: not synthetic, window unspecified
+    plain = read_table(write_table(frame, tmp_path / f"plain{suffix}"))
+    assert plain.synthetic is False and plain.window.startswith("unspecified")
+
+
+def test_an_unreadable_csv_attribute_file_is_an_error_not_a_lost_mark(tmp_path):
+    from flarecast.data.sharp import write_table
+    from flarecast.data.synthetic import demo_dataset
+
+    frame = demo_dataset(seed=1, n_regions=8, days=14).frame.copy()
+    frame.attrs = {"synthetic": True}
+    path = write_table(frame, tmp_path / "lab.csv")
+    (tmp_path / "lab.csv.meta.json").write_text('{"synthetic": tru')
+    with pytest.raises(DataError, match=r"lab.csv.meta.json: the attributes written with lab.csv cannot be read"):
+        read_table(path)

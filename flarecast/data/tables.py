@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -236,8 +237,11 @@ def _read_frame(
                 )
             pol.check_budget(path, ds.nbytes, max_bytes, "its netCDF variables")
             frame = ds.to_dataframe()
+            attrs = dict(ds.attrs)
         index_name = frame.index.name
-        return frame.reset_index(drop=index_name not in keep), True
+        frame = frame.reset_index(drop=index_name not in keep)
+        frame.attrs = attrs  # global attributes, as flarecast's writer stores a table's attrs
+        return frame, True
     except FlarecastError:
         raise
     except Exception as exc:
@@ -311,6 +315,7 @@ def read_table(
     path = Path(path)
     source = str(path)
     frame, cf_utc = _read_frame(path, keep=set(META) | set(columns or {}), max_bytes=max_bytes)
+    written = _written_attrs(path, frame)
     out, features = canonical_frame(
         frame,
         source=source,
@@ -325,12 +330,37 @@ def read_table(
         source=source,
         name=name or source,
         sha256=sha256_file(path),
-        window=TABLE_WINDOW,
+        window=str(written.get("window") or TABLE_WINDOW),
         flaring_only=bool((out[PEAK_FLUX] > 0).all()),
         notes=(TABLE_NOTE,),
         duplicates=duplicates,
         missing=missing,
+        synthetic=str(written.get("synthetic", "")).lower() in ("true", "1"),
     )
+
+
+def _written_attrs(path: Path, frame: pd.DataFrame) -> dict[str, Any]:
+    """The attributes flarecast's table writer stored with ``path`` (:func:`flarecast.data.sharp.write_table`).
+
+    Parquet and netCDF carry them in the file (``frame.attrs`` after reading);
+    a CSV has them in ``<path>.meta.json`` beside it. They say, above all,
+    whether the table was made from SYNTHETIC data, which every output made
+    from it must repeat, and its label window. An unreadable sidecar is an
+    error: silently dropping it could lose the SYNTHETIC mark.
+    """
+    if path.suffix.lower() != ".csv":
+        return dict(frame.attrs)
+    sidecar = path.with_name(path.name + ".meta.json")
+    if not sidecar.is_file():
+        return {}
+    try:
+        meta = json.loads(sidecar.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"{sidecar}: the attributes written with {path.name} cannot be read ({exc}); "
+                        "repair or remove it") from exc
+    if not isinstance(meta, dict):
+        raise DataError(f"{sidecar}: expected a JSON object of table attributes, got {type(meta).__name__}")
+    return meta
 
 
 #: ``Dataset.window`` and first note of a canonical table.
