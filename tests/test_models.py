@@ -208,3 +208,16 @@ def test_gru_padding_does_not_change_the_output():
     mask = torch.cat([torch.zeros(6, 3, dtype=torch.bool), torch.ones(6, 2, dtype=torch.bool)], dim=1)
     torch.testing.assert_close(net(padded, mask), short)
     assert net(padded, mask).shape == (2, 6)
+
+
+@pytest.mark.parametrize("kind", ["mlp", "mlp-skip", "sequence"])
+def test_every_gradient_has_its_parameters_strides(kind):
+    """DistributedDataParallel buckets gradients by the parameters' layout; a gradient with other strides
+    (a (K, n, 1) weight's gradient laid out as a transpose) costs a copy and a warning on every step."""
+    if kind == "sequence":
+        net, inputs = EnsembleGRU(5, (6, 4), n_members=3), (torch.randn(7, 4, 5), torch.ones(7, 4, dtype=torch.bool))
+    else:
+        net, inputs = EnsembleMLP(5, (4,), n_members=3, skip=kind == "mlp-skip"), (torch.randn(3, 7, 5),)
+    net(*inputs).sum().backward()
+    for name, p in net.named_parameters():
+        assert p.grad.stride() == p.stride(), name

@@ -152,7 +152,9 @@ class BatchedLinear(nn.Module):
             return torch.matmul(x, self.weight) + self.bias
         if self.weight.shape[-1] == 1:
             # One output: a row-wise dot product is ~1.6x cheaper (forward + backward) than a bmm.
-            return (x * self.weight.transpose(1, 2)).sum(dim=-1, keepdim=True) + self.bias
+            # squeeze/unsqueeze rather than transpose: the gradient then has the weight's own strides,
+            # which DistributedDataParallel's gradient buckets expect.
+            return (x * self.weight.squeeze(-1).unsqueeze(1)).sum(dim=-1, keepdim=True) + self.bias
         # baddbmm fuses the bias: ~1.5x cheaper (forward + backward) than matmul + add on the CPU.
         return torch.baddbmm(self.bias, x, self.weight)
 
