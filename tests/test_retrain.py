@@ -195,3 +195,16 @@ def test_real_hollanda_with_hek_catalogue(data_dir, tmp_path, monkeypatch):
     assert comparison["counts"]["x_events"] == int((flux >= 1e-4).sum())
     # the base model saw the whole period: the comparison must say so
     assert any("it has seen part of the hold-out period" in c for c in comparison["caveats"])
+
+
+def test_the_recipe_keeps_the_base_networks_skip_path(demo_base, tmp_path):
+    """A base folder saved before the skip path existed (no 'skip' anywhere) is retrained without one."""
+    import shutil
+
+    assert read_base_model(demo_base).params["skip"] == "logistic"  # today's default, as the folder says
+    old = tmp_path / "old-base"
+    shutil.copytree(demo_base, old)
+    meta = json.loads((old / "model.json").read_text())
+    del meta["config"]["skip"], meta["architecture"]["skip"]
+    (old / "model.json").write_text(json.dumps(meta))
+    assert read_base_model(old).params["skip"] == "none"

@@ -155,8 +155,9 @@ def _write_history(path: Path, history: dict[str, Any]) -> None:
 @friendly_errors
 def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None, model_kind: str | None,
           features: str | None, hidden: str | None, seeds: int | None, seed: int | None, epochs: int | None,
-          device: str | None, skip: str | None, before: str | None, gap: str, threads: int | None, threshold: str, config_path: Path | None, out: Path, quiet: bool, resume: bool,
-          calibration: str, negatives: tuple[str, ...], positive_threshold: str) -> None:
+          device: str | None, skip: str | None, before: str | None, gap: str, threads: int | None, threshold: str,
+          config_path: Path | None, out: Path, quiet: bool, resume: bool, calibration: str,
+          negatives: tuple[str, ...], positive_threshold: str) -> None:
     """Train a flare network on DATASET and save it to --out (weights.safetensors + model.json).
 
     The validation rows (20% of the regions, with positives on both sides) are
