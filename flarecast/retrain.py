@@ -226,8 +226,8 @@ def read_base_model(folder: str | Path) -> BaseModel:
     params = dict(meta["config"])
     params["hidden"] = tuple(int(h) for h in np.atleast_1d(params.get("hidden", ())))
     params["features"] = features
-    if params.get("skip") is None:  # the skip path the base network has, not today's default for it
-        params["skip"] = "logistic" if (meta.get("architecture") or {}).get("skip") else "none"
+    if "skip" not in params:  # a folder from before the skip path: its network has none, whatever today's default
+        params["skip"] = "none"
     extra = meta.get("extra") or {}
     lineage = extra.get("lineage") or {}
     history = [m.group(1) + "h" for f in features if (m := _HISTORY.match(f))]
