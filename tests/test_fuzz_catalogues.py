@@ -439,6 +439,10 @@ REGRESSIONS = [
      r"cannot be read as a netCDF flare summary"),
     ("ncei-error", _cell(1, 0, '"'), "DataError", r"row 0 opens a quote that is never closed"),
     ("hek-error", _cell(1, 0, '"', ";"), "DataError", r"row 1 opens a quote that is never closed"),
+    # a flipped bit turned an end year 1996 into 1896: still before the start after the midnight rollover
+    ("ncei-error", _cell(1, 3, "1896-07-31T01:38Z"), "DataError",
+     r"1 malformed row\(s\): row 0 column 'end': '1896-08-01T01:38' \(before the flare's start 1996-07-31T01:32\)"),
+    ("ncei-error", _cell(1, 2, "1986-07-31T01:36Z"), "DataError", r"row 0 column 'peak': '1986-08-01T01:36'"),
     ("swpc-sc24-error", _cell(1, 1, "NA"), "DataError",
      r"1 malformed row\(s\): row 0 column 'event_starttime': 'NA' \(expected an ISO 8601 time\)\."),
     ("swpc-sc24-error", _cell(1, 1, "9999-12-31T23:59:59Z"), "DataError",

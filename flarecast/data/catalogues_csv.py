@@ -299,7 +299,6 @@ def _finish(
     attrs = {
         "peak_from_start": int((no_peak & kept).sum()),
         "midnight_rollovers": int(((peak_rolled | end_rolled) & kept).sum()),
-        "end_before_peak": int(((end < peak).fillna(False).to_numpy() & kept).sum()),
         "ar_plus_10000": int((offset & kept).sum()),
     }
     columns = {

@@ -384,7 +384,6 @@ def _finish(
     counts = {
         "peak_from_start": int((no_peak & kept).sum()),
         "midnight_rollovers": int((rolled & kept).sum()),
-        "end_before_peak": int(((end < peak).fillna(False).to_numpy() & kept).sum()),
         "ar_plus_10000": int((offset & kept).sum()),
     }
     columns = {

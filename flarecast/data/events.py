@@ -236,6 +236,15 @@ def finish_events(
         If there are malformed rows and ``on_bad_rows="error"``.
     """
     check_policies(on_bad_rows, duplicates)
+    # A peak or end before the start (after any midnight rollover) is a corrupt time, e.g. a
+    # mistyped year: the row is malformed, not an event lasting backwards.
+    start = _utc(columns[START])
+    for name in (PEAK, END):
+        later = _utc(columns[name])
+        early = (later < start).fillna(False).to_numpy(dtype=bool)
+        shown = later.dt.strftime("%Y-%m-%dT%H:%M").to_numpy(dtype=object)
+        starts = start.dt.strftime("%Y-%m-%dT%H:%M").to_numpy(dtype=object)
+        bad.add(early, name, shown, "before the flare's start " + (str(starts[early][0]) if early.any() else ""))
     n_bad = int(bad.mask.sum())
     examples = [text for _, text in sorted(bad.examples)[:5]]
     if n_bad and on_bad_rows == "error":
@@ -276,6 +285,8 @@ def finish_events(
         "duplicates": int(dup.sum()),
         "duplicates_removed": int(dup.sum()) if duplicates == "drop" else 0,
         **(attrs or {}),
+        # an end after the start but before the peak is kept and counted (a data-entry quirk, not a corrupt row)
+        "end_before_peak": int((frame[END] < frame[PEAK]).sum()),
     }
     return frame
 
