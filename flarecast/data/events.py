@@ -169,6 +169,11 @@ def _parse_unique(values: np.ndarray) -> np.ndarray:
         return np.concatenate([_parse_unique(values[:mid]), _parse_unique(values[mid:])])
 
 
+#: Largest NOAA region number accepted: five digits (the numbering passed 10000 in 2002 and is near 14000
+#: in 2025); anything larger is a corrupt cell, not a region.
+MAX_REGION = 99999
+
+
 def parse_regions(
     values: Sequence[object], bad: BadRows, column: str, *, four_digit: bool
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -181,8 +186,9 @@ def parse_regions(
     text = pd.Series(np.asarray(values, dtype=object)).fillna("").astype(str).str.strip()
     num = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     blank = (text == "").to_numpy()
-    invalid = ~blank & (~np.isfinite(num) | (num < 0) | (num != np.round(num)))
-    bad.add(invalid, column, text.to_numpy(), "expected a NOAA region number, 0 or blank")
+    with np.errstate(invalid="ignore"):
+        invalid = ~blank & (~np.isfinite(num) | (num < 0) | (num != np.round(num)) | (num > MAX_REGION))
+    bad.add(invalid, column, text.to_numpy(), f"expected a NOAA region number up to {MAX_REGION}, 0 or blank")
     num = np.where(invalid | blank | (num == 0), np.nan, num)
     short = (num < 10000) if four_digit else np.zeros(len(num), dtype=bool)
     return np.where(short, num + 10000, num), short
