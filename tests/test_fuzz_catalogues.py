@@ -443,6 +443,8 @@ REGRESSIONS = [
     ("ncei-error", _cell(1, 3, "1896-07-31T01:38Z"), "DataError",
      r"1 malformed row\(s\): row 0 column 'end': '1896-08-01T01:38' \(before the flare's start 1996-07-31T01:32\)"),
     ("ncei-error", _cell(1, 2, "1986-07-31T01:36Z"), "DataError", r"row 0 column 'peak': '1986-08-01T01:36'"),
+    # a comma inside row 0's first cell: pandas took the first column as the index and every row looked bad
+    ("swpc-2010-error", _cell(1, 0, "1,5"), "DataError", r"row 0 has \d+ fields but the header has \d+"),
     # a region number of 1e308 is finite and whole, and overflowed the Int64 column
     ("ncei-error", _cell(1, 4, "1e308"), "DataError",
      r"row 0 column 'Active Region Number': '1e308' \(expected a NOAA region number up to 99999, 0 or blank\)"),

@@ -190,14 +190,27 @@ def _check_header(path: Path, sep: str) -> None:
         raise SchemaError(f"{path}: column name(s) {repeated} occur more than once in the header.")
 
 
-def _stripped(frame: pd.DataFrame, path: Path, width: int) -> pd.DataFrame:
-    if not isinstance(frame.index, pd.RangeIndex):
-        # pandas takes the first column as an index when row 0 has one field more than
-        # the header, which would shift every value into the wrong column.
-        raise DataError(
-            f"{path}: row 0 has {width + 1} fields but the header has {width}: "
-            "a separator too many (or a header name missing)."
-        )
+def refuse_shifted_rows(frame: pd.DataFrame, path: Path | str, *, leading_index: bool = False) -> None:
+    """Raise when pandas read row 0 with more fields than the header.
+
+    pandas then takes the first column(s) as an index, which shifts every
+    value into the wrong column and makes every row look malformed. With
+    ``leading_index``, one unnamed leading column without a header name (a
+    written pandas index, as in the SWPC lists of Hayes et al.) is expected
+    and accepted; two or more are still refused.
+    """
+    index = frame.index
+    if isinstance(index, pd.RangeIndex) or (leading_index and index.nlevels == 1):
+        return
+    width = len(frame.columns)
+    raise DataError(
+        f"{path}: row 0 has {width + index.nlevels} fields but the header has {width}: "
+        "a separator too many (or a header name missing)."
+    )
+
+
+def _stripped(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    refuse_shifted_rows(frame, path)
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame.apply(lambda col: col.str.strip())
 
@@ -219,7 +232,7 @@ def read_text_csv(
         frame = pd.read_csv(path, sep=sep, **_CSV_OPTIONS)
     except _CSV_ERRORS as exc:
         raise _csv_error(path, sep, exc) from exc
-    return _stripped(frame, path, len(frame.columns))
+    return _stripped(frame, path)
 
 
 def iter_text_csv(
@@ -236,9 +249,9 @@ def iter_text_csv(
             empty = True
             for chunk in reader:
                 empty = False
-                yield _stripped(chunk, path, len(chunk.columns))
+                yield _stripped(chunk, path)
             if empty:
-                yield _stripped(pd.read_csv(path, sep=sep, nrows=0, **_CSV_OPTIONS), path, 0)
+                yield _stripped(pd.read_csv(path, sep=sep, nrows=0, **_CSV_OPTIONS), path)
     except _CSV_ERRORS as exc:
         raise _csv_error(path, sep, exc) from exc
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from flarecast.data._policies import _csv_error
+from flarecast.data._policies import _csv_error, refuse_shifted_rows
 from flarecast.data.events import (
     END,
     FLUX_OPERATIONAL,
@@ -118,7 +118,7 @@ def read_swpc_flarelist(
     pandas.DataFrame
         The canonical event table.
     """
-    raw = _read_text_csv(path)
+    raw = _read_text_csv(path, leading_index=True)  # Hayes' lists carry a written pandas index
     bad = BadRows(len(raw), np.arange(len(raw)))
     if "event_starttime" in raw.columns:
         _require(
@@ -321,8 +321,15 @@ def _finish(
     )
 
 
-def _read_text_csv(path: str | Path, *, sep: str = ",", header: int | None = 0) -> pd.DataFrame:
-    """Every cell as text (nothing guessed); a leading unnamed index column is dropped."""
+def _read_text_csv(
+    path: str | Path, *, sep: str = ",", header: int | None = 0, leading_index: bool = False
+) -> pd.DataFrame:
+    """Every cell as text (nothing guessed).
+
+    With ``leading_index`` one leading column without a header name (a written
+    pandas index) is accepted and dropped. Otherwise, and for a second such
+    column, a row 0 wider than the header is an error.
+    """
     try:
         frame = pd.read_csv(
             path, sep=sep, header=header, dtype=str, keep_default_na=False, na_filter=False
@@ -330,6 +337,7 @@ def _read_text_csv(path: str | Path, *, sep: str = ",", header: int | None = 0) 
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise _csv_error(path, sep, exc, header=header is not None) from exc
     if header is not None:
+        refuse_shifted_rows(frame, path, leading_index=leading_index)
         frame.columns = [str(c).strip() for c in frame.columns]
         frame = frame.drop(
             columns=[c for c in frame.columns if c == "" or c.startswith("Unnamed:")]

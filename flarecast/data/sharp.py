@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from flarecast.data._policies import _csv_error
+from flarecast.data._policies import _csv_error, refuse_shifted_rows
 from flarecast.data.events import START
 from flarecast.data.schema import HARPNUM, NOAA_AR, POSITION, SHARP_UNITS, TIME
 from flarecast.errors import (
@@ -146,13 +146,7 @@ def _read_any(path: Path, sep: str | None) -> pd.DataFrame:
             frame = pd.read_csv(path, sep=sep)
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise _csv_error(path, sep, exc) from exc  # names the row the parser stopped at
-        if not isinstance(frame.index, pd.RangeIndex):
-            # pandas takes the first column as an index when row 0 has one field more than the
-            # header, which would shift every value into the wrong column.
-            raise DataError(
-                f"{path}: row 0 has {len(frame.columns) + 1} fields but the header has "
-                f"{len(frame.columns)}: a separator too many (or a header name missing)."
-            )
+        refuse_shifted_rows(frame, path)
         return frame
     except FlarecastError:
         raise
