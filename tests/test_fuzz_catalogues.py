@@ -459,6 +459,10 @@ REGRESSIONS = [
     ("sharp-csv", _cell(1, 5, "inf"), "DataError", r"column 'TOTUSJH' has 1 non-numeric or infinite value\(s\): row 0: 'inf'"),
     ("sharp-csv", _cell(1, 3, "1e30"), "DataError", r"column 'NOAA' has 1 invalid number\(s\): row 0"),
     ("sharp-csv", _cell(1, 0, "a,b"), "DataError", r"row 0 has 10 fields but the header has 9"),
+    # times that parse but do not fit in nanoseconds: pandas' OutOfBoundsDatetime escaped
+    ("sharp-csv", _cell(1, 2, "9999-12-31T23:59:59Z"), "DataError",
+     r"column 'timestamp' has 1 unparseable time\(s\): row 0: '9999-12-31T23:59:59Z'.* between 1677-09-22 and 2262-04-11"),
+    ("sharp-csv", _cell(1, 2, "-1"), "DataError", r"column 'timestamp' has 1 unparseable time\(s\): row 0: '-1'"),
     ("harp-map", _cell(0, 0, "9" * 40, " "), "DataError", r"1 malformed line\(s\): line 1: '9999"),
     ("harp-map", _cell(0, 0, "\u0661", " "), "DataError", r"1 malformed line\(s\): line 1: '\u0661 11067'"),
     ("harp-map", lambda b: b"\x80" + b, "DataError", r"cannot be read as UTF-8 text"),

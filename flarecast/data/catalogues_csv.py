@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from flarecast.data._policies import _csv_error, refuse_shifted_rows
+from flarecast.data._policies import _csv_error, outside_ns_range, refuse_shifted_rows
 from flarecast.data.events import (
     END,
     FLUX_OPERATIONAL,
@@ -47,8 +47,6 @@ __all__ = ["read_ncei_events", "read_swpc_flarelist", "read_liu2019_flares", "re
 NCEI_COLUMNS = ("Flare Class", "Start Time", "Peak Time", "End Time", "Active Region Number")
 LIU_COLUMNS = ("Flares", "Start Time", "End Time", "NOAA")
 HEK_COLUMNS = ("event_starttime", "event_peaktime", "event_endtime", "fl_goescls", "ar_noaanum")
-_NS_MIN = pd.Timestamp("1677-09-22", tz="UTC")
-_NS_MAX = pd.Timestamp("2262-04-11", tz="UTC")
 _HEK_EXPORT = ("event_date", "start", "peak", "end", "goes_class", "location", "noaa_ar")
 
 
@@ -380,7 +378,7 @@ def _times(
 
 def _in_ns_range(parsed: pd.Series, text: pd.Series, bad: BadRows, column: str) -> pd.Series:
     """Times as ns; those nanoseconds cannot hold (year 9999, parsed at a coarser unit) are bad."""
-    outside = (parsed.notna() & ((parsed < _NS_MIN) | (parsed > _NS_MAX))).to_numpy()
+    outside = outside_ns_range(parsed)
     bad.add(outside, column, text.to_numpy(), "outside 1677-09-22 .. 2262-04-11 (UTC)")
     return parsed.where(~outside).dt.as_unit("ns")
 
