@@ -288,3 +288,18 @@ def test_write_table_roundtrip(tmp_path, suffix):
         assert '"horizon": "24h"' in (tmp_path / "t.csv.meta.json").read_text()
     with pytest.raises(ConfigError, match=r"must end in .parquet, .nc or .csv"):
         write_table(frame, tmp_path / "t.xlsx")
+
+
+def test_blank_and_empty_cells_in_one_column_are_both_missing(tmp_path):
+    """Regression (heavy fuzz): a cell holding a space made pandas read the column as text, and the
+    other row's empty cell (NA under pandas 3) was then reported as a non-numeric value."""
+    from flarecast.data.sharp import read_sharp_series
+
+    path = tmp_path / "AR12252.csv"
+    path.write_text("timestamp,NOAA,HARP,TOTUSJH,USFLUX\n"
+                    "2014-12-29T10:58:09Z,12252,5004,-0.16, \n"
+                    "2014-12-29T11:58:09Z,12252,5004,-0.18,\n"
+                    "2014-12-29T12:58:09Z,12252,5004,-0.19,-0.05\n")
+    series = read_sharp_series(path)
+    assert series["USFLUX"].isna().tolist() == [True, True, False]
+    assert series["USFLUX"].iloc[2] == -0.05

@@ -227,7 +227,8 @@ def _numbers(values: pd.Series, source: str, column: str) -> np.ndarray:
     else:
         text = values.astype(str).str.strip()
         num = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        missing = text.str.lower().isin(["", "nan", "na", "none", "<na>"]).to_numpy()
+        # pandas 3 keeps a missing cell as NA through astype(str) when the column also holds text
+        missing = (text.isna() | text.str.lower().isin(["", "nan", "na", "none", "<na>"])).to_numpy(dtype=bool)
         bad = (np.isnan(num) & ~missing) | np.isinf(num)
         text = text.to_numpy()
     if bad.any():
