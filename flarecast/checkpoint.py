@@ -44,7 +44,7 @@ from torch import nn
 
 from flarecast import __version__
 from flarecast.errors import ConfigError, ModelFileError
-from flarecast.io import atomic_path
+from flarecast.io import atomic_path, safetensors_json
 
 __all__ = ["Checkpoint", "ResumeState", "FORMAT"]
 
@@ -142,9 +142,7 @@ class Checkpoint:
         blob = self.path.read_bytes()
         try:
             tensors = load(blob)
-            header_len = int.from_bytes(blob[:8], "little")
-            header = json.loads(blob[8:8 + header_len])
-            meta = json.loads(header["__metadata__"][_META_KEY])
+            meta = safetensors_json(blob, _META_KEY)
         except (SafetensorError, ValueError, KeyError, TypeError, RecursionError) as exc:
             raise ModelFileError(f"{self.path} is not a flarecast training checkpoint: {exc}") from exc
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:

@@ -31,7 +31,7 @@ import pandas as pd
 
 from flarecast.errors import ConfigError, ModelFileError
 from flarecast.evaluate import FoldFit
-from flarecast.io import atomic_path
+from flarecast.io import atomic_path, safetensors_json
 
 __all__ = ["FoldStore", "run_fingerprint"]
 
@@ -102,8 +102,7 @@ class FoldStore:
             blob = path.read_bytes()
             try:
                 arrays = load(blob)
-                header = json.loads(blob[8:8 + int.from_bytes(blob[:8], "little")])
-                meta = json.loads(header["__metadata__"][_KEY])
+                meta = safetensors_json(blob, _KEY)
                 if meta.get("format") != FORMAT:
                     raise ValueError(f"format {meta.get('format')!r}")
                 fit = FoldFit(**{name: arrays[name] for name in _ARRAYS}, threshold=float(meta["threshold"]),

@@ -21,7 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_path", "atomic_open", "write_json", "sha256_file", "folder_lock", "exchange_paths"]
+__all__ = ["atomic_path", "atomic_open", "write_json", "sha256_file", "folder_lock", "exchange_paths",
+           "safetensors_json"]
 
 
 @contextlib.contextmanager
@@ -156,3 +157,14 @@ def exchange_paths(a: str | Path, b: str | Path) -> bool:
     if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
         return False
     raise OSError(err, os.strerror(err), str(a), None, str(b))
+
+
+def safetensors_json(blob: bytes, key: str) -> Any:
+    """The JSON value stored under ``key`` in the metadata of the safetensors file ``blob``.
+
+    The header is the JSON after the 8-byte little-endian header length; its
+    ``__metadata__`` maps keys to strings. Raises ``KeyError``, ``TypeError``
+    or ``ValueError`` (``json.JSONDecodeError``) when they are absent or not JSON.
+    """
+    header = json.loads(blob[8:8 + int.from_bytes(blob[:8], "little")])
+    return json.loads(header["__metadata__"][key])

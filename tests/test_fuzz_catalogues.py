@@ -45,6 +45,7 @@ from test_fuzz_readers import (
     _join,
     _lines,
     _mutate,
+    assert_finding_stays_fixed,
     assert_names_file,
     check_events,
     outcome,
@@ -451,7 +452,7 @@ REGRESSIONS = [
     ("swpc-sc24-error", _cell(1, 1, "NA"), "DataError",
      r"1 malformed row\(s\): row 0 column 'event_starttime': 'NA' \(expected an ISO 8601 time\)\."),
     ("swpc-sc24-error", _cell(1, 1, "9999-12-31T23:59:59Z"), "DataError",
-     r"1 malformed row\(s\): row 0 column 'event_starttime': .*outside 1677-09-22 \.\. 2262-04-11"),
+     r"1 malformed row\(s\): row 0 column 'event_starttime': .*outside 1677-09-21 \.\. 2262-04-11"),
     ("swpc-2010-error", _cell(2, 3, ""), "DataError",
      r"1 malformed row\(s\): row 1 column 'start_time': '' \(missing, and this time is required\)"),
     ("swpc-events-error", lambda b: b.replace(b"2015 03 01", b"2015 13 01"), "SchemaError",
@@ -461,8 +462,8 @@ REGRESSIONS = [
     ("sharp-csv", _cell(1, 0, "a,b"), "DataError", r"row 0 has 10 fields but the header has 9"),
     # times that parse but do not fit in nanoseconds: pandas' OutOfBoundsDatetime escaped
     ("sharp-csv", _cell(1, 2, "9999-12-31T23:59:59Z"), "DataError",
-     r"column 'timestamp' has 1 unparseable time\(s\): row 0: '9999-12-31T23:59:59Z'.* between 1677-09-22 and 2262-04-11"),
-    ("sharp-csv", _cell(1, 2, "-1"), "DataError", r"column 'timestamp' has 1 unparseable time\(s\): row 0: '-1'"),
+     r"column 'timestamp' has 1 time\(s\) outside 1677-09-21 \.\. 2262-04-11 \(UTC\).*row 0: '9999-12-31T23:59:59Z'"),
+    ("sharp-csv", _cell(1, 2, "-1"), "DataError", r"column 'timestamp' has 1 time\(s\) outside .*row 0: '-1'"),
     ("harp-map", _cell(0, 0, "9" * 40, " "), "DataError", r"1 malformed line\(s\): line 1: '9999"),
     ("harp-map", _cell(0, 0, "\u0661", " "), "DataError", r"1 malformed line\(s\): line 1: '\u0661 11067'"),
     ("harp-map", lambda b: b"\x80" + b, "DataError", r"cannot be read as UTF-8 text"),
@@ -476,14 +477,4 @@ REGRESSIONS = [
     ids=[f"{r[0]}-{i}" for i, r in enumerate(REGRESSIONS)],
 )
 def test_fuzz_findings_stay_fixed(seeds, name, edit, error, message):
-    case = BY_NAME[name]
-    work = seeds.workspace(case, "synthetic")
-    try:
-        path = work / case.target
-        path.write_bytes(edit(path.read_bytes()))
-        result = outcome(case.read, path)
-        assert type(result).__name__ == error, result
-        assert_names_file(result, path)
-        assert re.search(message, str(result)), str(result)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    assert_finding_stays_fixed(seeds, BY_NAME[name], edit, error, message)

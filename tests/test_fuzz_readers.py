@@ -111,6 +111,21 @@ def assert_names_file(exc: FlarecastError, path: Path) -> None:
     assert str(path) in str(exc), f"the message does not name {path}: {exc}"
 
 
+def assert_finding_stays_fixed(seeds: Any, case: ReaderCase, edit: Callable[[bytes], bytes], error: str,
+                               message: str) -> None:
+    """``edit`` applied to ``case``'s synthetic seed: the reader raises ``error``, naming the file, matching ``message``."""
+    work = seeds.workspace(case, "synthetic")
+    try:
+        path = work / case.target
+        path.write_bytes(edit(path.read_bytes()))
+        result = outcome(case.read, path)
+        assert type(result).__name__ == error, result
+        assert_names_file(result, path)
+        assert re.search(message, str(result)), str(result)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 # --------------------------------------------------------------------------- seeds
 DATA = "solar_flare_dataset_2010_2019.csv"
 LABELS = "derived_goes_window_labels.csv"
@@ -789,14 +804,4 @@ REGRESSIONS = [
     ids=[f"{r[0]}-{i}" for i, r in enumerate(REGRESSIONS)],
 )
 def test_fuzz_findings_stay_fixed(seeds, name, edit, error, message):
-    case = BY_NAME[name]
-    work = seeds.workspace(case, "synthetic")
-    try:
-        path = work / case.target
-        path.write_bytes(edit(path.read_bytes()))
-        result = outcome(case.read, path)
-        assert type(result).__name__ == error, result
-        assert_names_file(result, path)
-        assert re.search(message, str(result)), str(result)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    assert_finding_stays_fixed(seeds, BY_NAME[name], edit, error, message)

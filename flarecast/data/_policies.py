@@ -190,14 +190,10 @@ def _check_header(path: Path, sep: str) -> None:
         raise SchemaError(f"{path}: column name(s) {repeated} occur more than once in the header.")
 
 
-#: The range a nanosecond UTC timestamp holds; times outside it are corrupt cells, not dates.
-NS_MIN = pd.Timestamp("1677-09-22", tz="UTC")
-NS_MAX = pd.Timestamp("2262-04-11", tz="UTC")
-
-
 def outside_ns_range(parsed: pd.Series) -> np.ndarray:
-    """True where a parsed (coarser-unit) UTC time cannot be held in nanoseconds."""
-    return (parsed.notna() & ((parsed < NS_MIN) | (parsed > NS_MAX))).to_numpy(dtype=bool)
+    """True where a parsed (coarser-unit) UTC time cannot be held in nanoseconds (see :func:`utc_ns`)."""
+    lo, hi = _NS_RANGE
+    return (parsed.notna() & ((parsed < lo) | (parsed > hi))).to_numpy(dtype=bool)
 
 
 def refuse_shifted_rows(frame: pd.DataFrame, path: Path | str, *, leading_index: bool = False) -> None:

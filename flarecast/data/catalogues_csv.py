@@ -379,7 +379,7 @@ def _times(
 def _in_ns_range(parsed: pd.Series, text: pd.Series, bad: BadRows, column: str) -> pd.Series:
     """Times as ns; those nanoseconds cannot hold (year 9999, parsed at a coarser unit) are bad."""
     outside = outside_ns_range(parsed)
-    bad.add(outside, column, text.to_numpy(), "outside 1677-09-22 .. 2262-04-11 (UTC)")
+    bad.add(outside, column, text.to_numpy(), "outside 1677-09-21 .. 2262-04-11 (UTC)")
     return parsed.where(~outside).dt.as_unit("ns")
 
 

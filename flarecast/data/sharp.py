@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from flarecast.data._policies import _csv_error, outside_ns_range, refuse_shifted_rows
+from flarecast.data._policies import _csv_error, refuse_shifted_rows, utc_ns
 from flarecast.data.events import START
 from flarecast.data.schema import HARPNUM, NOAA_AR, POSITION, SHARP_UNITS, TIME
 from flarecast.errors import (
@@ -196,26 +196,24 @@ def parse_times(values: pd.Series, *, source: str, column: str) -> pd.Series:
     if pd.api.types.is_datetime64_dtype(values):
         return values.dt.tz_localize("UTC").dt.as_unit("ns")
     text = values.astype(str).str.strip()
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
-    if pd.api.types.is_numeric_dtype(values):
-        seconds = pd.to_numeric(values, errors="coerce").astype(float)
-        ok = np.isfinite(seconds.to_numpy()) & (seconds.abs() < 9.2e9).to_numpy()  # Unix seconds ns can hold
-        out[ok] = pd.to_datetime(seconds[ok], unit="s", utc=True).dt.as_unit("ns")
+    if pd.api.types.is_numeric_dtype(values):  # seconds beyond what nanoseconds hold become NaT: reported below
+        out = pd.to_datetime(values, unit="s", utc=True, errors="coerce")
     else:
+        out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
         tai = text.str.endswith("_TAI").to_numpy()
         if tai.any():
             out[tai] = tai_to_utc(text[tai], source=source, column=column)
         if (~tai).any():
             parsed = pd.to_datetime(text[~tai], format="ISO8601", utc=True, errors="coerce")
-            out[~tai] = parsed.where(~outside_ns_range(parsed)).dt.as_unit("ns")
+            out[~tai] = utc_ns(parsed, text[~tai], source=source, column=column)
     bad = out.isna().to_numpy()
     if bad.any():
         raise DataError(
             f"{source}: column {column!r} has {int(bad.sum())} unparseable time(s): "
             f"{format_examples(np.flatnonzero(bad), text.to_numpy()[bad])}. Expected ISO 8601 or a JSOC "
-            "T_REC such as '2014.01.01_00:12:00_TAI', between 1677-09-22 and 2262-04-11 UTC."
+            "T_REC such as '2014.01.01_00:12:00_TAI'."
         )
-    return out
+    return out.dt.as_unit("ns")
 
 
 def _numbers(values: pd.Series, source: str, column: str) -> np.ndarray:
