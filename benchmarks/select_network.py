@@ -2,6 +2,13 @@
 """Choose the network settings shared by the cross-entropy and focal rows, on inner validation only.
 
     FLARECAST_DATA_DIR=../shared/data python benchmarks/select_network.py [--dataset umich-24h]
+    FLARECAST_DATA_DIR=../shared/data python benchmarks/select_network.py --headroom
+
+``--headroom`` selects nothing: on the same validation halves it prints the
+margin over logistic regression, with a paired region-bootstrap interval, of
+the chosen networks, of gradient boosting and of a few further candidates
+(:data:`HEADROOM`, and two disc-position features given to every method), to
+show whether skill above logistic regression is there to be found.
 
 The outer test folds of ``flarecast reproduce`` are never fitted, predicted or
 scored here. For each of the 5 outer region folds (the same folds as
@@ -61,6 +68,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from flarecast.bootstrap import bootstrap_scores, interval, region_resampler
 from flarecast.data.tables import load_dataset
 from flarecast.evaluate import Fold, Protocol, make_folds, run_protocol
 from flarecast.metrics import roc_auc, tss
@@ -149,34 +157,141 @@ def _row(name: str, stage: int, settings: dict[str, Any], scores: dict[str, list
     return row
 
 
+@dataclasses.dataclass
+class Halves:
+    """The data, the outer folds and the repeats (validation halves, protocol) every candidate runs on."""
+
+    data: Any
+    targets: Any
+    protocol: Protocol
+    outer: list[Fold]
+    repeats: list[tuple[list[Fold], Protocol]]
+
+    @classmethod
+    def build(cls, dataset: str, seed: int, n_repeats: int) -> Halves:
+        data = load_dataset(dataset)
+        targets = make_targets(data)
+        protocol = Protocol(seed=seed)  # the reproduce defaults: 5 region folds, 5 seeds, HSS thresholds
+        outer = make_folds(targets, protocol)
+        # Repeat r: other halves, other network seeds (run_protocol seeds a fold's networks with protocol.seed + index).
+        repeats = [(_halves(targets, outer, seed + 17 * r), dataclasses.replace(protocol, seed=seed + 1000 * r))
+                   for r in range(n_repeats)]
+        return cls(data, targets, protocol, outer, repeats)
+
+    def predictions(self, methods: tuple[str, ...], network: dict[str, Any],
+                    features: tuple[str, ...] | None = None) -> list[pd.DataFrame]:
+        """Each repeat's predictions of the scored halves (one frame per repeat)."""
+        feats = self.data.features if features is None else features
+        return [run_protocol(self.targets, feats, dataclasses.replace(prot, methods=methods, network=network),
+                             folds=folds).predictions for folds, prot in self.repeats]
+
+
+def _margins(runs: list[pd.DataFrame], reference: list[pd.DataFrame], method: str, n_boot: int,
+             seed: int) -> dict[str, tuple[float, float, float]]:
+    """Mean over repeats of ``method`` minus logistic regression (AUC, TSS) on the scored halves, with a
+    paired 95% interval: one set of region resamples serves both forecasts and every repeat."""
+    first = reference[0][reference[0]["seed"] == -1].sort_values("row")
+    resampler = region_resampler(first["region"].to_numpy(), n_boot=n_boot, seed=seed)
+    diffs = {"auc": [], "tss": []}
+    points = {"auc": [], "tss": []}
+    for run, ref in zip(runs, reference, strict=True):
+        scored = []
+        for frame, name in ((run, method), (ref, "logistic")):
+            sub = frame[(frame["seed"] == -1) & (frame["method"] == name)].sort_values("row")
+            if not np.array_equal(sub["row"].to_numpy(), first["row"].to_numpy()):
+                raise RuntimeError("the repeats must score the same rows")
+            args = (sub["y"].to_numpy(), sub["p"].to_numpy(), sub["pred"].to_numpy(),
+                    sub["letter"].to_numpy(dtype=object), sub["climatology"].to_numpy())
+            scored.append((bootstrap_scores(resampler, *args), bootstrap_scores(resampler, *args,
+                                                                                 weights=resampler.identity)))
+        for key in diffs:
+            diffs[key].append(scored[0][0][key] - scored[1][0][key])
+            points[key].append(float(scored[0][1][key][0] - scored[1][1][key][0]))
+    out = {}
+    for key in diffs:
+        lo, hi, _ = interval(np.mean(diffs[key], axis=0))
+        out[key] = (float(np.mean(points[key])), lo, hi)
+    return out
+
+
+#: Further candidates for the headroom check (``--headroom``), each a change to the chosen defaults, and why.
+HEADROOM: dict[str, dict[str, Any]] = {
+    # more members: the seed ensemble's variance shrinks with its size
+    "25 members": {"n_members": 25},
+    # smaller steps away from the logistic start, more patience
+    "lr 5e-4, patience 15": {"lr": 5e-4, "patience": 15, "max_epochs": 100},
+    # more capacity, held back by dropout and weight decay
+    "hidden (128, 128), dropout 0.3, weight decay 0.1": {"hidden": (128, 128), "dropout": 0.3, "weight_decay": 0.1},
+}
+#: Distance from disc centre: SHARP magnetic parameters degrade towards the limb (projection), an
+#: interaction a network can model and a linear model cannot. Given to every method in that candidate.
+GEOMETRY = ("ABS_LON_FWT", "ABS_LAT_FWT")
+
+
+def headroom(args: argparse.Namespace) -> None:
+    """Is there skill above logistic regression to be had? Margins of the chosen networks and of further
+    candidates over logistic regression on the validation halves, each with a paired region-bootstrap
+    interval; gradient boosting shows what a standard non-linear learner finds. Nothing is selected."""
+    h = Halves.build(args.dataset, args.seed, args.repeats)
+    frame = h.targets.frame
+    frame["ABS_LON_FWT"], frame["ABS_LAT_FWT"] = frame["LON_FWT"].abs(), frame["LAT_FWT"].abs()
+    geometry = (*h.data.features, *GEOMETRY)
+    reference = h.predictions(("logistic",), {})
+    ref_geometry = h.predictions(("logistic",), {}, geometry)
+    print(f"{h.data.name}: {args.repeats} repeats of the validation halves of select_network; margins are "
+          f"method minus logistic regression on the same rows, mean over repeats, 95% interval over "
+          f"{args.n_boot} paired region resamples. No outer test fold is used.", flush=True)
+    print()
+    print("| candidate | row | AUC margin | TSS margin | s |")
+    print("|---|---|---|---|---|")
+
+    def show(name: str, runs: list[pd.DataFrame], ref: list[pd.DataFrame], methods: tuple[str, ...],
+             seconds: float) -> None:
+        for method in methods:
+            m = _margins(runs, ref, method, args.n_boot, args.seed)
+            cells = " | ".join(f"{m[k][0]:+.3f} [{m[k][1]:+.3f}, {m[k][2]:+.3f}]" for k in ("auc", "tss"))
+            print(f"| {name} | {method} | {cells} | {seconds:.0f} |", flush=True)
+
+    start = time.perf_counter()
+    show("gradient boosting", h.predictions(("gboost",), {}), reference, ("gboost",), time.perf_counter() - start)
+    candidates = [("chosen defaults", {}, None), *((k, v, None) for k, v in HEADROOM.items()),
+                  ("+ |LON_FWT|, |LAT_FWT| (logistic too)", {}, geometry)]
+    for name, settings, features in candidates:
+        start = time.perf_counter()
+        runs = h.predictions(("ce", "focal"), settings, features)
+        show(name, runs, reference if features is None else ref_geometry, ("ce", "focal"),
+             time.perf_counter() - start)
+    print()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+          f"load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", default="umich-24h")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=2,
                         help="Repeats with other validation halves and network seeds; scores are their mean.")
+    parser.add_argument("--headroom", action="store_true",
+                        help="Select nothing: margins over logistic regression, with intervals, of the chosen "
+                             "networks, gradient boosting and further candidates.")
+    parser.add_argument("--n-boot", type=int, default=1000, help="Region resamples of --headroom's intervals.")
     args = parser.parse_args()
+    if args.headroom:
+        headroom(args)
+        return
 
-    data = load_dataset(args.dataset)
-    targets = make_targets(data)
-    protocol = Protocol(seed=args.seed)  # the reproduce defaults: 5 region folds, 5 seeds, HSS thresholds
-    outer = make_folds(targets, protocol)
-    # Repeat r: other halves, other network seeds (run_protocol seeds a fold's networks with protocol.seed + index).
-    repeats = [(_halves(targets, outer, args.seed + 17 * r), dataclasses.replace(protocol, seed=args.seed + 1000 * r))
-               for r in range(args.repeats)]
+    h = Halves.build(args.dataset, args.seed, args.repeats)
+    data, targets, protocol, outer, repeats = h.data, h.targets, h.protocol, h.outer, h.repeats
     n_scored = sum(len(f.test) for f in repeats[0][0])
     n_pos = int(sum(np.asarray(targets.y)[f.test].sum() for f in repeats[0][0]))
 
-    def predictions(methods: tuple[str, ...], network: dict[str, Any]) -> list[pd.DataFrame]:
-        return [run_protocol(targets, data.features, dataclasses.replace(prot, methods=methods, network=network),
-                             folds=folds).predictions for folds, prot in repeats]
-
-    ref_runs = _scores(predictions(("logistic",), {}))["logistic"]
+    ref_runs = _scores(h.predictions(("logistic",), {}))["logistic"]
     reference = {"auc": float(np.mean([a for a, _ in ref_runs])), "tss": float(np.mean([t for _, t in ref_runs]))}
 
     def run(name: str, stage: int, settings: dict[str, Any]) -> dict[str, Any]:
         start = time.perf_counter()
-        scores = _scores(predictions(("ce", "focal"), _network(settings, data.features)))
+        scores = _scores(h.predictions(("ce", "focal"), _network(settings, data.features)))
         row = _row(name, stage, settings, scores, ref_runs, time.perf_counter() - start)
         print(f"  {name}: ce AUC {row['ce_auc']:.3f} TSS {row['ce_tss']:.3f}; focal AUC {row['focal_auc']:.3f} "
               f"TSS {row['focal_tss']:.3f}; score {row['score']:+.3f} ({row['seconds']:.0f} s)", flush=True)
