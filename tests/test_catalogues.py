@@ -352,6 +352,25 @@ def test_ncei_malformed_cells(tmp_path, body, match):
         assert len(read_catalogue(path, on_bad_rows="skip")) == 0
 
 
+def test_end_before_start_named_as_in_the_file_and_not_counted(tmp_path):
+    # Row 0 crosses midnight (end 00:20 on the start's day: moved to the next day, counted).
+    # Row 1's end year is mistyped: before the start even on the next day, so malformed; the message
+    # names the file's column and its value as written, and the refused row is in no count.
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "Flare Class,Start Time,Peak Time,End Time,Active Region Number\n"
+        "M1.2,2014-01-01T23:50Z,2014-01-01T23:58Z,2014-01-01T00:20Z,11944\n"
+        "X1.0,1996-07-31T01:32Z,1996-07-31T01:35Z,1896-07-31T01:38Z,7981\n"
+    )
+    with pytest.raises(DataError, match=r"row 1 column 'End Time': '1896-07-31T01:38' \(before the flare's start "
+                                        r"1996-07-31T01:32, also on the next day\)"):
+        read_ncei_events(path)
+    frame = skip(read_ncei_events, path)
+    assert len(frame) == 1 and frame.attrs["bad_rows"] == 1
+    assert frame.attrs["midnight_rollovers"] == 1
+    assert frame["end"].iloc[0] == pd.Timestamp("2014-01-02 00:20", tz="UTC")
+
+
 def test_swpc_list_hhmm_and_blank_region(tmp_path):
     path = tmp_path / "list.csv"
     path.write_text(

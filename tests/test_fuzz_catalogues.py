@@ -442,8 +442,9 @@ REGRESSIONS = [
     ("hek-error", _cell(1, 0, '"', ";"), "DataError", r"row 1 opens a quote that is never closed"),
     # a flipped bit turned an end year 1996 into 1896: still before the start after the midnight rollover
     ("ncei-error", _cell(1, 3, "1896-07-31T01:38Z"), "DataError",
-     r"1 malformed row\(s\): row 0 column 'end': '1896-08-01T01:38' \(before the flare's start 1996-07-31T01:32\)"),
-    ("ncei-error", _cell(1, 2, "1986-07-31T01:36Z"), "DataError", r"row 0 column 'peak': '1986-08-01T01:36'"),
+     r"1 malformed row\(s\): row 0 column 'End Time': '1896-07-31T01:38' \(before the flare's start "
+     r"1996-07-31T01:32, also on the next day\)"),
+    ("ncei-error", _cell(1, 2, "1986-07-31T01:36Z"), "DataError", r"row 0 column 'Peak Time': '1986-07-31T01:36'"),
     # a comma inside row 0's first cell: pandas took the first column as the index and every row looked bad
     ("swpc-2010-error", _cell(1, 0, "1,5"), "DataError", r"row 0 has \d+ fields but the header has \d+"),
     # a region number of 1e308 is finite and whole, and overflowed the Int64 column

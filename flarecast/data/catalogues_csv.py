@@ -37,7 +37,6 @@ from flarecast.data.events import (
     is_missing_time,
     parse_classes,
     parse_regions,
-    roll_past_midnight,
 )
 from flarecast.data.schema import GOES_CLASS, NOAA_AR, PEAK_FLUX
 from flarecast.errors import DataError, SchemaError
@@ -93,6 +92,7 @@ def read_ncei_events(
         on_bad_rows=on_bad_rows,
         duplicates=duplicates,
         four_digit=False,
+        names={PEAK: "Peak Time", END: "End Time"},
     )
 
 
@@ -129,6 +129,7 @@ def read_swpc_flarelist(
         peak = _times(raw["event_peaktime"], "ISO8601", bad, "event_peaktime")
         no_peak = is_missing_time(raw["event_peaktime"])
         end = _times(raw["event_endtime"], "ISO8601", bad, "event_endtime")
+        names = {PEAK: "event_peaktime", END: "event_endtime"}
     else:
         _require(
             raw,
@@ -150,6 +151,7 @@ def read_swpc_flarelist(
             end = _times(raw["end_time"], "%Y-%m-%d %H:%M:%S", bad, "end_time")
         peak = _hhmm(raw["max_time"], day, bad, "max_time")
         no_peak = is_missing_time(raw["max_time"])
+        names = {PEAK: "max_time", END: "end_time"}
     return _finish(
         raw,
         "goes_class",
@@ -164,6 +166,7 @@ def read_swpc_flarelist(
         on_bad_rows=on_bad_rows,
         duplicates=duplicates,
         four_digit=True,
+        names=names,
     )
 
 
@@ -207,6 +210,7 @@ def read_liu2019_flares(
         on_bad_rows=on_bad_rows,
         duplicates=duplicates,
         four_digit=False,
+        names={END: "End Time"},
     )
 
 
@@ -266,6 +270,7 @@ def read_hek_events(
         on_bad_rows=on_bad_rows,
         duplicates=duplicates,
         four_digit=True,
+        names={PEAK: names["peak"], END: names["end"]},
     )
 
 
@@ -287,18 +292,10 @@ def _finish(
     on_bad_rows,
     duplicates,
     four_digit,
+    names,
 ):
     flux = parse_classes(raw[class_col], bad, class_col)
     regions, offset = parse_regions(raw[ar_col], bad, ar_col, four_digit=four_digit)
-    peak = peak.where(~no_peak, start)
-    peak, peak_rolled = roll_past_midnight(start, peak)
-    end, end_rolled = roll_past_midnight(start, end)
-    kept = ~bad.mask
-    attrs = {
-        "peak_from_start": int((no_peak & kept).sum()),
-        "midnight_rollovers": int(((peak_rolled | end_rolled) & kept).sum()),
-        "ar_plus_10000": int((offset & kept).sum()),
-    }
     columns = {
         START: start,
         PEAK: peak,
@@ -315,7 +312,10 @@ def _finish(
         on_bad_rows=on_bad_rows,
         duplicates=duplicates,
         flux_scaling=FLUX_OPERATIONAL,
-        attrs=attrs,
+        no_peak=no_peak,
+        roll=True,
+        flags={"ar_plus_10000": offset},
+        names=names,
     )
 
 

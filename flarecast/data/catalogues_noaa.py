@@ -41,7 +41,6 @@ from flarecast.data.events import (
     finish_events,
     parse_classes,
     parse_regions,
-    roll_past_midnight,
 )
 from flarecast.data.schema import GOES_CLASS, NOAA_AR, PEAK_FLUX
 from flarecast.errors import DataError, FlarecastError, SchemaError
@@ -110,6 +109,7 @@ def read_xrs_report(
         bad,
         path=path,
         reader="xrs-report",
+        names={PEAK: "maximum (cols 24-27)", END: "end (cols 19-22)"},
         on_bad_rows=on_bad_rows,
         duplicates=duplicates,
         attrs={k: v for k, v in attrs.items() if v},
@@ -199,6 +199,7 @@ def read_swpc_events(
         bad,
         path=path,
         reader="swpc-events",
+        names={PEAK: "Max", END: "End"},
         on_bad_rows=on_bad_rows,
         duplicates=duplicates,
         attrs=attrs,
@@ -314,6 +315,7 @@ def read_xrs_flsum(
         bad,
         path=path,
         reader="xrs-flsum",
+        names={PEAK: "time (status EVENT_PEAK)", END: "time (status EVENT_END)"},
         on_bad_rows=on_bad_rows,
         duplicates=duplicates,
         attrs=attrs,
@@ -368,24 +370,12 @@ def _finish(
     on_bad_rows,
     duplicates,
     attrs,
+    names,
     flux_scaling=FLUX_OPERATIONAL,
     roll=True,
 ):
     flux = parse_classes(classes, bad, "class")
     ar, offset = parse_regions(regions, bad, "region", four_digit=True)
-    no_peak = peak.isna().to_numpy() & start.notna().to_numpy()
-    peak = peak.where(~no_peak, start)
-    rolled = np.zeros(len(start), dtype=bool)
-    if roll:  # hhmm fields on the start's day: earlier means the next day
-        peak, rolled_peak = roll_past_midnight(start, peak)
-        end, rolled_end = roll_past_midnight(start, end)
-        rolled = rolled_peak | rolled_end
-    kept = ~bad.mask
-    counts = {
-        "peak_from_start": int((no_peak & kept).sum()),
-        "midnight_rollovers": int((rolled & kept).sum()),
-        "ar_plus_10000": int((offset & kept).sum()),
-    }
     columns = {
         START: start,
         PEAK: peak,
@@ -406,5 +396,9 @@ def _finish(
         on_bad_rows=on_bad_rows,
         duplicates=duplicates,
         flux_scaling=flux_scaling,
-        attrs={**counts, **attrs},
+        attrs=attrs,
+        no_peak=peak.isna().to_numpy() & start.notna().to_numpy(),
+        roll=roll,  # hhmm fields on the start's day: earlier means the next day
+        flags={"ar_plus_10000": offset},
+        names=names,
     )

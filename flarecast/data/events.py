@@ -125,15 +125,19 @@ class BadRows:
         self.mask = np.zeros(self.n, dtype=bool)
         self.examples: list[tuple[int, str]] = []
 
-    def add(self, bad: np.ndarray, column: str, values: Sequence[object], reason: str) -> None:
-        """Mark rows ``bad`` (bool, shape (n,)) as malformed in ``column``, with their raw ``values``."""
+    def add(self, bad: np.ndarray, column: str, values: Sequence[object], reason: str | Sequence[str]) -> None:
+        """Mark rows ``bad`` (bool, shape (n,)) as malformed in ``column``, with their raw ``values``.
+
+        ``reason`` is one text for all of them, or one per row (shape (n,)).
+        """
         bad = np.asarray(bad, dtype=bool)
         if not bad.any():
             return
         values = np.asarray(values, dtype=object)
+        reasons = np.broadcast_to(np.asarray(reason, dtype=object), (self.n,))
         for i in np.flatnonzero(bad)[:5]:
             self.examples.append(
-                (i, f"{self.label} {self.rows[i]} column {column!r}: {values[i]!r} ({reason})")
+                (i, f"{self.label} {self.rows[i]} column {column!r}: {values[i]!r} ({reasons[i]})")
             )
         self.mask |= bad
 
@@ -210,14 +214,19 @@ def finish_events(
     flux_scaling: str,
     duplicates: str = "drop",
     attrs: dict[str, object] | None = None,
+    no_peak: np.ndarray | None = None,
+    roll: bool = False,
+    flags: dict[str, np.ndarray] | None = None,
+    names: dict[str, str] | None = None,
 ) -> pd.DataFrame:
-    """Apply the malformed-row and duplicate policies and build the canonical event table.
+    """Apply the time, malformed-row and duplicate policies and build the canonical event table.
 
     Parameters
     ----------
     columns : dict
-        ``start``, ``peak``, ``end`` (UTC Series), ``goes_class`` (str),
-        ``peak_flux`` (float), ``noaa_ar`` (float, NaN = unknown), each of length n.
+        ``start``, ``peak``, ``end`` (UTC Series, as the source gives them),
+        ``goes_class`` (str), ``peak_flux`` (float), ``noaa_ar`` (float, NaN = unknown),
+        each of length n.
     bad : BadRows
         Malformed cells found while parsing.
     source : str
@@ -229,7 +238,19 @@ def finish_events(
     duplicates : {"drop", "keep"}, default "drop"
         ``"keep"`` keeps duplicate rows (still counted in ``attrs["duplicates"]``).
     attrs : dict, optional
-        Reader-specific counts to store.
+        Reader-specific values to store.
+    no_peak : ndarray of bool, shape (n,), optional
+        Rows whose source has no peak: their peak is the start
+        (``attrs["peak_from_start"]``).
+    roll : bool, default False
+        The source writes peak and end as times of the start's day: one earlier
+        than the start moves to the next day (``attrs["midnight_rollovers"]``).
+    flags : dict of str to ndarray of bool, optional
+        Reader-specific conditions (e.g. ``"ar_plus_10000"``), stored in ``attrs``
+        as counts over the rows kept.
+    names : dict, optional
+        The source's column names of ``peak`` and ``end``, for messages
+        (default: the canonical names).
 
     Returns
     -------
@@ -242,15 +263,19 @@ def finish_events(
         If there are malformed rows and ``on_bad_rows="error"``.
     """
     check_policies(on_bad_rows, duplicates)
-    # A peak or end before the start (after any midnight rollover) is a corrupt time, e.g. a
-    # mistyped year: the row is malformed, not an event lasting backwards.
     start = _utc(columns[START])
-    for name in (PEAK, END):
-        later = _utc(columns[name])
+    no_peak = np.zeros(bad.n, dtype=bool) if no_peak is None else np.asarray(no_peak, dtype=bool)
+    times = {PEAK: _utc(columns[PEAK]).where(~no_peak, start), END: _utc(columns[END])}
+    rolled = np.zeros(bad.n, dtype=bool)
+    starts = "before the flare's start " + start.dt.strftime("%Y-%m-%dT%H:%M").fillna("").to_numpy(dtype=object)
+    for name, given in times.items():
+        later, moved = roll_past_midnight(start, given) if roll else (given, np.zeros(bad.n, dtype=bool))
+        # A peak or end before the start (after any midnight rollover) is a corrupt time, e.g. a
+        # mistyped year: the row is malformed, not an event lasting backwards. Shown as the source has it.
         early = (later < start).fillna(False).to_numpy(dtype=bool)
-        shown = later.dt.strftime("%Y-%m-%dT%H:%M").to_numpy(dtype=object)
-        starts = start.dt.strftime("%Y-%m-%dT%H:%M").to_numpy(dtype=object)
-        bad.add(early, name, shown, "before the flare's start " + (str(starts[early][0]) if early.any() else ""))
+        shown = given.dt.strftime("%Y-%m-%dT%H:%M").to_numpy(dtype=object)
+        bad.add(early, (names or {}).get(name, name), shown, starts + (", also on the next day" if roll else ""))
+        times[name], rolled = later, rolled | moved
     n_bad = int(bad.mask.sum())
     examples = [text for _, text in sorted(bad.examples)[:5]]
     if n_bad and on_bad_rows == "error":
@@ -263,8 +288,8 @@ def finish_events(
     frame = pd.DataFrame(
         {
             START: _utc(columns[START])[keep],
-            PEAK: _utc(columns[PEAK])[keep],
-            END: _utc(columns[END])[keep],
+            PEAK: times[PEAK][keep],
+            END: times[END][keep],
             GOES_CLASS: pd.array(np.asarray(columns[GOES_CLASS], dtype=object)[keep], dtype="str"),
             PEAK_FLUX: np.asarray(columns[PEAK_FLUX], dtype=float)[keep],
             NOAA_AR: pd.array(np.asarray(columns[NOAA_AR], dtype=float)[keep], dtype="Int64"),
@@ -290,6 +315,8 @@ def finish_events(
         "bad_row_examples": examples,
         "duplicates": int(dup.sum()),
         "duplicates_removed": int(dup.sum()) if duplicates == "drop" else 0,
+        **{key: int((mask & keep).sum()) for key, mask in
+           {"peak_from_start": no_peak, "midnight_rollovers": rolled, **(flags or {})}.items()},
         **(attrs or {}),
         # an end after the start but before the peak is kept and counted (a data-entry quirk, not a corrupt row)
         "end_before_peak": int((frame[END] < frame[PEAK]).sum()),
