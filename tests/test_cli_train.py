@@ -71,6 +71,7 @@ def test_demo_sequence_run_says_synthetic_and_config_reruns(tmp_path):
     assert "(positive: >= M1.0; negative: N, A, B, C)" in res.output
     toml = (out / "train.toml").read_text()
     assert "alpha = -1" in toml and 'model = "sequence"' in toml and "hidden = [8]" in toml
+    assert 'skip = "none"' in toml  # resolved: a rerun keeps it when the default changes
     # the written config trains the same network again
     again = tmp_path / "again"
     res = _run(["train", "--dataset", "demo", "--config", str(out / "train.toml"), "--features",

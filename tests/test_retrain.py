@@ -201,7 +201,7 @@ def test_the_recipe_keeps_the_base_networks_skip_path(demo_base, tmp_path):
     """A base folder saved before the skip path existed (no 'skip' anywhere) is retrained without one."""
     import shutil
 
-    assert read_base_model(demo_base).params["skip"] is None  # the default, as the folder recorded it
+    assert read_base_model(demo_base).params["skip"] == "logistic"  # flarecast train records it resolved
     old = tmp_path / "old-base"
     shutil.copytree(demo_base, old)
     meta = json.loads((old / "model.json").read_text())

@@ -182,7 +182,7 @@ def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None
     from flarecast.report import provenance
     from flarecast.splits import inner_validation
     from flarecast.targets import make_targets
-    from flarecast.train import TrainConfig
+    from flarecast.train import TrainConfig, skip_path
 
     base = cfg.load_toml(config_path, TrainConfig, table="train") if config_path else TrainConfig()
     if base.alpha == -1:  # TOML has no null: train.toml spells "no class weighting" as -1
@@ -200,6 +200,8 @@ def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None
         except ValueError as exc:
             raise ConfigError(f"--alpha must be a number in [0, 1] or 'none'. Got {alpha!r}.") from exc
         config = dataclasses.replace(config, alpha=alpha_value)
+    # Spelled out, so that train.toml reruns this network even after the model's default changes.
+    config = dataclasses.replace(config, skip=skip_path(config))
 
     data = load_dataset(dataset)
     chosen = _check_features(_split_list(features), data.features, data.name)
