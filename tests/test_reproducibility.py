@@ -45,8 +45,9 @@ def models(tmp_path_factory) -> dict[str, Path]:
                               stderr=subprocess.STDOUT) for name in ("a", "b")]
     other = CliRunner().invoke(main, [*TRAIN, "--seed", "8", "--out", str(base / "other")])
     assert other.exit_code == 0, other.output
-    for proc in procs:
-        assert proc.wait(timeout=300) == 0, proc.stdout.read().decode()
+    for proc in procs:  # communicate, not wait: a full pipe would block the child, and it closes the pipe
+        output, _ = proc.communicate(timeout=300)
+        assert proc.returncode == 0, output.decode()
     return {name: base / name for name in ("a", "b", "other")}
 
 
