@@ -91,6 +91,8 @@ def check_event_table(events: Any, path: Path, policy: str = "error") -> None:
     if policy == "error":
         assert attrs["bad_rows"] == 0
     assert attrs["rows_read"] - attrs["bad_rows"] - attrs["duplicates_removed"] == len(events)
+    for counted in ("peak_from_start", "midnight_rollovers", "ar_plus_10000"):  # over the rows kept only
+        assert 0 <= attrs[counted] <= attrs["rows_read"] - attrs["bad_rows"], (counted, attrs)
     key = [START, PEAK, END, "peak_flux", "noaa_ar"]
     assert not events.duplicated(subset=key).any()
 
