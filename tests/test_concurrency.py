@@ -69,7 +69,8 @@ def setup(tmp_path_factory):
             (("A", "demo:1"), ("B", "demo:3"))}
     procs = {name: subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for name, cmd in runs.items()}
     for proc in procs.values():
-        assert proc.wait(timeout=120) == 0, proc.stdout.read().decode()
+        status, output = finish(proc)
+        assert status == 0, output
     reference = {name: normalised(base / f"solo-{name}" / DAY) for name in runs}
     assert reference["A"] != reference["B"] and sorted(reference["A"]) == sorted(FILES)
     assert all(reference["A"][f] != reference["B"][f] for f in FILES)  # every file tells the runs apart
@@ -100,6 +101,12 @@ def start(cmd: list[str], pause: float | None = None) -> subprocess.Popen:
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
+def finish(proc: subprocess.Popen, timeout: float = 120) -> tuple[int, str]:
+    """The process's exit status and output; communicate() also closes the pipes."""
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, (out or err or b"").decode(errors="replace")
+
+
 def which(day: Path, reference: dict[str, dict[str, str]]) -> str:
     """The run whose complete report the folder holds; fails on a mix or a partial folder."""
     files = normalised(day)
@@ -121,7 +128,8 @@ def test_two_commands_for_the_same_day_at_once(setup, tmp_path):
         pause = 0.02 if rounds % 2 else None
         procs = [start(forecast_cmd(model, f, out), pause) for f in ("demo:1", "demo:3")]
         for proc in procs:
-            assert proc.wait(timeout=120) == 0, proc.stdout.read().decode()
+            status, output = finish(proc)
+            assert status == 0, output
         seen.add(which(out / DAY, reference))
         assert sorted(p.name for p in out.iterdir()) == [DAY, "index.html"]  # no temporary or old folders
         check_index(out)
@@ -132,7 +140,7 @@ def test_two_commands_for_the_same_day_at_once(setup, tmp_path):
 def test_a_writer_killed_mid_write_leaves_the_old_report(setup, tmp_path):
     model, base, reference = setup
     out = tmp_path / "reports"
-    assert start(forecast_cmd(model, "demo:1", out)).wait(timeout=120) == 0
+    assert finish(start(forecast_cmd(model, "demo:1", out)))[0] == 0
     index_before = (out / "index.html").read_bytes()
     proc = start(forecast_cmd(model, "demo:3", out), pause=0.3)
     deadline = time.monotonic() + 60
@@ -140,12 +148,12 @@ def test_a_writer_killed_mid_write_leaves_the_old_report(setup, tmp_path):
         assert proc.poll() is None and time.monotonic() < deadline, "the writer ended before it could be killed"
         time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
-    assert proc.wait(timeout=30) == -signal.SIGKILL
+    assert finish(proc, 30)[0] == -signal.SIGKILL
     assert which(out / DAY, reference) == "A"  # the old report, whole
     assert (out / "index.html").read_bytes() == index_before
     assert [name for name in leftovers(out) if name.endswith(".tmp")]  # the kill did land inside the write
     # The next run cleans up after the dead one and publishes the new report.
-    assert start(forecast_cmd(model, "demo:3", out)).wait(timeout=120) == 0
+    assert finish(start(forecast_cmd(model, "demo:3", out)))[0] == 0
     assert which(out / DAY, reference) == "B" and leftovers(out) == []
     check_index(out)
 
@@ -153,7 +161,7 @@ def test_a_writer_killed_mid_write_leaves_the_old_report(setup, tmp_path):
 def test_kills_at_random_instants(setup, tmp_path):
     model, base, reference = setup
     out = tmp_path / "reports"
-    assert start(forecast_cmd(model, "demo:1", out)).wait(timeout=120) == 0
+    assert finish(start(forecast_cmd(model, "demo:1", out)))[0] == 0
     rng = random.Random(7)
     outcomes = []
     deadline = time.monotonic() + 3
@@ -161,7 +169,7 @@ def test_kills_at_random_instants(setup, tmp_path):
         proc = start(forecast_cmd(model, rng.choice(["demo:1", "demo:3"]), out), pause=rng.choice([0.0, 0.05]))
         time.sleep(rng.uniform(0.2, 1.2))
         proc.send_signal(signal.SIGKILL)
-        outcomes.append(proc.wait(timeout=30))
+        outcomes.append(finish(proc, 30)[0])
         which(out / DAY, reference)  # never missing, partial or mixed, wherever the kill landed
     assert -signal.SIGKILL in outcomes
 
@@ -169,13 +177,13 @@ def test_kills_at_random_instants(setup, tmp_path):
 def test_a_writer_waits_for_the_folder_lock(setup, tmp_path):
     model, base, reference = setup
     out = tmp_path / "reports"
-    assert start(forecast_cmd(model, "demo:1", out)).wait(timeout=120) == 0
+    assert finish(start(forecast_cmd(model, "demo:1", out)))[0] == 0
     with folder_lock(out):
         proc = start(forecast_cmd(model, "demo:3", out))
         time.sleep(2.0)  # enough for the run to reach write_report (it takes ~1 s alone)
         assert proc.poll() is None, "the writer did not wait for the lock"
         assert which(out / DAY, reference) == "A"
-    assert proc.wait(timeout=120) == 0
+    assert finish(proc)[0] == 0
     assert which(out / DAY, reference) == "B"
 
 
@@ -250,7 +258,8 @@ def test_writer_processes_and_a_reader(tmp_path):
     reader = threading.Thread(target=read)
     reader.start()
     for w in writers:
-        assert w.wait(timeout=120) == 0, w.stderr.read().decode()
+        status, errors = finish(w)
+        assert status == 0, errors
     reader.join()
     assert problems == [] and reads[0] > 10
     assert which(root / DAY, reference) in {"1", "2", "3"}

@@ -46,11 +46,12 @@ def kill_when(proc: subprocess.Popen, ready, sig: int, what: str, timeout: float
     deadline = time.monotonic() + timeout
     while not ready():
         if proc.poll() is not None:
-            pytest.fail(f"the run ended (status {proc.returncode}) before {what}:\n{proc.stdout.read().decode()}")
+            pytest.fail(f"the run ended (status {proc.returncode}) before {what}:\n{proc.communicate()[0].decode()}")
         assert time.monotonic() < deadline, f"no {what} after {timeout} s"
         time.sleep(0.005)
     proc.send_signal(sig)
-    assert proc.wait(timeout=60) == -sig
+    proc.communicate(timeout=60)  # also closes the output pipe
+    assert proc.returncode == -sig
 
 
 # -- the library: FlareClassifier.fit(checkpoint=...) ------------------------------------------------------
