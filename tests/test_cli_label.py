@@ -142,3 +142,25 @@ def test_data_sharp_from_a_local_drms_server(tmp_path):
         list(frame.columns[:3]) == ["time", "harpnum", "noaa_ar"] and (frame["QUALITY"] == 0).all()
     )
     assert frame.attrs["queries"] == server.queries
+
+
+def test_only_flarecast_warnings_are_printed_as_data_warnings(capsys):
+    """A warning about the data is printed (also when the block fails); another one, such as a ResourceWarning
+    that the garbage collector raises mid-command, goes to the warning filters and not into the command's output."""
+    import warnings
+
+    from flarecast.cli._common import data_warnings_to_stderr
+    from flarecast.errors import DataError, DataWarning
+
+    with pytest.warns(ResourceWarning, match="unclosed file"):
+        with data_warnings_to_stderr():
+            warnings.warn("events.csv: skipped 2 malformed row(s)", DataWarning)
+            warnings.warn("events.csv: skipped 2 malformed row(s)", DataWarning)  # each time, not once
+            warnings.warn("unclosed file <_io.BufferedReader name=25>", ResourceWarning)
+    err = capsys.readouterr().err
+    assert err.count("Warning: events.csv: skipped 2 malformed row(s)\n") == 2 and "unclosed" not in err
+
+    with pytest.raises(DataError), data_warnings_to_stderr():
+        warnings.warn("sharp.csv: dropped 1 row(s) with a missing feature", DataWarning)
+        raise DataError("later failure")
+    assert capsys.readouterr().err == "Warning: sharp.csv: dropped 1 row(s) with a missing feature\n"

@@ -1,16 +1,18 @@
-"""Helpers shared by the CLI modules: error translation and common options."""
+"""Helpers shared by the CLI modules: error and warning display, common options."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
 
-from flarecast.errors import ConfigError, FlarecastError
+from flarecast.errors import ConfigError, FlarecastError, FlarecastWarning
 
-__all__ = ["friendly_errors", "target_options"]
+__all__ = ["friendly_errors", "data_warnings_to_stderr", "target_options"]
 
 
 def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -24,6 +26,28 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             raise click.ClickException(str(exc)) from exc
 
     return wrapper
+
+
+@contextlib.contextmanager
+def data_warnings_to_stderr() -> Iterator[None]:
+    """Print flarecast's warnings from the block as ``Warning: ...`` lines on stderr, once it ends.
+
+    Each one is shown every time (a file's skipped rows are news on every run),
+    also when the block raises. Any other warning (a library's deprecation, a
+    ResourceWarning from the garbage collector) is passed on, unchanged, to the
+    filters in force: it is not about the user's data and is not printed as if it were.
+    """
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", FlarecastWarning)
+            yield
+    finally:
+        for w in caught:
+            if issubclass(w.category, FlarecastWarning):
+                click.echo(f"Warning: {w.message}", err=True)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
 
 
 def _negatives_callback(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:

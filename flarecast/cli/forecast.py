@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from flarecast.cli._common import friendly_errors
+from flarecast.cli._common import data_warnings_to_stderr, friendly_errors
 
 __all__ = ["forecast"]
 
@@ -254,10 +254,9 @@ def forecast(model_dir: Path, features_spec: str | None, jsoc: bool, date: str |
     Example (no network): flarecast forecast --model models/demo --features demo --date 2011-06-01 --out reports/
     """
     import dataclasses
-    import warnings
 
     from flarecast.config import replace
-    from flarecast.errors import ConfigError, FlarecastWarning
+    from flarecast.errors import ConfigError
     from flarecast.forecast import ForecastConfig, make_forecast
     from flarecast.forecast_report import forecast_to_dict, percent, write_report
 
@@ -267,8 +266,7 @@ def forecast(model_dir: Path, features_spec: str | None, jsoc: bool, date: str |
         config = replace(ForecastConfig(), stale_hours=stale_hours, lookback_hours=lookback_hours, limb_deg=limb_deg)
     except (TypeError, ValueError) as exc:
         raise ConfigError(str(exc)) from exc
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", FlarecastWarning)
+    with data_warnings_to_stderr():
         model, info, x_clf = load_forecaster(model_dir, x_model, engine)
         if jsoc:
             t0, note = resolve_issue_time(date, issue_time)
@@ -280,9 +278,6 @@ def forecast(model_dir: Path, features_spec: str | None, jsoc: bool, date: str |
             input_info = dataclasses.replace(input_info, notes=(*input_info.notes, note))
         fc = make_forecast(frame, model, info, t0, input_info=input_info, x_model=x_clf, config=config)
         day = write_report(fc, out_dir)
-    for w in caught:
-        if issubclass(w.category, FlarecastWarning):
-            click.echo(f"Warning: {w.message}", err=True)
     if as_json:
         click.echo(json.dumps(forecast_to_dict(fc), indent=2))
         return

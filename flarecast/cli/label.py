@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from flarecast.cli._common import friendly_errors
+from flarecast.cli._common import data_warnings_to_stderr, friendly_errors
 
 __all__ = ["label", "sharp", "retrain"]
 
@@ -84,17 +84,14 @@ _ON_BAD_ROWS = click.Choice(["error", "skip"])
 def label(sharp_source, catalogue, catalogue_format, horizon, latency, event_time, history, harp_map,
           on_bad_rows, data_dir, out, scheduler) -> None:  # fmt: skip
     """Label SHARP records with the largest flare of their region in (t + latency, t + latency + horizon]."""
-    import warnings
 
     import pandas as pd
 
     from flarecast.data.catalogues import read_catalogue
     from flarecast.data.sharp import read_harp_map, read_sharp_series, write_table
-    from flarecast.errors import FlarecastWarning
     from flarecast.labels import labelled_table
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", FlarecastWarning)
+    with data_warnings_to_stderr():
         events = read_catalogue(
             catalogue, format=catalogue_format, on_bad_rows=on_bad_rows, data_dir=data_dir
         )
@@ -111,8 +108,6 @@ def label(sharp_source, catalogue, catalogue_format, horizon, latency, event_tim
             scheduler=scheduler,
         )
         table.attrs["created"] = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
-    for w in caught:
-        click.echo(f"Warning: {w.message}", err=True)
     write_table(table, out)
     a = table.attrs
     classes = table["goes_class"].str[0].value_counts()
@@ -251,7 +246,6 @@ def retrain(sharp_source, catalogue, catalogue_format, on_bad_rows, base_model, 
     import dataclasses
     import sys
     import time
-    import warnings
 
     from tqdm import tqdm
 
@@ -259,7 +253,6 @@ def retrain(sharp_source, catalogue, catalogue_format, on_bad_rows, base_model, 
     from flarecast.cli.train import _write_history, _write_toml
     from flarecast.data.catalogues import read_catalogue
     from flarecast.data.sharp import read_harp_map, read_sharp_series
-    from flarecast.errors import FlarecastWarning
     from flarecast.retrain import RetrainConfig, check_out_folder, read_base_model
     from flarecast.retrain import retrain as run_retrain
     from flarecast.retrain_report import format_comparison, write_retrained
@@ -278,8 +271,7 @@ def retrain(sharp_source, catalogue, catalogue_format, on_bad_rows, base_model, 
         bar.update(1)
         bar.set_postfix(val_loss=f"{info['val_loss']:.4f}", val_auc=f"{info['val_auc']:.3f}", active=info["active"])
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", FlarecastWarning)
+    with data_warnings_to_stderr():
         events = read_catalogue(catalogue, format=catalogue_format, on_bad_rows=on_bad_rows, data_dir=data_dir)
         series = read_sharp_series(sharp_source, data_dir=data_dir)
         mapping = read_harp_map(harp_map) if harp_map is not None else None
@@ -287,8 +279,6 @@ def retrain(sharp_source, catalogue, catalogue_format, on_bad_rows, base_model, 
             result = run_retrain(base_model, series, events, config, harp_map=mapping, callback=progress)
         finally:
             bar.close()
-    for w in caught:
-        click.echo(f"Warning: {w.message}", err=True)
 
     params = result.model.get_params()
     names = {f.name for f in dataclasses.fields(TrainConfig)}
