@@ -9,7 +9,8 @@ checks, the weights' size and sha256, never a pickle) and evaluates the same
 function in numpy:
 
 ``z = (T(x) - mean) / scale`` with ``T`` the signed log10 on the logged
-columns (:class:`flarecast.transforms.FeatureTransformer`); per member ``k``,
+columns, bounded by +-1e6 (:func:`flarecast.scaling.zscore`, shared with
+:class:`flarecast.transforms.FeatureTransformer`); per member ``k``,
 ``h = act(h @ W_k + b_k)`` through the hidden layers, ``logit_k = h @ w_k + c_k``,
 plus ``z @ v_k + d_k`` for a network with a linear skip path
 (:class:`flarecast.models.mlp.EnsembleMLP` in eval mode, so no dropout); and
@@ -33,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from flarecast.errors import ModelFileError
+from flarecast.scaling import zscore
 
 __all__ = ["NumpyMLP", "UnsupportedModel"]
 
@@ -145,8 +147,7 @@ class NumpyMLP:
         arr = (X[names].to_numpy(dtype=float) if hasattr(X, "columns") else np.asarray(X, dtype=float))
         if arr.ndim != 2 or arr.shape[1] != len(names) or not np.isfinite(arr).all():
             raise ModelFileError(f"NumpyMLP needs a finite (n, {len(names)}) matrix of {names}; got {arr.shape}")
-        z = np.where(self._log_mask, np.sign(arr) * np.log10(1.0 + np.abs(arr)), arr)
-        h = z = ((z - self._mean) / self._scale).astype(np.float32)
+        h = z = zscore(arr, self._log_mask, self._mean, self._scale).astype(np.float32)
         for weight, bias in self._layers:
             h = self._act(np.matmul(h, weight) + bias)  # (B, in) @ (K, in, out) -> (K, B, out)
         out = np.matmul(h, self._head[0]) + self._head[1]

@@ -1,5 +1,7 @@
 """Feature transforms fitted on training data only: signed log10, then standardisation.
 
+The arithmetic is in :mod:`flarecast.scaling` (z-scores bounded by ``Z_LIMIT``).
+
 SHARP extensive quantities span up to 25 decades (TOTPOT ~1e24 erg/cm next to
 MEANALP ~1e-2 1/Mm) and are heavy-tailed, so they go through
 ``sign(x) * log10(1 + |x|)`` before the z-score. Which columns get the log is
@@ -18,14 +20,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from flarecast.data.schema import SIGNED_LOG_FEATURES
 from flarecast.errors import ConfigError
+from flarecast.scaling import signed_log10, zscore
 
 __all__ = ["signed_log10", "FeatureTransformer"]
-
-
-def signed_log10(x: np.ndarray) -> np.ndarray:
-    """``sign(x) * log10(1 + |x|)``: monotone, odd, defined at 0 and for negative values."""
-    x = np.asarray(x, dtype=float)
-    return np.sign(x) * np.log10(1.0 + np.abs(x))
 
 
 class FeatureTransformer(TransformerMixin, BaseEstimator):
@@ -90,8 +87,7 @@ class FeatureTransformer(TransformerMixin, BaseEstimator):
                 f"FeatureTransformer was fitted on {len(self.mean_)} features {list(self.feature_names_)}; "
                 f"got an array of shape {arr.shape}."
             )
-        z = np.where(self.log_mask_, signed_log10(arr), arr)
-        return (z - self.mean_) / self.scale_
+        return zscore(arr, self.log_mask_, self.mean_, self.scale_)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fitted state, for model sidecars."""

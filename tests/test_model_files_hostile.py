@@ -311,6 +311,19 @@ def test_fuzzed_sidecar_loads_correctly_or_is_a_model_file_error(model_dir, fuzz
             assert p.shape == (len(X), 2) and np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
 
 
+def test_a_tiny_scale_in_model_json_still_gives_probabilities(model_dir, fuzz_inputs, tmp_path):
+    """Fuzz finding: transform.scale[0] = 6e-269 loaded (a positive number) and made x / scale overflow the
+    float32 network into NaN probabilities in both engines. z-scores are now bounded (flarecast.scaling)."""
+    meta, _, X = fuzz_inputs
+    edited = copy.deepcopy(meta)
+    edited["transform"]["scale"][0] = 5.9960610414271965e-269
+    folder = Path(shutil.copytree(model_dir, tmp_path / "m"))
+    (folder / SIDECAR).write_text(json.dumps(edited))
+    for loader in (load_model, NumpyMLP.from_folder):
+        p = loader(folder).predict_proba(X)
+        assert p.shape == (len(X), 2) and np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
+
+
 def test_safetensors_whose_header_length_starts_with_the_pickle_opcode_is_not_taken_for_a_pickle():
     """Regression: a real weights file whose 8-byte header length began with 0x80 was refused as a pickle."""
     from safetensors.numpy import load, save
