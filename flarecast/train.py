@@ -61,6 +61,8 @@ __all__ = [
 EARLY_STOPPING = ("loss", "auc")
 MODELS = ("mlp", "sequence")
 SKIPS = ("none", "linear", "logistic")
+#: Most torch threads a configuration may ask for (more than any machine this runs on has cores).
+MAX_THREADS = 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,9 +123,10 @@ class TrainConfig:
         objective (e.g. focal loss) on the validation rows, or ROC AUC. AUC by
         default: one criterion whatever the loss, and the one the comparison
         scores; the validation focal loss is a poor signal of ranking skill.
-    cpu_threads : int or None, default 1
+    cpu_threads : int in [1, 1024] or None, default 1
         torch intra-op threads while training or predicting on the CPU (restored
-        afterwards); None keeps torch's setting. One thread is the default
+        afterwards); None keeps torch's setting. (The cap keeps a hand-edited
+        model.json from asking torch for billions of threads, which aborts the process.) One thread is the default
         because these matrices are tiny: a second thread gains little on an
         idle machine and, on a busy one, spinning threads made fits 3-4x slower.
     """
@@ -183,8 +186,8 @@ def check_config(config: TrainConfig, owner: str = "FlareClassifier") -> None:
     if not config.lr > 0:
         bad("lr", "a float > 0")
     if config.cpu_threads is not None and (isinstance(config.cpu_threads, bool) or not isinstance(
-            config.cpu_threads, int | np.integer) or config.cpu_threads < 1):
-        bad("cpu_threads", "an int >= 1 or None")
+            config.cpu_threads, int | np.integer) or not 1 <= config.cpu_threads <= MAX_THREADS):
+        bad("cpu_threads", f"an int in [1, {MAX_THREADS}] or None")
     for name in ("batch_size", "max_epochs", "patience", "n_members", "window"):
         value = getattr(config, name)
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:

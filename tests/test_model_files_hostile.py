@@ -248,10 +248,13 @@ def test_config_contradicting_the_architecture(folder):
     (folder / SIDECAR).write_text(json.dumps(meta))
     with pytest.raises(ModelFileError, match="config says model 'sequence' but the architecture is 'mlp'"):
         load_model(folder)
-    meta["config"] = {**meta["config"], "model": "mlp", "cpu_threads": "many"}
-    (folder / SIDECAR).write_text(json.dumps(meta))
-    with pytest.raises(ModelFileError, match="config or architecture does not describe a model: .*cpu_threads"):
-        load_model(folder)
+    # "many", and (fuzz findings) counts that made torch.set_num_threads raise or abort the whole process
+    for threads in ("many", 16_755_518_193_664, 2**30):
+        meta["config"] = {**meta["config"], "model": "mlp", "cpu_threads": threads}
+        (folder / SIDECAR).write_text(json.dumps(meta))
+        with pytest.raises(ModelFileError, match=r"config or architecture does not describe a model: .*'cpu_threads' "
+                                                 r"parameter of FlareClassifier must be an int in \[1, 1024\]"):
+            load_model(folder)
 
 
 # -- fuzz: any single value of model.json replaced by arbitrary JSON -------------------------------------------
@@ -282,13 +285,9 @@ def fuzz_inputs(model_dir):
 
 
 # Quick profile: 120 edits; FLARECAST_FUZZ=heavy (the heavy fuzz profile of test_fuzz_readers.py): 2000.
-@settings(max_examples=2000 if os.environ.get("FLARECAST_FUZZ") == "heavy" else 120, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(data=st.data())
-def test_fuzzed_sidecar_loads_correctly_or_is_a_model_file_error(model_dir, fuzz_inputs, data):
-    meta, paths, X = fuzz_inputs
-    path = data.draw(st.sampled_from(paths), label="path")
-    value = data.draw(JSON, label="value")
+def _loads_correctly_or_is_a_model_file_error(model_dir, meta, X, path, value) -> None:
+    """``model.json`` with the value at ``path`` replaced by ``value``: both loaders refuse it with a
+    ModelFileError naming the folder, or what they load predicts valid probabilities."""
     edited = copy.deepcopy(meta)
     target = edited
     for key in path[:-1]:
@@ -311,17 +310,34 @@ def test_fuzzed_sidecar_loads_correctly_or_is_a_model_file_error(model_dir, fuzz
             assert p.shape == (len(X), 2) and np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
 
 
-def test_a_tiny_scale_in_model_json_still_gives_probabilities(model_dir, fuzz_inputs, tmp_path):
-    """Fuzz finding: transform.scale[0] = 6e-269 loaded (a positive number) and made x / scale overflow the
-    float32 network into NaN probabilities in both engines. z-scores are now bounded (flarecast.scaling)."""
+# Quick profile: 120 edits; FLARECAST_FUZZ=heavy (the heavy fuzz profile of test_fuzz_readers.py): 2000.
+@settings(max_examples=2000 if os.environ.get("FLARECAST_FUZZ") == "heavy" else 120, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzzed_sidecar_loads_correctly_or_is_a_model_file_error(model_dir, fuzz_inputs, data):
+    meta, paths, X = fuzz_inputs
+    path = data.draw(st.sampled_from(paths), label="path")
+    value = data.draw(JSON, label="value")
+    _loads_correctly_or_is_a_model_file_error(model_dir, meta, X, path, value)
+
+
+#: What the fuzz test above found, fixed (2026-11-29), each kept as a regression.
+SIDECAR_FINDINGS = [
+    # positive, so accepted: x / scale overflowed the float32 network into NaN probabilities
+    (("transform", "scale", 0), 5.9960610414271965e-269),
+    # torch.set_num_threads raised "Overflow when unpacking long"; 2**30 aborted the whole process
+    (("config", "cpu_threads"), 16_755_518_193_664),
+    (("config", "cpu_threads"), 2**30),
+    # ints beyond 64 bits: numpy's isfinite raised TypeError; beyond the float range, float() overflows
+    (("base_rate",), -9_223_372_036_854_775_809),
+    (("transform", "mean", 0), 10**400),
+]
+
+
+@pytest.mark.parametrize(("path", "value"), SIDECAR_FINDINGS)
+def test_sidecar_fuzz_findings_stay_fixed(model_dir, fuzz_inputs, path, value):
     meta, _, X = fuzz_inputs
-    edited = copy.deepcopy(meta)
-    edited["transform"]["scale"][0] = 5.9960610414271965e-269
-    folder = Path(shutil.copytree(model_dir, tmp_path / "m"))
-    (folder / SIDECAR).write_text(json.dumps(edited))
-    for loader in (load_model, NumpyMLP.from_folder):
-        p = loader(folder).predict_proba(X)
-        assert p.shape == (len(X), 2) and np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
+    _loads_correctly_or_is_a_model_file_error(model_dir, meta, X, path, value)
 
 
 def test_safetensors_whose_header_length_starts_with_the_pickle_opcode_is_not_taken_for_a_pickle():
