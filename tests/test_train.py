@@ -223,7 +223,8 @@ def test_demo_data_learns():
         ({"threshold": "f1"}, r"'threshold' parameter of FlareClassifier must be a float in \[0, 1\] or 'tss'"),
         ({"device": "tpu"}, r"Unknown device 'tpu'"),
         ({"activation": "sigmoid"}, r"'activation' parameter .* one of \['tanh', 'relu', 'silu'\]"),
-        ({"cpu_threads": 0}, r"'cpu_threads' parameter of FlareClassifier must be an int >= 1 or None"),
+        ({"cpu_threads": 0}, r"'cpu_threads' parameter of FlareClassifier must be an int in \[1, 1024\] or None"),
+        ({"cpu_threads": 1025}, r"'cpu_threads' parameter of FlareClassifier must be an int in \[1, 1024\] or None"),
     ],
 )
 def test_bad_parameters(toy, params, match):
