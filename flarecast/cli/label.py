@@ -84,7 +84,6 @@ _ON_BAD_ROWS = click.Choice(["error", "skip"])
 def label(sharp_source, catalogue, catalogue_format, horizon, latency, event_time, history, harp_map,
           on_bad_rows, data_dir, out, scheduler) -> None:  # fmt: skip
     """Label SHARP records with the largest flare of their region in (t + latency, t + latency + horizon]."""
-
     import pandas as pd
 
     from flarecast.data.catalogues import read_catalogue
