@@ -68,9 +68,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from flarecast.bootstrap import bootstrap_scores, interval, region_resampler
+from flarecast.bootstrap import interval, summarise
 from flarecast.data.tables import load_dataset
-from flarecast.evaluate import Fold, Protocol, make_folds, run_protocol
+from flarecast.evaluate import Fold, Protocol, ProtocolResult, make_folds, run_protocol
 from flarecast.metrics import roc_auc, tss
 from flarecast.splits import inner_validation
 from flarecast.targets import make_targets
@@ -178,40 +178,30 @@ class Halves:
                    for r in range(n_repeats)]
         return cls(data, targets, protocol, outer, repeats)
 
-    def predictions(self, methods: tuple[str, ...], network: dict[str, Any],
-                    features: tuple[str, ...] | None = None) -> list[pd.DataFrame]:
-        """Each repeat's predictions of the scored halves (one frame per repeat)."""
+    def runs(self, methods: tuple[str, ...], network: dict[str, Any],
+             features: tuple[str, ...] | None = None) -> list[ProtocolResult]:
+        """Each repeat's protocol run, scoring the validation halves."""
         feats = self.data.features if features is None else features
         return [run_protocol(self.targets, feats, dataclasses.replace(prot, methods=methods, network=network),
-                             folds=folds).predictions for folds, prot in self.repeats]
+                             folds=folds) for folds, prot in self.repeats]
+
+    def predictions(self, methods: tuple[str, ...], network: dict[str, Any]) -> list[pd.DataFrame]:
+        return [run.predictions for run in self.runs(methods, network)]
 
 
-def _margins(runs: list[pd.DataFrame], reference: list[pd.DataFrame], method: str, n_boot: int,
-             seed: int) -> dict[str, tuple[float, float, float]]:
-    """Mean over repeats of ``method`` minus logistic regression (AUC, TSS) on the scored halves, with a
-    paired 95% interval: one set of region resamples serves both forecasts and every repeat."""
-    first = reference[0][reference[0]["seed"] == -1].sort_values("row")
-    resampler = region_resampler(first["region"].to_numpy(), n_boot=n_boot, seed=seed)
-    diffs = {"auc": [], "tss": []}
-    points = {"auc": [], "tss": []}
-    for run, ref in zip(runs, reference, strict=True):
-        scored = []
-        for frame, name in ((run, method), (ref, "logistic")):
-            sub = frame[(frame["seed"] == -1) & (frame["method"] == name)].sort_values("row")
-            if not np.array_equal(sub["row"].to_numpy(), first["row"].to_numpy()):
-                raise RuntimeError("the repeats must score the same rows")
-            args = (sub["y"].to_numpy(), sub["p"].to_numpy(), sub["pred"].to_numpy(),
-                    sub["letter"].to_numpy(dtype=object), sub["climatology"].to_numpy())
-            scored.append((bootstrap_scores(resampler, *args), bootstrap_scores(resampler, *args,
-                                                                                 weights=resampler.identity)))
-        for key in diffs:
-            diffs[key].append(scored[0][0][key] - scored[1][0][key])
-            points[key].append(float(scored[0][1][key][0] - scored[1][1][key][0]))
-    out = {}
-    for key in diffs:
-        lo, hi, _ = interval(np.mean(diffs[key], axis=0))
-        out[key] = (float(np.mean(points[key])), lo, hi)
-    return out
+def _margins(runs: list[ProtocolResult], method: str, n_boot: int, seed: int) -> dict[str, tuple[float, float, float]]:
+    """``method`` minus logistic regression (AUC, TSS) on the scored halves, averaged over the repeats, with
+    the paired interval of :func:`flarecast.bootstrap.summarise` (one seed: the same region resamples serve both
+    methods and every repeat, which score the same rows)."""
+    points: dict[str, list[float]] = {"auc": [], "tss": []}
+    diffs: dict[str, list[np.ndarray]] = {"auc": [], "tss": []}
+    for run in runs:
+        summary = summarise(run, n_boot=n_boot, seed=seed)
+        table = summary.table.set_index("method")
+        for key in points:
+            points[key].append(float(table.loc[method, key] - table.loc["logistic", key]))
+            diffs[key].append(summary.boot[method][key] - summary.boot["logistic"][key])
+    return {key: (float(np.mean(points[key])), *interval(np.mean(diffs[key], axis=0))[:2]) for key in points}
 
 
 #: Further candidates for the headroom check (``--headroom``), each a change to the chosen defaults, and why.
@@ -236,31 +226,24 @@ def headroom(args: argparse.Namespace) -> None:
     frame = h.targets.frame
     frame["ABS_LON_FWT"], frame["ABS_LAT_FWT"] = frame["LON_FWT"].abs(), frame["LAT_FWT"].abs()
     geometry = (*h.data.features, *GEOMETRY)
-    reference = h.predictions(("logistic",), {})
-    ref_geometry = h.predictions(("logistic",), {}, geometry)
     print(f"{h.data.name}: {args.repeats} repeats of the validation halves of select_network; margins are "
-          f"method minus logistic regression on the same rows, mean over repeats, 95% interval over "
-          f"{args.n_boot} paired region resamples. No outer test fold is used.", flush=True)
+          f"method minus logistic regression (fitted in the same run, on the same features) on the same rows, "
+          f"mean over repeats, 95% interval over {args.n_boot} paired region resamples (flarecast.bootstrap."
+          f"summarise; ROC AUC is the mean of the per-fold AUCs). No outer test fold is used.", flush=True)
     print()
     print("| candidate | row | AUC margin | TSS margin | s |")
     print("|---|---|---|---|---|")
-
-    def show(name: str, runs: list[pd.DataFrame], ref: list[pd.DataFrame], methods: tuple[str, ...],
-             seconds: float) -> None:
+    candidates = [("gradient boosting", ("gboost",), {}, None), ("chosen defaults", ("ce", "focal"), {}, None),
+                  *((k, ("ce", "focal"), v, None) for k, v in HEADROOM.items()),
+                  ("+ |LON_FWT|, |LAT_FWT| (logistic too)", ("ce", "focal"), {}, geometry)]
+    for name, methods, settings, features in candidates:
+        start = time.perf_counter()
+        runs = h.runs(("logistic", *methods), settings, features)
+        seconds = time.perf_counter() - start
         for method in methods:
-            m = _margins(runs, ref, method, args.n_boot, args.seed)
+            m = _margins(runs, method, args.n_boot, args.seed)
             cells = " | ".join(f"{m[k][0]:+.3f} [{m[k][1]:+.3f}, {m[k][2]:+.3f}]" for k in ("auc", "tss"))
             print(f"| {name} | {method} | {cells} | {seconds:.0f} |", flush=True)
-
-    start = time.perf_counter()
-    show("gradient boosting", h.predictions(("gboost",), {}), reference, ("gboost",), time.perf_counter() - start)
-    candidates = [("chosen defaults", {}, None), *((k, v, None) for k, v in HEADROOM.items()),
-                  ("+ |LON_FWT|, |LAT_FWT| (logistic too)", {}, geometry)]
-    for name, settings, features in candidates:
-        start = time.perf_counter()
-        runs = h.predictions(("ce", "focal"), settings, features)
-        show(name, runs, reference if features is None else ref_geometry, ("ce", "focal"),
-             time.perf_counter() - start)
     print()
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
           f"load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
