@@ -132,7 +132,7 @@ def _write_history(path: Path, history: dict[str, Any]) -> None:
                    "- GAP (e.g. the day a forecast is for, so the model has not seen it).")
 @click.option("--gap", default="48h", show_default=True,
               help="With --before: at least the data set's label horizon plus latency (24h for a 24-hour window).")
-@click.option("--threads", type=click.IntRange(1, 1024), default=None,
+@click.option("--threads", type=click.IntRange(min=1), default=None,
               help="torch threads on the CPU. One suits a single member; an ensemble (--seeds 5 or more) trains "
                    "faster with one per core on an otherwise idle machine [default: 1].")
 @click.option("--threshold", default="tss", show_default=True,

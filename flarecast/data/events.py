@@ -267,14 +267,15 @@ def finish_events(
     no_peak = np.zeros(bad.n, dtype=bool) if no_peak is None else np.asarray(no_peak, dtype=bool)
     times = {PEAK: _utc(columns[PEAK]).where(~no_peak, start), END: _utc(columns[END])}
     rolled = np.zeros(bad.n, dtype=bool)
-    starts = "before the flare's start " + start.dt.strftime("%Y-%m-%dT%H:%M").fillna("").to_numpy(dtype=object)
     for name, given in times.items():
         later, moved = roll_past_midnight(start, given) if roll else (given, np.zeros(bad.n, dtype=bool))
         # A peak or end before the start (after any midnight rollover) is a corrupt time, e.g. a
         # mistyped year: the row is malformed, not an event lasting backwards. Shown as the source has it.
         early = (later < start).fillna(False).to_numpy(dtype=bool)
-        shown = given.dt.strftime("%Y-%m-%dT%H:%M").to_numpy(dtype=object)
-        bad.add(early, (names or {}).get(name, name), shown, starts + (", also on the next day" if roll else ""))
+        if early.any():
+            shown, starts = (t.dt.strftime("%Y-%m-%dT%H:%M").fillna("").to_numpy(dtype=object) for t in (given, start))
+            bad.add(early, (names or {}).get(name, name), shown,
+                    "before the flare's start " + starts + (", also on the next day" if roll else ""))
         times[name], rolled = later, rolled | moved
     n_bad = int(bad.mask.sum())
     examples = [text for _, text in sorted(bad.examples)[:5]]
