@@ -37,8 +37,8 @@ import json, sys, time
 t = time.perf_counter()
 import pandas
 from flarecast.cli.forecast import load_forecaster, read_input, resolve_issue_time
-from flarecast.forecast import make_forecast
-from flarecast.forecast_report import write_report
+from flarecast.forecast.core import make_forecast
+from flarecast.forecast.report import write_report
 t_import = time.perf_counter()
 model, info, x = load_forecaster(sys.argv[1])
 t_load = time.perf_counter()
@@ -62,11 +62,11 @@ def _setup(folder: Path) -> tuple[Path, Path]:
     import numpy as np
     import pandas as pd
 
-    from flarecast.artifacts import save_model
-    from flarecast.calibration import fit_calibrator, save_calibrator
     from flarecast.data.synthetic import demo_dataset, demo_sharp_series
-    from flarecast.forecast import forecast_support
-    from flarecast.models.estimator import FlareClassifier
+    from flarecast.evaluation.calibration import fit_calibrator, save_calibrator
+    from flarecast.forecast.core import forecast_support
+    from flarecast.training.artifacts import save_model
+    from flarecast.training.estimator import FlareClassifier
 
     ds = demo_dataset(seed=0, n_regions=150, days=120)
     f = ds.frame

@@ -37,7 +37,7 @@ from flarecast.labels import label_records
 def catalogue() -> tuple[pd.DataFrame, str]:
     data = os.environ.get("FLARECAST_DATA_DIR")
     if data and os.path.isdir(data):
-        from flarecast.data.catalogues import read_catalogue
+        from flarecast.data.catalogues.read import read_catalogue
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -45,7 +45,7 @@ try:
         from flarecast.cli import main
         main(args=["data", "info", sys.argv[2], "--json"], prog_name="flarecast")
     else:
-        from flarecast.data.tables import read_table
+        from flarecast.data.tables.read import read_table
         read_table(sys.argv[2], max_bytes="none")
 finally:
     status = open("/proc/self/status").read()

@@ -21,7 +21,7 @@ to the single-process one.
 gradient boosting, CE, weighted CE and focal networks of 5 seeds each) = 20
 fits on a real table, sequentially in this process and as 20 Dask tasks on a
 2-worker LocalCluster. Every fit runs on ONE thread in both cases (the
-sequential baseline inside ``flarecast.distributed.single_threaded()``, like
+sequential baseline inside ``flarecast.scaleout.dask.single_threaded()``, like
 each task), so the comparison is of 2 cores against 1, not of thread
 settings. Both sides are warmed up first (torch imported, one fit done) and
 the predictions are checked identical. Cluster start-up is reported
@@ -58,8 +58,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_labels import catalogue, sharp_records  # noqa: E402  (the same records and catalogue)
 
-from flarecast.distributed import make_client, single_threaded  # noqa: E402
 from flarecast.labels import label_records  # noqa: E402
+from flarecast.scaleout.dask import make_client, single_threaded  # noqa: E402
 
 
 def load() -> str:
@@ -149,15 +149,15 @@ def bench_labels(args: argparse.Namespace) -> None:
 
 
 def _warm_fits() -> int:
-    import flarecast.evaluate  # noqa: F401
-    import flarecast.models.estimator  # noqa: F401
+    import flarecast.evaluation.protocol  # noqa: F401
+    import flarecast.training.estimator  # noqa: F401
 
     return 1
 
 
 def bench_sweep(args: argparse.Namespace) -> None:
-    from flarecast.data.tables import load_dataset
-    from flarecast.evaluate import Protocol, run_protocol
+    from flarecast.data.tables.read import load_dataset
+    from flarecast.evaluation.protocol import Protocol, run_protocol
     from flarecast.targets import make_targets
 
     with warnings.catch_warnings():

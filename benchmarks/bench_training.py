@@ -45,11 +45,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.neural_network import MLPClassifier
 
-from flarecast.data.tables import load_dataset
-from flarecast.models.estimator import FlareClassifier
+from flarecast.data.tables.read import load_dataset
+from flarecast.features.transforms import FeatureTransformer
 from flarecast.splits import inner_validation, region_kfold
 from flarecast.targets import make_targets
-from flarecast.transforms import FeatureTransformer
+from flarecast.training.estimator import FlareClassifier
 
 K = 10
 
@@ -172,7 +172,7 @@ def main() -> None:
           f"{sk_med / med['ens_es']:.1f}x; sklearn epochs {[m.n_iter_ for m, _ in sk_models]}")
 
     # Skill over all five region folds (one fold alone is too noisy to compare AUCs), with the
-    # protocol of flarecast.evaluate: ours and logistic regression fit on the same rows, ours
+    # protocol of flarecast.evaluation.protocol: ours and logistic regression fit on the same rows, ours
     # early-stopping on the inner validation regions; sklearn holds out its own random 20% of rows.
     aucs: dict[str, list[float]] = {"ours": [], "sklearn": [], "logistic": []}
     for f, (ftr, fte) in enumerate(region_kfold(y, g, n_splits=5, seed=0)):

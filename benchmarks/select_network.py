@@ -12,7 +12,7 @@ show whether skill above logistic regression is there to be found.
 
 The outer test folds of ``flarecast reproduce`` are never fitted, predicted or
 scored here. For each of the 5 outer region folds (the same folds as
-``reproduce``: :func:`flarecast.evaluate.make_folds` with the default
+``reproduce``: :func:`flarecast.evaluation.protocol.make_folds` with the default
 protocol) the fold's inner validation regions are split again, by region, into
 two halves A and B. Each candidate is trained on the fold's *fit* rows twice:
 early-stopped and thresholded on A and scored on B, then the other way round.
@@ -68,10 +68,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from flarecast.bootstrap import interval, summarise
-from flarecast.data.tables import load_dataset
-from flarecast.evaluate import Fold, Protocol, ProtocolResult, make_folds, run_protocol
-from flarecast.metrics import roc_auc, tss
+from flarecast.data.tables.read import load_dataset
+from flarecast.evaluation.bootstrap import interval, summarise
+from flarecast.evaluation.metrics import roc_auc, tss
+from flarecast.evaluation.protocol import Fold, Protocol, ProtocolResult, make_folds, run_protocol
 from flarecast.splits import inner_validation
 from flarecast.targets import make_targets
 
@@ -191,7 +191,7 @@ class Halves:
 
 def _margins(runs: list[ProtocolResult], method: str, n_boot: int, seed: int) -> dict[str, tuple[float, float, float]]:
     """``method`` minus logistic regression (AUC, TSS) on the scored halves, averaged over the repeats, with
-    the paired interval of :func:`flarecast.bootstrap.summarise` (one seed: the same region resamples serve both
+    the paired interval of :func:`flarecast.evaluation.bootstrap.summarise` (one seed: the same region resamples serve both
     methods and every repeat, which score the same rows)."""
     points: dict[str, list[float]] = {"auc": [], "tss": []}
     diffs: dict[str, list[np.ndarray]] = {"auc": [], "tss": []}
@@ -228,7 +228,7 @@ def headroom(args: argparse.Namespace) -> None:
     geometry = (*h.data.features, *GEOMETRY)
     print(f"{h.data.name}: {args.repeats} repeats of the validation halves of select_network; margins are "
           f"method minus logistic regression (fitted in the same run, on the same features) on the same rows, "
-          f"mean over repeats, 95% interval over {args.n_boot} paired region resamples (flarecast.bootstrap."
+          f"mean over repeats, 95% interval over {args.n_boot} paired region resamples (flarecast.evaluation.bootstrap."
           f"summarise; ROC AUC is the mean of the per-fold AUCs). No outer test fold is used.", flush=True)
     print()
     print("| candidate | row | AUC margin | TSS margin | s |")

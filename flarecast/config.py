@@ -1,7 +1,7 @@
 """Typed configuration: frozen dataclasses, TOML in, JSON/TOML out.
 
 Each pipeline stage owns its config dataclass and its defaults next to the
-code that uses them (``TrainConfig`` in :mod:`flarecast.train`, ...). This
+code that uses them (``TrainConfig`` in :mod:`flarecast.training.loop`, ...). This
 module only moves them between TOML files, dicts and command-line overrides.
 """
 

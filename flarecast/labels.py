@@ -93,7 +93,7 @@ def label_records(
         Which event time must fall in the window.
     key : str, default "noaa_ar"
         Column joining records to events (``"harpnum"`` after
-        :func:`flarecast.data.sharp.events_by_harp`).
+        :func:`flarecast.data.sharp.series.events_by_harp`).
     history : str or pandas.Timedelta, optional
         If given (e.g. ``"24h"``), add the feature column
         :func:`history_column` = largest peak flux in ``(t - history, t]`` (0 if none).
@@ -104,7 +104,7 @@ def label_records(
     scheduler : str or distributed.Client, optional
         Label on a Dask cluster ("local", "processes", "tcp://HOST:PORT" or a
         client), partitioned by region; the result is identical. See
-        :mod:`flarecast.distributed`. Default: in this process.
+        :mod:`flarecast.scaleout.dask`. Default: in this process.
 
     Returns
     -------
@@ -126,7 +126,7 @@ def label_records(
         If no event has a region number (nothing could be attributed).
     """
     if scheduler is not None:
-        from flarecast.distributed import label_records_distributed
+        from flarecast.scaleout.dask import label_records_distributed
 
         return label_records_distributed(records, events, scheduler=scheduler, horizon=horizon, latency=latency,
                                          event_time=event_time, key=key, history=history, coverage=coverage,
@@ -370,13 +370,13 @@ def labelled_table(
     Parameters
     ----------
     series : pandas.DataFrame
-        Canonical SHARP series (:func:`flarecast.data.sharp.read_sharp_series`).
+        Canonical SHARP series (:func:`flarecast.data.sharp.series.read_sharp_series`).
     events : pandas.DataFrame
-        Canonical event table (:func:`flarecast.data.catalogues.read_catalogue`).
+        Canonical event table (:func:`flarecast.data.catalogues.read.read_catalogue`).
     horizon, latency, event_time, history
         As for :func:`label_records`.
     harp_map : pandas.DataFrame, optional
-        ``harpnum``/``noaa_ar`` pairs (:func:`flarecast.data.sharp.read_harp_map`):
+        ``harpnum``/``noaa_ar`` pairs (:func:`flarecast.data.sharp.series.read_harp_map`):
         label by HARP, so a HARP spanning several regions counts all their flares.
     keywords : list of str, optional
         Feature columns; default ``series.attrs["keywords"]``, else the SHARP keywords present.
@@ -395,7 +395,7 @@ def labelled_table(
     """
     from flarecast import __version__
     from flarecast.data.schema import HARPNUM, POSITION, SHARP_UNITS, validate_labelled
-    from flarecast.data.sharp import events_by_harp
+    from flarecast.data.sharp.series import events_by_harp
 
     key = NOAA_AR
     # The coverage is the whole catalogue's, also when only the events of mapped regions are kept.

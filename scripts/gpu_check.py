@@ -36,9 +36,9 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from flarecast.data.synthetic import demo_dataset
-from flarecast.models.estimator import FlareClassifier
 from flarecast.splits import region_kfold
 from flarecast.targets import make_targets
+from flarecast.training.estimator import FlareClassifier
 
 PROB_TOL = 0.02  # max |p_cpu - p_gpu| for the same weights (bf16 autocast on the GPU)
 AUC_TOL = 0.05   # |AUC_cpu - AUC_gpu| for ensembles trained separately on each device

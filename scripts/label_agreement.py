@@ -16,7 +16,7 @@ import argparse
 import numpy as np
 import pandas as pd
 
-from flarecast.data.tables import load_dataset
+from flarecast.data.tables.read import load_dataset
 from flarecast.goes import class_letter, parse_goes_class
 
 

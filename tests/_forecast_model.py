@@ -13,11 +13,11 @@ TRAIN_DATA = {"seed": 0, "n_regions": 120, "days": 90}
 
 def train_tiny_model(folder: Path, *, seed: int = 0) -> Path:
     """Train a few epochs of a focal-loss network on a small SYNTHETIC demo set and save a full model folder."""
-    from flarecast.artifacts import save_model
-    from flarecast.calibration import fit_calibrator, save_calibrator
     from flarecast.data.synthetic import demo_dataset
-    from flarecast.forecast import forecast_support
-    from flarecast.models.estimator import FlareClassifier
+    from flarecast.evaluation.calibration import fit_calibrator, save_calibrator
+    from flarecast.forecast.core import forecast_support
+    from flarecast.training.artifacts import save_model
+    from flarecast.training.estimator import FlareClassifier
 
     ds = demo_dataset(**TRAIN_DATA)
     frame = ds.frame

@@ -9,10 +9,10 @@ import torch
 from _training_data import region_split, toy_table
 
 from flarecast import __version__
-from flarecast.artifacts import SIDECAR, WEIGHTS, load_model, read_sidecar, save_model
 from flarecast.data.schema import Dataset
 from flarecast.errors import ModelFileError
-from flarecast.models.estimator import FlareClassifier
+from flarecast.training.artifacts import SIDECAR, WEIGHTS, load_model, read_sidecar, save_model
+from flarecast.training.estimator import FlareClassifier
 
 FEATURES = ["USFLUX", "TOTPOT", "MEANSHR", "NOISE"]
 

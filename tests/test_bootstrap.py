@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from flarecast import metrics as M
-from flarecast.bootstrap import SCORES, bootstrap_scores, interval, region_resampler
 from flarecast.errors import ConfigError, DataError
+from flarecast.evaluation import metrics as M
+from flarecast.evaluation.bootstrap import SCORES, bootstrap_scores, interval, region_resampler
 
 
 def _sample(rng, n_regions=12, per=(1, 9)):

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.isotonic import IsotonicRegression
 
-from flarecast.calibration import (
+from flarecast.errors import ConfigError, DataError, ModelFileError
+from flarecast.evaluation.calibration import (
     CALIBRATION_FILE,
     CalibratedClassifier,
     Calibrator,
@@ -19,7 +20,6 @@ from flarecast.calibration import (
     reliability_curve,
     save_calibrator,
 )
-from flarecast.errors import ConfigError, DataError, ModelFileError
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -166,8 +166,8 @@ def test_calibrating_a_focal_loss_network_lowers_its_held_out_brier_score():
     test regions' Brier score below that of the raw focal scores.
     """
     from flarecast.data.synthetic import demo_dataset
-    from flarecast.metrics import brier
-    from flarecast.models.estimator import FlareClassifier
+    from flarecast.evaluation.metrics import brier
+    from flarecast.training.estimator import FlareClassifier
 
     ds = demo_dataset(seed=3, n_regions=200, days=180)
     frame = ds.frame

@@ -11,10 +11,12 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from flarecast.bootstrap import summarise
-from flarecast.calibration import fit_calibrator, load_calibrator
 from flarecast.data.synthetic import demo_dataset
-from flarecast.evaluate import (
+from flarecast.evaluation.bootstrap import summarise
+from flarecast.evaluation.calibration import fit_calibrator, load_calibrator
+from flarecast.evaluation.figures import reliability_figure
+from flarecast.evaluation.metrics import brier, roc_auc
+from flarecast.evaluation.protocol import (
     METHODS,
     MethodSpec,
     Protocol,
@@ -22,10 +24,8 @@ from flarecast.evaluate import (
     make_folds,
     run_protocol,
 )
-from flarecast.metrics import brier, roc_auc
-from flarecast.plots import reliability_figure
-from flarecast.report import calibration_table, format_markdown
-from flarecast.score import score_model
+from flarecast.evaluation.score import score_model
+from flarecast.evaluation.tables import calibration_table, format_markdown
 from flarecast.targets import make_targets
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -112,7 +112,7 @@ def test_one_class_validation_gives_nan_not_a_crash(small, methods, result):
 
 
 def _any_fit(small):
-    from flarecast.evaluate import fit_fold
+    from flarecast.evaluation.protocol import fit_fold
 
     targets, feats = small
     fold = make_folds(targets, Protocol(folds=3))[0]
@@ -152,7 +152,7 @@ def test_calibration_table_and_markdown(result):
 
 def test_saved_model_is_scored_with_its_own_calibrator(tmp_path):
     folder = train_tiny_model(tmp_path / "model")
-    from flarecast.artifacts import load_model
+    from flarecast.training.artifacts import load_model
 
     model = load_model(folder)
     cal = load_calibrator(folder)

@@ -10,9 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flarecast.data.catalogues import CATALOGUES, detect_format, read_catalogue
-from flarecast.data.catalogues_csv import read_hek_events, read_ncei_events, read_swpc_flarelist
-from flarecast.data.catalogues_noaa import read_swpc_events, read_xrs_flsum, read_xrs_report
+from flarecast.data.catalogues.csv_lists import (
+    read_hek_events,
+    read_ncei_events,
+    read_swpc_flarelist,
+)
+from flarecast.data.catalogues.noaa import read_swpc_events, read_xrs_flsum, read_xrs_report
+from flarecast.data.catalogues.read import CATALOGUES, detect_format, read_catalogue
 from flarecast.data.events import EVENT_COLUMNS
 from flarecast.errors import ConfigError, DataError, DataWarning, SchemaError
 

@@ -11,14 +11,14 @@ from click.testing import CliRunner
 
 from flarecast.cli import main
 from flarecast.data.synthetic import demo_dataset
-from flarecast.score import definition_targets
+from flarecast.evaluation.score import definition_targets
 from flarecast.targets import make_targets
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    from flarecast.artifacts import save_model
-    from flarecast.models.estimator import FlareClassifier
+    from flarecast.training.artifacts import save_model
+    from flarecast.training.estimator import FlareClassifier
 
     train = demo_dataset(seed=3, n_regions=120, days=120)
     targets = make_targets(train, ("B", "C"))
@@ -77,7 +77,7 @@ def test_threshold_option_overrides_the_models(model_dir, tmp_path):
 
 
 def test_scoring_the_training_data_is_flagged_in_sample(model_dir, tmp_path):
-    from flarecast.artifacts import load_model, save_model
+    from flarecast.training.artifacts import load_model, save_model
 
     # The same network, recorded as trained on the registered demo table (same checksum as --dataset demo).
     folder = tmp_path / "m2"
@@ -101,8 +101,8 @@ def test_missing_feature_is_a_clean_error(model_dir, tmp_path):
 
 def test_a_saved_sequence_model_is_scored_with_its_record_windows(tmp_path):
     """The GRU builds windows from each record's time and region, which evaluate passes along with the features."""
-    from flarecast.artifacts import load_model, save_model
-    from flarecast.models.estimator import FlareClassifier
+    from flarecast.training.artifacts import load_model, save_model
+    from flarecast.training.estimator import FlareClassifier
 
     train = demo_dataset(seed=3, n_regions=60, days=60)
     targets = make_targets(train, ("B", "C"))

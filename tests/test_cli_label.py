@@ -10,7 +10,7 @@ from _jsoc_server import JsocServer, sharp_records
 from click.testing import CliRunner
 
 from flarecast.cli import main
-from flarecast.data.tables import load_dataset
+from flarecast.data.tables.read import load_dataset
 
 
 def run(*args: str, env: dict | None = None):

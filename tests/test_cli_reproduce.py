@@ -151,7 +151,7 @@ def test_unknown_config_key_lists_legal_keys(table_file, tmp_path):
 
 
 def test_cli_module_imports_neither_torch_nor_matplotlib():
-    code = ("import sys, flarecast.cli.evaluate, flarecast.evaluate, flarecast.report, flarecast.bootstrap; "
+    code = ("import sys, flarecast.cli.evaluate, flarecast.evaluation.protocol, flarecast.evaluation.tables, flarecast.evaluation.bootstrap; "
             "print(sorted(m for m in ('torch', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from flarecast.artifacts import foreign_format, load_model
-from flarecast.calibration import load_calibrator
 from flarecast.cli import main
+from flarecast.evaluation.calibration import load_calibrator
+from flarecast.training.artifacts import foreign_format, load_model
 
 
 def _run(args):
@@ -138,7 +138,7 @@ def test_skip_and_threads_reach_the_saved_model(tmp_path):
 
 
 def test_before_trains_on_the_records_whose_label_window_closed(tmp_path):
-    from flarecast.data.tables import load_dataset
+    from flarecast.data.tables.read import load_dataset
 
     out = tmp_path / "cut"
     res = _run(["train", "--dataset", "demo", "--loss", "ce", "--hidden", "8", "--epochs", "2", "--before",

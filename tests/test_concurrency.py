@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flarecast.forecast_report import _TEST_PAUSE_ENV, FILES, read_index_entries
+from flarecast.forecast.report import _TEST_PAUSE_ENV, FILES, read_index_entries
 from flarecast.io import folder_lock
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -53,7 +53,7 @@ def leftovers(root: Path) -> list[str]:
 
 def check_index(root: Path) -> None:
     """index.html is what the folder now holds (it was rebuilt by the last writer, under the lock)."""
-    from flarecast.forecast_html import render_index
+    from flarecast.forecast.html import render_index
 
     assert (root / "index.html").read_text() == render_index(read_index_entries(root))
 
@@ -79,9 +79,9 @@ def setup(tmp_path_factory):
 
 def tiny_model(folder: Path) -> Path:
     """A one-epoch network on a small SYNTHETIC table: the forecast only needs a valid model folder."""
-    from flarecast.artifacts import save_model
     from flarecast.data.synthetic import demo_dataset
-    from flarecast.models.estimator import FlareClassifier
+    from flarecast.training.artifacts import save_model
+    from flarecast.training.estimator import FlareClassifier
 
     ds = demo_dataset(seed=0, n_regions=40, days=30)
     y = (ds.frame["peak_flux"].to_numpy() >= 1e-6).astype(int)
@@ -198,7 +198,7 @@ class _Scale:
 
 
 def tagged_forecast(tag: int):
-    from flarecast.forecast import InputInfo, ModelInfo, make_forecast
+    from flarecast.forecast.core import InputInfo, ModelInfo, make_forecast
 
     t0 = pd.Timestamp(DAY, tz="UTC")
     frame = pd.DataFrame({"noaa_ar": pd.array([11100 + i for i in range(4)], dtype="Int64"),
@@ -212,8 +212,8 @@ def tagged_forecast(tag: int):
 
 
 def expected_files(tag: int) -> dict[str, str]:
-    from flarecast.forecast_html import render_html
-    from flarecast.forecast_report import forecast_to_dict, render_csv, render_md, render_txt
+    from flarecast.forecast.html import render_html
+    from flarecast.forecast.report import forecast_to_dict, render_csv, render_md, render_txt
 
     fc = tagged_forecast(tag)
     text = json.dumps(forecast_to_dict(fc), indent=2) + "\n"
@@ -222,7 +222,7 @@ def expected_files(tag: int) -> dict[str, str]:
 
 
 def _writer(root: str, tag: int, n: int) -> None:
-    from flarecast.forecast_report import write_report
+    from flarecast.forecast.report import write_report
 
     fc = tagged_forecast(tag)
     for _ in range(n):
@@ -268,11 +268,11 @@ def test_writer_processes_and_a_reader(tmp_path):
 
 
 def test_rename_fallback_and_repair_of_a_run_killed_between_its_renames(tmp_path, monkeypatch):
-    from flarecast.forecast_report import write_report
+    from flarecast.forecast.report import write_report
 
     root = tmp_path / "reports"
     reference = {str(tag): expected_files(tag) for tag in range(3)}
-    monkeypatch.setattr("flarecast.forecast_report.exchange_paths", lambda a, b: False)  # as on macOS
+    monkeypatch.setattr("flarecast.forecast.report.exchange_paths", lambda a, b: False)  # as on macOS
     write_report(tagged_forecast(0), root)
     write_report(tagged_forecast(1), root)
     assert which(root / DAY, reference) == "1" and leftovers(root) == []
@@ -284,7 +284,7 @@ def test_rename_fallback_and_repair_of_a_run_killed_between_its_renames(tmp_path
         raise RuntimeError("disk full")
 
     # ... and the next run puts the old day back first, even when its own write then fails.
-    monkeypatch.setattr("flarecast.forecast_report.render_html", crash)
+    monkeypatch.setattr("flarecast.forecast.report.render_html", crash)
     with pytest.raises(RuntimeError, match="disk full"):
         write_report(tagged_forecast(2), root)
     assert which(root / DAY, reference) == "1" and leftovers(root) == []

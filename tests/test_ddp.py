@@ -1,6 +1,6 @@
 """Data-parallel training: a real ``torchrun --nproc_per_node=2`` run on the CPU (gloo) against one process.
 
-The invariants of :mod:`flarecast.ddp` (shards cover each batch once, the
+The invariants of :mod:`flarecast.training.ddp` (shards cover each batch once, the
 weighted average of the ranks' losses is the batch mean) are checked without
 processes; a one-rank gloo group checks the collectives in this process; and
 the end-to-end test runs ``flarecast train`` under torchrun on the SYNTHETIC
@@ -24,13 +24,13 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flarecast import ddp
-from flarecast.artifacts import load_model
 from flarecast.cli import main
 from flarecast.errors import ConfigError
-from flarecast.losses import make_loss
 from flarecast.models.mlp import EnsembleMLP
-from flarecast.train import TrainConfig, train_ensemble
+from flarecast.training import ddp
+from flarecast.training.artifacts import load_model
+from flarecast.training.loop import TrainConfig, train_ensemble
+from flarecast.training.losses import make_loss
 
 TORCHRUN_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 

@@ -20,13 +20,13 @@ from hypothesis import strategies as st
 
 from flarecast.cli import main
 from flarecast.data.synthetic import demo_catalogue, demo_dataset, demo_sharp_series
-from flarecast.distributed import FitPool, make_client, region_partitions
 from flarecast.errors import ConfigError, SchemaError
-from flarecast.evaluate import Protocol, make_folds, run_protocol
-from flarecast.importance import ImportanceCollector
+from flarecast.evaluation.importance import ImportanceCollector
+from flarecast.evaluation.protocol import Protocol, make_folds, run_protocol
+from flarecast.evaluation.tune import TuneConfig, tune_focal
 from flarecast.labels import label_records, labelled_table
+from flarecast.scaleout.dask import FitPool, make_client, region_partitions
 from flarecast.targets import make_targets
-from flarecast.tune import TuneConfig, tune_focal
 
 distributed = pytest.importorskip("distributed")
 
@@ -39,7 +39,7 @@ def client():
         assert all(address.startswith("tcp://127.0.0.1:") for address in c.nthreads())
         # Each worker imports torch and the estimators while the labelling tests run, so the sweep tests
         # do not wait for it (seconds on a busy machine). The futures are held until the module ends.
-        warm = [c.submit(importlib.import_module, "flarecast.models.estimator", pure=False, workers=[w])
+        warm = [c.submit(importlib.import_module, "flarecast.training.estimator", pure=False, workers=[w])
                 for w in c.nthreads()]
         yield c
         del warm
@@ -80,7 +80,7 @@ def test_make_client_connects_to_an_address_and_passes_clients_through(client, a
 
 
 def test_started_workers_keep_malloc_defaults_and_do_not_profile(client):
-    # Dask's MALLOC_TRIM_THRESHOLD_=65536 doubled the CPU time of a network fit (flarecast.distributed).
+    # Dask's MALLOC_TRIM_THRESHOLD_=65536 doubled the CPU time of a network fit (flarecast.scaleout.dask).
     def settings():
         import os
 
@@ -164,7 +164,7 @@ def test_labels_equal_single_process_row_for_row(client, records_and_events, opt
     records, events = records_and_events
     single = label_records(records, events, **{k: v for k, v in options.items() if k != "partitions"})
     if "partitions" in options:
-        from flarecast.distributed import label_records_distributed
+        from flarecast.scaleout.dask import label_records_distributed
 
         dask = label_records_distributed(records, events, scheduler=client, **options)
     else:
@@ -196,8 +196,8 @@ def test_labelled_table_by_harp_equal(client):
 
 def test_real_catalogue_and_series_equal(client, data_dir):
     """hollanda-2019 SHARP records against the real NCEI list (1996-2022), history feature on."""
-    from flarecast.data.catalogues import read_catalogue
-    from flarecast.data.sharp import read_sharp_series
+    from flarecast.data.catalogues.read import read_catalogue
+    from flarecast.data.sharp.series import read_sharp_series
 
     series = read_sharp_series("hollanda-2019", data_dir=data_dir)
     with warnings.catch_warnings():
@@ -284,7 +284,7 @@ def test_fit_pool_runs_a_fit_once(client, small_targets):
     protocol = Protocol(folds=2, seeds=1, methods=("logistic",), network=FAST)
     folds = make_folds(targets, protocol)
     X = targets.frame[list(data.features)].reset_index(drop=True)
-    from flarecast.evaluate import METHODS
+    from flarecast.evaluation.protocol import METHODS
 
     pool = FitPool(client, X, targets.y.astype(int), targets.groups, METHODS)
     pool.submit(protocol, folds)

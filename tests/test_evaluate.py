@@ -12,13 +12,13 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from flarecast.bootstrap import summarise
 from flarecast.data.synthetic import demo_dataset
 from flarecast.errors import ConfigError, MetricWarning
-from flarecast.evaluate import METHODS, MethodSpec, Protocol, make_folds, run_protocol
+from flarecast.evaluation.bootstrap import summarise
+from flarecast.evaluation.protocol import METHODS, MethodSpec, Protocol, make_folds, run_protocol
+from flarecast.evaluation.thresholds import choose_threshold
+from flarecast.features.transforms import FeatureTransformer
 from flarecast.targets import make_targets
-from flarecast.thresholds import choose_threshold
-from flarecast.transforms import FeatureTransformer
 
 ROW = "_row"  # a column carrying the row index, so estimators can report what they saw
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flarecast.errors import ConfigError, SchemaError
-from flarecast.forecast import (
+from flarecast.forecast.core import (
     ForecastConfig,
     ModelInfo,
     forecast_support,

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flarecast.forecast import InputInfo, ModelInfo, make_forecast
-from flarecast.forecast_report import write_report
+from flarecast.forecast.core import InputInfo, ModelInfo, make_forecast
+from flarecast.forecast.report import write_report
 
 pytestmark = pytest.mark.browser
 

@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from flarecast.cli import main
-from flarecast.forecast import ForecastConfig, InputInfo, ModelInfo, make_forecast
-from flarecast.forecast_report import (
+from flarecast.forecast.core import ForecastConfig, InputInfo, ModelInfo, make_forecast
+from flarecast.forecast.report import (
     FILES,
     SCHEMA_PATH,
     forecast_to_dict,
@@ -170,7 +170,7 @@ def test_a_failure_while_writing_leaves_the_old_day_complete(tmp_path, monkeypat
     def explode(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("flarecast.forecast_report.render_html", explode)
+    monkeypatch.setattr("flarecast.forecast.report.render_html", explode)
     with pytest.raises(RuntimeError, match="disk full"):
         write_report(_forecast("2014-01-02", flux=(9e22, 9e22)), tmp_path)
     assert _snapshot(day) == before
@@ -277,8 +277,8 @@ def test_cli_uses_an_x_model_folder_and_warns_about_a_flaring_only_model(tmp_pat
 
 
 def test_numpy_engine_matches_the_torch_classifier(model_dir, records):
-    from flarecast.artifacts import load_model
-    from flarecast.forecast_model import NumpyMLP
+    from flarecast.forecast.engine import NumpyMLP
+    from flarecast.training.artifacts import load_model
 
     torch_clf, numpy_clf = load_model(model_dir), NumpyMLP.from_folder(model_dir)
     X = records.sample(2000, random_state=0)[list(torch_clf.feature_names_in_)].dropna()
@@ -288,10 +288,10 @@ def test_numpy_engine_matches_the_torch_classifier(model_dir, records):
 
 @pytest.mark.parametrize("skip", ["none", "linear"])
 def test_numpy_engine_matches_a_deeper_ensemble(tmp_path, records, skip):
-    from flarecast.artifacts import save_model
     from flarecast.data.synthetic import demo_dataset
-    from flarecast.forecast_model import NumpyMLP
-    from flarecast.models.estimator import FlareClassifier
+    from flarecast.forecast.engine import NumpyMLP
+    from flarecast.training.artifacts import save_model
+    from flarecast.training.estimator import FlareClassifier
 
     ds = demo_dataset(seed=2, n_regions=40, days=30)
     X = ds.frame[list(ds.features)]
@@ -308,7 +308,7 @@ def test_numpy_engine_checks_the_folder_like_load_model(tmp_path, model_dir):
     import shutil
 
     from flarecast.errors import ModelFileError
-    from flarecast.forecast_model import NumpyMLP, UnsupportedModel
+    from flarecast.forecast.engine import NumpyMLP, UnsupportedModel
 
     model = shutil.copytree(model_dir, tmp_path / "m")
     blob = bytearray((model / "weights.safetensors").read_bytes())
@@ -429,8 +429,8 @@ class RecordedJSOC:
 
 
 def test_jsoc_input_asks_for_the_look_back_window_of_the_nrt_series(model_dir, records):
-    from flarecast.artifacts import load_model
     from flarecast.cli.forecast import read_jsoc
+    from flarecast.training.artifacts import load_model
 
     features = tuple(load_model(model_dir).feature_names_in_)
     t0 = pd.Timestamp("2011-01-20", tz="UTC")

@@ -51,17 +51,17 @@ from test_fuzz_readers import (
     outcome,
 )
 
-from flarecast.data.catalogues import read_catalogue
-from flarecast.data.catalogues_csv import (
+from flarecast.data.catalogues.csv_lists import (
     read_hek_events,
     read_liu2019_flares,
     read_ncei_events,
     read_swpc_flarelist,
 )
-from flarecast.data.catalogues_noaa import read_swpc_events, read_xrs_flsum, read_xrs_report
+from flarecast.data.catalogues.noaa import read_swpc_events, read_xrs_flsum, read_xrs_report
+from flarecast.data.catalogues.read import read_catalogue
 from flarecast.data.events import END, PEAK, START
 from flarecast.data.schema import SHARP_UNITS
-from flarecast.data.sharp import read_harp_map, read_sharp_series
+from flarecast.data.sharp.series import read_harp_map, read_sharp_series
 from flarecast.errors import FlarecastError
 from flarecast.goes import parse_goes_class
 

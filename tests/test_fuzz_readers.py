@@ -45,15 +45,20 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from flarecast.data.readers import FLAREML_FEATURES, UMICH_FEATURES, read_flareml, read_umich
-from flarecast.data.readers_windowed import (
+from flarecast.data.schema import Dataset, feature_columns, validate_labelled
+from flarecast.data.tables.per_flare import (
+    FLAREML_FEATURES,
+    UMICH_FEATURES,
+    read_flareml,
+    read_umich,
+)
+from flarecast.data.tables.read import load_dataset, read_table
+from flarecast.data.tables.windowed import (
     HOLLANDA_FEATURES,
     is_history_feature,
     read_hollanda,
     read_liu2019_demo,
 )
-from flarecast.data.schema import Dataset, feature_columns, validate_labelled
-from flarecast.data.tables import load_dataset, read_table
 from flarecast.errors import DataWarning, FlarecastError, GOESClassError
 from flarecast.goes import class_letter, flux_to_class, parse_goes_class
 

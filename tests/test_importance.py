@@ -8,8 +8,8 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from flarecast.errors import ConfigError
-from flarecast.evaluate import Fold
-from flarecast.importance import ImportanceCollector, permutation_auc_drop
+from flarecast.evaluation.importance import ImportanceCollector, permutation_auc_drop
+from flarecast.evaluation.protocol import Fold
 
 
 class OnlyA:
@@ -65,7 +65,7 @@ def test_collector_scores_test_rows_of_listed_methods_only(data):
 def test_row_auc_matches_sklearn(rng):
     from sklearn.metrics import roc_auc_score
 
-    from flarecast.importance import _auc_rows
+    from flarecast.evaluation.importance import _auc_rows
 
     y = rng.integers(0, 2, 80)
     p = np.round(rng.uniform(size=(4, 80)), 1)  # many ties

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flarecast.data.catalogues import read_catalogue
-from flarecast.data.sharp import read_sharp_series
+from flarecast.data.catalogues.read import read_catalogue
+from flarecast.data.sharp.series import read_sharp_series
 from flarecast.errors import ConfigError, DataError, DataWarning, SchemaError
 from flarecast.goes import parse_goes_class
 from flarecast.labels import history_column, label_records, labelled_table, window_max

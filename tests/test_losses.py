@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flarecast.losses import (
+from flarecast.training.losses import (
     BCELoss,
     FocalLoss,
     WeightedBCELoss,

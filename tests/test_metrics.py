@@ -16,8 +16,8 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from flarecast import metrics as M
 from flarecast.errors import DataError, MetricWarning
+from flarecast.evaluation import metrics as M
 
 
 def _table(tp: int, fp: int, fn: int, tn: int) -> tuple[np.ndarray, np.ndarray]:

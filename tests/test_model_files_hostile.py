@@ -32,10 +32,10 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flarecast.artifacts import MAX_SIDECAR_BYTES, SIDECAR, WEIGHTS, load_model
 from flarecast.cli import main
 from flarecast.errors import ModelFileError
-from flarecast.forecast_model import NumpyMLP, UnsupportedModel
+from flarecast.forecast.engine import NumpyMLP, UnsupportedModel
+from flarecast.training.artifacts import MAX_SIDECAR_BYTES, SIDECAR, WEIGHTS, load_model
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _forecast_model import demo_records, train_tiny_model  # noqa: E402
@@ -195,9 +195,9 @@ def test_sidecar_and_weights_disagreeing_on_the_features(folder, tmp_path):
 
 
 def test_x_model_with_other_features_is_refused(tmp_path, model_dir):
-    from flarecast.artifacts import save_model
     from flarecast.data.synthetic import demo_dataset
-    from flarecast.models.estimator import FlareClassifier
+    from flarecast.training.artifacts import save_model
+    from flarecast.training.estimator import FlareClassifier
 
     ds = demo_dataset(seed=4, n_regions=30, days=20)
     feats = list(ds.features[:5])
@@ -344,7 +344,7 @@ def test_safetensors_whose_header_length_starts_with_the_pickle_opcode_is_not_ta
     """Regression: a real weights file whose 8-byte header length began with 0x80 was refused as a pickle."""
     from safetensors.numpy import load, save
 
-    from flarecast.artifacts import foreign_format
+    from flarecast.training.artifacts import foreign_format
 
     tensors = {"head.weight": np.zeros((2, 3, 1), dtype=np.float32)}
     blob = next(b for pad in range(400) if (b := save(tensors, metadata={"pad": "x" * pad}))[0] == 0x80)

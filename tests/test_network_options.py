@@ -6,7 +6,7 @@ from _training_data import region_split, toy_table
 from sklearn.metrics import roc_auc_score
 
 from flarecast.errors import ConfigError
-from flarecast.models.estimator import FlareClassifier
+from flarecast.training.estimator import FlareClassifier
 
 FAST = {"max_epochs": 12, "patience": 4, "hidden": (16,), "batch_size": 128, "n_members": 2, "seed": 3}
 
@@ -75,7 +75,7 @@ def test_logistic_start_makes_the_untrained_network_a_logistic_regression(toy):
     import torch
     from sklearn.linear_model import LogisticRegression
 
-    from flarecast.models.estimator import _logistic_start
+    from flarecast.training.estimator import _logistic_start
 
     frame, y, tr, _ = toy
     clf = FlareClassifier(loss="ce", skip="logistic", **{**FAST, "max_epochs": 1}).fit(frame.iloc[tr], y[tr])

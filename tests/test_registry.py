@@ -12,7 +12,7 @@ from _http_server import serve
 
 from flarecast.data import registry
 from flarecast.data.schema import validate_labelled
-from flarecast.data.tables import load_dataset
+from flarecast.data.tables.read import load_dataset
 from flarecast.errors import ConfigError, DataError, DataWarning, DownloadError
 
 API_NAMES = {"demo", "umich-6h", "umich-12h", "umich-24h", "umich-36h", "umich-48h", "flareml-2017",

@@ -23,10 +23,10 @@ import pytest
 from click.testing import CliRunner
 
 from flarecast import __version__
-from flarecast.artifacts import load_model
 from flarecast.cli import main
-from flarecast.data.tables import load_dataset
-from flarecast.train import TrainConfig
+from flarecast.data.tables.read import load_dataset
+from flarecast.training.artifacts import load_model
+from flarecast.training.loop import TrainConfig
 
 FLARECAST = str(Path(sys.executable).with_name("flarecast"))
 TRAIN = ["train", "--dataset", "demo", "--seeds", "2", "--epochs", "4", "--hidden", "16,16", "--device", "cpu",

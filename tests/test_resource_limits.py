@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flarecast.cli import main
-from flarecast.data import _policies as pol
+from flarecast.data import policies as pol
 from flarecast.data import registry
-from flarecast.data.readers import UMICH_FEATURES, read_umich
-from flarecast.data.table_summary import is_plain_csv, summarize_csv
-from flarecast.data.tables import load_dataset, read_table, summarize
+from flarecast.data.tables.per_flare import UMICH_FEATURES, read_umich
+from flarecast.data.tables.read import load_dataset, read_table, summarize
+from flarecast.data.tables.summary import is_plain_csv, summarize_csv
 from flarecast.errors import ConfigError, DataError, DataWarning, SchemaError
 from flarecast.goes import flux_to_class
 
@@ -234,8 +234,8 @@ def test_data_info_streams_plain_csv_but_not_known_layouts(data_dir, tmp_path, m
 _PEAK = textwrap.dedent(
     """
     import gc, json, re, sys
-    from flarecast.data.table_summary import summarize_csv
-    from flarecast.data.tables import read_table
+    from flarecast.data.tables.summary import summarize_csv
+    from flarecast.data.tables.read import read_table
 
     def status(key):  # kB; VmHWM is this process's own peak (ru_maxrss inherits the parent's)
         return int(re.search(key + r":\\s+(\\d+)", open("/proc/self/status").read()).group(1))

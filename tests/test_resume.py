@@ -1,8 +1,8 @@
 """Interrupted training and comparison runs resume to the same result as uninterrupted ones.
 
-``flarecast train`` checkpoints after every epoch (flarecast.checkpoint) and
+``flarecast train`` checkpoints after every epoch (flarecast.training.checkpoint) and
 ``flarecast reproduce`` keeps every finished (fold, method) fit under
-OUT/.partial/ (flarecast.fold_store). Here real processes are killed (SIGKILL,
+OUT/.partial/ (flarecast.evaluation.store). Here real processes are killed (SIGKILL,
 SIGTERM) once a checkpoint or a finished fold exists, resumed with
 ``--resume``, and their outputs compared, bit for bit, with a run that was
 never interrupted.
@@ -26,10 +26,10 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from flarecast.checkpoint import Checkpoint
 from flarecast.cli import main
 from flarecast.errors import ConfigError, ModelFileError
-from flarecast.models.estimator import FlareClassifier
+from flarecast.training.checkpoint import Checkpoint
+from flarecast.training.estimator import FlareClassifier
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _training_data import region_split, toy_table  # noqa: E402
@@ -229,8 +229,8 @@ def test_reproduce_killed_after_some_folds_then_resumed_equals_an_uninterrupted_
 
 
 def test_reproduce_without_resume_starts_afresh(tmp_path):
-    from flarecast.evaluate import FoldFit
-    from flarecast.fold_store import FoldStore
+    from flarecast.evaluation.protocol import FoldFit
+    from flarecast.evaluation.store import FoldStore
 
     out = tmp_path / "out"
     stale = FoldStore(out / ".partial", "0" * 64)

@@ -16,16 +16,16 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from flarecast.artifacts import load_model
 from flarecast.cli import main
-from flarecast.data.catalogues import read_catalogue
-from flarecast.data.sharp import clean_series, read_sharp_series
+from flarecast.data.catalogues.read import read_catalogue
+from flarecast.data.sharp.series import clean_series, read_sharp_series
 from flarecast.data.synthetic import demo_dataset
 from flarecast.errors import ConfigError
+from flarecast.evaluation.metrics import tss
 from flarecast.labels import labelled_table
-from flarecast.metrics import tss
-from flarecast.retrain import check_out_folder, content_sha256, holdout_split, read_base_model
+from flarecast.retrain.run import check_out_folder, content_sha256, holdout_split, read_base_model
 from flarecast.targets import make_targets
+from flarecast.training.artifacts import load_model
 
 FILES = ["calibration.json", "comparison.csv", "comparison.json", "comparison.md", "history.csv",
          "holdout_predictions.csv", "model.json", "train.toml", "weights.safetensors"]

@@ -9,20 +9,20 @@ from _jsoc_server import JsocServer, sharp_records
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flarecast.data.sharp import (
-    clean_series,
-    events_by_harp,
-    read_harp_map,
-    read_sharp_series,
-    write_table,
-)
-from flarecast.data.sharp_jsoc import (
+from flarecast.data.sharp.jsoc import (
     DEFAULT_KEYWORDS,
     fetch_sharp,
     jsoc_query,
     series_from_response,
     tai_to_utc,
     utc_to_tai,
+)
+from flarecast.data.sharp.series import (
+    clean_series,
+    events_by_harp,
+    read_harp_map,
+    read_sharp_series,
+    write_table,
 )
 from flarecast.errors import ConfigError, DataError, DownloadError, SchemaError
 
@@ -261,7 +261,7 @@ def test_clean_series_counts():
 
 @pytest.mark.parametrize("suffix", [".parquet", ".nc", ".csv"])
 def test_write_table_roundtrip(tmp_path, suffix):
-    from flarecast.data.tables import read_table
+    from flarecast.data.tables.read import read_table
 
     frame = pd.DataFrame({
         "time": pd.to_datetime(["2014-01-01T00:11:25Z", "2014-01-02T00:11:25Z"], utc=True),
@@ -293,7 +293,7 @@ def test_write_table_roundtrip(tmp_path, suffix):
 def test_blank_and_empty_cells_in_one_column_are_both_missing(tmp_path):
     """Regression (heavy fuzz): a cell holding a space made pandas read the column as text, and the
     other row's empty cell (NA under pandas 3) was then reported as a non-numeric value."""
-    from flarecast.data.sharp import read_sharp_series
+    from flarecast.data.sharp.series import read_sharp_series
 
     path = tmp_path / "AR12252.csv"
     path.write_text("timestamp,NOAA,HARP,TOTUSJH,USFLUX\n"

@@ -18,10 +18,10 @@ from flarecast.data.synthetic import (
     demo_sharp_series,
 )
 from flarecast.errors import ConfigError
+from flarecast.features.transforms import FeatureTransformer
 from flarecast.goes import flux_to_class, parse_goes_class
 from flarecast.splits import region_kfold
 from flarecast.targets import make_targets
-from flarecast.transforms import FeatureTransformer
 
 SMALL = {"n_regions": 60, "days": 60}
 

@@ -11,15 +11,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flarecast.data.readers import FLAREML_FEATURES, UMICH_FEATURES, read_flareml, read_umich
-from flarecast.data.readers_windowed import (
+from flarecast.data.schema import feature_columns, validate_labelled
+from flarecast.data.tables.per_flare import (
+    FLAREML_FEATURES,
+    UMICH_FEATURES,
+    read_flareml,
+    read_umich,
+)
+from flarecast.data.tables.read import detect_layout, load_dataset, read_table, summarize
+from flarecast.data.tables.windowed import (
     HOLLANDA_FEATURES,
     is_history_feature,
     read_hollanda,
     read_liu2019_demo,
 )
-from flarecast.data.schema import feature_columns, validate_labelled
-from flarecast.data.tables import detect_layout, load_dataset, read_table, summarize
 from flarecast.errors import ConfigError, DataError, DataWarning, GOESClassError, SchemaError
 from flarecast.goes import class_letter, parse_goes_class
 
@@ -573,7 +578,7 @@ def test_summarize_counts_every_letter(tmp_path):
 @pytest.mark.parametrize("suffix", [".parquet", ".csv", ".nc"])
 def test_a_written_synthetic_table_stays_synthetic_when_read_back(tmp_path, suffix):
     """Regression: a labelled table made from the demo data lost its SYNTHETIC mark once saved to a file."""
-    from flarecast.data.sharp import write_table
+    from flarecast.data.sharp.series import write_table
     from flarecast.data.synthetic import demo_dataset
 
     demo = demo_dataset(seed=1, n_regions=8, days=14)
@@ -591,7 +596,7 @@ def test_a_written_synthetic_table_stays_synthetic_when_read_back(tmp_path, suff
 
 
 def test_an_unreadable_csv_attribute_file_is_an_error_not_a_lost_mark(tmp_path):
-    from flarecast.data.sharp import write_table
+    from flarecast.data.sharp.series import write_table
     from flarecast.data.synthetic import demo_dataset
 
     frame = demo_dataset(seed=1, n_regions=8, days=14).frame.copy()

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flarecast import metrics as M
-from flarecast import thresholds as T
 from flarecast.errors import ConfigError, MetricWarning
+from flarecast.evaluation import metrics as M
+from flarecast.evaluation import thresholds as T
 
 
 def test_choose_threshold_maximises_validation_hss():

@@ -11,8 +11,8 @@ from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
 from flarecast.errors import ConfigError, DataError, DataWarning, SchemaError
-from flarecast.models.estimator import FlareClassifier
-from flarecast.train import TrainConfig, batched_auc, resolve_device
+from flarecast.training.estimator import FlareClassifier
+from flarecast.training.loop import TrainConfig, batched_auc, resolve_device
 
 FAST = {"max_epochs": 25, "patience": 5, "hidden": (16, 16), "batch_size": 128}
 

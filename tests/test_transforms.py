@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from flarecast.errors import ConfigError
-from flarecast.transforms import FeatureTransformer, signed_log10
+from flarecast.features.transforms import FeatureTransformer, signed_log10
 
 
 def test_signed_log_is_odd_and_monotone():
@@ -61,7 +61,7 @@ def test_bad_options_and_shapes_raise():
 
 
 def test_z_scores_are_bounded_so_a_corrupt_value_or_scale_cannot_overflow_the_network():
-    from flarecast.scaling import Z_LIMIT
+    from flarecast.features.scaling import Z_LIMIT
 
     ft = FeatureTransformer(log="none").fit(np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]))
     z = ft.transform(np.array([[2.0, 3.0], [1e300, -1e300]]))

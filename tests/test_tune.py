@@ -16,10 +16,10 @@ from sklearn.pipeline import make_pipeline
 from flarecast.cli import main
 from flarecast.data.synthetic import demo_dataset
 from flarecast.errors import ConfigError
-from flarecast.evaluate import MethodSpec, Protocol, make_folds
+from flarecast.evaluation.protocol import MethodSpec, Protocol, make_folds
+from flarecast.evaluation.tune import TuneConfig, tune_focal, validation_scores
+from flarecast.features.transforms import FeatureTransformer
 from flarecast.targets import make_targets
-from flarecast.transforms import FeatureTransformer
-from flarecast.tune import TuneConfig, tune_focal, validation_scores
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """``flarecast data``: list, describe and fetch data sets.
 
-Thin layer over :mod:`flarecast.data.registry` and :mod:`flarecast.data.tables`;
+Thin layer over :mod:`flarecast.data.registry` and :mod:`flarecast.data.tables.read`;
 the only code here that prints.
 """
 
@@ -123,8 +123,8 @@ def info(
     bounded memory.
     """
     from flarecast.data import registry
-    from flarecast.data.table_summary import is_plain_csv, summarize_csv
-    from flarecast.data.tables import load_dataset, summarize
+    from flarecast.data.tables.read import load_dataset, summarize
+    from flarecast.data.tables.summary import is_plain_csv, summarize_csv
     from flarecast.errors import DataWarning
 
     columns = _parse_map(mapping)

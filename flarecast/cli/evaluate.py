@@ -1,7 +1,7 @@
 """``flarecast reproduce``: the focal-loss vs cross-entropy comparison table.
 
-Thin layer over :mod:`flarecast.evaluate` (protocol), :mod:`flarecast.bootstrap`
-(intervals) and :mod:`flarecast.report` (files); the only code here that prints.
+Thin layer over :mod:`flarecast.evaluation.protocol` (protocol), :mod:`flarecast.evaluation.bootstrap`
+(intervals) and :mod:`flarecast.evaluation.tables` (files); the only code here that prints.
 ``tune`` and ``evaluate`` (listed in the command group) belong in this module
 too and reuse the same protocol pieces.
 """
@@ -47,7 +47,7 @@ def build_protocol(config: str | None, ctx: click.Context | None = None, **optio
     from click.core import ParameterSource
 
     from flarecast import config as cfg
-    from flarecast.evaluate import Protocol
+    from flarecast.evaluation.protocol import Protocol
 
     data = _read_config(config)
     source = str(config) if config else "command line"
@@ -109,8 +109,8 @@ def _common_options(func: Any) -> Any:
 
 
 def _load(dataset: str, data_dir: str | None, protocol: Any) -> tuple[Any, Any]:
-    from flarecast.data.tables import load_dataset
-    from flarecast.report import SYNTHETIC_BANNER
+    from flarecast.data.tables.read import load_dataset
+    from flarecast.evaluation.tables import SYNTHETIC_BANNER
     from flarecast.targets import make_targets
 
     data = load_dataset(dataset, data_dir=data_dir)
@@ -124,7 +124,7 @@ def _load(dataset: str, data_dir: str | None, protocol: Any) -> tuple[Any, Any]:
 
 def _data_meta(data: Any, targets: Any, protocol: Any, started: dt.datetime, wall: float) -> dict[str, Any]:
     from flarecast import config as cfg
-    from flarecast.report import provenance
+    from flarecast.evaluation.tables import provenance
 
     return {
         "command": " ".join(["flarecast", *sys.argv[1:]]),
@@ -185,9 +185,9 @@ def reproduce(ctx: click.Context, dataset: str, data_dir: str | None, config: st
     fit is kept in OUT/.partial/ until the outputs are written, so an
     interrupted run continues with --resume.
     """
-    from flarecast.bootstrap import summarise
-    from flarecast.evaluate import run_protocol
-    from flarecast.report import calibration_table, format_markdown, write_outputs
+    from flarecast.evaluation.bootstrap import summarise
+    from flarecast.evaluation.protocol import run_protocol
+    from flarecast.evaluation.tables import calibration_table, format_markdown, write_outputs
 
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
@@ -196,7 +196,7 @@ def reproduce(ctx: click.Context, dataset: str, data_dir: str | None, config: st
     steps = (1 if protocol.split == "chrono" else protocol.folds) * len(protocol.methods)
     collector = None
     if importance and {"focal", "ce"} & set(protocol.methods):
-        from flarecast.importance import ImportanceCollector
+        from flarecast.evaluation.importance import ImportanceCollector
 
         collector = ImportanceCollector(targets.frame[list(data.features)].reset_index(drop=True),
                                         targets.y.astype(int), data.features, seed=protocol.seed)
@@ -232,7 +232,7 @@ def _fold_store(out: Path, resume: bool, data: Any, targets: Any, protocol: Any,
                 steps: int) -> tuple[Any, dict[Any, Any]]:
     """The store of finished fits in OUT/.partial for this run, and what it already holds (with --resume)."""
     from flarecast import config as cfg
-    from flarecast.fold_store import FoldStore, run_fingerprint
+    from flarecast.evaluation.store import FoldStore, run_fingerprint
 
     store = FoldStore(out / ".partial", run_fingerprint({
         "protocol": cfg.to_dict(protocol), "dataset": data.name, "data_sha256": data.sha256,
@@ -280,10 +280,10 @@ def tune(ctx: click.Context, dataset: str, data_dir: str | None, config: str | N
     chosen pair for the comparison table.
     """
     from flarecast import config as cfg
+    from flarecast.evaluation.figures import save_png, tune_heatmap
+    from flarecast.evaluation.tables import format_tune_markdown
+    from flarecast.evaluation.tune import TuneConfig, tune_focal
     from flarecast.io import atomic_open, atomic_path, write_json
-    from flarecast.plots import save_png, tune_heatmap
-    from flarecast.report import format_tune_markdown
-    from flarecast.tune import TuneConfig, tune_focal
 
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
@@ -343,13 +343,18 @@ def evaluate(ctx: click.Context, model_dir: str, dataset: str, data_dir: str | N
     """
     from click.core import ParameterSource
 
-    from flarecast.artifacts import load_model, read_sidecar
-    from flarecast.bootstrap import summarise
-    from flarecast.calibration import load_calibrator
-    from flarecast.data.tables import load_dataset
-    from flarecast.report import SYNTHETIC_BANNER, calibration_table, format_markdown, write_outputs
-    from flarecast.score import definition_targets, same_data, score_model
+    from flarecast.data.tables.read import load_dataset
+    from flarecast.evaluation.bootstrap import summarise
+    from flarecast.evaluation.calibration import load_calibrator
+    from flarecast.evaluation.score import definition_targets, same_data, score_model
+    from flarecast.evaluation.tables import (
+        SYNTHETIC_BANNER,
+        calibration_table,
+        format_markdown,
+        write_outputs,
+    )
     from flarecast.targets import make_targets
+    from flarecast.training.artifacts import load_model, read_sidecar
 
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()

@@ -2,8 +2,8 @@
 
 The boundary of the forecast stage: it reads the SHARP records and the model
 folder, resolves the issue time into UTC, calls the pure
-:func:`flarecast.forecast.make_forecast` and writes the report with
-:func:`flarecast.forecast_report.write_report`. torch, pandas and the model
+:func:`flarecast.forecast.core.make_forecast` and writes the report with
+:func:`flarecast.forecast.report.write_report`. torch, pandas and the model
 are imported inside the command so ``flarecast --help`` stays fast.
 """
 
@@ -24,15 +24,15 @@ _DEMO = re.compile(r"^demo(?::(\d+))?$")
 
 
 def read_input(spec: str) -> tuple[Any, Any]:
-    """SHARP records and their :class:`~flarecast.forecast.InputInfo` from ``--features``.
+    """SHARP records and their :class:`~flarecast.forecast.core.InputInfo` from ``--features``.
 
     ``demo[:SEED]`` is the SYNTHETIC demo series (seed 1 by default, a sun
     independent of the ``demo`` training table's seed 0); a registered labelled
-    data set (``umich-24h``, ...) is read by :func:`flarecast.data.tables.load_dataset`
+    data set (``umich-24h``, ...) is read by :func:`flarecast.data.tables.read.load_dataset`
     and its labels ignored; anything else (a file, ``hollanda-2019``) by
-    :func:`flarecast.data.sharp.read_sharp_series`.
+    :func:`flarecast.data.sharp.series.read_sharp_series`.
     """
-    from flarecast.forecast import InputInfo
+    from flarecast.forecast.core import InputInfo
 
     demo = _DEMO.match(spec)
     if demo:
@@ -43,10 +43,10 @@ def read_input(spec: str) -> tuple[Any, Any]:
                 "independent synthetic sun).")
         return demo_sharp_series(seed=seed), InputInfo(f"demo:{seed} (SYNTHETIC)", None, True, (note,))
     from flarecast.data import registry
-    from flarecast.data.sharp import SERIES_NAMES, read_sharp_series
+    from flarecast.data.sharp.series import SERIES_NAMES, read_sharp_series
 
     if spec in registry.registry() and spec not in SERIES_NAMES:
-        from flarecast.data.tables import load_dataset
+        from flarecast.data.tables.read import load_dataset
 
         ds = load_dataset(spec)
         notes = (*ds.notes, "label columns of the data set were ignored: a forecast reads features only.")
@@ -69,12 +69,12 @@ def read_jsoc(issue_time: Any, lookback_hours: float, features: tuple[str, ...],
 
     from flarecast.data.schema import SHARP_UNITS
     from flarecast.errors import ConfigError
-    from flarecast.forecast import InputInfo
+    from flarecast.forecast.core import InputInfo
 
     try:
-        from flarecast.data.sharp_jsoc import fetch_sharp
+        from flarecast.data.sharp.jsoc import fetch_sharp
     except ModuleNotFoundError as exc:
-        raise ConfigError("--jsoc needs flarecast.data.sharp_jsoc (the JSOC reader), which this installation lacks; "
+        raise ConfigError("--jsoc needs flarecast.data.sharp.jsoc (the JSOC reader), which this installation lacks; "
                           "pass --features FILE instead") from exc
     keywords = [f for f in features if f in SHARP_UNITS]
     start = issue_time - pd.Timedelta(hours=lookback_hours)
@@ -87,13 +87,13 @@ def read_jsoc(issue_time: Any, lookback_hours: float, features: tuple[str, ...],
 
 
 def model_info(folder: Path, meta: dict[str, Any], features: tuple[str, ...], calibration: Any) -> Any:
-    """:class:`ModelInfo` from a model folder's ``model.json`` (see :mod:`flarecast.artifacts`) and its calibrator.
+    """:class:`ModelInfo` from a model folder's ``model.json`` (see :mod:`flarecast.training.artifacts`) and its calibrator.
 
     The training feature range, M/X counts and data cut-off live in
     ``model.json["extra"]["forecast"]`` (written by ``flarecast train`` from
-    :func:`flarecast.forecast.forecast_support`); when absent the forecast says so.
+    :func:`flarecast.forecast.core.forecast_support`); when absent the forecast says so.
     """
-    from flarecast.forecast import ModelInfo
+    from flarecast.forecast.core import ModelInfo
 
     extra = meta.get("extra") if isinstance(meta.get("extra"), dict) else {}
     support = extra.get("forecast") if isinstance(extra.get("forecast"), dict) else {}
@@ -145,7 +145,7 @@ ENGINES = ("auto", "numpy", "torch")
 def _load_classifier(folder: Path, engine: str, expected: tuple[str, ...] | None = None) -> tuple[Any, str]:
     """A fitted classifier for ``folder`` and the engine that evaluates it."""
     from flarecast.errors import ConfigError, ModelFileError
-    from flarecast.forecast_model import NumpyMLP, UnsupportedModel
+    from flarecast.forecast.engine import NumpyMLP, UnsupportedModel
 
     if engine not in ENGINES:
         raise ConfigError(f"--engine must be one of {list(ENGINES)}; got {engine!r}")
@@ -160,8 +160,8 @@ def _load_classifier(folder: Path, engine: str, expected: tuple[str, ...] | None
                 raise ModelFileError(f"{folder}: features {list(clf.feature_names_in_)} differ from the main "
                                      f"model's {list(expected)}")
             return clf, "numpy"
-    # flarecast.artifacts.load_model imports torch and scikit-learn: only on this path
-    from flarecast.artifacts import load_model
+    # flarecast.training.artifacts.load_model imports torch and scikit-learn: only on this path
+    from flarecast.training.artifacts import load_model
 
     clf = load_model(folder, expected_features=expected)
     if getattr(clf, "model", "mlp") != "mlp":
@@ -176,13 +176,13 @@ def load_forecaster(folder: str | Path, x_folder: str | Path | None = None, engi
 
     The X model is ``x_folder`` or, when not given, ``folder/x`` if that is a
     model folder. ``engine`` "auto" evaluates plain MLPs in numpy
-    (:class:`flarecast.forecast_model.NumpyMLP`, no torch import) and anything
+    (:class:`flarecast.forecast.engine.NumpyMLP`, no torch import) and anything
     else with torch; "numpy" or "torch" force one.
     """
     import dataclasses
 
-    from flarecast.artifacts import SIDECAR
-    from flarecast.calibration import CalibratedClassifier, Calibrator, load_calibrator
+    from flarecast.evaluation.calibration import CalibratedClassifier, Calibrator, load_calibrator
+    from flarecast.training.artifacts import SIDECAR
 
     folder = Path(folder)
     clf, used = _load_classifier(folder, engine)
@@ -257,8 +257,8 @@ def forecast(model_dir: Path, features_spec: str | None, jsoc: bool, date: str |
 
     from flarecast.config import replace
     from flarecast.errors import ConfigError
-    from flarecast.forecast import ForecastConfig, make_forecast
-    from flarecast.forecast_report import forecast_to_dict, percent, write_report
+    from flarecast.forecast.core import ForecastConfig, make_forecast
+    from flarecast.forecast.report import forecast_to_dict, percent, write_report
 
     if bool(features_spec) == jsoc:
         raise ConfigError("give exactly one of --features FILE|NAME|demo and --jsoc")

@@ -86,8 +86,8 @@ def label(sharp_source, catalogue, catalogue_format, horizon, latency, event_tim
     """Label SHARP records with the largest flare of their region in (t + latency, t + latency + horizon]."""
     import pandas as pd
 
-    from flarecast.data.catalogues import read_catalogue
-    from flarecast.data.sharp import read_harp_map, read_sharp_series, write_table
+    from flarecast.data.catalogues.read import read_catalogue
+    from flarecast.data.sharp.series import read_harp_map, read_sharp_series, write_table
     from flarecast.labels import labelled_table
 
     with data_warnings_to_stderr():
@@ -167,8 +167,8 @@ def sharp(
     start, end, cadence, series, keywords, harps, chunk, retries, max_abs_lon, server_url, out
 ) -> None:
     """Fetch SHARP keyword series from JSOC (needs flarecast[jsoc]); QUALITY == 0, TAI -> UTC."""
-    from flarecast.data.sharp import write_table
-    from flarecast.data.sharp_jsoc import DEFAULT_KEYWORDS, fetch_sharp
+    from flarecast.data.sharp.jsoc import DEFAULT_KEYWORDS, fetch_sharp
+    from flarecast.data.sharp.series import write_table
 
     keys = (
         [k.strip() for k in keywords.split(",") if k.strip()]
@@ -250,12 +250,12 @@ def retrain(sharp_source, catalogue, catalogue_format, on_bad_rows, base_model, 
 
     from flarecast import config as cfg
     from flarecast.cli.train import _write_history, _write_toml
-    from flarecast.data.catalogues import read_catalogue
-    from flarecast.data.sharp import read_harp_map, read_sharp_series
-    from flarecast.retrain import RetrainConfig, check_out_folder, read_base_model
-    from flarecast.retrain import retrain as run_retrain
-    from flarecast.retrain_report import format_comparison, write_retrained
-    from flarecast.train import TrainConfig
+    from flarecast.data.catalogues.read import read_catalogue
+    from flarecast.data.sharp.series import read_harp_map, read_sharp_series
+    from flarecast.retrain.report import format_comparison, write_retrained
+    from flarecast.retrain.run import RetrainConfig, check_out_folder, read_base_model
+    from flarecast.retrain.run import retrain as run_retrain
+    from flarecast.training.loop import TrainConfig
 
     t0 = time.perf_counter()
     check_out_folder(out, base_model)  # both before any long work

@@ -1,7 +1,7 @@
 """``flarecast train`` and ``flarecast predict``: fit a flare network, save it, score a table with it.
 
-Thin layer over :class:`flarecast.models.estimator.FlareClassifier` and
-:mod:`flarecast.artifacts`; torch is imported only inside the commands.
+Thin layer over :class:`flarecast.training.estimator.FlareClassifier` and
+:mod:`flarecast.training.artifacts`; torch is imported only inside the commands.
 """
 
 from __future__ import annotations
@@ -171,18 +171,18 @@ def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None
     from tqdm import tqdm
 
     from flarecast import config as cfg
-    from flarecast.artifacts import save_model
-    from flarecast.calibration import fit_calibrator, save_calibrator
-    from flarecast.checkpoint import Checkpoint
-    from flarecast.data.tables import load_dataset
-    from flarecast.ddp import init_from_env, shutdown
+    from flarecast.data.tables.read import load_dataset
     from flarecast.errors import ConfigError
-    from flarecast.forecast import forecast_support
-    from flarecast.models.estimator import FlareClassifier
-    from flarecast.report import provenance
+    from flarecast.evaluation.calibration import fit_calibrator, save_calibrator
+    from flarecast.evaluation.tables import provenance
+    from flarecast.forecast.core import forecast_support
     from flarecast.splits import inner_validation
     from flarecast.targets import make_targets
-    from flarecast.train import TrainConfig, skip_path
+    from flarecast.training.artifacts import save_model
+    from flarecast.training.checkpoint import Checkpoint
+    from flarecast.training.ddp import init_from_env, shutdown
+    from flarecast.training.estimator import FlareClassifier
+    from flarecast.training.loop import TrainConfig, skip_path
 
     base = cfg.load_toml(config_path, TrainConfig, table="train") if config_path else TrainConfig()
     if base.alpha == -1:  # TOML has no null: train.toml spells "no class weighting" as -1
@@ -214,7 +214,7 @@ def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None
     fit_idx, val_idx = inner_validation(y, groups, np.arange(len(y)), fraction=0.2, seed=config.seed)
     clf = FlareClassifier(**cfg.to_dict(config), threshold=threshold_value, features=tuple(chosen))
     clf.train_config()  # validate before the long part
-    # Under torchrun every process runs this command: join the process group (flarecast.ddp); each
+    # Under torchrun every process runs this command: join the process group (flarecast.training.ddp); each
     # rank then trains on its shard of every batch, and only rank 0 prints and writes.
     ddp = init_from_env(config.device)
     if ddp is not None:
@@ -309,11 +309,11 @@ def predict(model_dir: Path, dataset: str, out: Path, device: str) -> None:
     import numpy as np
     import pandas as pd
 
-    from flarecast.artifacts import load_model
-    from flarecast.calibration import load_calibrator
     from flarecast.data.schema import GOES_CLASS, NOAA_AR, TIME
-    from flarecast.data.tables import load_dataset
+    from flarecast.data.tables.read import load_dataset
+    from flarecast.evaluation.calibration import load_calibrator
     from flarecast.io import atomic_open
+    from flarecast.training.artifacts import load_model
 
     clf = load_model(model_dir, device=device)
     calibrator = load_calibrator(model_dir, missing_ok=True)

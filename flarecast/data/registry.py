@@ -13,7 +13,7 @@ A file is looked for in this order:
    ``$FLARECAST_DATA_URL/<path>`` (or the ``base_url`` argument) for a mirror
    laid out like the data folder.
 
-(An explicit file path given to :func:`flarecast.data.tables.load_dataset`
+(An explicit file path given to :func:`flarecast.data.tables.read.load_dataset`
 comes before all of these and is not checked against the registry.)
 
 **Verification.** Every file found locally, in the data folder or the cache,
@@ -73,7 +73,7 @@ __all__ = [
 ENV_DATA_DIR = "FLARECAST_DATA_DIR"
 ENV_CACHE_DIR = "FLARECAST_CACHE_DIR"
 ENV_DATA_URL = "FLARECAST_DATA_URL"
-#: Reader names an entry may use (dispatched in :mod:`flarecast.data.tables`).
+#: Reader names an entry may use (dispatched in :mod:`flarecast.data.tables.read`).
 READERS: tuple[str, ...] = ("umich", "flareml", "hollanda", "liu2019", "synthetic")
 
 _log = logging.getLogger(__name__)

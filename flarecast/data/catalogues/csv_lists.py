@@ -1,0 +1,399 @@
+"""Readers of the flare lists published as CSV: NCEI event list, SWPC flare lists, Liu et al., HEK/sunpy.
+
+Each reader returns the canonical event table of :mod:`flarecast.data.events`
+(read its docstring for the conventions and the counted policies). Rows are
+named in messages as 0-based data rows (header not counted), as pandas numbers them.
+
+Source quirks handled here (see each folder's PROVENANCE.md):
+
+- NCEI list (``solar_events.csv``): ISO minute times whose peak and end keep
+  the start's date across midnight; ``//://`` peak times; bare-letter classes
+  ("C"); region 0 = unknown, numbers already 5-digit (pre-2002 ones carry the
+  +10000 offset); exact duplicate rows; a few invalid minute fields ("00:91").
+- SWPC lists (Hayes): three layouts. 1996-2018: datetime start and end (the end
+  keeps the start's date across midnight) and an ``HHMM`` peak; 2010-2021: a
+  ``YYYYMMDD`` date and three ``HHMM`` strings, blank region = unknown;
+  SC24 final list: full datetimes. Region numbers before 2002 have 4 digits.
+- Liu et al. (2019) class files: start and end only (the peak becomes the start).
+- sunpy/HEK export: ``;``-separated, no header; some region numbers lost their
+  leading 1 (``1121`` for 11121) and get +10000.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from flarecast.data.events import (
+    END,
+    FLUX_OPERATIONAL,
+    PEAK,
+    START,
+    BadRows,
+    finish_events,
+    is_missing_time,
+    parse_classes,
+    parse_regions,
+)
+from flarecast.data.policies import _csv_error, outside_ns_range, refuse_shifted_rows
+from flarecast.data.schema import GOES_CLASS, NOAA_AR, PEAK_FLUX
+from flarecast.errors import DataError, SchemaError
+
+__all__ = ["read_ncei_events", "read_swpc_flarelist", "read_liu2019_flares", "read_hek_events"]
+
+NCEI_COLUMNS = ("Flare Class", "Start Time", "Peak Time", "End Time", "Active Region Number")
+LIU_COLUMNS = ("Flares", "Start Time", "End Time", "NOAA")
+HEK_COLUMNS = ("event_starttime", "event_peaktime", "event_endtime", "fl_goescls", "ar_noaanum")
+_HEK_EXPORT = ("event_date", "start", "peak", "end", "goes_class", "location", "noaa_ar")
+
+
+def read_ncei_events(
+    path: str | Path, *, on_bad_rows: str = "error", duplicates: str = "drop"
+) -> pd.DataFrame:
+    """Read the NCEI-derived GOES event list (SolarFlareNet's ``solar_events.csv``).
+
+    Parameters
+    ----------
+    path : str or Path
+        CSV with columns ``Flare Class, Start Time, Peak Time, End Time,
+        Active Region Number`` (times ``YYYY-MM-DDThh:mmZ``).
+    on_bad_rows : {"error", "skip"}, default "error"
+    duplicates : {"drop", "keep"}, default "drop"
+        What to do with malformed rows (see :mod:`flarecast.data.events`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The canonical event table; ``attrs`` hold the counts of every policy applied.
+    """
+    raw = _read_text_csv(path)
+    _require(raw, NCEI_COLUMNS, path, "NCEI event list")
+    bad = BadRows(len(raw), np.arange(len(raw)))
+    fmt = "%Y-%m-%dT%H:%MZ"
+    start = _times(raw["Start Time"], fmt, bad, "Start Time", required=True)
+    peak, no_peak = (
+        _times(raw["Peak Time"], fmt, bad, "Peak Time"),
+        is_missing_time(raw["Peak Time"]),
+    )
+    end = _times(raw["End Time"], fmt, bad, "End Time")
+    return _finish(
+        raw,
+        "Flare Class",
+        "Active Region Number",
+        start,
+        peak,
+        no_peak,
+        end,
+        bad,
+        path=path,
+        reader="ncei",
+        on_bad_rows=on_bad_rows,
+        duplicates=duplicates,
+        four_digit=False,
+        names={PEAK: "Peak Time", END: "End Time"},
+    )
+
+
+def read_swpc_flarelist(
+    path: str | Path, *, on_bad_rows: str = "error", duplicates: str = "drop"
+) -> pd.DataFrame:
+    """Read an SWPC edited-events flare list as CSV (the three layouts of Hayes' ``databases/``).
+
+    Parameters
+    ----------
+    path : str or Path
+        ``swpc_flarelist_*.csv`` (columns ``date, event_no, start_time,
+        max_time, end_time, ..., goes_class, integrated_flux, noaa_ar``) or
+        ``final_flare_list_sc24.csv`` (``event_starttime, event_peaktime,
+        event_endtime, ..., goes_class, ..., noaa_ar``).
+    on_bad_rows : {"error", "skip"}, default "error"
+    duplicates : {"drop", "keep"}, default "drop"
+
+    Returns
+    -------
+    pandas.DataFrame
+        The canonical event table.
+    """
+    raw = _read_text_csv(path, leading_index=True)  # Hayes' lists carry a written pandas index
+    bad = BadRows(len(raw), np.arange(len(raw)))
+    if "event_starttime" in raw.columns:
+        _require(
+            raw,
+            ("event_starttime", "event_peaktime", "event_endtime", "goes_class", "noaa_ar"),
+            path,
+            "SWPC final flare list",
+        )
+        start = _times(raw["event_starttime"], "ISO8601", bad, "event_starttime", required=True)
+        peak = _times(raw["event_peaktime"], "ISO8601", bad, "event_peaktime")
+        no_peak = is_missing_time(raw["event_peaktime"])
+        end = _times(raw["event_endtime"], "ISO8601", bad, "event_endtime")
+        names = {PEAK: "event_peaktime", END: "event_endtime"}
+    else:
+        _require(
+            raw,
+            ("date", "start_time", "max_time", "end_time", "goes_class", "noaa_ar"),
+            path,
+            "SWPC flare list",
+        )
+        hhmm = raw["start_time"].str.strip().str.fullmatch(r"\d{4}").to_numpy()
+        # Most start times decide the layout, so that one bad cell is named, not every row.
+        if hhmm.sum() >= len(raw) / 2:  # 2010-2021 layout: YYYYMMDD date and HHMM strings
+            day = pd.to_datetime(raw["date"], format="%Y%m%d", errors="coerce", utc=True)
+            bad.add(day.isna().to_numpy(), "date", raw["date"].to_numpy(), "expected YYYYMMDD")
+            day = _in_ns_range(day, raw["date"], bad, "date")
+            start = _hhmm(raw["start_time"], day, bad, "start_time", required=True)
+            end = _hhmm(raw["end_time"], day, bad, "end_time")
+        else:  # 1996-2018 layout: datetimes, end on the start's date
+            start = _times(raw["start_time"], "%Y-%m-%d %H:%M:%S", bad, "start_time", required=True)
+            day = start.dt.floor("D")
+            end = _times(raw["end_time"], "%Y-%m-%d %H:%M:%S", bad, "end_time")
+        peak = _hhmm(raw["max_time"], day, bad, "max_time")
+        no_peak = is_missing_time(raw["max_time"])
+        names = {PEAK: "max_time", END: "end_time"}
+    return _finish(
+        raw,
+        "goes_class",
+        "noaa_ar",
+        start,
+        peak,
+        no_peak,
+        end,
+        bad,
+        path=path,
+        reader="swpc-list",
+        on_bad_rows=on_bad_rows,
+        duplicates=duplicates,
+        four_digit=True,
+        names=names,
+    )
+
+
+def read_liu2019_flares(
+    path: str | Path, *, on_bad_rows: str = "error", duplicates: str = "drop"
+) -> pd.DataFrame:
+    """Read one of Liu et al. (2019)'s ``flares_{B,C,M,X}-class.csv`` (start and end, no peak).
+
+    The peak becomes the start (``attrs["peak_from_start"]`` counts every row).
+
+    Parameters
+    ----------
+    path : str or Path
+        CSV with columns ``Flares, Start Time, End Time, NOAA``.
+    on_bad_rows : {"error", "skip"}, default "error"
+    duplicates : {"drop", "keep"}, default "drop"
+
+    Returns
+    -------
+    pandas.DataFrame
+        The canonical event table.
+    """
+    raw = _read_text_csv(path)
+    _require(raw, LIU_COLUMNS, path, "Liu et al. (2019) flare collection")
+    bad = BadRows(len(raw), np.arange(len(raw)))
+    fmt = "%Y-%m-%d %H:%M:%S"
+    start = _times(raw["Start Time"], fmt, bad, "Start Time", required=True)
+    end = _times(raw["End Time"], fmt, bad, "End Time")
+    no_peak = np.ones(len(raw), dtype=bool)
+    return _finish(
+        raw,
+        "Flares",
+        "NOAA",
+        start,
+        start,
+        no_peak,
+        end,
+        bad,
+        path=path,
+        reader="liu2019",
+        on_bad_rows=on_bad_rows,
+        duplicates=duplicates,
+        four_digit=False,
+        names={END: "End Time"},
+    )
+
+
+def read_hek_events(
+    path: str | Path, *, on_bad_rows: str = "error", duplicates: str = "drop"
+) -> pd.DataFrame:
+    """Read GOES flares from HEK: the sunpy export (``;``, no header) or a table with HEK column names.
+
+    Parameters
+    ----------
+    path : str or Path
+        Either the headerless export ``event_date; start; peak; end;
+        goes_class; location; noaa_ar; ...`` (Hollanda's
+        ``00_All_GOES_SUNPY.csv``) or a CSV with the HEK fields
+        ``event_starttime, event_peaktime, event_endtime, fl_goescls, ar_noaanum``.
+    on_bad_rows : {"error", "skip"}, default "error"
+    duplicates : {"drop", "keep"}, default "drop"
+
+    Returns
+    -------
+    pandas.DataFrame
+        The canonical event table. HEK mirrors the SWPC list, so classes are operational.
+    """
+    path = Path(path)
+    first = _first_line(path)
+    if "event_starttime" in first:
+        raw = _read_text_csv(path)
+        _require(raw, HEK_COLUMNS, path, "HEK table")
+        names = dict(zip(_HEK_EXPORT[1:4] + ("goes_class", "noaa_ar"), HEK_COLUMNS, strict=True))
+    else:
+        raw = _read_text_csv(path, sep=";", header=None)
+        if raw.shape[1] < len(_HEK_EXPORT):
+            raise SchemaError(
+                f"{path}: the sunpy/HEK export has at least {len(_HEK_EXPORT)} ';'-separated fields "
+                f"({', '.join(_HEK_EXPORT)}, ...); found {raw.shape[1]}."
+            )
+        raw.columns = [*_HEK_EXPORT, *map(str, range(len(_HEK_EXPORT), raw.shape[1]))]
+        names = {c: c for c in ("start", "peak", "end", "goes_class", "noaa_ar")}
+    bad = BadRows(len(raw), np.arange(len(raw)))
+    start = _times(raw[names["start"]], "ISO8601", bad, names["start"], required=True)
+    peak, no_peak = (
+        _times(raw[names["peak"]], "ISO8601", bad, names["peak"]),
+        is_missing_time(raw[names["peak"]]),
+    )
+    end = _times(raw[names["end"]], "ISO8601", bad, names["end"])
+    return _finish(
+        raw,
+        names["goes_class"],
+        names["noaa_ar"],
+        start,
+        peak,
+        no_peak,
+        end,
+        bad,
+        path=path,
+        reader="hek",
+        on_bad_rows=on_bad_rows,
+        duplicates=duplicates,
+        four_digit=True,
+        names={PEAK: names["peak"], END: names["end"]},
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _finish(
+    raw,
+    class_col,
+    ar_col,
+    start,
+    peak,
+    no_peak,
+    end,
+    bad,
+    *,
+    path,
+    reader,
+    on_bad_rows,
+    duplicates,
+    four_digit,
+    names,
+):
+    flux = parse_classes(raw[class_col], bad, class_col)
+    regions, offset = parse_regions(raw[ar_col], bad, ar_col, four_digit=four_digit)
+    columns = {
+        START: start,
+        PEAK: peak,
+        END: end,
+        PEAK_FLUX: flux,
+        NOAA_AR: regions,
+        GOES_CLASS: raw[class_col].str.strip().str.upper().to_numpy(),
+    }
+    return finish_events(
+        columns,
+        bad,
+        source=str(path),
+        reader=reader,
+        on_bad_rows=on_bad_rows,
+        duplicates=duplicates,
+        flux_scaling=FLUX_OPERATIONAL,
+        no_peak=no_peak,
+        roll=True,
+        flags={"ar_plus_10000": offset},
+        names=names,
+    )
+
+
+def _read_text_csv(
+    path: str | Path, *, sep: str = ",", header: int | None = 0, leading_index: bool = False
+) -> pd.DataFrame:
+    """Every cell as text (nothing guessed).
+
+    With ``leading_index`` one leading column without a header name (a written
+    pandas index) is accepted and dropped. Otherwise, and for a second such
+    column, a row 0 wider than the header is an error.
+    """
+    try:
+        frame = pd.read_csv(
+            path, sep=sep, header=header, dtype=str, keep_default_na=False, na_filter=False
+        )
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise _csv_error(path, sep, exc, header=header is not None) from exc
+    if header is not None:
+        refuse_shifted_rows(frame, path, leading_index=leading_index)
+        frame.columns = [str(c).strip() for c in frame.columns]
+        frame = frame.drop(
+            columns=[c for c in frame.columns if c == "" or c.startswith("Unnamed:")]
+        )
+    return frame.reset_index(drop=True)
+
+
+def _first_line(path: Path) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.readline()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc}).") from exc
+
+
+def _require(frame: pd.DataFrame, required, path, layout: str) -> None:
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise SchemaError(
+            f"{path}: missing column(s) {missing} for the {layout} layout. "
+            f"Required: {list(required)}; found: {list(frame.columns)}."
+        )
+
+
+def _times(
+    text: pd.Series, fmt: str | None, bad: BadRows, column: str, *, required: bool = False
+) -> pd.Series:
+    """Parse UTC times; missing markers give NaT (bad if ``required``), other failures are bad."""
+    missing = is_missing_time(text)
+    parsed = pd.to_datetime(text.str.strip(), format=fmt, errors="coerce", utc=True)
+    failed = parsed.isna().to_numpy() & ~missing
+    expected = (
+        f"expected format {fmt!r}" if fmt and fmt != "ISO8601" else "expected an ISO 8601 time"
+    )
+    bad.add(failed, column, text.to_numpy(), expected)
+    if required:
+        bad.add(missing, column, text.to_numpy(), "missing, and this time is required")
+    return _in_ns_range(parsed, text, bad, column)
+
+
+def _in_ns_range(parsed: pd.Series, text: pd.Series, bad: BadRows, column: str) -> pd.Series:
+    """Times as ns; those nanoseconds cannot hold (year 9999, parsed at a coarser unit) are bad."""
+    outside = outside_ns_range(parsed)
+    bad.add(outside, column, text.to_numpy(), "outside 1677-09-21 .. 2262-04-11 (UTC)")
+    return parsed.where(~outside).dt.as_unit("ns")
+
+
+def _hhmm(
+    text: pd.Series, day: pd.Series, bad: BadRows, column: str, *, required: bool = False
+) -> pd.Series:
+    """``HHMM`` strings on the UTC ``day``; missing markers give NaT."""
+    stripped = text.str.strip()
+    missing = is_missing_time(text)
+    ok = stripped.str.fullmatch(r"([01]\d|2[0-3])[0-5]\d").to_numpy()
+    bad.add(~ok & ~missing, column, text.to_numpy(), "expected HHMM")
+    if required:
+        bad.add(missing, column, text.to_numpy(), "missing, and this time is required")
+    digits = pd.to_numeric(stripped.where(ok, "0"), errors="coerce").to_numpy()
+    minutes = (digits // 100) * 60 + digits % 100
+    out = day + pd.to_timedelta(minutes, unit="min")
+    return out.where(ok)

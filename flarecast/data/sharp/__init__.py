@@ -1,0 +1,1 @@
+"""SHARP series: files and JSOC queries into canonical SHARP records."""

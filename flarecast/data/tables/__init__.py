@@ -1,0 +1,1 @@
+"""Labelled feature tables: the published data sets' readers and the canonical table reader."""

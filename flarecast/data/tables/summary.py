@@ -1,0 +1,210 @@
+"""Summarise a canonical CSV table in chunks, in bounded memory (``flarecast data info`` on a CSV).
+
+:func:`summarize_csv` returns what :func:`flarecast.data.tables.read.summarize`
+returns for :func:`~flarecast.data.tables.read.read_table` on the same file and
+options (same counts, notes and warnings), but reads ``chunksize`` rows at a
+time. Memory is one chunk plus 10 bytes per row (a 64-bit hash of each kept
+row for the exact-duplicate policy, a class code and a kept flag) plus the
+distinct region numbers, so a multi-GB CSV is summarised in a few hundred MB
+at most; the memory budget of :mod:`flarecast.data.policies` does not apply.
+
+Two differences from reading the whole table: a bad value is reported from
+the first chunk that holds one (its count is that chunk's), and duplicates are
+found by 64-bit hash (two different rows collide with probability ~n^2 / 2^65,
+about 1e-6 for ten million rows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from flarecast.data import policies as pol
+from flarecast.data.schema import META, NOAA_AR, PEAK_FLUX, TIME, validate_labelled
+from flarecast.data.tables.read import (
+    _TABLE_SUFFIXES,
+    TABLE_NOTE,
+    TABLE_WINDOW,
+    canonical_frame,
+    detect_layout,
+)
+from flarecast.errors import DataError, DataWarning, SchemaError, format_examples, warn_user
+from flarecast.goes import LETTERS, class_letter
+from flarecast.io import sha256_file
+
+__all__ = ["is_plain_csv", "summarize_csv"]
+
+_CODES = ("N", *LETTERS)  # class code of a row: index into this tuple
+
+
+def is_plain_csv(path: str | Path, columns: Mapping[str, str] | None = None) -> bool:
+    """True for a canonical CSV table (a ``.csv``/``.txt`` file not in a known source layout)."""
+    path = Path(path).expanduser()
+    if _TABLE_SUFFIXES.get(path.suffix.lower()) != "csv" or not path.is_file():
+        return False
+    return bool(columns) or detect_layout(path) == "table"
+
+
+def _examples(pairs: list[tuple[int, str]], total: int) -> str:
+    # format_examples on the first five pairs, with the count of the rest (never all stored).
+    more = total - len(pairs)
+    shown = format_examples([r for r, _ in pairs], [v for _, v in pairs])
+    return shown + (f" (and {more} more)" if more > 0 else "")
+
+
+def summarize_csv(
+    path: str | Path,
+    *,
+    columns: Mapping[str, str] | None = None,
+    features: Sequence[str] | None = None,
+    assume_utc: bool = False,
+    duplicates: str = "keep",
+    missing: str = "drop",
+    name: str | None = None,
+    chunksize: int = 50_000,
+) -> dict[str, Any]:
+    """Describe a canonical CSV table like ``summarize(read_table(path))``, reading it in chunks.
+
+    Parameters
+    ----------
+    path : str or Path
+        A canonical CSV table (see :mod:`flarecast.data.tables.read`).
+    columns, features, assume_utc, duplicates, missing, name
+        As for :func:`~flarecast.data.tables.read.read_table`.
+    chunksize : int, default 50_000
+        Rows per chunk; the chunk's memory grows with it (about 3 kB per row of
+        26 columns while it is parsed, so ~170 MB by default).
+
+    Returns
+    -------
+    dict
+        The keys of :func:`~flarecast.data.tables.read.summarize`.
+
+    Raises
+    ------
+    DataError, SchemaError, GOESClassError
+        As :func:`~flarecast.data.tables.read.read_table` would, naming the file, row and column.
+    """
+    pol.check_policy("duplicates", duplicates, pol.DUPLICATE_POLICIES)
+    pol.check_policy("missing", missing, pol.MISSING_POLICIES)
+    if not isinstance(chunksize, int) or chunksize < 1:
+        raise DataError(
+            f"The 'chunksize' parameter must be an int >= 1. Got {chunksize!r} instead."
+        )
+    path = Path(path).expanduser()
+    source = str(path)
+    feats: list[str] = []
+    flaring_only = True
+    hashes, codes, kept = [], [], []
+    regions = np.empty(0, dtype=np.int64)
+    start = end = None
+    n_bad, bad_cols, bad_pairs = 0, set(), []
+    for chunk in pol.iter_text_csv(path, chunksize=chunksize):
+        out, feats = canonical_frame(
+            chunk, source=source, columns=columns, features=features, assume_utc=assume_utc
+        )
+        out = out[[c for c in META if c in out.columns] + feats]
+        flaring_only &= bool((out[PEAK_FLUX] > 0).all())
+        # The missing-feature policy of _policies.finish, one chunk at a time.
+        values = out[feats].to_numpy(dtype=float, na_value=np.nan)
+        bad = ~np.isfinite(values)
+        bad_rows = bad.any(axis=1)
+        kept.append(~bad_rows)
+        if bad_rows.any():
+            n_bad += int(bad_rows.sum())
+            bad_cols |= {f for f, b in zip(feats, bad.any(axis=0), strict=True) if b}
+            first = bad[bad_rows].argmax(axis=1)
+            for i, j in zip(np.flatnonzero(bad_rows), first, strict=True):
+                if len(bad_pairs) == 5:
+                    break
+                bad_pairs.append((int(out.index[i]), f"{feats[j]}={values[i, j]}"))
+            out = out.loc[~bad_rows]
+        if missing == "error" and n_bad:
+            continue  # only count: the error below lists every bad row's count
+        validate_labelled(out, source, feats)
+        hashes.append(pd.util.hash_pandas_object(out, index=False).to_numpy())
+        letters = class_letter(out[PEAK_FLUX].to_numpy())
+        codes.append(np.searchsorted(np.array(sorted(_CODES)), letters).astype(np.uint8))
+        regions = np.union1d(regions, out[NOAA_AR].to_numpy(dtype=np.int64))
+        if len(out):
+            lo, hi = out[TIME].min(), out[TIME].max()
+            start = lo if start is None else min(start, lo)
+            end = hi if end is None else max(end, hi)
+
+    notes = [TABLE_NOTE]
+    if n_bad:
+        cols = [f for f in feats if f in bad_cols]
+        what = (
+            f"{n_bad} row(s) with a missing or non-finite feature value "
+            f"(columns {cols}; {_examples(bad_pairs, n_bad)})"
+        )
+        if missing == "error":
+            raise SchemaError(f"{source}: {what}. Fix the file or pass missing='drop'.")
+        notes.append(f"dropped {what} [missing='drop']")
+        warn_user(f"{source}: dropped {what}.", DataWarning)
+
+    order = np.array(sorted(_CODES))
+    all_codes = np.concatenate(codes) if codes else np.empty(0, dtype=np.uint8)
+    del codes
+    counts = np.bincount(all_codes, minlength=len(order))
+    rows = int(counts.sum())
+    dup_note = _duplicates(hashes, np.concatenate(kept) if kept else np.empty(0, bool))
+    if dup_note is not None:
+        n_dup, dup_pos, what = dup_note
+        if duplicates == "error":
+            raise DataError(f"{source}: {what}. Pass duplicates='keep' or 'drop' to accept them.")
+        if duplicates == "drop":
+            counts -= np.bincount(all_codes[dup_pos], minlength=len(order))
+            rows -= n_dup
+            notes.append(f"dropped {what} [duplicates='drop']")
+            warn_user(f"{source}: dropped {what}.", DataWarning)
+        else:
+            notes.append(f"kept {what} [duplicates='keep']")
+    by_letter = dict(zip(order.tolist(), counts.tolist(), strict=True))
+    return {
+        "name": name or source,
+        "synthetic": False,
+        "rows": rows,
+        "classes": {k: int(by_letter[k]) for k in _CODES},
+        "regions": int(regions.size),
+        "time_start": start.isoformat() if rows else None,
+        "time_end": end.isoformat() if rows else None,
+        "features": feats,
+        "flaring_only": flaring_only,
+        "window": TABLE_WINDOW,
+        "sha256": sha256_file(path),
+        "notes": notes,
+    }
+
+
+def _duplicates(hashes: list[np.ndarray], kept: np.ndarray) -> tuple[int, np.ndarray, str] | None:
+    """Exact duplicates among the kept rows, from their hashes in file order.
+
+    Returns None, or (count, positions of the later copies among the kept
+    rows, the policy note's text naming rows as ``_policies.finish`` does).
+    """
+    if not hashes:
+        return None
+    h = np.concatenate(hashes)
+    hashes.clear()  # the chunks' arrays: keep one copy only
+    ordered = np.sort(h)
+    repeated = ordered[1:] == ordered[:-1]
+    n_dup = int(repeated.sum())
+    if not n_dup:
+        return None
+    values = np.unique(ordered[1:][repeated])
+    del ordered, repeated
+    involved = np.flatnonzero(np.isin(h, values))  # every copy, first ones included, in order
+    _, first = np.unique(h[involved], return_index=True)
+    is_first = np.zeros(involved.size, dtype=bool)
+    is_first[first] = True
+    later = involved[~is_first]
+    first_of = dict(zip(h[involved[first]].tolist(), involved[first].tolist(), strict=True))
+    rows = np.flatnonzero(kept)  # source row number of each kept row
+    pairs = [(int(rows[p]), f"copy of row {rows[first_of[int(h[p])]]}") for p in later[:5]]
+    what = f"{n_dup} exact duplicate row(s) ({_examples(pairs, n_dup)})"
+    return n_dup, later, what

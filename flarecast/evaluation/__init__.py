@@ -1,0 +1,1 @@
+"""Evaluation: metrics, thresholds, calibration, bootstrap, the comparison protocol and its outputs."""

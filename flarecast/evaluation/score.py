@@ -1,0 +1,111 @@
+"""Score one fitted model on a labelled table (``flarecast evaluate``).
+
+The model keeps everything it chose at training time: its features, its
+transform and its decision threshold. Nothing is refitted or re-chosen on the
+table being scored, so the scores are honest out-of-sample numbers whenever
+the table was not part of the training data (:func:`same_data` checks the
+recorded checksum). The output is a :class:`~flarecast.evaluation.protocol.ProtocolResult`
+with a single "fold", so :func:`flarecast.evaluation.bootstrap.summarise` (region
+bootstrap) and :func:`flarecast.evaluation.tables.write_outputs` apply unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from flarecast.data.schema import NOAA_AR, TIME
+from flarecast.errors import ModelFileError
+from flarecast.evaluation.protocol import Fold, Protocol, ProtocolResult
+
+__all__ = ["definition_targets", "score_model", "same_data"]
+
+
+def definition_targets(definition: str) -> tuple[tuple[str, ...], str] | None:
+    """Negatives and positive threshold from a class definition such as ``"positive: >= M1.0; negative: B, C"``.
+
+    Returns ``None`` when the text does not have that form (then the caller
+    must be told the target explicitly).
+    """
+    match = re.fullmatch(r"\s*positive:\s*>=\s*(\S+?);\s*negative:\s*(.+?)\s*", definition or "")
+    if not match:
+        return None
+    letters = tuple(part.strip()[0] for part in match.group(2).split(",") if part.strip())
+    if not letters or any(ltr not in "NABCMX" for ltr in letters):
+        return None
+    return letters, match.group(1)
+
+
+def same_data(sidecar: dict[str, Any], dataset: Any) -> bool:
+    """True when the model's recorded training data has the same checksum as ``dataset``."""
+    data = sidecar.get("data") or {}
+    return bool(data.get("sha256")) and data.get("sha256") == getattr(dataset, "sha256", None)
+
+
+def score_model(model: Any, targets: Any, features: Sequence[str], *, threshold: float, climatology: float,
+                name: str = "model", label: str = "saved model", n_boot: int = 1000, seed: int = 0,
+                calibrator: Any = None) -> ProtocolResult:
+    """Predict every row of ``targets`` with a fitted model; package the result for scoring.
+
+    Parameters
+    ----------
+    model : fitted classifier
+        ``predict_proba``; ``predict_proba_members`` too for a seed ensemble. A
+        model whose ``model`` attribute is "sequence" also gets the time and
+        region columns, from which it builds its record windows.
+    targets : flarecast.targets.Targets
+    features : sequence of str
+        Columns in the model's order; all must be in ``targets.frame``.
+    threshold : float
+        The model's decision threshold (chosen at training time).
+    climatology : float
+        Base rate of the model's training data, the Brier skill score reference.
+    name, label : str
+        Method name and label in the table.
+    n_boot, seed : int
+        Region bootstrap settings carried in the result's protocol.
+    calibrator : flarecast.evaluation.calibration.Calibrator, optional
+        The model's own calibrator (fitted on its validation rows at training
+        time); fills ``p_calibrated`` of the model's forecast. Default: NaN.
+
+    Returns
+    -------
+    ProtocolResult
+        One fold (index 0) whose test rows are all rows.
+    """
+    missing = [f for f in features if f not in targets.frame.columns]
+    if missing:
+        raise ModelFileError(f"the model needs feature column(s) {missing}, which the table lacks; "
+                             f"it has {[c for c in targets.frame.columns if c not in ('time', 'noaa_ar')]}")
+    columns = list(features)
+    if getattr(model, "model", None) == "sequence":  # its windows need each record's time and region
+        columns = [c for c in (TIME, NOAA_AR) if c not in columns] + columns
+    X = targets.frame[columns].reset_index(drop=True)
+    y = np.asarray(targets.y).astype(int)
+    n = len(y)
+    rows = np.arange(n)
+    p = model.predict_proba(X)[:, 1]
+    forecasts = [(-1, p)]
+    if hasattr(model, "predict_proba_members"):
+        members = np.atleast_2d(model.predict_proba_members(X))
+        if len(members) > 1:
+            forecasts += list(enumerate(members))
+    times = pd.Series(pd.to_datetime(targets.times, utc=True)).reset_index(drop=True).to_numpy()
+    nan = np.full(n, np.nan)
+    calibrated = nan if calibrator is None else calibrator.transform(p)
+    parts = [pd.DataFrame({
+        "method": name, "fold": 0, "seed": s, "row": rows, "time": times, "region": np.asarray(targets.groups),
+        "letter": np.asarray(targets.letter, dtype=object), "y": y, "p": q, "threshold": float(threshold),
+        "pred": (q >= threshold).astype(np.int8), "climatology": float(climatology),
+        "p_calibrated": calibrated if s == -1 else nan,
+    }) for s, q in forecasts]
+    predictions = pd.concat(parts, ignore_index=True)
+    predictions["method"] = predictions["method"].astype("string")
+    predictions["letter"] = predictions["letter"].astype("string")
+    protocol = Protocol(folds=2, methods=(name,), n_boot=n_boot, seed=seed)
+    fold = Fold(0, np.empty(0, dtype=int), rows, np.empty(0, dtype=int), np.empty(0, dtype=int))
+    return ProtocolResult(protocol, [fold], predictions, {name: label}, {name: 0.0}, {name: []})

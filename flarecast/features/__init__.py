@@ -1,0 +1,1 @@
+"""Feature transforms: signed log and z-scores, fitted on training rows only."""

@@ -1,0 +1,1 @@
+"""Retraining: relabel with a new catalogue, train with the base recipe, compare on a hold-out."""

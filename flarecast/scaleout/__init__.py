@@ -1,0 +1,1 @@
+"""Scale-out: executors that run labelling and fits on Dask."""

@@ -1,0 +1,459 @@
+"""The training loop: a K-member ensemble, the whole data set on the device, per-member early stopping.
+
+Read top to bottom, :func:`train_ensemble` does this:
+
+1. Move the training and validation tensors to the device once. The tables
+   are small (thousands of rows), so a per-sample ``DataLoader`` would spend
+   most of the time in Python; a batch is an index slice of a tensor instead.
+2. Every epoch each member draws its own permutation of the training rows
+   from its own generator, and the epoch is cut into equal index slices:
+   batch ``b`` of member ``k`` is ``X[perm[k, slice_b]]``, shape ``(K, B, F)``.
+3. The loss is the sum over members of each member's batch-mean loss, so one
+   backward pass gives every member its own gradient; AdamW then updates all
+   members at once (its update is elementwise, so members stay independent).
+4. After each epoch every member is scored on the **validation** rows (the
+   training objective, or AUC); a member's best weights so far are kept in a
+   snapshot, and a member whose score has not improved for ``patience``
+   epochs stops: it is dropped from the network and the optimiser, so the
+   rest of the run costs only what the remaining members cost (under DDP it
+   keeps computing, and its updates are discarded). Training ends when all
+   members have stopped or at ``max_epochs``, and every member gets its
+   snapshot back.
+
+On CUDA the forward pass runs under bf16 autocast; the loss is computed in
+float32. On the CPU, a seeded run is reproducible bit for bit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from flarecast.errors import ConfigError
+from flarecast.models.ensemble import (
+    ACTIVATIONS,
+    BestWeights,
+    member_generators,
+    member_seeds,
+    replace_parameters,
+)
+from flarecast.training import ddp
+from flarecast.training.losses import LOSSES, LossFn
+
+__all__ = [
+    "TrainConfig",
+    "TrainResult",
+    "resolve_device",
+    "train_ensemble",
+    "batched_auc",
+    "check_config",
+    "skip_path",
+    "torch_threads",
+]
+
+EARLY_STOPPING = ("loss", "auc")
+MODELS = ("mlp", "sequence")
+SKIPS = ("none", "linear", "logistic")
+#: Most torch threads a configuration may ask for (more than any machine this runs on has cores).
+MAX_THREADS = 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Everything that fixes a training run; saved next to every model.
+
+    Attributes
+    ----------
+    loss : {"focal", "ce", "weighted-ce"}, default "focal"
+    alpha : float or None, default 0.25
+        Focal-loss weight of the flare class (see :func:`flarecast.training.losses.focal_loss`).
+    gamma : float, default 2.0
+        Focal-loss focusing parameter.
+    model : {"mlp", "sequence"}, default "mlp"
+    hidden : tuple of int, default (32, 32)
+        MLP hidden widths; for "sequence", the GRU state size then head widths.
+    activation : {"tanh", "relu", "silu"}, default "relu"
+        Hidden activation.
+    skip : {"none", "linear", "logistic"} or None, default None
+        MLP only: a linear path from the inputs to the logit next to the hidden
+        layers (see :class:`flarecast.models.mlp.EnsembleMLP`), starting at zero
+        ("linear") or at a logistic regression fitted to the training rows
+        ("logistic": the network starts as that model, and its hidden layers,
+        whose output starts near zero, learn what it misses; the combined
+        actuarial neural network of Wuthrich & Merz 2019). None means the
+        model's default: "logistic" for the MLP, "none" for the sequence model.
+
+        ``hidden``, ``activation``, ``skip`` and ``early_stopping`` defaults were
+        chosen together on inner-validation rows only, as the candidate that
+        came closest to logistic regression's validation AUC and TSS with both
+        losses (``benchmarks/select_network.py``, "Network selection" in
+        ``benchmarks/RESULTS.md``).
+    dropout : float, default 0.0
+        Dropout after hidden activations. Off by default: on the Michigan table it
+        did not change the AUC (0.2 vs 0 within 0.002) and it doubles the step time.
+    input_noise : float, default 0.0
+        Standard deviation of Gaussian noise added to the (z-scored) input features
+        of every training batch, a smoothness regulariser; validation and
+        prediction see the inputs unchanged.
+    weight_decay : float, default 1e-2
+        AdamW decoupled weight decay, applied to weight matrices only (not biases).
+    lr : float, default 2e-3
+        AdamW learning rate.
+    batch_size : int, default 256
+        Rows per member per step (the epoch is cut into equal slices near this size).
+    max_epochs : int, default 60
+    patience : int, default 8
+        Epochs without validation improvement before a member stops.
+    n_members : int, default 1
+        Ensemble size K.
+    seed : int, default 0
+    device : str, default "auto"
+        "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "cuda:1", "mps".
+    window : int, default 4
+        Records per window for the sequence model.
+    early_stopping : {"loss", "auc"}, default "auc"
+        Validation score for early stopping and best-epoch choice: the training
+        objective (e.g. focal loss) on the validation rows, or ROC AUC. AUC by
+        default: one criterion whatever the loss, and the one the comparison
+        scores; the validation focal loss is a poor signal of ranking skill.
+    cpu_threads : int in [1, 1024] or None, default 1
+        torch intra-op threads while training or predicting on the CPU (restored
+        afterwards); None keeps torch's setting. (The cap keeps a hand-edited
+        model.json from asking torch for billions of threads, which aborts the process.) One thread is the default
+        because these matrices are tiny: a second thread gains little on an
+        idle machine and, on a busy one, spinning threads made fits 3-4x slower.
+    """
+
+    loss: str = "focal"
+    alpha: float | None = 0.25
+    gamma: float = 2.0
+    model: str = "mlp"
+    hidden: tuple[int, ...] = (32, 32)
+    activation: str = "relu"
+    skip: str | None = None
+    dropout: float = 0.0
+    input_noise: float = 0.0
+    weight_decay: float = 1e-2
+    lr: float = 2e-3
+    batch_size: int = 256
+    max_epochs: int = 60
+    patience: int = 8
+    n_members: int = 1
+    seed: int = 0
+    device: str = "auto"
+    window: int = 4
+    early_stopping: str = "auc"
+    cpu_threads: int | None = 1
+
+
+def check_config(config: TrainConfig, owner: str = "FlareClassifier") -> None:
+    """Raise one :class:`ConfigError` listing every invalid value of ``config``."""
+    problems = []
+
+    def bad(name: str, rule: str) -> None:
+        problems.append(f"The {name!r} parameter of {owner} must be {rule}. Got {getattr(config, name)!r} instead.")
+
+    if config.loss not in LOSSES:
+        bad("loss", f"one of {list(LOSSES)}")
+    if config.model not in MODELS:
+        bad("model", f"one of {list(MODELS)}")
+    if config.activation not in ACTIVATIONS:
+        bad("activation", f"one of {list(ACTIVATIONS)}")
+    if config.early_stopping not in EARLY_STOPPING:
+        bad("early_stopping", f"one of {list(EARLY_STOPPING)}")
+    if config.alpha is not None and config.alpha != -1 and not (0 <= config.alpha <= 1):
+        bad("alpha", "a float in [0, 1], or None / -1 for no class weighting")
+    if not config.gamma >= 0:
+        bad("gamma", "a float >= 0")
+    if not all(isinstance(h, int | np.integer) and h >= 1 for h in config.hidden) or (
+        config.model == "sequence" and len(config.hidden) == 0
+    ):
+        bad("hidden", "a tuple of ints >= 1 (at least one for the sequence model)")
+    if (config.skip is not None and config.skip not in SKIPS) or (skip_path(config) != "none" and config.model != "mlp"):
+        bad("skip", f"one of {list(SKIPS)} or None ('none' for the 'sequence' model)")
+    if not 0 <= config.dropout < 1:
+        bad("dropout", "a float in [0, 1)")
+    for name in ("weight_decay", "input_noise"):
+        if not getattr(config, name) >= 0:
+            bad(name, "a float >= 0")
+    if not config.lr > 0:
+        bad("lr", "a float > 0")
+    if config.cpu_threads is not None and (isinstance(config.cpu_threads, bool) or not isinstance(
+            config.cpu_threads, int | np.integer) or not 1 <= config.cpu_threads <= MAX_THREADS):
+        bad("cpu_threads", f"an int in [1, {MAX_THREADS}] or None")
+    for name in ("batch_size", "max_epochs", "patience", "n_members", "window"):
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            bad(name, "an int >= 1")
+    if problems:
+        raise ConfigError(" ".join(problems))
+
+
+def skip_path(config: TrainConfig) -> str:
+    """``config.skip``, with None resolved to the model's default ("logistic" for the MLP, "none" otherwise)."""
+    if config.skip is not None:
+        return config.skip
+    return "logistic" if config.model == "mlp" else "none"
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None, device: torch.device) -> Iterator[None]:
+    """Run the block with ``n`` torch intra-op threads on the CPU, then restore the previous count."""
+    if n is None or device.type != "cpu" or n == torch.get_num_threads():
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """The torch device for ``name``: "auto" picks CUDA, then Apple MPS, then the CPU.
+
+    Raises
+    ------
+    ConfigError
+        If an explicitly requested accelerator is not available.
+    """
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise ConfigError(f"Unknown device {name!r}; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'.") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"Device {name!r} was requested but this torch ({torch.__version__}) sees no CUDA GPU; "
+                          "use --device cpu or auto.")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"Device {name!r} was requested but MPS is not available; use 'cpu' or 'auto'.")
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise ConfigError(f"Unsupported device {name!r}; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'.")
+    return device
+
+
+def batched_auc(scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """ROC AUC of each row of ``scores`` (K, n) against labels ``y`` (n,), by rank sums.
+
+    Ties are broken by position, which is exact for continuous scores. NaN for
+    rows when ``y`` holds one class only.
+    """
+    ranks = scores.float().argsort(dim=1).argsort(dim=1).to(torch.float64) + 1
+    pos = y.bool()
+    n_pos = pos.sum().to(torch.float64)
+    n_neg = pos.numel() - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return torch.full((scores.shape[0],), float("nan"), dtype=torch.float64, device=scores.device)
+    return (ranks[:, pos].sum(dim=1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What :func:`train_ensemble` learned besides the weights.
+
+    Attributes
+    ----------
+    best_epoch : ndarray of int, shape (K,)
+        1-based epoch whose weights each member keeps.
+    history : dict of str -> ndarray, each (n_epochs, K)
+        "train_loss", "val_loss" (training objective on validation rows) and "val_auc";
+        NaN for a member in the epochs after it stopped.
+    seconds : float
+        Wall time of the loop.
+    """
+
+    best_epoch: np.ndarray
+    history: dict[str, np.ndarray]
+    seconds: float
+
+
+def _rows(t: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """``t[idx]`` for a (K, B) index: index_select on the flat index is 3-4x faster on the CPU."""
+    return t.index_select(0, idx.reshape(-1)).view(*idx.shape, *t.shape[1:])
+
+
+@torch.no_grad()
+def _keep_members(net: nn.Module, opt: torch.optim.Optimizer, keep: torch.Tensor) -> None:
+    """Shrink every parameter, and its optimiser state, to the members at positions ``keep``."""
+    mapping = replace_parameters(net, lambda name, p: p.index_select(0, keep))
+    for group in opt.param_groups:
+        group["params"] = [mapping[p] for p in group["params"]]
+    for old, new in mapping.items():
+        state = opt.state.pop(old, {})
+        opt.state[new] = {key: value.index_select(0, keep) if torch.is_tensor(value) and value.dim() > 0 else value
+                          for key, value in state.items()}
+
+
+def _optimizer(net: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    # Decay weight matrices only: decaying the output bias would pull it away from the prior.
+    decay = [p for n, p in net.named_parameters() if n.endswith("weight")]
+    rest = [p for n, p in net.named_parameters() if not n.endswith("weight")]
+    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    try:
+        # The fused kernel (CPU since torch 2.4) takes a third of the time of the foreach one here.
+        return torch.optim.AdamW(groups, lr=config.lr, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.AdamW(groups, lr=config.lr, foreach=True)
+
+
+def train_ensemble(
+    net: nn.Module,
+    train_inputs: Sequence[torch.Tensor],
+    y_train: torch.Tensor,
+    val_inputs: Sequence[torch.Tensor],
+    y_val: torch.Tensor,
+    loss_fn: LossFn,
+    config: TrainConfig,
+    device: torch.device,
+    callback: Callable[[int, dict[str, Any]], None] | None = None,
+    parallel: Any = "auto",
+    checkpoint: Any = None,
+) -> TrainResult:
+    """Train the K members of ``net`` in place and leave each at its best validation epoch.
+
+    Parameters
+    ----------
+    net : torch.nn.Module
+        A vectorised ensemble (``EnsembleMLP`` or ``EnsembleGRU``) with
+        ``n_members`` K; ``net(*inputs, generator=g)`` returns logits (K, B).
+    train_inputs, val_inputs : sequence of torch.Tensor
+        Model inputs with rows first: ``(X,)`` with X (n, F) for the MLP, or
+        ``(windows, mask)`` with (n, L, F) and (n, L) for the sequence model.
+    y_train, y_val : torch.Tensor, shape (n,)
+        0/1 targets.
+    loss_fn : callable
+        Elementwise loss ``(logits, targets) -> tensor`` (from :func:`flarecast.training.losses.make_loss`).
+    config : TrainConfig
+    device : torch.device
+    callback : callable, optional
+        Called after every epoch as ``callback(epoch, info)`` with ``info`` holding
+        the epoch's mean "train_loss", "val_loss", "val_auc" over members and the
+        number of "active" members; the CLI draws its progress bar from it.
+    parallel : flarecast.training.ddp.DDPContext, None or "auto", default "auto"
+        Data-parallel training: each rank trains on its shard of every batch
+        through DistributedDataParallel and validates on a share of the rows
+        (see :mod:`flarecast.training.ddp`). "auto" uses the process group that
+        :func:`flarecast.training.ddp.init_from_env` joined under torchrun, if any; None
+        trains alone even then.
+    checkpoint : flarecast.training.checkpoint.Checkpoint, optional
+        Save the whole training state atomically after every epoch (rank 0
+        only under DDP) and, when it was created with ``resume=True`` and its
+        file exists, continue from it: on the CPU the result is bit-identical
+        to an uninterrupted run.
+
+    Returns
+    -------
+    TrainResult
+    """
+    start = time.perf_counter()
+    k = net.n_members
+    net.to(device)
+    x_tr = [t.to(device) for t in train_inputs]
+    x_va = [t.to(device) for t in val_inputs]
+    y_tr = y_train.to(device=device, dtype=torch.float32)
+    y_va = y_val.to(device=device, dtype=torch.float32)
+    n = len(y_tr)
+    # Resuming restores the parameters first: DDP and the optimiser must see the restored ones.
+    resumed = None if checkpoint is None else checkpoint.start(net, config, (*x_tr, y_tr, *x_va, y_va))
+    # Under torchrun every rank runs this same loop on its shard of each batch (flarecast.training.ddp).
+    parallel = ddp.active() if isinstance(parallel, str) else parallel
+    model = net if parallel is None else parallel.wrap(net)
+    opt = _optimizer(net, config)
+    # Batch order comes from per-member CPU generators (same on every device);
+    # dropout masks from one generator on the device.
+    order_gens = member_generators(member_seeds(config.seed + 1, k))
+    drop_gen = torch.Generator(device=device).manual_seed(int(config.seed))
+    n_batches = max(1, round(n / config.batch_size))
+    autocast = torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+    best = BestWeights(net)
+    higher_is_better = config.early_stopping == "auc"
+    best_score = np.full(k, -np.inf if higher_is_better else np.inf)
+    best_epoch = np.zeros(k, dtype=np.int64)
+    since_best = np.zeros(k, dtype=np.int64)
+    active = np.ones(k, dtype=bool)  # still improving within `patience`
+    members = np.arange(k)  # the members the network holds now, in its order
+    history: dict[str, list[np.ndarray]] = {"train_loss": [], "val_loss": [], "val_auc": []}
+    first_epoch = 1
+    if resumed is not None:
+        resumed.restore(opt, net, order_gens, drop_gen, best)
+        best_score, best_epoch, since_best, active, members = (resumed.loop[key] for key in (
+            "best_score", "best_epoch", "since_best", "active", "members"))
+        history, first_epoch = resumed.history, resumed.epoch + 1
+
+    for epoch in range(first_epoch, config.max_epochs + 1):
+        net.train()
+        perms = torch.stack([torch.randperm(n, generator=order_gens[m]) for m in members]).to(device)
+        epoch_loss = torch.zeros(len(members), device=device)
+        for idx in torch.tensor_split(perms, n_batches, dim=1):  # idx: (K, B)
+            if parallel is not None:  # this rank's columns; weight = its share of the batch x world size
+                idx, weight = parallel.shard(idx)
+            inputs = [_rows(t, idx) for t in x_tr]
+            if config.input_noise > 0:  # drawn from the dropout generator: a seeded run stays reproducible
+                inputs[0] = inputs[0] + config.input_noise * torch.randn(
+                    inputs[0].shape, generator=drop_gen, device=device, dtype=inputs[0].dtype)
+            with autocast:
+                logits = model(*inputs, generator=drop_gen)
+            member_loss = loss_fn(logits.float(), _rows(y_tr, idx)).mean(dim=1)  # (K,)
+            opt.zero_grad(set_to_none=True)
+            (member_loss.sum() if parallel is None else member_loss.sum() * weight).backward()
+            opt.step()
+            epoch_loss += member_loss.detach() * idx.shape[1] / n
+        if parallel is not None:  # each rank summed its own rows
+            epoch_loss = parallel.all_sum(epoch_loss)
+
+        net.eval()
+        with torch.inference_mode(), autocast:
+            val_logits = (net(*x_va) if parallel is None else parallel.gather_rows(net, x_va)).float()
+        val_loss = loss_fn(val_logits, y_va.expand_as(val_logits)).mean(dim=1).double().cpu().numpy()
+        val_auc = batched_auc(val_logits, y_va).cpu().numpy()
+        score = val_auc if higher_is_better else val_loss
+
+        live = active[members]  # members still in the net that have not stopped (all, unless under DDP)
+        better = (score > best_score[members]) if higher_is_better else (score < best_score[members])
+        improved = better & live
+        best.update(improved, members)
+        best_score[members[improved]] = score[improved]
+        best_epoch[members[improved]] = epoch
+        since_best[members[live]] = np.where(improved[live], 0, since_best[members[live]] + 1)
+
+        for key, values in (("train_loss", epoch_loss.cpu().numpy()), ("val_loss", val_loss), ("val_auc", val_auc)):
+            row = np.full(k, np.nan)
+            row[members[live]] = values[live]  # NaN once a member has stopped
+            history[key].append(row)
+        active = since_best < config.patience
+        if callback is not None:
+            callback(epoch, {"train_loss": float(np.nanmean(history["train_loss"][-1])),
+                             "val_loss": float(np.nanmean(history["val_loss"][-1])),
+                             "val_auc": float(np.nanmean(history["val_auc"][-1])) if live.any() else float("nan"),
+                             "active": int(active.sum())})
+        if not active.any():
+            break
+        if parallel is None and not active[members].all():
+            # Drop the members that stopped from the network and the optimiser, so the rest of the
+            # run costs what the remaining members cost (their best weights are in the snapshot).
+            keep = np.flatnonzero(active[members])
+            _keep_members(net, opt, torch.from_numpy(keep).to(device))
+            members = members[keep]
+        if checkpoint is not None and (parallel is None or parallel.is_main):
+            checkpoint.save(epoch, net=net, opt=opt, order_gens=order_gens, drop_gen=drop_gen, best=best,
+                            loop={"best_score": best_score, "best_epoch": best_epoch, "since_best": since_best,
+                                  "active": active, "members": members}, history=history)
+
+    best.restore()
+    net.eval()
+    hist = {key: np.stack(v) for key, v in history.items()}
+    return TrainResult(best_epoch=best_epoch, history=hist, seconds=time.perf_counter() - start)
