@@ -72,10 +72,17 @@ def _setup(folder: Path) -> tuple[Path, Path]:
     f = ds.frame
     X, y = f[list(ds.features)], (f["peak_flux"].to_numpy() >= 1e-5).astype(int)
     val = f["noaa_ar"].to_numpy(dtype=int) % 5 == 0
-    clf = FlareClassifier(loss="focal", max_epochs=5, seed=0).fit(X[~val], y[~val], validation=(X[val], y[val]))
+    clf = FlareClassifier(loss="focal", max_epochs=5, seed=0).fit(
+        X[~val], y[~val], validation=(X[val], y[val])
+    )
     model = folder / "models" / "bench"
-    save_model(clf, model, dataset=ds, targets_definition="positive: >= M1.0; negative: N, A, B, C",
-               extra={"forecast": forecast_support(X, f["peak_flux"].to_numpy(), f["time"])})
+    save_model(
+        clf,
+        model,
+        dataset=ds,
+        targets_definition="positive: >= M1.0; negative: N, A, B, C",
+        extra={"forecast": forecast_support(X, f["peak_flux"].to_numpy(), f["time"])},
+    )
     save_calibrator(model, fit_calibrator(clf.predict_proba(X[val])[:, 1], y[val], "platt"))
 
     # 30 regions, each with its last 72 hourly records re-dated to end 0-5 h before the issue time
@@ -91,8 +98,12 @@ def _setup(folder: Path) -> tuple[Path, Path]:
         g["time"] = g["time"] - g["time"].max() + t0 - pd.Timedelta(hours=k % 6)
         parts.append(g)
     records = pd.concat(parts, ignore_index=True)
-    tai = records["time"] + pd.Timedelta(seconds=34)  # TAI - UTC in 2011: the file is written as JSOC does
-    out = records.drop(columns=["time"]).rename(columns={"noaa_ar": "NOAA_AR", "harpnum": "HARPNUM"})
+    tai = records["time"] + pd.Timedelta(
+        seconds=34
+    )  # TAI - UTC in 2011: the file is written as JSOC does
+    out = records.drop(columns=["time"]).rename(
+        columns={"noaa_ar": "NOAA_AR", "harpnum": "HARPNUM"}
+    )
     out.insert(0, "T_REC", tai.dt.strftime("%Y.%m.%d_%H:%M:%S_TAI"))
     path = folder / "sharp_30_regions.csv"
     out.to_csv(path, index=False)
@@ -111,7 +122,9 @@ def _time(cmd: list[str], repeat: int) -> list[float]:
 
 def _machine() -> str:
     try:
-        return subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout.splitlines()[:10]
+        return subprocess.run(
+            ["lscpu"], capture_output=True, text=True, check=True
+        ).stdout.splitlines()[:10]
     except (OSError, subprocess.CalledProcessError):
         return ["lscpu unavailable"]
 
@@ -119,7 +132,7 @@ def _machine() -> str:
 def _section(res: dict) -> str:
     def row(name: str, xs: list[float], target: float) -> str:
         ok = "yes" if statistics.median(xs) < target else "NO"
-        return (f"| {name} | {statistics.median(xs):.2f} | {min(xs):.2f} | {max(xs):.2f} | < {target:g} | {ok} |")
+        return f"| {name} | {statistics.median(xs):.2f} | {min(xs):.2f} | {max(xs):.2f} | < {target:g} | {ok} |"
 
     lines = [
         "## Forecast",
@@ -129,9 +142,16 @@ def _section(res: dict) -> str:
         "",
         "| command | median s | min s | max s | target s | met |",
         "|---|---|---|---|---|---|",
-        row(f"`flarecast forecast` ({N_REGIONS} regions, JSOC-style CSV, all 5 files + index)",
-            res["forecast"], 3.0),
-        row("same with `--engine torch` (imports torch and scikit-learn)", res["forecast_torch"], 3.0),
+        row(
+            f"`flarecast forecast` ({N_REGIONS} regions, JSOC-style CSV, all 5 files + index)",
+            res["forecast"],
+            3.0,
+        ),
+        row(
+            "same with `--engine torch` (imports torch and scikit-learn)",
+            res["forecast_torch"],
+            3.0,
+        ),
         row("`flarecast --help`", res["help"], 1.0),
         "",
         "Where the forecast's time goes (median of 3 fresh interpreters, seconds):",
@@ -160,7 +180,7 @@ def _write(section: str, path: Path) -> None:
         text = text.rstrip("\n") + "\n\n" + section
     else:
         nxt = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[nxt + 1:] if nxt >= 0 else "")
+        text = text[:start] + section + (text[nxt + 1 :] if nxt >= 0 else "")
     tmp = path.with_suffix(".md.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
@@ -169,7 +189,9 @@ def _write(section: str, path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--write", action="store_true", help="update the Forecast section of benchmarks/RESULTS.md")
+    parser.add_argument(
+        "--write", action="store_true", help="update the Forecast section of benchmarks/RESULTS.md"
+    )
     args = parser.parse_args()
     import flarecast
 
@@ -177,22 +199,61 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         model, csv = _setup(folder)
-        cmd = [exe, "forecast", "--model", str(model), "--features", str(csv), "--date", ISSUE,
-               "--out", str(folder / "reports")]
-        subprocess.run(cmd, check=True, capture_output=True)  # warm the file cache once, as a daily cron would be
+        cmd = [
+            exe,
+            "forecast",
+            "--model",
+            str(model),
+            "--features",
+            str(csv),
+            "--date",
+            ISSUE,
+            "--out",
+            str(folder / "reports"),
+        ]
+        subprocess.run(
+            cmd, check=True, capture_output=True
+        )  # warm the file cache once, as a daily cron would be
         forecast = _time(cmd, args.repeat)
         forecast_torch = _time([*cmd, "--engine", "torch"], args.repeat)
         help_ = _time([exe, "--help"], args.repeat)
-        runs = [json.loads(subprocess.run([sys.executable, "-c", _PHASES, str(model), str(csv),
-                                           str(folder / "phases"), ISSUE], check=True, capture_output=True,
-                                          text=True).stdout) for _ in range(3)]
+        runs = [
+            json.loads(
+                subprocess.run(
+                    [
+                        sys.executable,
+                        "-c",
+                        _PHASES,
+                        str(model),
+                        str(csv),
+                        str(folder / "phases"),
+                        ISSUE,
+                    ],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+            )
+            for _ in range(3)
+        ]
         # per-phase median of three fresh interpreters
-        phases = {k: (statistics.median(r[k] for r in runs) if isinstance(v, float) else v)
-                  for k, v in runs[0].items()}
+        phases = {
+            k: (statistics.median(r[k] for r in runs) if isinstance(v, float) else v)
+            for k, v in runs[0].items()
+        }
         assert phases["regions"] == N_REGIONS
-    res = {"forecast": forecast, "forecast_torch": forecast_torch, "help": help_, "phases": phases, "machine": _machine(), "repeat": args.repeat,
-           "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
-           "date": time.strftime("%Y-%m-%d"), "version": flarecast.__version__, "python": sys.version.split()[0]}
+    res = {
+        "forecast": forecast,
+        "forecast_torch": forecast_torch,
+        "help": help_,
+        "phases": phases,
+        "machine": _machine(),
+        "repeat": args.repeat,
+        "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "date": time.strftime("%Y-%m-%d"),
+        "version": flarecast.__version__,
+        "python": sys.version.split()[0],
+    }
     section = _section(res)
     print(section)
     if args.write:

@@ -82,14 +82,18 @@ def _warm_labels() -> int:
 def bench_labels(args: argparse.Namespace) -> None:
     events, what = catalogue()
     records = sharp_records(events, args.records, args.regions)
-    print(f"catalogue: {what}; records: {len(records):,} SYNTHETIC SHARP records of "
-          f"{records['noaa_ar'].nunique():,} regions")
+    print(
+        f"catalogue: {what}; records: {len(records):,} SYNTHETIC SHARP records of "
+        f"{records['noaa_ar'].nunique():,} regions"
+    )
     stack = contextlib.ExitStack()
     clusters = {}
     for n in (1, 2):
         client, started = cluster(n, stack)
         client.run(_warm_labels)
-        label_records(records.head(50_000), events, scheduler=client)  # first use: imports, connections
+        label_records(
+            records.head(50_000), events, scheduler=client
+        )  # first use: imports, connections
         clusters[n] = client
         print(f"LocalCluster with {n} worker process(es) started in {started:.1f} s")
     times: dict[str, list[float]] = {"single": [], "1 worker": [], "2 workers": []}
@@ -122,29 +126,46 @@ def bench_labels(args: argparse.Namespace) -> None:
             if name == "single":
                 reference = out
             elif name == "2 workers" and not checked:
-                same = (np.array_equal(out["peak_flux"].to_numpy(), reference["peak_flux"].to_numpy(),
-                                       equal_nan=True)
-                        and out["goes_class"].equals(reference["goes_class"]) and out.index.equals(reference.index))
+                same = (
+                    np.array_equal(
+                        out["peak_flux"].to_numpy(),
+                        reference["peak_flux"].to_numpy(),
+                        equal_nan=True,
+                    )
+                    and out["goes_class"].equals(reference["goes_class"])
+                    and out.index.equals(reference.index)
+                )
                 print(f"2-worker labels identical to the single-process labels: {same}")
                 checked = True
             del out
-        print(f"  repeat {rep + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items())
-              + f" (load {load()})")
+        print(
+            f"  repeat {rep + 1}: "
+            + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items())
+            + f" (load {load()})"
+        )
     med = {k: statistics.median(v) for k, v in times.items()}
     print(f"labelling {args.records:,} records, median of {args.repeats} interleaved runs:")
     for k, v in med.items():
-        print(f"  {k:10s} {v:6.2f} s  ({args.records / v:,.0f} records/s); CPU seconds (client + workers) "
-              f"{statistics.median(cpu[k]):.2f}")
+        print(
+            f"  {k:10s} {v:6.2f} s  ({args.records / v:,.0f} records/s); CPU seconds (client + workers) "
+            f"{statistics.median(cpu[k]):.2f}"
+        )
     ratios = [d / s for d, s in zip(times["2 workers"], times["single"], strict=True)]
     scaling = [a / b for a, b in zip(times["1 worker"], times["2 workers"], strict=True)]
-    print(f"  2 workers / single process: {med['2 workers'] / med['single']:.2f}x (per repeat "
-          f"{', '.join(f'{r:.2f}' for r in ratios)}; target <= 1.3)")
-    print(f"  scaling 1 -> 2 workers: {med['1 worker'] / med['2 workers']:.2f}x faster (per repeat "
-          f"{', '.join(f'{r:.2f}' for r in scaling)})")
+    print(
+        f"  2 workers / single process: {med['2 workers'] / med['single']:.2f}x (per repeat "
+        f"{', '.join(f'{r:.2f}' for r in ratios)}; target <= 1.3)"
+    )
+    print(
+        f"  scaling 1 -> 2 workers: {med['1 worker'] / med['2 workers']:.2f}x faster (per repeat "
+        f"{', '.join(f'{r:.2f}' for r in scaling)})"
+    )
     est = {k: statistics.median(v) for k, v in bound.items()}
-    print(f"  estimated from CPU times for free cores (client CPU + the busier worker's, no overlap counted): "
-          f"2 workers / single {est['2 workers'] / est['single']:.2f}x, scaling 1 -> 2 workers "
-          f"{est['1 worker'] / est['2 workers']:.2f}x")
+    print(
+        f"  estimated from CPU times for free cores (client CPU + the busier worker's, no overlap counted): "
+        f"2 workers / single {est['2 workers'] / est['single']:.2f}x, scaling 1 -> 2 workers "
+        f"{est['1 worker'] / est['2 workers']:.2f}x"
+    )
     stack.close()
 
 
@@ -168,11 +189,15 @@ def bench_sweep(args: argparse.Namespace) -> None:
             print(f"{args.dataset} not available ({exc}); using the SYNTHETIC demo table")
             data = load_dataset("demo")
     targets = make_targets(data)
-    protocol = Protocol(folds=4, seeds=5, methods=("logistic", "gboost", "ce", "weighted-ce", "focal"))
+    protocol = Protocol(
+        folds=4, seeds=5, methods=("logistic", "gboost", "ce", "weighted-ce", "focal")
+    )
     n_fits = protocol.folds * len(protocol.methods)
-    print(f"sweep: {data.name} ({len(targets.y)} rows, {int(targets.y.sum())} positive, "
-          f"{'SYNTHETIC' if data.synthetic else 'real'}), {protocol.folds} folds x {len(protocol.methods)} "
-          f"methods = {n_fits} fits, networks of {protocol.seeds} seeds")
+    print(
+        f"sweep: {data.name} ({len(targets.y)} rows, {int(targets.y.sum())} positive, "
+        f"{'SYNTHETIC' if data.synthetic else 'real'}), {protocol.folds} folds x {len(protocol.methods)} "
+        f"methods = {n_fits} fits, networks of {protocol.seeds} seeds"
+    )
     warm = Protocol(folds=2, seeds=1, methods=("logistic", "focal"), network={"max_epochs": 2})
     stack = contextlib.ExitStack()
     client, started = cluster(2, stack)
@@ -206,20 +231,27 @@ def bench_sweep(args: argparse.Namespace) -> None:
             same = seq.predictions.equals(par.predictions)
             print(f"Dask predictions identical to the sequential ones: {same}")
             fit_s = sum(seq.seconds.values())
-            print("  fit seconds by method (sequential run): "
-                  + ", ".join(f"{m} {s:.1f}" for m, s in seq.seconds.items()) + f"; total {fit_s:.1f}")
-        print(f"  repeat {rep + 1}: sequential {times['sequential'][-1]:.2f} s, 2 Dask workers "
-              f"{times['dask'][-1]:.2f} s, speed-up {times['sequential'][-1] / times['dask'][-1]:.2f}x; "
-              f"CPU seconds used: sequential {cpu['sequential'][-1]:.2f}, Dask {cpu['dask'][-1]:.2f} (workers "
-              f"{' + '.join(f'{c:.2f}' for c in per_worker)}, client and scheduler {client_cpu:.2f}); "
-              f"CPU-time speed-up bound {cpu['sequential'][-1] / bound['dask'][-1]:.2f}x (load {load()})")
+            print(
+                "  fit seconds by method (sequential run): "
+                + ", ".join(f"{m} {s:.1f}" for m, s in seq.seconds.items())
+                + f"; total {fit_s:.1f}"
+            )
+        print(
+            f"  repeat {rep + 1}: sequential {times['sequential'][-1]:.2f} s, 2 Dask workers "
+            f"{times['dask'][-1]:.2f} s, speed-up {times['sequential'][-1] / times['dask'][-1]:.2f}x; "
+            f"CPU seconds used: sequential {cpu['sequential'][-1]:.2f}, Dask {cpu['dask'][-1]:.2f} (workers "
+            f"{' + '.join(f'{c:.2f}' for c in per_worker)}, client and scheduler {client_cpu:.2f}); "
+            f"CPU-time speed-up bound {cpu['sequential'][-1] / bound['dask'][-1]:.2f}x (load {load()})"
+        )
     med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"{n_fits}-fit sweep, median of {args.repeats}: sequential {med['sequential']:.2f} s, 2 Dask workers "
-          f"{med['dask']:.2f} s: speed-up {med['sequential'] / med['dask']:.2f}x (target >= 1.6); "
-          f"with the cluster start-up counted: {med['sequential'] / (med['dask'] + started):.2f}x; "
-          f"CPU seconds Dask / sequential: {statistics.median(cpu['dask']) / statistics.median(cpu['sequential']):.2f}; "
-          f"speed-up on 2 free cores estimated from CPU times (sequential CPU / (busier worker + client "
-          f"CPU)): {statistics.median(cpu['sequential']) / statistics.median(bound['dask']):.2f}x")
+    print(
+        f"{n_fits}-fit sweep, median of {args.repeats}: sequential {med['sequential']:.2f} s, 2 Dask workers "
+        f"{med['dask']:.2f} s: speed-up {med['sequential'] / med['dask']:.2f}x (target >= 1.6); "
+        f"with the cluster start-up counted: {med['sequential'] / (med['dask'] + started):.2f}x; "
+        f"CPU seconds Dask / sequential: {statistics.median(cpu['dask']) / statistics.median(cpu['sequential']):.2f}; "
+        f"speed-up on 2 free cores estimated from CPU times (sequential CPU / (busier worker + client "
+        f"CPU)): {statistics.median(cpu['sequential']) / statistics.median(bound['dask']):.2f}x"
+    )
     stack.close()
 
 
@@ -240,9 +272,11 @@ def main() -> None:
     import dask
     import torch
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs visible, Python {platform.python_version()}, "
-          f"numpy {np.__version__}, pandas {pd.__version__}, torch {torch.__version__}, dask {dask.__version__}; "
-          f"load average at end: {load()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs visible, Python {platform.python_version()}, "
+        f"numpy {np.__version__}, pandas {pd.__version__}, torch {torch.__version__}, dask {dask.__version__}; "
+        f"load average at end: {load()}"
+    )
 
 
 if __name__ == "__main__":  # Dask's worker processes re-import this file: nothing may run at import

@@ -81,9 +81,19 @@ from flarecast.targets import make_targets
 DUPLICATES = ("NACR", "NPIX", "TOTUSJZ", "MEANSHR")
 
 #: The FlareClassifier defaults before this selection (spelled out, so the script means the same after a change).
-COMMITTED: dict[str, Any] = {"hidden": (32, 32), "activation": "tanh", "dropout": 0.0, "input_noise": 0.0,
-                             "weight_decay": 1e-2, "lr": 2e-3, "batch_size": 256, "max_epochs": 60, "patience": 8,
-                             "early_stopping": "loss", "skip": "none"}
+COMMITTED: dict[str, Any] = {
+    "hidden": (32, 32),
+    "activation": "tanh",
+    "dropout": 0.0,
+    "input_noise": 0.0,
+    "weight_decay": 1e-2,
+    "lr": 2e-3,
+    "batch_size": 256,
+    "max_epochs": 60,
+    "patience": 8,
+    "early_stopping": "loss",
+    "skip": "none",
+}
 BASE: dict[str, Any] = {"early_stopping": "auc"}
 #: Stage-1 single changes to BASE, with the reason each is worth a try.
 CHANGES: dict[str, dict[str, Any]] = {
@@ -135,24 +145,40 @@ def _scores(runs: list[pd.DataFrame]) -> dict[str, list[tuple[float, float]]]:
     per_run: dict[str, list[tuple[float, float]]] = {}
     for pred in runs:
         for method, sub in pred[pred["seed"] == -1].groupby("method", sort=False):
-            per_run.setdefault(str(method), []).append((roc_auc(sub["y"], sub["p"]), tss(sub["y"], sub["pred"])))
+            per_run.setdefault(str(method), []).append(
+                (roc_auc(sub["y"], sub["p"]), tss(sub["y"], sub["pred"]))
+            )
     return per_run
 
 
-def _row(name: str, stage: int, settings: dict[str, Any], scores: dict[str, list[tuple[float, float]]],
-         reference: list[tuple[float, float]], seconds: float) -> dict[str, Any]:
+def _row(
+    name: str,
+    stage: int,
+    settings: dict[str, Any],
+    scores: dict[str, list[tuple[float, float]]],
+    reference: list[tuple[float, float]],
+    seconds: float,
+) -> dict[str, Any]:
     changed = {k: v for k, v in settings.items() if k == "drop" or COMMITTED.get(k) != v}
-    row: dict[str, Any] = {"stage": stage, "candidate": name, "changes": len(changed),
-                           "settings": ", ".join(f"{k}={v}" for k, v in changed.items())}
+    row: dict[str, Any] = {
+        "stage": stage,
+        "candidate": name,
+        "changes": len(changed),
+        "settings": ", ".join(f"{k}={v}" for k, v in changed.items()),
+    }
     for m in ("ce", "focal"):
         row[f"{m}_auc"] = float(np.mean([a for a, _ in scores[m]]))
         row[f"{m}_tss"] = float(np.mean([t for _, t in scores[m]]))
     # The worst margin over logistic regression (each repeat against its own reference), averaged over
     # repeats; per repeat too: its spread measures how far selection noise reaches.
-    row["repeat_scores"] = [min(scores[m][r][i] - reference[r][i] for m in ("ce", "focal") for i in (0, 1))
-                            for r in range(len(scores["ce"]))]
+    row["repeat_scores"] = [
+        min(scores[m][r][i] - reference[r][i] for m in ("ce", "focal") for i in (0, 1))
+        for r in range(len(scores["ce"]))
+    ]
     row["score"] = float(np.mean(row["repeat_scores"]))
-    row["mean_score"] = min((row[f"{m}_auc"] + row[f"{m}_tss"]) / 2 for m in ("ce", "focal"))  # the earlier rule
+    row["mean_score"] = min(
+        (row[f"{m}_auc"] + row[f"{m}_tss"]) / 2 for m in ("ce", "focal")
+    )  # the earlier rule
     row["seconds"] = seconds
     return row
 
@@ -171,25 +197,45 @@ class Halves:
     def build(cls, dataset: str, seed: int, n_repeats: int) -> Halves:
         data = load_dataset(dataset)
         targets = make_targets(data)
-        protocol = Protocol(seed=seed)  # the reproduce defaults: 5 region folds, 5 seeds, HSS thresholds
+        protocol = Protocol(
+            seed=seed
+        )  # the reproduce defaults: 5 region folds, 5 seeds, HSS thresholds
         outer = make_folds(targets, protocol)
         # Repeat r: other halves, other network seeds (run_protocol seeds a fold's networks with protocol.seed + index).
-        repeats = [(_halves(targets, outer, seed + 17 * r), dataclasses.replace(protocol, seed=seed + 1000 * r))
-                   for r in range(n_repeats)]
+        repeats = [
+            (
+                _halves(targets, outer, seed + 17 * r),
+                dataclasses.replace(protocol, seed=seed + 1000 * r),
+            )
+            for r in range(n_repeats)
+        ]
         return cls(data, targets, protocol, outer, repeats)
 
-    def runs(self, methods: tuple[str, ...], network: dict[str, Any],
-             features: tuple[str, ...] | None = None) -> list[ProtocolResult]:
+    def runs(
+        self,
+        methods: tuple[str, ...],
+        network: dict[str, Any],
+        features: tuple[str, ...] | None = None,
+    ) -> list[ProtocolResult]:
         """Each repeat's protocol run, scoring the validation halves."""
         feats = self.data.features if features is None else features
-        return [run_protocol(self.targets, feats, dataclasses.replace(prot, methods=methods, network=network),
-                             folds=folds) for folds, prot in self.repeats]
+        return [
+            run_protocol(
+                self.targets,
+                feats,
+                dataclasses.replace(prot, methods=methods, network=network),
+                folds=folds,
+            )
+            for folds, prot in self.repeats
+        ]
 
     def predictions(self, methods: tuple[str, ...], network: dict[str, Any]) -> list[pd.DataFrame]:
         return [run.predictions for run in self.runs(methods, network)]
 
 
-def _margins(runs: list[ProtocolResult], method: str, n_boot: int, seed: int) -> dict[str, tuple[float, float, float]]:
+def _margins(
+    runs: list[ProtocolResult], method: str, n_boot: int, seed: int
+) -> dict[str, tuple[float, float, float]]:
     """``method`` minus logistic regression (AUC, TSS) on the scored halves, averaged over the repeats, with
     the paired interval of :func:`flarecast.evaluation.bootstrap.summarise` (one seed: the same region resamples serve both
     methods and every repeat, which score the same rows)."""
@@ -201,7 +247,10 @@ def _margins(runs: list[ProtocolResult], method: str, n_boot: int, seed: int) ->
         for key in points:
             points[key].append(float(table.loc[method, key] - table.loc["logistic", key]))
             diffs[key].append(summary.boot[method][key] - summary.boot["logistic"][key])
-    return {key: (float(np.mean(points[key])), *interval(np.mean(diffs[key], axis=0))[:2]) for key in points}
+    return {
+        key: (float(np.mean(points[key])), *interval(np.mean(diffs[key], axis=0))[:2])
+        for key in points
+    }
 
 
 #: Further candidates for the headroom check (``--headroom``), each a change to the chosen defaults, and why.
@@ -211,7 +260,11 @@ HEADROOM: dict[str, dict[str, Any]] = {
     # smaller steps away from the logistic start, more patience
     "lr 5e-4, patience 15": {"lr": 5e-4, "patience": 15, "max_epochs": 100},
     # more capacity, held back by dropout and weight decay
-    "hidden (128, 128), dropout 0.3, weight decay 0.1": {"hidden": (128, 128), "dropout": 0.3, "weight_decay": 0.1},
+    "hidden (128, 128), dropout 0.3, weight decay 0.1": {
+        "hidden": (128, 128),
+        "dropout": 0.3,
+        "weight_decay": 0.1,
+    },
 }
 #: Distance from disc centre: SHARP magnetic parameters degrade towards the limb (projection), an
 #: interaction a network can model and a linear model cannot. Given to every method in that candidate.
@@ -226,39 +279,58 @@ def headroom(args: argparse.Namespace) -> None:
     frame = h.targets.frame
     frame["ABS_LON_FWT"], frame["ABS_LAT_FWT"] = frame["LON_FWT"].abs(), frame["LAT_FWT"].abs()
     geometry = (*h.data.features, *GEOMETRY)
-    print(f"{h.data.name}: {args.repeats} repeats of the validation halves of select_network; margins are "
-          f"method minus logistic regression (fitted in the same run, on the same features) on the same rows, "
-          f"mean over repeats, 95% interval over {args.n_boot} paired region resamples (flarecast.evaluation.bootstrap."
-          f"summarise; ROC AUC is the mean of the per-fold AUCs). No outer test fold is used.", flush=True)
+    print(
+        f"{h.data.name}: {args.repeats} repeats of the validation halves of select_network; margins are "
+        f"method minus logistic regression (fitted in the same run, on the same features) on the same rows, "
+        f"mean over repeats, 95% interval over {args.n_boot} paired region resamples (flarecast.evaluation.bootstrap."
+        f"summarise; ROC AUC is the mean of the per-fold AUCs). No outer test fold is used.",
+        flush=True,
+    )
     print()
     print("| candidate | row | AUC margin | TSS margin | s |")
     print("|---|---|---|---|---|")
-    candidates = [("gradient boosting", ("gboost",), {}, None), ("chosen defaults", ("ce", "focal"), {}, None),
-                  *((k, ("ce", "focal"), v, None) for k, v in HEADROOM.items()),
-                  ("+ |LON_FWT|, |LAT_FWT| (logistic too)", ("ce", "focal"), {}, geometry)]
+    candidates = [
+        ("gradient boosting", ("gboost",), {}, None),
+        ("chosen defaults", ("ce", "focal"), {}, None),
+        *((k, ("ce", "focal"), v, None) for k, v in HEADROOM.items()),
+        ("+ |LON_FWT|, |LAT_FWT| (logistic too)", ("ce", "focal"), {}, geometry),
+    ]
     for name, methods, settings, features in candidates:
         start = time.perf_counter()
         runs = h.runs(("logistic", *methods), settings, features)
         seconds = time.perf_counter() - start
         for method in methods:
             m = _margins(runs, method, args.n_boot, args.seed)
-            cells = " | ".join(f"{m[k][0]:+.3f} [{m[k][1]:+.3f}, {m[k][2]:+.3f}]" for k in ("auc", "tss"))
+            cells = " | ".join(
+                f"{m[k][0]:+.3f} [{m[k][1]:+.3f}, {m[k][2]:+.3f}]" for k in ("auc", "tss")
+            )
             print(f"| {name} | {method} | {cells} | {seconds:.0f} |", flush=True)
     print()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-          f"load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", default="umich-24h")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeats", type=int, default=2,
-                        help="Repeats with other validation halves and network seeds; scores are their mean.")
-    parser.add_argument("--headroom", action="store_true",
-                        help="Select nothing: margins over logistic regression, with intervals, of the chosen "
-                             "networks, gradient boosting and further candidates.")
-    parser.add_argument("--n-boot", type=int, default=1000, help="Region resamples of --headroom's intervals.")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=2,
+        help="Repeats with other validation halves and network seeds; scores are their mean.",
+    )
+    parser.add_argument(
+        "--headroom",
+        action="store_true",
+        help="Select nothing: margins over logistic regression, with intervals, of the chosen "
+        "networks, gradient boosting and further candidates.",
+    )
+    parser.add_argument(
+        "--n-boot", type=int, default=1000, help="Region resamples of --headroom's intervals."
+    )
     args = parser.parse_args()
     if args.headroom:
         headroom(args)
@@ -270,18 +342,27 @@ def main() -> None:
     n_pos = int(sum(np.asarray(targets.y)[f.test].sum() for f in repeats[0][0]))
 
     ref_runs = _scores(h.predictions(("logistic",), {}))["logistic"]
-    reference = {"auc": float(np.mean([a for a, _ in ref_runs])), "tss": float(np.mean([t for _, t in ref_runs]))}
+    reference = {
+        "auc": float(np.mean([a for a, _ in ref_runs])),
+        "tss": float(np.mean([t for _, t in ref_runs])),
+    }
 
     def run(name: str, stage: int, settings: dict[str, Any]) -> dict[str, Any]:
         start = time.perf_counter()
         scores = _scores(h.predictions(("ce", "focal"), _network(settings, data.features)))
         row = _row(name, stage, settings, scores, ref_runs, time.perf_counter() - start)
-        print(f"  {name}: ce AUC {row['ce_auc']:.3f} TSS {row['ce_tss']:.3f}; focal AUC {row['focal_auc']:.3f} "
-              f"TSS {row['focal_tss']:.3f}; score {row['score']:+.3f} ({row['seconds']:.0f} s)", flush=True)
+        print(
+            f"  {name}: ce AUC {row['ce_auc']:.3f} TSS {row['ce_tss']:.3f}; focal AUC {row['focal_auc']:.3f} "
+            f"TSS {row['focal_tss']:.3f}; score {row['score']:+.3f} ({row['seconds']:.0f} s)",
+            flush=True,
+        )
         return row
 
-    print(f"{data.name}: {n_scored} validation rows scored ({n_pos} positive) per repeat; logistic regression "
-          f"AUC {reference['auc']:.3f} TSS {reference['tss']:.3f}", flush=True)
+    print(
+        f"{data.name}: {n_scored} validation rows scored ({n_pos} positive) per repeat; logistic regression "
+        f"AUC {reference['auc']:.3f} TSS {reference['tss']:.3f}",
+        flush=True,
+    )
     rows = [run("committed defaults", 1, COMMITTED), run("stop on AUC", 1, BASE)]
     base_score = rows[-1]["score"]
     for name, change in CHANGES.items():
@@ -289,15 +370,24 @@ def main() -> None:
     # Stage 2, greedy forward: start from the best stage-1 change, add the other improving changes in
     # order of their stage-1 score, keep each only if the score rises. A change that sets a parameter
     # already set (another activation) is skipped. Every run is in the table; step 3 picks among all.
-    better = sorted((row["score"], -i, name) for i, (name, row) in enumerate(zip(CHANGES, rows[2:], strict=True))
-                    if row["score"] > base_score)
+    better = sorted(
+        (row["score"], -i, name)
+        for i, (name, row) in enumerate(zip(CHANGES, rows[2:], strict=True))
+        if row["score"] > base_score
+    )
     order = [name for _, _, name in reversed(better)]
     if len(order) > 1:
-        kept, settings, best = [order[0]], {**BASE, **CHANGES[order[0]]}, max(r["score"] for r in rows[2:])
+        kept, settings, best = (
+            [order[0]],
+            {**BASE, **CHANGES[order[0]]},
+            max(r["score"] for r in rows[2:]),
+        )
         for name in order[1:]:
             if set(CHANGES[name]) & (set(settings) - set(BASE)):
                 continue
-            row = run("stop on AUC + " + " + ".join([*kept, name]), 2, {**settings, **CHANGES[name]})
+            row = run(
+                "stop on AUC + " + " + ".join([*kept, name]), 2, {**settings, **CHANGES[name]}
+            )
             rows.append(row)
             if row["score"] > best:
                 kept, settings, best = [*kept, name], {**settings, **CHANGES[name]}, row["score"]
@@ -305,39 +395,62 @@ def main() -> None:
     # One-standard-error rule (Breiman et al. 1984): the simplest candidate (fewest changes to the committed
     # settings) whose score is within one standard error of the best; the error of a candidate's mean over
     # the repeats is pooled over all candidates. Among equally simple ones, the higher score.
-    spread = np.array([np.var(r, ddof=1) for r in table["repeat_scores"]]) if args.repeats > 1 else np.zeros(1)
+    spread = (
+        np.array([np.var(r, ddof=1) for r in table["repeat_scores"]])
+        if args.repeats > 1
+        else np.zeros(1)
+    )
     se = float(np.sqrt(spread.mean() / args.repeats))
     best = float(table["score"].max())
     eligible = table[table["score"] >= best - se]
-    chosen = int(eligible.sort_values(["changes", "score"], ascending=[True, False], kind="stable").index[0])
+    chosen = int(
+        eligible.sort_values(["changes", "score"], ascending=[True, False], kind="stable").index[0]
+    )
     table["chosen"] = ""
     table.loc[chosen, "chosen"] = "**yes**"
 
     print()
-    print(f"Data: {data.name}, {targets.definition}; the {len(outer)} outer region folds of reproduce (seed "
-          f"{args.seed}); each fold's inner validation split by region into halves, each half scored by networks "
-          f"stopped and thresholded on the other: {n_scored} validation rows ({n_pos} positive) per repeat, "
-          f"{args.repeats} repeats (other halves, other network seeds), scores are pooled per repeat and averaged. "
-          f"{protocol.seeds} seeds per network fit (seed-ensemble mean), HSS threshold. Focal alpha "
-          f"{protocol.alpha}, gamma {protocol.gamma}. No outer test fold is used.")
-    print(f"Reference, logistic regression on the same halves: AUC {reference['auc']:.3f}, "
-          f"TSS {reference['tss']:.3f}, (AUC + TSS)/2 {(reference['auc'] + reference['tss']) / 2:.3f}.")
+    print(
+        f"Data: {data.name}, {targets.definition}; the {len(outer)} outer region folds of reproduce (seed "
+        f"{args.seed}); each fold's inner validation split by region into halves, each half scored by networks "
+        f"stopped and thresholded on the other: {n_scored} validation rows ({n_pos} positive) per repeat, "
+        f"{args.repeats} repeats (other halves, other network seeds), scores are pooled per repeat and averaged. "
+        f"{protocol.seeds} seeds per network fit (seed-ensemble mean), HSS threshold. Focal alpha "
+        f"{protocol.alpha}, gamma {protocol.gamma}. No outer test fold is used."
+    )
+    print(
+        f"Reference, logistic regression on the same halves: AUC {reference['auc']:.3f}, "
+        f"TSS {reference['tss']:.3f}, (AUC + TSS)/2 {(reference['auc'] + reference['tss']) / 2:.3f}."
+    )
     print()
-    print("| stage | candidate | changes | CE AUC | CE TSS | focal AUC | focal TSS | score = worst margin over "
-          "logistic | score per repeat | earlier score min (AUC+TSS)/2 | s | chosen |")
+    print(
+        "| stage | candidate | changes | CE AUC | CE TSS | focal AUC | focal TSS | score = worst margin over "
+        "logistic | score per repeat | earlier score min (AUC+TSS)/2 | s | chosen |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for _, r in table.iterrows():
-        print(f"| {r.stage} | {r.candidate} | {r.changes} | {r.ce_auc:.3f} | {r.ce_tss:.3f} | {r.focal_auc:.3f} | "
-              f"{r.focal_tss:.3f} | {r.score:+.3f} | {' / '.join(f'{v:+.3f}' for v in r.repeat_scores)} | "
-              f"{r.mean_score:.3f} | {r.seconds:.0f} | {r.chosen} |")
+        print(
+            f"| {r.stage} | {r.candidate} | {r.changes} | {r.ce_auc:.3f} | {r.ce_tss:.3f} | {r.focal_auc:.3f} | "
+            f"{r.focal_tss:.3f} | {r.score:+.3f} | {' / '.join(f'{v:+.3f}' for v in r.repeat_scores)} | "
+            f"{r.mean_score:.3f} | {r.seconds:.0f} | {r.chosen} |"
+        )
     print()
-    print(f"Best score {best:.4f}; standard error of a candidate's score (pooled over candidates) {se:.4f}; "
-          f"{len(eligible)} candidate(s) at or above {best - se:.4f}: "
-          + ", ".join(f"{table.loc[i, 'candidate']} {table.loc[i, 'score']:.4f}" for i in eligible.index) + ".")
-    print(f"Chosen (fewest changes among them): {table.loc[chosen, 'candidate']} "
-          f"({table.loc[chosen, 'settings']}).")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-          f"load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    print(
+        f"Best score {best:.4f}; standard error of a candidate's score (pooled over candidates) {se:.4f}; "
+        f"{len(eligible)} candidate(s) at or above {best - se:.4f}: "
+        + ", ".join(
+            f"{table.loc[i, 'candidate']} {table.loc[i, 'score']:.4f}" for i in eligible.index
+        )
+        + "."
+    )
+    print(
+        f"Chosen (fewest changes among them): {table.loc[chosen, 'candidate']} "
+        f"({table.loc[chosen, 'settings']})."
+    )
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}"
+    )
 
 
 if __name__ == "__main__":

@@ -66,12 +66,16 @@ class MetricWarning(FlarecastWarning):
     """A metric is undefined for the given data (no positives, one class only) and is NaN."""
 
 
-def warn_user(message: str, category: type[Warning] = FlarecastWarning, stacklevel: int = 2) -> None:
+def warn_user(
+    message: str, category: type[Warning] = FlarecastWarning, stacklevel: int = 2
+) -> None:
     """Emit a flarecast warning; the single place library code warns from."""
     warnings.warn(message, category, stacklevel=stacklevel + 1)
 
 
-def format_examples(rows: Sequence[int] | Iterable[int], values: Iterable[object], limit: int = 5) -> str:
+def format_examples(
+    rows: Sequence[int] | Iterable[int], values: Iterable[object], limit: int = 5
+) -> str:
     """Format up to ``limit`` (row, value) pairs as ``row 3: 'Z9', row 7: ''`` for error messages.
 
     Rows are reported 0-based as data rows (the header is not counted), the

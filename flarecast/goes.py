@@ -184,5 +184,7 @@ def flux_to_class(flux: Iterable[float] | np.ndarray) -> np.ndarray:
     base = np.array([BASE_FLUX.get(x, np.nan) for x in letters])
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         mag = np.floor(f / base * 10 * (1 + 1e-9)) / 10
-    out = np.array([f"{ltr}{m:.1f}" if ltr in BASE_FLUX else ltr for ltr, m in zip(letters, mag, strict=True)])
+    out = np.array(
+        [f"{ltr}{m:.1f}" if ltr in BASE_FLUX else ltr for ltr, m in zip(letters, mag, strict=True)]
+    )
     return out.astype(str)

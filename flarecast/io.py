@@ -21,8 +21,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_path", "atomic_open", "write_json", "sha256_file", "folder_lock", "exchange_paths",
-           "safetensors_json"]
+__all__ = [
+    "atomic_path",
+    "atomic_open",
+    "write_json",
+    "sha256_file",
+    "folder_lock",
+    "exchange_paths",
+    "safetensors_json",
+]
 
 
 @contextlib.contextmanager
@@ -75,7 +82,9 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
 
 
 @contextlib.contextmanager
-def folder_lock(folder: str | Path, *, timeout: float = 120.0, what: str = "another flarecast run") -> Iterator[None]:
+def folder_lock(
+    folder: str | Path, *, timeout: float = 120.0, what: str = "another flarecast run"
+) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``folder`` itself for the block (no lock file is left behind).
 
     The lock belongs to the open descriptor, so the kernel releases it when the
@@ -112,8 +121,10 @@ def folder_lock(folder: str | Path, *, timeout: float = 120.0, what: str = "anot
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise FlarecastError(f"{folder} has been locked by {what} for more than {timeout:g} s; "
-                                         "is a run stuck?") from None
+                    raise FlarecastError(
+                        f"{folder} has been locked by {what} for more than {timeout:g} s; "
+                        "is a run stuck?"
+                    ) from None
                 time.sleep(0.02)
         yield
     finally:
@@ -166,5 +177,5 @@ def safetensors_json(blob: bytes, key: str) -> Any:
     ``__metadata__`` maps keys to strings. Raises ``KeyError``, ``TypeError``
     or ``ValueError`` (``json.JSONDecodeError``) when they are absent or not JSON.
     """
-    header = json.loads(blob[8:8 + int.from_bytes(blob[:8], "little")])
+    header = json.loads(blob[8 : 8 + int.from_bytes(blob[:8], "little")])
     return json.loads(header["__metadata__"][key])

@@ -128,9 +128,18 @@ def label_records(
     if scheduler is not None:
         from flarecast.scaleout.dask import label_records_distributed
 
-        return label_records_distributed(records, events, scheduler=scheduler, horizon=horizon, latency=latency,
-                                         event_time=event_time, key=key, history=history, coverage=coverage,
-                                         unknown=unknown)
+        return label_records_distributed(
+            records,
+            events,
+            scheduler=scheduler,
+            horizon=horizon,
+            latency=latency,
+            event_time=event_time,
+            key=key,
+            history=history,
+            coverage=coverage,
+            unknown=unknown,
+        )
     h = _duration("horizon", horizon, positive=True)
     lat = _duration("latency", latency, positive=False)
     for name, value, legal in (

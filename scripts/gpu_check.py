@@ -41,7 +41,7 @@ from flarecast.targets import make_targets
 from flarecast.training.estimator import FlareClassifier
 
 PROB_TOL = 0.02  # max |p_cpu - p_gpu| for the same weights (bf16 autocast on the GPU)
-AUC_TOL = 0.05   # |AUC_cpu - AUC_gpu| for ensembles trained separately on each device
+AUC_TOL = 0.05  # |AUC_cpu - AUC_gpu| for ensembles trained separately on each device
 
 
 def _data(quick: bool, seed: int):
@@ -72,27 +72,44 @@ def _warm_up(devices: list[str], data) -> None:
     X, y, groups, tr, _ = data
     for device in devices:
         for kind in ("mlp", "sequence"):
-            _fit({"model": kind, "max_epochs": 1, "hidden": (8,)}, device, X.iloc[tr], y[tr], groups[tr])
+            _fit(
+                {"model": kind, "max_epochs": 1, "hidden": (8,)},
+                device,
+                X.iloc[tr],
+                y[tr],
+                groups[tr],
+            )
 
 
 def _on_cuda(clf: FlareClassifier) -> bool:
-    return clf.device_.type == "cuda" and all(p.device.type == "cuda" for p in clf.net_.parameters())
+    return clf.device_.type == "cuda" and all(
+        p.device.type == "cuda" for p in clf.net_.parameters()
+    )
 
 
 def check_model(kind: str, args, data, failures: list[str]) -> None:
     X, y, groups, tr, te = data
-    params = {"model": kind, "n_members": args.members, "seed": args.seed, "max_epochs": args.epochs,
-              "patience": args.epochs if args.fixed_epochs else 8}
+    params = {
+        "model": kind,
+        "n_members": args.members,
+        "seed": args.seed,
+        "max_epochs": args.epochs,
+        "patience": args.epochs if args.fixed_epochs else 8,
+    }
     if kind == "sequence":
         params.update(hidden=(32,), window=4)
-    print(f"\n== {kind}: {len(tr)} rows (20% of their regions validate), {len(te)} held-out rows, "
-          f"{args.members} members")
+    print(
+        f"\n== {kind}: {len(tr)} rows (20% of their regions validate), {len(te)} held-out rows, "
+        f"{args.members} members"
+    )
     cpu, t_cpu = _fit(params, "cpu", X.iloc[tr], y[tr], groups[tr])
     p_cpu = cpu.predict_proba(X.iloc[te])[:, 1]
     auc_cpu = roc_auc_score(y[te], p_cpu)
-    print(f"cpu : fit {t_cpu:7.2f} s, {len(cpu.history_['val_loss']):3d} epochs, "
-          f"{_throughput(cpu, len(tr), t_cpu):12,.0f} member-samples/s, held-out AUC {auc_cpu:.4f}, "
-          f"best epochs {cpu.best_epoch_.tolist()}")
+    print(
+        f"cpu : fit {t_cpu:7.2f} s, {len(cpu.history_['val_loss']):3d} epochs, "
+        f"{_throughput(cpu, len(tr), t_cpu):12,.0f} member-samples/s, held-out AUC {auc_cpu:.4f}, "
+        f"best epochs {cpu.best_epoch_.tolist()}"
+    )
     if not args.cuda:
         return
     torch.cuda.reset_peak_memory_stats()
@@ -100,9 +117,11 @@ def check_model(kind: str, args, data, failures: list[str]) -> None:
     p_gpu = gpu.predict_proba(X.iloc[te])[:, 1]
     auc_gpu = roc_auc_score(y[te], p_gpu)
     peak = torch.cuda.max_memory_allocated()
-    print(f"cuda: fit {t_gpu:7.2f} s, {len(gpu.history_['val_loss']):3d} epochs, "
-          f"{_throughput(gpu, len(tr), t_gpu):12,.0f} member-samples/s, held-out AUC {auc_gpu:.4f}, "
-          f"best epochs {gpu.best_epoch_.tolist()}, peak CUDA memory {peak / 2**20:.1f} MiB")
+    print(
+        f"cuda: fit {t_gpu:7.2f} s, {len(gpu.history_['val_loss']):3d} epochs, "
+        f"{_throughput(gpu, len(tr), t_gpu):12,.0f} member-samples/s, held-out AUC {auc_gpu:.4f}, "
+        f"best epochs {gpu.best_epoch_.tolist()}, peak CUDA memory {peak / 2**20:.1f} MiB"
+    )
     if not (_on_cuda(gpu) and peak > 0):
         failures.append(f"{kind}: parameters not on CUDA or no CUDA memory used")
     # Same weights on both devices: the CPU-trained net moved to the GPU.
@@ -110,13 +129,21 @@ def check_model(kind: str, args, data, failures: list[str]) -> None:
     cpu.device_ = torch.device("cuda")
     p_moved = cpu.predict_proba(X.iloc[te])[:, 1]
     with torch.inference_mode():  # and in float32, without autocast
-        inputs = [t.to("cuda") for t in cpu._inputs(X.iloc[te], cpu.transformer_.transform(
-            cpu._matrix(X.iloc[te], fitting=False)))]
+        inputs = [
+            t.to("cuda")
+            for t in cpu._inputs(
+                X.iloc[te], cpu.transformer_.transform(cpu._matrix(X.iloc[te], fitting=False))
+            )
+        ]
         p_fp32 = torch.sigmoid(cpu.net_(*inputs).float()).mean(0).cpu().numpy()
     diff, diff32 = np.abs(p_moved - p_cpu).max(), np.abs(p_fp32 - p_cpu).max()
-    print(f"same weights, cuda vs cpu: max |dp| {diff:.2e} (bf16 autocast, tolerance {PROB_TOL}), "
-          f"{diff32:.2e} (float32)")
-    print(f"separately trained: |AUC_cuda - AUC_cpu| = {abs(auc_gpu - auc_cpu):.4f} (tolerance {AUC_TOL})")
+    print(
+        f"same weights, cuda vs cpu: max |dp| {diff:.2e} (bf16 autocast, tolerance {PROB_TOL}), "
+        f"{diff32:.2e} (float32)"
+    )
+    print(
+        f"separately trained: |AUC_cuda - AUC_cpu| = {abs(auc_gpu - auc_cpu):.4f} (tolerance {AUC_TOL})"
+    )
     if diff > PROB_TOL:
         failures.append(f"{kind}: same-weight predictions differ by {diff:.3g} > {PROB_TOL}")
     if abs(auc_gpu - auc_cpu) > AUC_TOL:
@@ -129,25 +156,49 @@ def check_throughput(args, data) -> None:
     rng = np.random.default_rng(args.seed)
     reps = args.scale
     big = X.iloc[np.tile(tr, reps)].reset_index(drop=True)
-    feats = [c for c in big.columns if big[c].dtype.kind == "f" and c not in ("peak_flux", "LON_FWT", "LAT_FWT")]
+    feats = [
+        c
+        for c in big.columns
+        if big[c].dtype.kind == "f" and c not in ("peak_flux", "LON_FWT", "LAT_FWT")
+    ]
     big[feats] = big[feats] * rng.lognormal(0, 0.05, size=(len(big), len(feats)))
     big_y = np.tile(y[tr], reps)
     big_g = np.concatenate([groups[tr] + 100000 * r for r in range(reps)])
-    print(f"\n== throughput: MLP, {len(big)} rows ({reps} noisy copies), {args.members} members, 3 epochs, "
-          f"batch 1024")
-    params = {"n_members": args.members, "max_epochs": 3, "patience": 3, "batch_size": 1024, "seed": args.seed}
+    print(
+        f"\n== throughput: MLP, {len(big)} rows ({reps} noisy copies), {args.members} members, 3 epochs, "
+        f"batch 1024"
+    )
+    params = {
+        "n_members": args.members,
+        "max_epochs": 3,
+        "patience": 3,
+        "batch_size": 1024,
+        "seed": args.seed,
+    }
     for device in ["cpu", "cuda"] if args.cuda else ["cpu"]:
         clf, seconds = _fit(params, device, big, big_y, big_g)
-        print(f"{device:4s}: {seconds:7.2f} s, {_throughput(clf, len(big), seconds):14,.0f} member-samples/s")
+        print(
+            f"{device:4s}: {seconds:7.2f} s, {_throughput(clf, len(big), seconds):14,.0f} member-samples/s"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes (seconds; what CI runs on the CPU)")
-    parser.add_argument("--require-cuda", action="store_true", help="fail when CUDA is not available")
-    parser.add_argument("--members", type=int, default=None, help="ensemble size (default 10, quick 2)")
-    parser.add_argument("--epochs", type=int, default=None, help="maximum epochs (default 40, quick 3)")
-    parser.add_argument("--scale", type=int, default=None, help="copies of the table for throughput (default 20)")
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes (seconds; what CI runs on the CPU)"
+    )
+    parser.add_argument(
+        "--require-cuda", action="store_true", help="fail when CUDA is not available"
+    )
+    parser.add_argument(
+        "--members", type=int, default=None, help="ensemble size (default 10, quick 2)"
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="maximum epochs (default 40, quick 3)"
+    )
+    parser.add_argument(
+        "--scale", type=int, default=None, help="copies of the table for throughput (default 20)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     args.members = args.members or (2 if args.quick else 10)
@@ -156,17 +207,25 @@ def main(argv: list[str] | None = None) -> int:
     args.fixed_epochs = args.quick
     args.cuda = torch.cuda.is_available()
 
-    print(f"flarecast gpu_check: python {platform.python_version()}, torch {torch.__version__}, "
-          f"numpy {np.__version__}, {platform.machine()} with {torch.get_num_threads()} torch threads"
-          f"{' (QUICK sizes)' if args.quick else ''}")
+    print(
+        f"flarecast gpu_check: python {platform.python_version()}, torch {torch.__version__}, "
+        f"numpy {np.__version__}, {platform.machine()} with {torch.get_num_threads()} torch threads"
+        f"{' (QUICK sizes)' if args.quick else ''}"
+    )
     if args.cuda:
         props = torch.cuda.get_device_properties(0)
-        print(f"CUDA {torch.version.cuda}: {torch.cuda.get_device_name(0)}, {props.total_memory / 2**30:.0f} GiB, "
-              f"bf16 supported: {torch.cuda.is_bf16_supported()}")
+        print(
+            f"CUDA {torch.version.cuda}: {torch.cuda.get_device_name(0)}, {props.total_memory / 2**30:.0f} GiB, "
+            f"bf16 supported: {torch.cuda.is_bf16_supported()}"
+        )
     else:
-        print("CUDA is not available: running the CPU half only"
-              + (" (--require-cuda: this is a failure)" if args.require_cuda else ""))
-    print("data: SYNTHETIC demo set (flarecast.data.synthetic), positive >= M1.0 vs N/A/B/C, region split")
+        print(
+            "CUDA is not available: running the CPU half only"
+            + (" (--require-cuda: this is a failure)" if args.require_cuda else "")
+        )
+    print(
+        "data: SYNTHETIC demo set (flarecast.data.synthetic), positive >= M1.0 vs N/A/B/C, region split"
+    )
     data = _data(args.quick, args.seed)
     failures: list[str] = []
     _warm_up(["cpu", "cuda"] if args.cuda else ["cpu"], data)

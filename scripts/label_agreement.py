@@ -29,17 +29,25 @@ def main() -> None:
 
     ours = load_dataset(args.table).frame[["noaa_ar", "time", "goes_class", "peak_flux"]]
     ref = pd.read_csv(args.reference, dtype={args.column: str}, keep_default_na=False)
-    ref = ref.assign(time=pd.to_datetime(ref["T_REC"], utc=True), noaa_ar=ref["NOAA_AR"].astype("Int64"))
+    ref = ref.assign(
+        time=pd.to_datetime(ref["T_REC"], utc=True), noaa_ar=ref["NOAA_AR"].astype("Int64")
+    )
     ref = ref[ref[args.column] != ""]  # empty = window past the catalogue end
-    ref_flux = parse_goes_class(ref[args.column], allow_none=True, source=args.reference, column=args.column)
+    ref_flux = parse_goes_class(
+        ref[args.column], allow_none=True, source=args.reference, column=args.column
+    )
     ref = ref.assign(ref_flux=ref_flux)[["noaa_ar", "time", "ref_flux"]]
     both = ours.merge(ref, on=["noaa_ar", "time"], how="inner")
     same = np.isclose(both["peak_flux"], both["ref_flux"], rtol=1e-6, atol=0)
     print(f"records in both: {len(both)} (table {len(ours)}, reference {len(ref)})")
     print(f"agreement: {same.sum()} / {len(both)} = {same.mean():.2%}")
     if (~same).any():
-        diff = pd.crosstab(class_letter(both.loc[~same, "peak_flux"]), class_letter(both.loc[~same, "ref_flux"]),
-                           rownames=["table"], colnames=["reference"])
+        diff = pd.crosstab(
+            class_letter(both.loc[~same, "peak_flux"]),
+            class_letter(both.loc[~same, "ref_flux"]),
+            rownames=["table"],
+            colnames=["reference"],
+        )
         print("disagreements by letter:")
         print(diff.to_string())
 

@@ -26,8 +26,13 @@ def train_tiny_model(folder: Path, *, seed: int = 0) -> Path:
     val = (frame["noaa_ar"].to_numpy(dtype=int) % 4) == 0  # a region split, not a row split
     clf = FlareClassifier(loss="focal", hidden=(8,), max_epochs=3, patience=2, seed=seed)
     clf.fit(X[~val], y[~val], validation=(X[val], y[val]))
-    save_model(clf, folder, dataset=ds, targets_definition=TARGET,
-               extra={"forecast": forecast_support(X, frame["peak_flux"].to_numpy(), frame["time"])})
+    save_model(
+        clf,
+        folder,
+        dataset=ds,
+        targets_definition=TARGET,
+        extra={"forecast": forecast_support(X, frame["peak_flux"].to_numpy(), frame["time"])},
+    )
     save_calibrator(folder, fit_calibrator(clf.predict_proba(X[val])[:, 1], y[val], "platt"))
     return folder
 
@@ -46,4 +51,3 @@ def write_jsoc_csv(frame: pd.DataFrame, path: Path) -> Path:
     out.insert(0, "T_REC", tai.dt.strftime("%Y.%m.%d_%H:%M:%S_TAI"))
     out.to_csv(path, index=False)
     return path
-

@@ -27,20 +27,31 @@ def data():
 @pytest.fixture(scope="module")
 def fitted(data):
     frame, y, tr, _ = data
-    return FlareClassifier(n_members=3, max_epochs=5, hidden=(8, 8), threshold="tss").fit(frame.iloc[tr], y[tr])
+    return FlareClassifier(n_members=3, max_epochs=5, hidden=(8, 8), threshold="tss").fit(
+        frame.iloc[tr], y[tr]
+    )
 
 
 @pytest.fixture
 def folder(tmp_path, fitted, data):
-    ds = Dataset(frame=data[0], name="toy", features=tuple(FEATURES), synthetic=True, sha256="ab" * 32)
-    return save_model(fitted, tmp_path / "m", dataset=ds, targets_definition="positive: >= M1.0; negative: C",
-                      extra={"command": "test"})
+    ds = Dataset(
+        frame=data[0], name="toy", features=tuple(FEATURES), synthetic=True, sha256="ab" * 32
+    )
+    return save_model(
+        fitted,
+        tmp_path / "m",
+        dataset=ds,
+        targets_definition="positive: >= M1.0; negative: C",
+        extra={"command": "test"},
+    )
 
 
 def test_round_trip_predicts_identically(folder, fitted, data):
     frame, _, _, te = data
     loaded = load_model(folder, expected_features=FEATURES)
-    assert np.array_equal(loaded.predict_proba_members(frame.iloc[te]), fitted.predict_proba_members(frame.iloc[te]))
+    assert np.array_equal(
+        loaded.predict_proba_members(frame.iloc[te]), fitted.predict_proba_members(frame.iloc[te])
+    )
     assert loaded.threshold_ == fitted.threshold_
     assert np.array_equal(loaded.predict(frame.iloc[te]), fitted.predict(frame.iloc[te]))
     assert loaded.get_params() == {**fitted.get_params(), "device": "cpu"}
@@ -58,8 +69,14 @@ def test_folder_holds_no_pickle_and_full_provenance(folder, fitted):
     assert meta["flarecast_version"] == __version__
     assert meta["class_definition"] == "positive: >= M1.0; negative: C"
     assert meta["data"]["sha256"] == "ab" * 32 and meta["synthetic"] is True
-    assert meta["architecture"] == {"kind": "mlp", "n_features": 4, "hidden": [8, 8], "n_members": 3,
-                                    "activation": "relu", "skip": True}
+    assert meta["architecture"] == {
+        "kind": "mlp",
+        "n_features": 4,
+        "hidden": [8, 8],
+        "n_members": 3,
+        "activation": "relu",
+        "skip": True,
+    }
     assert meta["transform"]["log_mask"] == [True, True, False, False]
     assert meta["threshold"] == pytest.approx(fitted.threshold_)
     assert meta["created"].endswith("+00:00")
@@ -69,7 +86,9 @@ def test_folder_holds_no_pickle_and_full_provenance(folder, fitted):
 
 def test_sequence_model_round_trip(tmp_path, data):
     frame, y, tr, te = data
-    clf = FlareClassifier(model="sequence", hidden=(8,), window=3, max_epochs=3, n_members=2).fit(frame.iloc[tr], y[tr])
+    clf = FlareClassifier(model="sequence", hidden=(8,), window=3, max_epochs=3, n_members=2).fit(
+        frame.iloc[tr], y[tr]
+    )
     loaded = load_model(save_model(clf, tmp_path / "seq"))
     assert np.array_equal(loaded.predict_proba(frame.iloc[te]), clf.predict_proba(frame.iloc[te]))
     assert loaded.window == 3 and loaded.model == "sequence"
@@ -91,8 +110,11 @@ def test_unfitted_model_cannot_be_saved(tmp_path):
 def test_truncated_weights(folder):
     blob = (folder / WEIGHTS).read_bytes()
     (folder / WEIGHTS).write_bytes(blob[: len(blob) // 2])
-    with pytest.raises(ModelFileError, match=rf"weights.safetensors is truncated: {len(blob) // 2} bytes on disk, "
-                                             rf"{len(blob)} recorded"):
+    with pytest.raises(
+        ModelFileError,
+        match=rf"weights.safetensors is truncated: {len(blob) // 2} bytes on disk, "
+        rf"{len(blob)} recorded",
+    ):
         load_model(folder)
 
 
@@ -107,7 +129,9 @@ def test_tampered_weights(folder):
 def test_pickle_renamed_as_weights(folder):
     with open(folder / WEIGHTS, "wb") as fh:
         pickle.dump({"weight": np.ones(3)}, fh)
-    with pytest.raises(ModelFileError, match="is a Python pickle, not safetensors. flarecast never loads pickles"):
+    with pytest.raises(
+        ModelFileError, match="is a Python pickle, not safetensors. flarecast never loads pickles"
+    ):
         load_model(folder)
     torch.save({"w": torch.ones(2)}, folder / WEIGHTS)
     with pytest.raises(ModelFileError, match=r"is a zip archive \(torch.save format"):
@@ -118,13 +142,18 @@ def test_wrong_format_version(folder):
     meta = json.loads((folder / SIDECAR).read_text())
     meta["format_version"] = 99
     (folder / SIDECAR).write_text(json.dumps(meta))
-    with pytest.raises(ModelFileError, match=rf"format version 99 .*; this flarecast {__version__} reads version 1"):
+    with pytest.raises(
+        ModelFileError, match=rf"format version 99 .*; this flarecast {__version__} reads version 1"
+    ):
         load_model(folder)
 
 
 def test_wrong_features(folder):
-    with pytest.raises(ModelFileError, match=r"the model needs \['NOISE'\], which the input lacks; the input has "
-                                             r"\['R_VALUE'\]"):
+    with pytest.raises(
+        ModelFileError,
+        match=r"the model needs \['NOISE'\], which the input lacks; the input has "
+        r"\['R_VALUE'\]",
+    ):
         load_model(folder, expected_features=["USFLUX", "TOTPOT", "MEANSHR", "R_VALUE"])
     with pytest.raises(ModelFileError, match="same names in a different order"):
         load_model(folder, expected_features=FEATURES[::-1])
@@ -133,10 +162,14 @@ def test_wrong_features(folder):
 def test_corrupt_or_missing_sidecar(folder, tmp_path):
     text = (folder / SIDECAR).read_text()
     (folder / SIDECAR).write_text(text[: len(text) // 2])
-    with pytest.raises(ModelFileError, match=r"model.json is not valid JSON \(truncated or edited\?\)"):
+    with pytest.raises(
+        ModelFileError, match=r"model.json is not valid JSON \(truncated or edited\?\)"
+    ):
         load_model(folder)
     (folder / SIDECAR).unlink()
-    with pytest.raises(ModelFileError, match="is not a flarecast model folder: model.json is missing"):
+    with pytest.raises(
+        ModelFileError, match="is not a flarecast model folder: model.json is missing"
+    ):
         load_model(folder)
     with pytest.raises(ModelFileError, match="No model folder at"):
         load_model(tmp_path / "nowhere")

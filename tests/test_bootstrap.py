@@ -28,7 +28,10 @@ def _sample(rng, n_regions=12, per=(1, 9)):
 def test_point_estimate_equals_metrics(rng):
     groups, y, p, pred, letter = _sample(rng)
     rs = region_resampler(groups, n_boot=10, seed=1)
-    point = {k: v[0] for k, v in bootstrap_scores(rs, y, p, pred, letter, 0.3, weights=rs.identity).items()}
+    point = {
+        k: v[0]
+        for k, v in bootstrap_scores(rs, y, p, pred, letter, 0.3, weights=rs.identity).items()
+    }
     assert point["tss"] == pytest.approx(M.tss(y, pred))
     assert point["hss"] == pytest.approx(M.hss(y, pred))
     assert point["recall"] == pytest.approx(M.recall(y, pred))
@@ -47,13 +50,20 @@ def test_resamples_equal_an_explicit_loop_over_drawn_regions(rng):
     boot = bootstrap_scores(rs, y, p, pred, letter, 0.3)
     for b in range(rs.n_boot):
         # Build the resample by hand: each drawn region's rows, as often as it was drawn.
-        rows = np.concatenate([np.flatnonzero(groups == rs.regions[r]).repeat(1)
-                               for r in range(rs.regions.size) for _ in range(int(rs.weights[b, r]))])
+        rows = np.concatenate(
+            [
+                np.flatnonzero(groups == rs.regions[r]).repeat(1)
+                for r in range(rs.regions.size)
+                for _ in range(int(rs.weights[b, r]))
+            ]
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             assert boot["tss"][b] == pytest.approx(M.tss(y[rows], pred[rows]), nan_ok=True)
             assert boot["hss"][b] == pytest.approx(M.hss(y[rows], pred[rows]), nan_ok=True)
-            assert boot["x_recall"][b] == pytest.approx(M.class_recall(pred[rows], letter[rows], "X"), nan_ok=True)
+            assert boot["x_recall"][b] == pytest.approx(
+                M.class_recall(pred[rows], letter[rows], "X"), nan_ok=True
+            )
             assert boot["auc"][b] == pytest.approx(M.roc_auc(y[rows], p[rows]), nan_ok=True)
             assert boot["bss"][b] == pytest.approx(M.bss(y[rows], p[rows], 0.3), nan_ok=True)
 
@@ -84,8 +94,12 @@ def test_region_bootstrap_is_wider_than_a_row_bootstrap_for_clustered_rows(rng):
     pred = np.repeat(np.r_[1, 1, 1, 0, 0, 1, 0, 0, 0, 0], 40)
     p = pred * 0.8 + 0.1
     letter = np.where(y == 1, "M", "C")
-    by_region = bootstrap_scores(region_resampler(groups, 2000, seed=0), y, p, pred, letter, 0.5)["tss"]
-    by_row = bootstrap_scores(region_resampler(np.arange(400), 2000, seed=0), y, p, pred, letter, 0.5)["tss"]
+    by_region = bootstrap_scores(region_resampler(groups, 2000, seed=0), y, p, pred, letter, 0.5)[
+        "tss"
+    ]
+    by_row = bootstrap_scores(
+        region_resampler(np.arange(400), 2000, seed=0), y, p, pred, letter, 0.5
+    )["tss"]
     assert np.nanstd(by_region) > 3 * np.nanstd(by_row)
 
 

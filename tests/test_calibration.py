@@ -95,11 +95,16 @@ def test_nan_scores_stay_missing_instead_of_becoming_a_probability():
 
 
 def test_fit_rejects_bad_input_with_the_reason():
-    with pytest.raises(ConfigError, match=r"'method' parameter of fit_calibrator must be one of .*'isotonic'.*Got 'beta'"):
+    with pytest.raises(
+        ConfigError,
+        match=r"'method' parameter of fit_calibrator must be one of .*'isotonic'.*Got 'beta'",
+    ):
         fit_calibrator([0.1, 0.9], [0, 1], "beta")
     with pytest.raises(DataError, match=r"needs both classes"):
         fit_calibrator([0.1, 0.2, 0.3], [0, 0, 0], "platt")
-    with pytest.raises(DataError, match=r"probabilities in \[0, 1\].*1 of 3 are not, first at index \[1\]"):
+    with pytest.raises(
+        DataError, match=r"probabilities in \[0, 1\].*1 of 3 are not, first at index \[1\]"
+    ):
         fit_calibrator([0.1, 1.5, 0.3], [0, 1, 0], "platt")
     with pytest.raises(DataError, match=r"same length; got 2 scores and 3 labels"):
         fit_calibrator([0.1, 0.2], [0, 1, 0], "isotonic")
@@ -110,23 +115,36 @@ def test_fit_rejects_bad_input_with_the_reason():
 @pytest.mark.parametrize(
     ("state", "message"),
     [
-        ({"method": "sigmoid"}, r"unknown calibration method 'sigmoid'; legal methods are \['platt', 'isotonic', 'none'\]"),
+        (
+            {"method": "sigmoid"},
+            r"unknown calibration method 'sigmoid'; legal methods are \['platt', 'isotonic', 'none'\]",
+        ),
         ({"method": "platt", "params": {"slope": 1.0}}, r"lacks parameter\(s\) \['intercept'\]"),
         ({"method": "platt", "params": {"slope": "x", "intercept": 0}}, r"must be finite numbers"),
         ({"method": "isotonic", "params": {"x": [0, 1], "y": [0.5]}}, r"equal length"),
-        ({"method": "isotonic", "params": {"x": [0, 1], "y": [0.9, 0.1]}}, r"y must be non-decreasing"),
-        ({"method": "isotonic", "params": {"x": [1, 0], "y": [0.1, 0.2]}}, r"x must be non-decreasing"),
+        (
+            {"method": "isotonic", "params": {"x": [0, 1], "y": [0.9, 0.1]}},
+            r"y must be non-decreasing",
+        ),
+        (
+            {"method": "isotonic", "params": {"x": [1, 0], "y": [0.1, 0.2]}},
+            r"x must be non-decreasing",
+        ),
     ],
 )
 def test_malformed_calibration_files_are_refused(tmp_path, state, message):
-    (tmp_path / CALIBRATION_FILE).write_text(json.dumps({"format": "flarecast-calibration", **state}))
+    (tmp_path / CALIBRATION_FILE).write_text(
+        json.dumps({"format": "flarecast-calibration", **state})
+    )
     with pytest.raises(ModelFileError, match=message):
         load_calibrator(tmp_path)
 
 
 def test_missing_or_garbled_file(tmp_path):
     assert load_calibrator(tmp_path, missing_ok=True) is None
-    with pytest.raises(ModelFileError, match=r"calibration.json does not exist.*--calibration platt\|isotonic"):
+    with pytest.raises(
+        ModelFileError, match=r"calibration.json does not exist.*--calibration platt\|isotonic"
+    ):
         load_calibrator(tmp_path)
     (tmp_path / CALIBRATION_FILE).write_text("{not json")
     with pytest.raises(ModelFileError, match=r"cannot read calibration JSON"):
@@ -155,7 +173,9 @@ def test_calibrated_classifier_applies_the_map_to_column_one():
     cal = Calibrator("platt", {"slope": 0.5, "intercept": 0.0})
     p = CalibratedClassifier(_Fixed(np.array([0.1, 0.5, 0.9])), cal).predict_proba(None)
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
-    np.testing.assert_allclose(p[:, 1], _sigmoid(0.5 * np.log(np.array([0.1, 0.5, 0.9]) / np.array([0.9, 0.5, 0.1]))))
+    np.testing.assert_allclose(
+        p[:, 1], _sigmoid(0.5 * np.log(np.array([0.1, 0.5, 0.9]) / np.array([0.9, 0.5, 0.1])))
+    )
 
 
 def test_calibrating_a_focal_loss_network_lowers_its_held_out_brier_score():
@@ -175,12 +195,16 @@ def test_calibrating_a_focal_loss_network_lowers_its_held_out_brier_score():
     X = frame[list(ds.features)]
     regions = np.unique(frame["noaa_ar"].to_numpy(dtype=int))
     np.random.default_rng(0).shuffle(regions)
-    part = np.searchsorted([len(regions) // 2, 3 * len(regions) // 4], np.arange(len(regions)), side="right")
+    part = np.searchsorted(
+        [len(regions) // 2, 3 * len(regions) // 4], np.arange(len(regions)), side="right"
+    )
     which = dict(zip(regions, part, strict=True))
     fold = frame["noaa_ar"].map(which).to_numpy()
     tr, va, te = fold == 0, fold == 1, fold == 2
     assert y[va].sum() >= 20 and y[te].sum() >= 20  # enough flares on each side to mean something
-    clf = FlareClassifier(loss="focal", alpha=0.25, gamma=2.0, hidden=(16,), max_epochs=10, patience=4, seed=0)
+    clf = FlareClassifier(
+        loss="focal", alpha=0.25, gamma=2.0, hidden=(16,), max_epochs=10, patience=4, seed=0
+    )
     clf.fit(X[tr], y[tr], validation=(X[va], y[va]))
     raw_val, raw_test = clf.predict_proba(X[va])[:, 1], clf.predict_proba(X[te])[:, 1]
     for method in ("platt", "isotonic"):

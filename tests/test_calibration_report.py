@@ -59,14 +59,18 @@ def small():
 
 @pytest.fixture(scope="module")
 def methods():
-    return {"net": MethodSpec("net", "squashed network", lambda p, s: Squashed(), neural=True),
-            "logistic": METHODS["logistic"]}
+    return {
+        "net": MethodSpec("net", "squashed network", lambda p, s: Squashed(), neural=True),
+        "logistic": METHODS["logistic"],
+    }
 
 
 @pytest.fixture(scope="module")
 def result(small, methods):
     targets, feats = small
-    return run_protocol(targets, feats, Protocol(folds=3, methods=("logistic", "net"), n_boot=100), methods=methods)
+    return run_protocol(
+        targets, feats, Protocol(folds=3, methods=("logistic", "net"), n_boot=100), methods=methods
+    )
 
 
 def test_networks_are_calibrated_on_their_folds_validation_rows_only(small, methods, result):
@@ -75,9 +79,14 @@ def test_networks_are_calibrated_on_their_folds_validation_rows_only(small, meth
     X = targets.frame[feats].reset_index(drop=True)
     for fold in result.folds:
         est = Squashed().fit(X.iloc[fold.fit], targets.y[fold.fit])
-        p_val, p_test = est.predict_proba(X.iloc[fold.val])[:, 1], est.predict_proba(X.iloc[fold.test])[:, 1]
+        p_val, p_test = (
+            est.predict_proba(X.iloc[fold.val])[:, 1],
+            est.predict_proba(X.iloc[fold.test])[:, 1],
+        )
         expected = fit_calibrator(p_val, targets.y[fold.val], "platt").transform(p_test)
-        got = pred[(pred.method == "net") & (pred.seed == -1) & (pred.fold == fold.index)].sort_values("row")
+        got = pred[
+            (pred.method == "net") & (pred.seed == -1) & (pred.fold == fold.index)
+        ].sort_values("row")
         np.testing.assert_allclose(got["p_calibrated"], expected[np.argsort(fold.test)], rtol=1e-12)
     # Networks' forecasts only: members and reference methods carry NaN.
     assert pred.loc[(pred.method == "net") & (pred.seed >= 0), "p_calibrated"].isna().all()
@@ -95,8 +104,13 @@ def test_test_labels_never_reach_the_calibrator(small, methods, result):
     folds = result.folds
     flipped = targets.y.copy()
     flipped[folds[0].test] = 1 - flipped[folds[0].test]
-    again = run_protocol(dataclasses.replace(targets, y=flipped), feats, result.protocol, methods=methods,
-                         folds=folds).predictions
+    again = run_protocol(
+        dataclasses.replace(targets, y=flipped),
+        feats,
+        result.protocol,
+        methods=methods,
+        folds=folds,
+    ).predictions
     key = ["method", "fold", "seed", "row"]
     a = result.predictions.sort_values(key).reset_index(drop=True)
     b = again.sort_values(key).reset_index(drop=True)
@@ -125,12 +139,18 @@ def test_reliability_figure_shows_before_and_after(result):
     fig = reliability_figure(result, summary)
     titles = [ax.get_title() for ax in fig.axes]
     assert len(fig.axes) == 4 and "before and after calibration" in fig.get_suptitle()
-    assert any("inner validation" in t for t in titles) and any("before calibration" in t for t in titles)
-    after = fig.axes[1]  # the calibrated column holds the network only (plus the two reference lines)
+    assert any("inner validation" in t for t in titles) and any(
+        "before calibration" in t for t in titles
+    )
+    after = fig.axes[
+        1
+    ]  # the calibrated column holds the network only (plus the two reference lines)
     assert [ln.get_label().split(" (Brier")[0] for ln in after.get_lines()][0] == "squashed network"
     assert len(after.get_lines()) == 3
     # Without calibrated forecasts the figure is the single raw column, as before.
-    raw_only = dataclasses.replace(result, predictions=result.predictions.drop(columns="p_calibrated"))
+    raw_only = dataclasses.replace(
+        result, predictions=result.predictions.drop(columns="p_calibrated")
+    )
     fig = reliability_figure(raw_only, summary)
     assert len(fig.axes) == 2 and "before and after" not in fig.get_suptitle()
 
@@ -147,7 +167,9 @@ def test_calibration_table_and_markdown(result):
     assert row.observed_frequency == pytest.approx(net.y.mean())
     text = format_markdown(summarise(result), {"dataset": "demo", "protocol": {}}, table)
     assert "## Calibration" in text and "never the test fold" in text and "squashed network" in text
-    assert "## Calibration" not in format_markdown(summarise(result), {"dataset": "demo", "protocol": {}})
+    assert "## Calibration" not in format_markdown(
+        summarise(result), {"dataset": "demo", "protocol": {}}
+    )
 
 
 def test_saved_model_is_scored_with_its_own_calibrator(tmp_path):
@@ -158,7 +180,14 @@ def test_saved_model_is_scored_with_its_own_calibrator(tmp_path):
     cal = load_calibrator(folder)
     ds = demo_dataset(seed=5, n_regions=60, days=60)
     targets = make_targets(ds, ("N", "A", "B", "C"))
-    res = score_model(model, targets, list(model.feature_names_in_), threshold=0.5, climatology=0.1, calibrator=cal)
+    res = score_model(
+        model,
+        targets,
+        list(model.feature_names_in_),
+        threshold=0.5,
+        climatology=0.1,
+        calibrator=cal,
+    )
     p = res.predictions
     np.testing.assert_allclose(p["p_calibrated"], cal.transform(p["p"]))
     assert calibration_table(res)["method"].tolist() == ["model"]
@@ -169,8 +198,20 @@ def test_evaluate_cli_shows_the_models_calibration(tmp_path):
 
     folder = train_tiny_model(tmp_path / "model")
     out = tmp_path / "eval"
-    result = CliRunner().invoke(main, ["evaluate", "--model", str(folder), "--dataset", "demo", "--n-boot", "50",
-                                       "--out", str(out)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "evaluate",
+            "--model",
+            str(folder),
+            "--dataset",
+            "demo",
+            "--n-boot",
+            "50",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "The model's own calibrator: platt (fitted on validation" in result.output
     cal = pd.read_csv(out / "calibration.csv")

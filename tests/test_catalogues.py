@@ -366,8 +366,11 @@ def test_end_before_start_named_as_in_the_file_and_not_counted(tmp_path):
         "M1.2,2014-01-01T23:50Z,2014-01-01T23:58Z,2014-01-01T00:20Z,11944\n"
         "X1.0,1996-07-31T01:32Z,1996-07-31T01:35Z,1896-07-31T01:38Z,7981\n"
     )
-    with pytest.raises(DataError, match=r"row 1 column 'End Time': '1896-07-31T01:38' \(before the flare's start "
-                                        r"1996-07-31T01:32, also on the next day\)"):
+    with pytest.raises(
+        DataError,
+        match=r"row 1 column 'End Time': '1896-07-31T01:38' \(before the flare's start "
+        r"1996-07-31T01:32, also on the next day\)",
+    ):
         read_ncei_events(path)
     frame = skip(read_ncei_events, path)
     assert len(frame) == 1 and frame.attrs["bad_rows"] == 1

@@ -22,8 +22,16 @@ def model_dir(tmp_path_factory):
 
     train = demo_dataset(seed=3, n_regions=120, days=120)
     targets = make_targets(train, ("B", "C"))
-    clf = FlareClassifier(loss="focal", n_members=2, hidden=(8,), max_epochs=6, patience=2, seed=0,
-                          threshold="tss", device="cpu")
+    clf = FlareClassifier(
+        loss="focal",
+        n_members=2,
+        hidden=(8,),
+        max_epochs=6,
+        patience=2,
+        seed=0,
+        threshold="tss",
+        device="cpu",
+    )
     clf.fit(targets.frame[list(train.features)], targets.y, groups=targets.groups)
     folder = tmp_path_factory.mktemp("model") / "m"
     save_model(clf, folder, dataset=train, targets_definition=targets.definition)
@@ -45,15 +53,31 @@ def test_definition_targets(text, expected):
 
 def test_evaluate_scores_with_the_models_threshold_and_target(model_dir, tmp_path):
     out = tmp_path / "eval"
-    result = CliRunner().invoke(main, ["evaluate", "--model", str(model_dir), "--dataset", "demo", "--n-boot", "200",
-                                       "--out", str(out)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "evaluate",
+            "--model",
+            str(model_dir),
+            "--dataset",
+            "demo",
+            "--n-boot",
+            "200",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     sidecar = json.loads((model_dir / "model.json").read_text())
     pred = pd.read_parquet(out / "predictions.parquet")
-    assert (pred["threshold"] == sidecar["threshold"]).all()  # the training-time threshold, not re-chosen
+    assert (
+        pred["threshold"] == sidecar["threshold"]
+    ).all()  # the training-time threshold, not re-chosen
     assert sorted(pred["seed"].unique()) == [-1, 0, 1]
     table = pd.read_csv(out / "table.csv")
-    target = make_targets(demo_dataset(), ("B", "C"))  # the model's class definition, not the CLI default
+    target = make_targets(
+        demo_dataset(), ("B", "C")
+    )  # the model's class definition, not the CLI default
     assert table["n_test"].item() == len(target.y) and table["n_pos"].item() == target.y.sum()
     assert table["synthetic"].item() and "SYNTHETIC" in (out / "table.md").read_text()
     assert not (out / "comparison.csv").exists()
@@ -68,8 +92,23 @@ def test_evaluate_scores_with_the_models_threshold_and_target(model_dir, tmp_pat
 def test_threshold_option_overrides_the_models(model_dir, tmp_path):
     path = tmp_path / "other.parquet"
     demo_dataset(seed=5, n_regions=80, days=100).frame.to_parquet(path)
-    result = CliRunner().invoke(main, ["evaluate", "--model", str(model_dir), "--dataset", str(path), "--n-boot", "50",
-                                       "--no-figures", "--threshold", "0.3", "--out", str(tmp_path / "o")])
+    result = CliRunner().invoke(
+        main,
+        [
+            "evaluate",
+            "--model",
+            str(model_dir),
+            "--dataset",
+            str(path),
+            "--n-boot",
+            "50",
+            "--no-figures",
+            "--threshold",
+            "0.3",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     pred = pd.read_parquet(tmp_path / "o" / "predictions.parquet")
     assert (pred["threshold"] == 0.3).all()
@@ -81,9 +120,27 @@ def test_scoring_the_training_data_is_flagged_in_sample(model_dir, tmp_path):
 
     # The same network, recorded as trained on the registered demo table (same checksum as --dataset demo).
     folder = tmp_path / "m2"
-    save_model(load_model(model_dir), folder, dataset=demo_dataset(), targets_definition="positive: >= M1.0; negative: B, C")
-    result = CliRunner().invoke(main, ["evaluate", "--model", str(folder), "--dataset", "demo", "--n-boot", "50",
-                                       "--no-figures", "--out", str(tmp_path / "o")])
+    save_model(
+        load_model(model_dir),
+        folder,
+        dataset=demo_dataset(),
+        targets_definition="positive: >= M1.0; negative: B, C",
+    )
+    result = CliRunner().invoke(
+        main,
+        [
+            "evaluate",
+            "--model",
+            str(folder),
+            "--dataset",
+            "demo",
+            "--n-boot",
+            "50",
+            "--no-figures",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "in-sample" in result.output and "IN-SAMPLE" in (tmp_path / "o" / "table.md").read_text()
     assert json.loads((tmp_path / "o" / "run.json").read_text())["model"]["in_sample"] is True
@@ -93,10 +150,24 @@ def test_missing_feature_is_a_clean_error(model_dir, tmp_path):
     frame = demo_dataset(seed=1, n_regions=60, days=90).frame.drop(columns=["R_VALUE"])
     path = tmp_path / "lacking.parquet"
     frame.to_parquet(path)
-    result = CliRunner().invoke(main, ["evaluate", "--model", str(model_dir), "--dataset", str(path),
-                                       "--out", str(tmp_path / "o")])
+    result = CliRunner().invoke(
+        main,
+        [
+            "evaluate",
+            "--model",
+            str(model_dir),
+            "--dataset",
+            str(path),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
     assert result.exit_code == 1
-    assert "Error:" in result.output and "R_VALUE" in result.output and "Traceback" not in result.output
+    assert (
+        "Error:" in result.output
+        and "R_VALUE" in result.output
+        and "Traceback" not in result.output
+    )
 
 
 def test_a_saved_sequence_model_is_scored_with_its_record_windows(tmp_path):
@@ -107,15 +178,31 @@ def test_a_saved_sequence_model_is_scored_with_its_record_windows(tmp_path):
     train = demo_dataset(seed=3, n_regions=60, days=60)
     targets = make_targets(train, ("B", "C"))
     X = targets.frame[["time", "noaa_ar", *train.features]]
-    clf = FlareClassifier(loss="ce", model="sequence", hidden=(8,), window=3, max_epochs=3, seed=0, device="cpu")
+    clf = FlareClassifier(
+        loss="ce", model="sequence", hidden=(8,), window=3, max_epochs=3, seed=0, device="cpu"
+    )
     clf.fit(X, targets.y, groups=targets.groups)
     folder = tmp_path / "gru"
     save_model(clf, folder, dataset=train, targets_definition=targets.definition)
     out = tmp_path / "eval"
-    result = CliRunner().invoke(main, ["evaluate", "--model", str(folder), "--dataset", "demo", "--n-boot", "50",
-                                       "--out", str(out)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "evaluate",
+            "--model",
+            str(folder),
+            "--dataset",
+            "demo",
+            "--n-boot",
+            "50",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     pred = pd.read_parquet(out / "predictions.parquet").sort_values("row")
     scored = make_targets(demo_dataset(), ("B", "C"))
-    expected = load_model(folder).predict_proba(scored.frame[["time", "noaa_ar", *train.features]])[:, 1]
+    expected = load_model(folder).predict_proba(scored.frame[["time", "noaa_ar", *train.features]])[
+        :, 1
+    ]
     np.testing.assert_allclose(pred.loc[pred["seed"] == -1, "p"].to_numpy(), expected, rtol=1e-6)

@@ -155,12 +155,23 @@ def test_only_flarecast_warnings_are_printed_as_data_warnings(capsys):
     with pytest.warns(ResourceWarning, match="unclosed file"):
         with data_warnings_to_stderr():
             warnings.warn("events.csv: skipped 2 malformed row(s)", DataWarning, stacklevel=1)
-            warnings.warn("events.csv: skipped 2 malformed row(s)", DataWarning, stacklevel=1)  # each time, not once
-            warnings.warn("unclosed file <_io.BufferedReader name=25>", ResourceWarning, stacklevel=1)
+            warnings.warn(
+                "events.csv: skipped 2 malformed row(s)", DataWarning, stacklevel=1
+            )  # each time, not once
+            warnings.warn(
+                "unclosed file <_io.BufferedReader name=25>", ResourceWarning, stacklevel=1
+            )
     err = capsys.readouterr().err
-    assert err.count("Warning: events.csv: skipped 2 malformed row(s)\n") == 2 and "unclosed" not in err
+    assert (
+        err.count("Warning: events.csv: skipped 2 malformed row(s)\n") == 2
+        and "unclosed" not in err
+    )
 
     with pytest.raises(DataError), data_warnings_to_stderr():
-        warnings.warn("sharp.csv: dropped 1 row(s) with a missing feature", DataWarning, stacklevel=1)
+        warnings.warn(
+            "sharp.csv: dropped 1 row(s) with a missing feature", DataWarning, stacklevel=1
+        )
         raise DataError("later failure")
-    assert capsys.readouterr().err == "Warning: sharp.csv: dropped 1 row(s) with a missing feature\n"
+    assert (
+        capsys.readouterr().err == "Warning: sharp.csv: dropped 1 row(s) with a missing feature\n"
+    )

@@ -14,9 +14,29 @@ from click.testing import CliRunner
 from flarecast.cli import main
 from flarecast.data.synthetic import demo_dataset
 
-REQUIRED = ["method", "x_recall", "x_recall_lo", "x_recall_hi", "recall", "hss", "hss_lo", "hss_hi", "tss",
-            "tss_lo", "tss_hi", "precision", "auc", "auc_lo", "auc_hi", "bss", "n_test", "n_pos", "n_x",
-            "n_x_regions", "base_rate"]
+REQUIRED = [
+    "method",
+    "x_recall",
+    "x_recall_lo",
+    "x_recall_hi",
+    "recall",
+    "hss",
+    "hss_lo",
+    "hss_hi",
+    "tss",
+    "tss_lo",
+    "tss_hi",
+    "precision",
+    "auc",
+    "auc_lo",
+    "auc_hi",
+    "bss",
+    "n_test",
+    "n_pos",
+    "n_x",
+    "n_x_regions",
+    "base_rate",
+]
 
 
 @pytest.fixture(scope="module")
@@ -30,19 +50,47 @@ def table_file(tmp_path_factory):
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "out"
     config = out.parent / "fast.toml"
-    config.write_text('[protocol]\nfolds = 5\nseeds = 2\nn_boot = 300\n\n'
-                      '[protocol.network]\nmax_epochs = 15\npatience = 3\nhidden = [16]\n')
-    result = CliRunner().invoke(main, [
-        "reproduce", "--dataset", "demo", "--config", str(config), "--folds", "3",
-        "--methods", "climatology,logistic,ce,focal", "--gamma", "1.5", "--out", str(out)])
+    config.write_text(
+        "[protocol]\nfolds = 5\nseeds = 2\nn_boot = 300\n\n"
+        "[protocol.network]\nmax_epochs = 15\npatience = 3\nhidden = [16]\n"
+    )
+    result = CliRunner().invoke(
+        main,
+        [
+            "reproduce",
+            "--dataset",
+            "demo",
+            "--config",
+            str(config),
+            "--folds",
+            "3",
+            "--methods",
+            "climatology,logistic,ce,focal",
+            "--gamma",
+            "1.5",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     return out, result
 
 
 def test_writes_every_file(run):
     out, _ = run
-    for name in ("table.md", "table.csv", "comparison.csv", "predictions.parquet", "run.json", "roc.png",
-                 "reliability.png", "skill_threshold.png", "intervals.png", "importance.csv", "importance.png"):
+    for name in (
+        "table.md",
+        "table.csv",
+        "comparison.csv",
+        "predictions.parquet",
+        "run.json",
+        "roc.png",
+        "reliability.png",
+        "skill_threshold.png",
+        "intervals.png",
+        "importance.csv",
+        "importance.png",
+    ):
         assert (out / name).stat().st_size > 0, name
     assert not list(out.glob(".*.tmp"))  # atomic writes left no temporaries
 
@@ -59,9 +107,14 @@ def test_table_and_comparison(run):
     assert set(comp["comparison"]) == {"focal - ce", "ce - logistic", "focal - logistic"}
     by_method = table.set_index("method")
     pairs = comp.set_index(["comparison", "score"])
-    for (a, b), score in ((("focal", "ce"), "hss"), (("ce", "logistic"), "auc"), (("focal", "logistic"), "tss")):
+    for (a, b), score in (
+        (("focal", "ce"), "hss"),
+        (("ce", "logistic"), "auc"),
+        (("focal", "logistic"), "tss"),
+    ):
         assert pairs.loc[(f"{a} - {b}", score), "difference"] == pytest.approx(
-            by_method.loc[a, score] - by_method.loc[b, score], abs=1e-5)
+            by_method.loc[a, score] - by_method.loc[b, score], abs=1e-5
+        )
     reading = (out / "table.md").read_text().split("## Reading")[1]
     assert "Against logistic regression, paired: the cross-entropy network ROC AUC" in reading
 
@@ -72,14 +125,18 @@ def test_importance_of_both_networks(run):
     features = json.loads((out / "run.json").read_text())["features"]
     assert set(imp["method"]) == {"focal", "ce"}
     for _, sub in imp.groupby("method"):
-        assert sorted(sub["feature"]) == sorted(features) and sorted(sub["rank"]) == list(range(1, len(features) + 1))
+        assert sorted(sub["feature"]) == sorted(features) and sorted(sub["rank"]) == list(
+            range(1, len(features) + 1)
+        )
     assert (imp["n_folds"] == 3).all() and imp["synthetic"].all()
 
 
 def test_predictions_cover_every_row_per_method(run):
     out, _ = run
     pred = pd.read_parquet(out / "predictions.parquet")
-    assert {"fold", "seed", "method", "region", "letter", "threshold", "time", "p", "y"} <= set(pred.columns)
+    assert {"fold", "seed", "method", "region", "letter", "threshold", "time", "p", "y"} <= set(
+        pred.columns
+    )
     n = pd.read_csv(out / "table.csv")["n_test"].iloc[0]
     for method, sub in pred[pred.seed == -1].groupby("method"):
         assert sorted(sub["row"]) == list(range(n)), method
@@ -131,9 +188,21 @@ def test_prints_table_and_plain_reading(run):
     ],
 )
 def test_bad_options_fail_cleanly(table_file, tmp_path, args, match):
-    result = CliRunner().invoke(main, ["reproduce", "--dataset", str(table_file), *args, "--n-boot", "10",
-                                       "--methods" if "--methods" not in args else "--seed",
-                                       "climatology" if "--methods" not in args else "0", "--out", str(tmp_path)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "reproduce",
+            "--dataset",
+            str(table_file),
+            *args,
+            "--n-boot",
+            "10",
+            "--methods" if "--methods" not in args else "--seed",
+            "climatology" if "--methods" not in args else "0",
+            "--out",
+            str(tmp_path),
+        ],
+    )
     assert result.exit_code != 0
     assert "Traceback" not in result.output
     import re
@@ -144,22 +213,38 @@ def test_bad_options_fail_cleanly(table_file, tmp_path, args, match):
 def test_unknown_config_key_lists_legal_keys(table_file, tmp_path):
     config = tmp_path / "bad.toml"
     config.write_text("[protocol]\nfold = 3\n")
-    result = CliRunner().invoke(main, ["reproduce", "--dataset", str(table_file), "--config", str(config),
-                                       "--out", str(tmp_path / "o")])
+    result = CliRunner().invoke(
+        main,
+        [
+            "reproduce",
+            "--dataset",
+            str(table_file),
+            "--config",
+            str(config),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
     assert result.exit_code == 1
     assert "unknown key(s) ['fold']" in result.output and "'folds'" in result.output
 
 
 def test_cli_module_imports_neither_torch_nor_matplotlib():
-    code = ("import sys, flarecast.cli.evaluate, flarecast.evaluation.protocol, flarecast.evaluation.tables, flarecast.evaluation.bootstrap; "
-            "print(sorted(m for m in ('torch', 'matplotlib') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    code = (
+        "import sys, flarecast.cli.evaluate, flarecast.evaluation.protocol, flarecast.evaluation.tables, flarecast.evaluation.bootstrap; "
+        "print(sorted(m for m in ('torch', 'matplotlib') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "[]"
 
 
 def test_config_file_sets_targets_unless_the_option_is_given(table_file, tmp_path):
     config = tmp_path / "targets.toml"
-    config.write_text('[protocol]\nnegatives = ["B", "C"]\nfolds = 2\nn_boot = 20\nmethods = ["climatology"]\n')
+    config.write_text(
+        '[protocol]\nnegatives = ["B", "C"]\nfolds = 2\nn_boot = 20\nmethods = ["climatology"]\n'
+    )
     base = ["reproduce", "--dataset", str(table_file), "--config", str(config), "--no-figures"]
     result = CliRunner().invoke(main, [*base, "--out", str(tmp_path / "a")])
     assert result.exit_code == 0, result.output
@@ -174,9 +259,25 @@ def test_config_file_sets_targets_unless_the_option_is_given(table_file, tmp_pat
 
 def test_reproduce_on_real_umich_24h(data_dir, tmp_path):
     """The real Michigan 24 h table: counts match its PROVENANCE.md (597 M/X, 5,053 C, 37 X in 24 regions)."""
-    result = CliRunner().invoke(main, ["reproduce", "--dataset", "umich-24h", "--data-dir", str(data_dir),
-                                       "--methods", "climatology,logistic", "--folds", "3", "--n-boot", "100",
-                                       "--no-figures", "--out", str(tmp_path)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "reproduce",
+            "--dataset",
+            "umich-24h",
+            "--data-dir",
+            str(data_dir),
+            "--methods",
+            "climatology,logistic",
+            "--folds",
+            "3",
+            "--n-boot",
+            "100",
+            "--no-figures",
+            "--out",
+            str(tmp_path),
+        ],
+    )
     assert result.exit_code == 0, result.output
     table = pd.read_csv(tmp_path / "table.csv").set_index("method")
     assert table["n_test"].iloc[0] == 597 + 5053 and table["n_pos"].iloc[0] == 597

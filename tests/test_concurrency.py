@@ -60,20 +60,28 @@ def check_index(root: Path) -> None:
 
 # -- the real command --------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     """A small trained model and the reports of two different inputs, each written by a solo run."""
     base = tmp_path_factory.mktemp("concurrency")
     model = tiny_model(base / "model")
-    runs = {name: forecast_cmd(model, features, base / f"solo-{name}") for name, features in
-            (("A", "demo:1"), ("B", "demo:3"))}
-    procs = {name: subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for name, cmd in runs.items()}
+    runs = {
+        name: forecast_cmd(model, features, base / f"solo-{name}")
+        for name, features in (("A", "demo:1"), ("B", "demo:3"))
+    }
+    procs = {
+        name: subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for name, cmd in runs.items()
+    }
     for proc in procs.values():
         status, output = finish(proc)
         assert status == 0, output
     reference = {name: normalised(base / f"solo-{name}" / DAY) for name in runs}
     assert reference["A"] != reference["B"] and sorted(reference["A"]) == sorted(FILES)
-    assert all(reference["A"][f] != reference["B"][f] for f in FILES)  # every file tells the runs apart
+    assert all(
+        reference["A"][f] != reference["B"][f] for f in FILES
+    )  # every file tells the runs apart
     return model, base, reference
 
 
@@ -85,13 +93,29 @@ def tiny_model(folder: Path) -> Path:
 
     ds = demo_dataset(seed=0, n_regions=40, days=30)
     y = (ds.frame["peak_flux"].to_numpy() >= 1e-6).astype(int)
-    clf = FlareClassifier(hidden=(4,), max_epochs=1).fit(ds.frame[list(ds.features)], y, groups=ds.frame["noaa_ar"])
-    return save_model(clf, folder, dataset=ds, targets_definition="positive: >= C1.0; negative: N, A, B")
+    clf = FlareClassifier(hidden=(4,), max_epochs=1).fit(
+        ds.frame[list(ds.features)], y, groups=ds.frame["noaa_ar"]
+    )
+    return save_model(
+        clf, folder, dataset=ds, targets_definition="positive: >= C1.0; negative: N, A, B"
+    )
 
 
 def forecast_cmd(model: Path, features: str, out: Path) -> list[str]:
-    return [FLARECAST, "forecast", "--model", str(model), "--features", features, "--date", DAY,
-            "--engine", "numpy", "--out", str(out)]
+    return [
+        FLARECAST,
+        "forecast",
+        "--model",
+        str(model),
+        "--features",
+        features,
+        "--date",
+        DAY,
+        "--engine",
+        "numpy",
+        "--out",
+        str(out),
+    ]
 
 
 def start(cmd: list[str], pause: float | None = None) -> subprocess.Popen:
@@ -131,7 +155,10 @@ def test_two_commands_for_the_same_day_at_once(setup, tmp_path):
             status, output = finish(proc)
             assert status == 0, output
         seen.add(which(out / DAY, reference))
-        assert sorted(p.name for p in out.iterdir()) == [DAY, "index.html"]  # no temporary or old folders
+        assert sorted(p.name for p in out.iterdir()) == [
+            DAY,
+            "index.html",
+        ]  # no temporary or old folders
         check_index(out)
         rounds += 1
     assert rounds >= 2 and seen <= {"A", "B"}
@@ -145,13 +172,17 @@ def test_a_writer_killed_mid_write_leaves_the_old_report(setup, tmp_path):
     proc = start(forecast_cmd(model, "demo:3", out), pause=0.3)
     deadline = time.monotonic() + 60
     while not any(len(list(t.iterdir())) >= 2 for t in out.glob(f".{DAY}.*.tmp")):
-        assert proc.poll() is None and time.monotonic() < deadline, "the writer ended before it could be killed"
+        assert proc.poll() is None and time.monotonic() < deadline, (
+            "the writer ended before it could be killed"
+        )
         time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     assert finish(proc, 30)[0] == -signal.SIGKILL
     assert which(out / DAY, reference) == "A"  # the old report, whole
     assert (out / "index.html").read_bytes() == index_before
-    assert [name for name in leftovers(out) if name.endswith(".tmp")]  # the kill did land inside the write
+    assert [
+        name for name in leftovers(out) if name.endswith(".tmp")
+    ]  # the kill did land inside the write
     # The next run cleans up after the dead one and publishes the new report.
     assert finish(start(forecast_cmd(model, "demo:3", out)))[0] == 0
     assert which(out / DAY, reference) == "B" and leftovers(out) == []
@@ -166,7 +197,10 @@ def test_kills_at_random_instants(setup, tmp_path):
     outcomes = []
     deadline = time.monotonic() + 3
     while time.monotonic() < deadline or len(outcomes) < 3:
-        proc = start(forecast_cmd(model, rng.choice(["demo:1", "demo:3"]), out), pause=rng.choice([0.0, 0.05]))
+        proc = start(
+            forecast_cmd(model, rng.choice(["demo:1", "demo:3"]), out),
+            pause=rng.choice([0.0, 0.05]),
+        )
         time.sleep(rng.uniform(0.2, 1.2))
         proc.send_signal(signal.SIGKILL)
         outcomes.append(finish(proc, 30)[0])
@@ -189,6 +223,7 @@ def test_a_writer_waits_for_the_folder_lock(setup, tmp_path):
 
 # -- many writers, one reader ----------------------------------------------------------------------------
 
+
 class _Scale:
     """predict_proba = USFLUX / 1e23: each writer's tag gives its own probabilities."""
 
@@ -201,14 +236,27 @@ def tagged_forecast(tag: int):
     from flarecast.forecast.core import InputInfo, ModelInfo, make_forecast
 
     t0 = pd.Timestamp(DAY, tz="UTC")
-    frame = pd.DataFrame({"noaa_ar": pd.array([11100 + i for i in range(4)], dtype="Int64"),
-                          "LON_FWT": [-30.0, -5.0, 10.0, 40.0], "LAT_FWT": [10.0, -12.0, 8.0, 20.0],
-                          "USFLUX": [(tag + 1) * (i + 1) * 1e21 for i in range(4)], "MEANSHR": 40.0,
-                          "time": t0 - pd.Timedelta(hours=1)})
-    info = ModelInfo(model_id=f"writer-{tag}", features=("USFLUX", "MEANSHR"), target_definition=
-                     "positive: >= M1.0; negative: N, A, B, C", flaring_only=False, calibration="none",
-                     calibration_method="none")
-    return make_forecast(frame, _Scale(), info, t0, input_info=InputInfo(f"writer-{tag}.csv", None, False))
+    frame = pd.DataFrame(
+        {
+            "noaa_ar": pd.array([11100 + i for i in range(4)], dtype="Int64"),
+            "LON_FWT": [-30.0, -5.0, 10.0, 40.0],
+            "LAT_FWT": [10.0, -12.0, 8.0, 20.0],
+            "USFLUX": [(tag + 1) * (i + 1) * 1e21 for i in range(4)],
+            "MEANSHR": 40.0,
+            "time": t0 - pd.Timedelta(hours=1),
+        }
+    )
+    info = ModelInfo(
+        model_id=f"writer-{tag}",
+        features=("USFLUX", "MEANSHR"),
+        target_definition="positive: >= M1.0; negative: N, A, B, C",
+        flaring_only=False,
+        calibration="none",
+        calibration_method="none",
+    )
+    return make_forecast(
+        frame, _Scale(), info, t0, input_info=InputInfo(f"writer-{tag}.csv", None, False)
+    )
 
 
 def expected_files(tag: int) -> dict[str, str]:
@@ -217,8 +265,13 @@ def expected_files(tag: int) -> dict[str, str]:
 
     fc = tagged_forecast(tag)
     text = json.dumps(forecast_to_dict(fc), indent=2) + "\n"
-    return {"forecast.json": _GENERATED.sub("", text), "forecast.csv": render_csv(fc), "forecast.txt": render_txt(fc),
-            "forecast.md": render_md(fc), "forecast.html": render_html(fc, {})}
+    return {
+        "forecast.json": _GENERATED.sub("", text),
+        "forecast.csv": render_csv(fc),
+        "forecast.txt": render_txt(fc),
+        "forecast.md": render_md(fc),
+        "forecast.html": render_html(fc, {}),
+    }
 
 
 def _writer(root: str, tag: int, n: int) -> None:
@@ -234,9 +287,14 @@ def test_writer_processes_and_a_reader(tmp_path):
     _writer(str(root), 0, 1)
     reference = {str(tag): expected_files(tag) for tag in range(4)}
     assert which(root / DAY, reference) == "0"
-    code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import test_concurrency as t; " \
-           f"t._writer({str(root)!r}, int(sys.argv[1]), 12)"
-    writers = [subprocess.Popen([sys.executable, "-c", code, str(tag)], stderr=subprocess.PIPE) for tag in (1, 2, 3)]
+    code = (
+        f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import test_concurrency as t; "
+        f"t._writer({str(root)!r}, int(sys.argv[1]), 12)"
+    )
+    writers = [
+        subprocess.Popen([sys.executable, "-c", code, str(tag)], stderr=subprocess.PIPE)
+        for tag in (1, 2, 3)
+    ]
     problems, reads = [], [0]
     docs = {_GENERATED.sub("", ref["forecast.json"]) for ref in reference.values()}
 
@@ -252,7 +310,9 @@ def test_writer_processes_and_a_reader(tmp_path):
             except FileNotFoundError:
                 continue  # read from the replaced folder while it was being deleted: allowed
             if _GENERATED.sub("", text) not in docs:
-                problems.append(f"forecast.json was not one writer's complete file: {text[:80]!r}...")
+                problems.append(
+                    f"forecast.json was not one writer's complete file: {text[:80]!r}..."
+                )
             reads[0] += 1
 
     reader = threading.Thread(target=read)
@@ -272,7 +332,9 @@ def test_rename_fallback_and_repair_of_a_run_killed_between_its_renames(tmp_path
 
     root = tmp_path / "reports"
     reference = {str(tag): expected_files(tag) for tag in range(3)}
-    monkeypatch.setattr("flarecast.forecast.report.exchange_paths", lambda a, b: False)  # as on macOS
+    monkeypatch.setattr(
+        "flarecast.forecast.report.exchange_paths", lambda a, b: False
+    )  # as on macOS
     write_report(tagged_forecast(0), root)
     write_report(tagged_forecast(1), root)
     assert which(root / DAY, reference) == "1" and leftovers(root) == []

@@ -36,7 +36,9 @@ TORCHRUN_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT
 
 
 def _context(rank: int, world: int) -> ddp.DDPContext:
-    return ddp.DDPContext(rank=rank, world_size=world, local_rank=rank, device=torch.device("cpu"), backend="gloo")
+    return ddp.DDPContext(
+        rank=rank, world_size=world, local_rank=rank, device=torch.device("cpu"), backend="gloo"
+    )
 
 
 @settings(max_examples=80, deadline=None)
@@ -64,13 +66,35 @@ def test_init_from_env_outside_torchrun(monkeypatch):
     assert ddp.init_from_env("cpu") is None and ddp.active() is None
 
 
-@pytest.mark.parametrize("env, message", [
-    ({"WORLD_SIZE": "2"}, r"\['RANK', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT'\] are not: start .* with torchrun"),
-    ({"WORLD_SIZE": "2", "RANK": "two", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "1"},
-     "RANK must be an integer. Got 'two'"),
-    ({"WORLD_SIZE": "2", "RANK": "2", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "1"},
-     "Inconsistent torchrun variables: RANK=2, WORLD_SIZE=2"),
-])
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        (
+            {"WORLD_SIZE": "2"},
+            r"\['RANK', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT'\] are not: start .* with torchrun",
+        ),
+        (
+            {
+                "WORLD_SIZE": "2",
+                "RANK": "two",
+                "LOCAL_RANK": "0",
+                "MASTER_ADDR": "127.0.0.1",
+                "MASTER_PORT": "1",
+            },
+            "RANK must be an integer. Got 'two'",
+        ),
+        (
+            {
+                "WORLD_SIZE": "2",
+                "RANK": "2",
+                "LOCAL_RANK": "0",
+                "MASTER_ADDR": "127.0.0.1",
+                "MASTER_PORT": "1",
+            },
+            "Inconsistent torchrun variables: RANK=2, WORLD_SIZE=2",
+        ),
+    ],
+)
 def test_init_from_env_rejects_a_broken_environment(monkeypatch, env, message):
     for name in TORCHRUN_VARS:
         monkeypatch.delenv(name, raising=False)
@@ -86,8 +110,13 @@ def one_rank_group(monkeypatch):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    for name, value in {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1",
-                        "MASTER_PORT": str(port)}.items():
+    for name, value in {
+        "RANK": "0",
+        "WORLD_SIZE": "1",
+        "LOCAL_RANK": "0",
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": str(port),
+    }.items():
         monkeypatch.setenv(name, value)
     context = ddp.init_from_env("cpu", timeout_s=60)
     yield context
@@ -108,10 +137,22 @@ def test_one_rank_group_trains_like_one_process(one_rank_group, rng):
     X = torch.from_numpy(rng.normal(size=(200, 3)).astype(np.float32)) + y[:, None] * 0.8
     config = TrainConfig(hidden=(8,), n_members=2, max_epochs=4, batch_size=32, seed=3)
     results = {}
-    for name, parallel in (("alone", None), ("ddp", "auto")):  # "auto" finds the group initialised above
+    for name, parallel in (
+        ("alone", None),
+        ("ddp", "auto"),
+    ):  # "auto" finds the group initialised above
         net = EnsembleMLP(3, (8,), n_members=2, seed=3, base_rate=0.3)
-        res = train_ensemble(net, (X[:150],), y[:150], (X[150:],), y[150:], make_loss("focal"), config,
-                             torch.device("cpu"), parallel=parallel)
+        res = train_ensemble(
+            net,
+            (X[:150],),
+            y[:150],
+            (X[150:],),
+            y[150:],
+            make_loss("focal"),
+            config,
+            torch.device("cpu"),
+            parallel=parallel,
+        )
         results[name] = (res, [p.detach().clone() for p in net.parameters()])
     (alone, w_alone), (par, w_par) = results["alone"], results["ddp"]
     assert np.array_equal(alone.best_epoch, par.best_epoch)
@@ -121,8 +162,12 @@ def test_one_rank_group_trains_like_one_process(one_rank_group, rng):
 
 
 def test_nccl_group_refuses_a_cpu_model():
-    ctx = ddp.DDPContext(rank=0, world_size=2, local_rank=0, device=torch.device("cuda", 0), backend="nccl")
-    with pytest.raises(ConfigError, match="model is on cpu but this torchrun process group uses NCCL"):
+    ctx = ddp.DDPContext(
+        rank=0, world_size=2, local_rank=0, device=torch.device("cuda", 0), backend="nccl"
+    )
+    with pytest.raises(
+        ConfigError, match="model is on cpu but this torchrun process group uses NCCL"
+    ):
         ctx.wrap(EnsembleMLP(2, (4,)))
 
 
@@ -134,13 +179,39 @@ def _flarecast_script() -> Path:
 
 
 def test_torchrun_two_processes_match_one_process(tmp_path):
-    args = ["train", "--dataset", "demo", "--device", "cpu", "--epochs", "4", "--seeds", "2", "--quiet",
-            "--calibration", "none"]
+    args = [
+        "train",
+        "--dataset",
+        "demo",
+        "--device",
+        "cpu",
+        "--epochs",
+        "4",
+        "--seeds",
+        "2",
+        "--quiet",
+        "--calibration",
+        "none",
+    ]
     env = {k: v for k, v in os.environ.items() if k not in TORCHRUN_VARS}
     run = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone",
-         str(_flarecast_script()), *args, "--out", str(tmp_path / "ddp")],
-        capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path)
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node=2",
+            "--standalone",
+            str(_flarecast_script()),
+            *args,
+            "--out",
+            str(tmp_path / "ddp"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+        cwd=tmp_path,
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     single = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "one")])
     assert single.exit_code == 0, single.output
@@ -148,7 +219,9 @@ def test_torchrun_two_processes_match_one_process(tmp_path):
     # Only rank 0 printed and wrote.
     assert run.stdout.count("data-parallel: 2 torchrun processes (gloo)") == 1
     assert run.stdout.count("saved ") == 1 and run.stdout.count("validating on ") == 1
-    side = {name: json.loads((tmp_path / name / "model.json").read_text()) for name in ("ddp", "one")}
+    side = {
+        name: json.loads((tmp_path / name / "model.json").read_text()) for name in ("ddp", "one")
+    }
     assert side["ddp"]["extra"]["data_parallel"] == {"world_size": 2, "backend": "gloo"}
     assert "data_parallel" not in side["one"]["extra"]
 
@@ -156,7 +229,10 @@ def test_torchrun_two_processes_match_one_process(tmp_path):
     # the averaged gradient of the two half-batches is the gradient of the whole batch.
     auc = {name: s["training"]["validation"]["auc"] for name, s in side.items()}
     assert auc["ddp"] == pytest.approx(auc["one"], abs=0.005) and auc["one"] > 0.6
-    hist = {name: np.asarray(s["training"]["history"]["val_loss"], dtype=float) for name, s in side.items()}
+    hist = {
+        name: np.asarray(s["training"]["history"]["val_loss"], dtype=float)
+        for name, s in side.items()
+    }
     assert hist["ddp"].shape == hist["one"].shape == (4, 2)
     np.testing.assert_allclose(hist["ddp"], hist["one"], rtol=1e-3)
 
@@ -164,5 +240,8 @@ def test_torchrun_two_processes_match_one_process(tmp_path):
     from flarecast.data.synthetic import demo_dataset
 
     frame = demo_dataset().frame.head(300)
-    p = {name: load_model(tmp_path / name, device="cpu").predict_proba(frame)[:, 1] for name in ("ddp", "one")}
+    p = {
+        name: load_model(tmp_path / name, device="cpu").predict_proba(frame)[:, 1]
+        for name in ("ddp", "one")
+    }
     np.testing.assert_allclose(p["ddp"], p["one"], atol=2e-3)

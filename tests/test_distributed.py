@@ -35,12 +35,18 @@ distributed = pytest.importorskip("distributed")
 def client():
     """``--scheduler processes`` with 2 workers: a LocalCluster of 2 single-threaded processes on 127.0.0.1."""
     with make_client("processes", n_workers=2) as c:
-        assert isinstance(c.cluster, distributed.LocalCluster) and sorted(c.nthreads().values()) == [1, 1]
+        assert isinstance(c.cluster, distributed.LocalCluster) and sorted(
+            c.nthreads().values()
+        ) == [1, 1]
         assert all(address.startswith("tcp://127.0.0.1:") for address in c.nthreads())
         # Each worker imports torch and the estimators while the labelling tests run, so the sweep tests
         # do not wait for it (seconds on a busy machine). The futures are held until the module ends.
-        warm = [c.submit(importlib.import_module, "flarecast.training.estimator", pure=False, workers=[w])
-                for w in c.nthreads()]
+        warm = [
+            c.submit(
+                importlib.import_module, "flarecast.training.estimator", pure=False, workers=[w]
+            )
+            for w in c.nthreads()
+        ]
         yield c
         del warm
 
@@ -56,8 +62,10 @@ def address(client):
 
 @pytest.mark.parametrize("bad", ["threads", "http://127.0.0.1:8786", "", 3])
 def test_make_client_rejects_unknown_schedulers(bad):
-    with pytest.raises(ConfigError, match="'scheduler' parameter must be .*'local', 'processes'"), \
-            make_client(bad):
+    with (
+        pytest.raises(ConfigError, match="'scheduler' parameter must be .*'local', 'processes'"),
+        make_client(bad),
+    ):
         pass
 
 
@@ -65,7 +73,9 @@ def test_make_client_reports_an_unreachable_scheduler():
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with pytest.raises(ConfigError, match=rf"No Dask scheduler answered at tcp://127.0.0.1:{port}.*dask scheduler"):
+    with pytest.raises(
+        ConfigError, match=rf"No Dask scheduler answered at tcp://127.0.0.1:{port}.*dask scheduler"
+    ):
         with make_client(f"tcp://127.0.0.1:{port}", timeout="1s"):
             pass
 
@@ -86,8 +96,12 @@ def test_started_workers_keep_malloc_defaults_and_do_not_profile(client):
 
         import dask
 
-        return (os.environ.get("MALLOC_TRIM_THRESHOLD_"), dask.config.get("distributed.worker.profile.enabled"),
-                os.environ.get("OMP_NUM_THREADS"), dask.config.get("distributed.admin.system-monitor.interval"))
+        return (
+            os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+            dask.config.get("distributed.worker.profile.enabled"),
+            os.environ.get("OMP_NUM_THREADS"),
+            dask.config.get("distributed.admin.system-monitor.interval"),
+        )
 
     assert set(client.run(settings).values()) == {(None, False, "1", "2s")}
 
@@ -102,8 +116,11 @@ def test_make_client_local_threads():
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.one_of(st.integers(11000, 11030), st.none()), min_size=0, max_size=300),
-       st.integers(1, 8), st.sampled_from([1.0, 0.5, 1e9]))
+@given(
+    st.lists(st.one_of(st.integers(11000, 11030), st.none()), min_size=0, max_size=300),
+    st.integers(1, 8),
+    st.sampled_from([1.0, 0.5, 1e9]),
+)
 def test_region_partitions_never_split_a_region(values, n_parts, scale):
     # scale 1: region numbers (counted with a bincount); 0.5 and 1e9: the general path (a sort)
     keys = np.array([np.nan if v is None else float(v) * scale for v in values])
@@ -113,7 +130,9 @@ def test_region_partitions_never_split_a_region(values, n_parts, scale):
         assert bounds.tolist() == [-np.inf, np.inf]  # one empty partition that needs no flares
         return
     used = np.unique(part)
-    assert len(bounds) == len(used) + 1 and np.array_equal(used, np.arange(len(used)))  # no empty partition
+    assert len(bounds) == len(used) + 1 and np.array_equal(
+        used, np.arange(len(used))
+    )  # no empty partition
     assert len(used) <= n_parts and np.all(bounds[1:] >= bounds[:-1])
     frame = pd.DataFrame({"key": keys, "part": part})
     assert (frame.dropna().groupby("key")["part"].nunique() == 1).all()
@@ -121,13 +140,17 @@ def test_region_partitions_never_split_a_region(values, n_parts, scale):
     for p in used:  # the bounds say where each partition's flares are
         k = keys[(part == p) & ~np.isnan(keys)]
         assert np.all((k >= bounds[p]) & (k < bounds[p + 1]))
-    if len(keys):  # balanced up to one region: no partition exceeds its share by more than the largest region
+    if len(
+        keys
+    ):  # balanced up to one region: no partition exceeds its share by more than the largest region
         largest = frame.groupby(frame["key"].fillna(-1))["part"].size().max()
         assert np.bincount(part).max() <= len(keys) / len(used) + largest
 
 
 def test_region_partitions_rejects_bad_counts():
-    with pytest.raises(ConfigError, match=r"'partitions' parameter must be an int in \[1, 32767\]. Got 0"):
+    with pytest.raises(
+        ConfigError, match=r"'partitions' parameter must be an int in \[1, 32767\]. Got 0"
+    ):
         region_partitions(np.array([1.0]), 0)
 
 
@@ -155,14 +178,19 @@ def assert_same(single: pd.DataFrame, dask: pd.DataFrame) -> None:
     assert single.attrs == dask.attrs
 
 
-@pytest.mark.parametrize("options", [
-    {},
-    {"history": "24h", "unknown": "drop", "horizon": "48h"},
-    {"event_time": "start", "latency": "6h", "partitions": 5},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"history": "24h", "unknown": "drop", "horizon": "48h"},
+        {"event_time": "start", "latency": "6h", "partitions": 5},
+    ],
+)
 def test_labels_equal_single_process_row_for_row(client, records_and_events, options):
     records, events = records_and_events
-    single = label_records(records, events, **{k: v for k, v in options.items() if k != "partitions"})
+    single = label_records(
+        records, events, **{k: v for k, v in options.items() if k != "partitions"}
+    )
     if "partitions" in options:
         from flarecast.scaleout.dask import label_records_distributed
 
@@ -170,7 +198,10 @@ def test_labels_equal_single_process_row_for_row(client, records_and_events, opt
     else:
         dask = label_records(records, events, scheduler=client, **options)
     assert_same(single, dask)
-    assert dask.attrs["records_without_region"] > 0 and dask["goes_class"].str[0].isin(["M", "X"]).any()
+    assert (
+        dask.attrs["records_without_region"] > 0
+        and dask["goes_class"].str[0].isin(["M", "X"]).any()
+    )
     if options.get("unknown") == "drop":
         assert dask.attrs["unknown_labels_dropped"] > 0 and len(dask) < len(records)
 
@@ -186,8 +217,10 @@ def test_labelled_table_by_harp_equal(client):
     mapping = series[["harpnum", "noaa_ar"]].drop_duplicates().reset_index(drop=True)
     # One HARP spans two regions, so partitions must follow HARPs, not regions.
     first, second = mapping.iloc[0], mapping.iloc[1]
-    mapping = pd.concat([mapping, pd.DataFrame({"harpnum": [first["harpnum"]], "noaa_ar": [second["noaa_ar"]]})],
-                        ignore_index=True).astype({"harpnum": "Int64", "noaa_ar": "Int64"})
+    mapping = pd.concat(
+        [mapping, pd.DataFrame({"harpnum": [first["harpnum"]], "noaa_ar": [second["noaa_ar"]]})],
+        ignore_index=True,
+    ).astype({"harpnum": "Int64", "noaa_ar": "Int64"})
     single = labelled_table(series, events, history="24h", harp_map=mapping)
     dask = labelled_table(series, events, history="24h", harp_map=mapping, scheduler=client)
     assert_same(single, dask)
@@ -224,15 +257,42 @@ def test_cli_label_with_scheduler(tmp_path, address):
     outs = {}
     for name, extra in (("single", []), ("dask", ["--scheduler", address])):
         outs[name] = tmp_path / f"{name}.parquet"
-        result = runner.invoke(main, ["label", "--sharp", "demo", "--catalogue", "demo", "--history",
-                                      "--out", str(outs[name]), *extra])
+        result = runner.invoke(
+            main,
+            [
+                "label",
+                "--sharp",
+                "demo",
+                "--catalogue",
+                "demo",
+                "--history",
+                "--out",
+                str(outs[name]),
+                *extra,
+            ],
+        )
         assert result.exit_code == 0, result.output
     single, dask = pd.read_parquet(outs["single"]), pd.read_parquet(outs["dask"])
     pd.testing.assert_frame_equal(single, dask, check_exact=True)
     assert len(single) > 10_000
-    bad = runner.invoke(main, ["label", "--sharp", "demo", "--catalogue", "demo", "--scheduler", "threads",
-                               "--out", str(tmp_path / "x.parquet")])
-    assert bad.exit_code == 1 and "'scheduler' parameter must be one of ['local', 'processes']" in bad.output
+    bad = runner.invoke(
+        main,
+        [
+            "label",
+            "--sharp",
+            "demo",
+            "--catalogue",
+            "demo",
+            "--scheduler",
+            "threads",
+            "--out",
+            str(tmp_path / "x.parquet"),
+        ],
+    )
+    assert (
+        bad.exit_code == 1
+        and "'scheduler' parameter must be one of ['local', 'processes']" in bad.output
+    )
 
 
 # -- sweeps ------------------------------------------------------------------------------------------
@@ -249,15 +309,32 @@ FAST = {"max_epochs": 8, "patience": 3, "hidden": [16]}
 
 def test_reproduce_sweep_equals_sequential(client, small_targets):
     data, targets = small_targets
-    protocol = Protocol(folds=2, seeds=2, methods=("climatology", "logistic", "gboost", "focal"),
-                        network=FAST, seed=4)
+    protocol = Protocol(
+        folds=2,
+        seeds=2,
+        methods=("climatology", "logistic", "gboost", "focal"),
+        network=FAST,
+        seed=4,
+    )
     collectors, results, order = [], [], []
     for scheduler in (None, client):
-        collector = ImportanceCollector(targets.frame[list(data.features)].reset_index(drop=True),
-                                        targets.y.astype(int), data.features, seed=4)
+        collector = ImportanceCollector(
+            targets.frame[list(data.features)].reset_index(drop=True),
+            targets.y.astype(int),
+            data.features,
+            seed=4,
+        )
         calls: list[tuple[int, str]] = []
-        results.append(run_protocol(targets, data.features, protocol, on_fit=collector, scheduler=scheduler,
-                                    progress=lambda fold, method, calls=calls: calls.append((fold, method))))
+        results.append(
+            run_protocol(
+                targets,
+                data.features,
+                protocol,
+                on_fit=collector,
+                scheduler=scheduler,
+                progress=lambda fold, method, calls=calls: calls.append((fold, method)),
+            )
+        )
         collectors.append(collector)
         order.append(calls)
     single, dask = results
@@ -297,18 +374,49 @@ def test_fit_pool_runs_a_fit_once(client, small_targets):
 def test_cli_reproduce_and_tune_with_scheduler(tmp_path, address):
     runner = CliRunner()
     config = tmp_path / "fast.toml"
-    config.write_text("[protocol]\nseeds = 1\nn_boot = 50\n\n[protocol.network]\nmax_epochs = 6\npatience = 2\n"
-                      "hidden = [8]\n")
+    config.write_text(
+        "[protocol]\nseeds = 1\nn_boot = 50\n\n[protocol.network]\nmax_epochs = 6\npatience = 2\n"
+        "hidden = [8]\n"
+    )
     tables = {}
     for name, extra in (("single", []), ("dask", ["--scheduler", address])):
         out = tmp_path / name
-        result = runner.invoke(main, ["reproduce", "--config", str(config), "--folds", "2", "--methods",
-                                      "climatology,logistic", "--no-figures", "--no-importance",
-                                      "--out", str(out), *extra])
+        result = runner.invoke(
+            main,
+            [
+                "reproduce",
+                "--config",
+                str(config),
+                "--folds",
+                "2",
+                "--methods",
+                "climatology,logistic",
+                "--no-figures",
+                "--no-importance",
+                "--out",
+                str(out),
+                *extra,
+            ],
+        )
         assert result.exit_code == 0, result.output
         tables[name] = pd.read_parquet(out / "predictions.parquet")
-        result = runner.invoke(main, ["tune", "--config", str(config), "--folds", "2", "--alphas", "0.25",
-                                      "--gammas", "2", "--out", str(out / "tune"), *extra])
+        result = runner.invoke(
+            main,
+            [
+                "tune",
+                "--config",
+                str(config),
+                "--folds",
+                "2",
+                "--alphas",
+                "0.25",
+                "--gammas",
+                "2",
+                "--out",
+                str(out / "tune"),
+                *extra,
+            ],
+        )
         assert result.exit_code == 0, result.output
         tables[name + "-tune"] = pd.read_csv(out / "tune" / "tune.csv")
     pd.testing.assert_frame_equal(tables["single"], tables["dask"], check_exact=True)

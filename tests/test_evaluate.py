@@ -44,7 +44,9 @@ class Recorder(ClassifierMixin, BaseEstimator):
         return X.drop(columns=ROW)
 
     def fit(self, X, y):
-        self.model_ = make_pipeline(FeatureTransformer(), LogisticRegression()).fit(self._x(X, "fit"), y)
+        self.model_ = make_pipeline(FeatureTransformer(), LogisticRegression()).fit(
+            self._x(X, "fit"), y
+        )
         self.classes_ = np.array([0, 1])
         return self
 
@@ -121,7 +123,9 @@ def test_test_fold_is_never_used_for_fitting_or_thresholds(small, members):
     # The threshold is the one chosen on validation predictions alone.
     pred = res.predictions
     for fold in folds:
-        est = _recorder(members).fit(targets.frame.loc[fold.fit, [*feats, ROW]], targets.y[fold.fit])
+        est = _recorder(members).fit(
+            targets.frame.loc[fold.fit, [*feats, ROW]], targets.y[fold.fit]
+        )
         p_val = est.predict_proba(targets.frame.loc[fold.val, [*feats, ROW]])[:, 1]
         expected = choose_threshold(targets.y[fold.val], p_val, "hss")
         got = pred.loc[(pred.fold == fold.index) & (pred.seed == -1), "threshold"].unique()
@@ -130,8 +134,9 @@ def test_test_fold_is_never_used_for_fitting_or_thresholds(small, members):
     # (fit, thresholds, probabilities). Folds 1 and 2 train on those rows, so they do change.
     flipped_y = targets.y.copy()
     flipped_y[folds[0].test] = 1 - flipped_y[folds[0].test]
-    res2 = run_protocol(dataclasses.replace(targets, y=flipped_y), [*feats, ROW], prot, methods=methods,
-                        folds=folds)
+    res2 = run_protocol(
+        dataclasses.replace(targets, y=flipped_y), [*feats, ROW], prot, methods=methods, folds=folds
+    )
     a = pred.sort_values(["fold", "seed", "row"])
     b = res2.predictions.sort_values(["fold", "seed", "row"])
     same = a["fold"].to_numpy() == 0
@@ -144,7 +149,9 @@ def test_test_fold_is_never_used_for_fitting_or_thresholds(small, members):
 def test_ensemble_forecast_is_member_mean_with_own_thresholds(small):
     targets, feats = small
     prot = Protocol(folds=3, methods=("rec",), n_boot=200)
-    res = run_protocol(targets, [*feats, ROW], prot, methods=_methods(rec=lambda p, s: EnsembleRecorder(3)))
+    res = run_protocol(
+        targets, [*feats, ROW], prot, methods=_methods(rec=lambda p, s: EnsembleRecorder(3))
+    )
     pred = res.predictions
     assert sorted(pred.seed.unique()) == [-1, 0, 1, 2]
     wide = pred.pivot_table(index="row", columns="seed", values="p")
@@ -159,12 +166,24 @@ def test_reference_methods_end_to_end(small):
     targets, feats = small
     prot = Protocol(folds=3, methods=("climatology", "logistic", "gboost"), n_boot=300, seed=2)
     steps, fitted = [], []
-    res = run_protocol(targets, feats, prot, progress=lambda f, m: steps.append((f, m)),
-                       on_fit=lambda fold, m, est, fit: fitted.append((fold, m, est, fit)))
+    res = run_protocol(
+        targets,
+        feats,
+        prot,
+        progress=lambda f, m: steps.append((f, m)),
+        on_fit=lambda fold, m, est, fit: fitted.append((fold, m, est, fit)),
+    )
     assert len(steps) == 9 and [(f.index, m) for f, m, _, _ in fitted] == steps
-    for fold, _, est, fit in fitted:  # the hook sees the fitted estimator and its validation predictions
+    for (
+        fold,
+        _,
+        est,
+        fit,
+    ) in fitted:  # the hook sees the fitted estimator and its validation predictions
         assert fit.p_val.shape == fold.val.shape
-        np.testing.assert_allclose(est.predict_proba(targets.frame.loc[fold.val, feats])[:, 1], fit.p_val)
+        np.testing.assert_allclose(
+            est.predict_proba(targets.frame.loc[fold.val, feats])[:, 1], fit.p_val
+        )
     pred = res.predictions
     for m in prot.methods:
         rows = pred.loc[(pred.method == m) & (pred.seed == -1), "row"]
@@ -192,15 +211,29 @@ def test_reference_methods_end_to_end(small):
 def test_paired_comparison_same_regions(small):
     targets, feats = small
     prot = Protocol(folds=3, methods=("focal", "ce", "weighted-ce"), n_boot=400)
-    methods = {"focal": METHODS["logistic"], "ce": METHODS["logistic"],
-               "weighted-ce": METHODS["climatology"]}
+    methods = {
+        "focal": METHODS["logistic"],
+        "ce": METHODS["logistic"],
+        "weighted-ce": METHODS["climatology"],
+    }
     summary = summarise(run_protocol(targets, feats, prot, methods=methods))
     comp = summary.comparison.set_index(["comparison", "score"])
     same = comp.loc["focal - ce"]
-    assert (same["difference"] == 0).all() and (same["lo"] == 0).all() and not same["significant"].any()
+    assert (
+        (same["difference"] == 0).all()
+        and (same["lo"] == 0).all()
+        and not same["significant"].any()
+    )
     better = comp.loc[("focal - weighted-ce", "auc")]
     assert better["significant"] and better["lo"] > 0 and better["p_boot"] < 0.05
-    assert set(comp.index.get_level_values("score")) == {"x_recall", "recall", "hss", "tss", "auc", "bss"}
+    assert set(comp.index.get_level_values("score")) == {
+        "x_recall",
+        "recall",
+        "hss",
+        "tss",
+        "auc",
+        "bss",
+    }
 
 
 @pytest.mark.parametrize(

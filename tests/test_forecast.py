@@ -39,7 +39,14 @@ class LogisticOnFlux:
 
 
 def _records(rows: list[dict]) -> pd.DataFrame:
-    base = {"noaa_ar": pd.NA, "harpnum": pd.NA, "LON_FWT": 0.0, "LAT_FWT": 10.0, "USFLUX": 1e22, "MEANSHR": 40.0}
+    base = {
+        "noaa_ar": pd.NA,
+        "harpnum": pd.NA,
+        "LON_FWT": 0.0,
+        "LAT_FWT": 10.0,
+        "USFLUX": 1e22,
+        "MEANSHR": 40.0,
+    }
     frame = pd.DataFrame([{**base, **r} for r in rows])
     frame["time"] = pd.to_datetime(frame["time"], utc=True)
     frame["noaa_ar"] = frame["noaa_ar"].astype("Int64")
@@ -48,13 +55,21 @@ def _records(rows: list[dict]) -> pd.DataFrame:
 
 
 def _info(**kw) -> ModelInfo:
-    defaults = dict(model_id="m-123", features=FEATURES, target_definition="positive: >= M1.0; negative: N, A, B, C",
-                    flaring_only=False, calibration="platt (test)", calibration_method="platt",
-                    feature_range={"USFLUX": (1e20, 1e23), "MEANSHR": (10.0, 80.0)}, x_counts=(90, 10))
+    defaults = dict(
+        model_id="m-123",
+        features=FEATURES,
+        target_definition="positive: >= M1.0; negative: N, A, B, C",
+        flaring_only=False,
+        calibration="platt (test)",
+        calibration_method="platt",
+        feature_range={"USFLUX": (1e20, 1e23), "MEANSHR": (10.0, 80.0)},
+        x_counts=(90, 10),
+    )
     return ModelInfo(**{**defaults, **kw})
 
 
 # -- full disk ----------------------------------------------------------------------------------
+
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.floats(0, 1), min_size=1, max_size=40))
@@ -77,13 +92,20 @@ def test_full_disk_skips_missing_regions_and_is_nan_without_any():
 
 # -- records ------------------------------------------------------------------------------------
 
+
 def test_latest_record_at_or_before_issue_time_wins_and_later_ones_are_counted():
-    frame = _records([
-        {"time": "2014-01-01T12:00Z", "noaa_ar": 11944, "USFLUX": 1e21},
-        {"time": "2014-01-02T00:00Z", "noaa_ar": 11944, "USFLUX": 2e21},  # exactly at issue time: used
-        {"time": "2014-01-02T06:00Z", "noaa_ar": 11944, "USFLUX": 3e21},  # after: never used
-        {"time": "2014-01-01T23:00Z", "noaa_ar": 11946, "USFLUX": 4e21},
-    ])
+    frame = _records(
+        [
+            {"time": "2014-01-01T12:00Z", "noaa_ar": 11944, "USFLUX": 1e21},
+            {
+                "time": "2014-01-02T00:00Z",
+                "noaa_ar": 11944,
+                "USFLUX": 2e21,
+            },  # exactly at issue time: used
+            {"time": "2014-01-02T06:00Z", "noaa_ar": 11944, "USFLUX": 3e21},  # after: never used
+            {"time": "2014-01-01T23:00Z", "noaa_ar": 11946, "USFLUX": 4e21},
+        ]
+    )
     rec, notes = latest_records(frame, T0)
     assert rec["region"].tolist() == ["11944", "11946"]
     assert rec["USFLUX"].tolist() == [2e21, 4e21]
@@ -92,12 +114,18 @@ def test_latest_record_at_or_before_issue_time_wins_and_later_ones_are_counted()
 
 
 def test_unnumbered_regions_fall_back_to_harp_and_old_regions_leave_the_disk():
-    frame = _records([
-        {"time": "2014-01-01T20:00Z", "noaa_ar": 0, "harpnum": 3563},  # JSOC writes 0 for no NOAA number
-        {"time": "2014-01-01T20:00Z", "harpnum": 3570},
-        {"time": "2013-12-29T00:00Z", "noaa_ar": 11930},  # 96 h old: rotated off
-        {"time": "2014-01-01T20:00Z"},  # no number at all
-    ])
+    frame = _records(
+        [
+            {
+                "time": "2014-01-01T20:00Z",
+                "noaa_ar": 0,
+                "harpnum": 3563,
+            },  # JSOC writes 0 for no NOAA number
+            {"time": "2014-01-01T20:00Z", "harpnum": 3570},
+            {"time": "2013-12-29T00:00Z", "noaa_ar": 11930},  # 96 h old: rotated off
+            {"time": "2014-01-01T20:00Z"},  # no number at all
+        ]
+    )
     rec, notes = latest_records(frame, T0, ForecastConfig(lookback_hours=72))
     assert rec["region"].tolist() == ["H3563", "H3570"]
     assert any("1 regions last seen more than 72 h" in n for n in notes)
@@ -116,6 +144,7 @@ def test_times_must_be_utc_aware():
 
 
 # -- flags and probabilities --------------------------------------------------------------------
+
 
 def _one(frame: pd.DataFrame, **kw):
     fc = make_forecast(frame, kw.pop("model", LogisticOnFlux()), kw.pop("info", _info()), T0, **kw)
@@ -136,9 +165,16 @@ def test_every_flag_case_in_one_forecast():
     model = LogisticOnFlux()
     fc, r = _one(frame, model=model)
     assert r.loc["1", "flags"] == () and r.loc["1", "status"] == "forecast"
-    assert r.loc["2", "status"] == "no_forecast" and np.isnan(r.loc["2", "p_m"]) and np.isnan(r.loc["2", "p_x"])
+    assert (
+        r.loc["2", "status"] == "no_forecast"
+        and np.isnan(r.loc["2", "p_m"])
+        and np.isnan(r.loc["2", "p_x"])
+    )
     assert r.loc["2", "flags"] == ("nan_feature",) and "MEANSHR is nan" in r.loc["2", "reasons"][0]
-    assert r.loc["3", "flags"] == ("stale",) and "30.0 h before issue time (> 24 h)" in r.loc["3", "reasons"][0]
+    assert (
+        r.loc["3", "flags"] == ("stale",)
+        and "30.0 h before issue time (> 24 h)" in r.loc["3", "reasons"][0]
+    )
     assert r.loc["3", "status"] == "forecast"  # stale is a flag, not a refusal
     assert r.loc["4", "flags"] == ("near_limb",) and "-75.0 deg" in r.loc["4", "reasons"][0]
     assert r.loc["5", "flags"] == ()
@@ -156,7 +192,9 @@ def test_every_flag_case_in_one_forecast():
 
 
 def test_a_missing_feature_column_gives_no_forecast_for_every_region_not_a_crash():
-    frame = _records([{"time": "2014-01-01T23:00Z", "noaa_ar": 1}, {"time": "2014-01-01T22:00Z", "noaa_ar": 2}])
+    frame = _records(
+        [{"time": "2014-01-01T23:00Z", "noaa_ar": 1}, {"time": "2014-01-01T22:00Z", "noaa_ar": 2}]
+    )
     model = LogisticOnFlux()
     fc, r = _one(frame.drop(columns=["MEANSHR"]), model=model)
     assert (r["status"] == "no_forecast").all()
@@ -166,7 +204,9 @@ def test_a_missing_feature_column_gives_no_forecast_for_every_region_not_a_crash
 
 
 def test_model_sees_exactly_the_model_features_in_model_order():
-    frame = _records([{"time": "2014-01-01T23:00Z", "noaa_ar": 1, "goes_class": "X9.3", "EXTRA": 1.0}])
+    frame = _records(
+        [{"time": "2014-01-01T23:00Z", "noaa_ar": 1, "goes_class": "X9.3", "EXTRA": 1.0}]
+    )
     model = LogisticOnFlux()
     _one(frame, model=model, info=_info(features=("MEANSHR", "USFLUX")))
     assert list(model.seen[0].columns) == ["MEANSHR", "USFLUX"]  # never the label, never extras
@@ -184,13 +224,21 @@ def test_x_probability_is_unavailable_rather_than_zero_without_x_flares():
     frame = _records([{"time": "2014-01-01T23:00Z", "noaa_ar": 1}])
     for counts, why in (((100, 0), "held no X-class sample"), (None, "neither an X model nor")):
         fc, r = _one(frame, info=_info(x_counts=counts))
-        assert fc.x_method == "unavailable" and np.isnan(r.loc["1", "p_x"]) and np.isnan(fc.full_disk_x)
+        assert (
+            fc.x_method == "unavailable"
+            and np.isnan(r.loc["1", "p_x"])
+            and np.isnan(fc.full_disk_x)
+        )
         assert any(why in w for w in fc.warnings)
 
 
 def test_x_model_is_used_and_capped_at_the_m_probability():
-    frame = _records([{"time": "2014-01-01T23:00Z", "noaa_ar": 1, "USFLUX": 1e22},
-                      {"time": "2014-01-01T23:00Z", "noaa_ar": 2, "USFLUX": 1e21}])
+    frame = _records(
+        [
+            {"time": "2014-01-01T23:00Z", "noaa_ar": 1, "USFLUX": 1e22},
+            {"time": "2014-01-01T23:00Z", "noaa_ar": 2, "USFLUX": 1e21},
+        ]
+    )
     x_model = LogisticOnFlux(shift=21.0)  # more confident than the M model: must be capped
     fc, r = _one(frame, x_model=x_model)
     assert fc.x_method == "x-model"
@@ -201,7 +249,9 @@ def test_x_model_is_used_and_capped_at_the_m_probability():
 
 def test_warnings_about_the_model():
     frame = _records([{"time": "2014-01-01T23:00Z", "noaa_ar": 1}])
-    fc, _ = _one(frame, info=_info(flaring_only=True, calibration_method="none", feature_range=None))
+    fc, _ = _one(
+        frame, info=_info(flaring_only=True, calibration_method="none", feature_range=None)
+    )
     assert "trained on flaring regions only" in fc.warnings[0]
     assert any("raw model scores, not calibrated" in w for w in fc.warnings)
     assert any("out-of-range check skipped" in w for w in fc.warnings)
@@ -210,7 +260,9 @@ def test_warnings_about_the_model():
     fc, _ = _one(frame, info=_info(positive_class="M5.0"))
     assert "positive class is >= M5.0, not >= M1.0" in fc.warnings[0]
     fc, _ = _one(frame)
-    assert fc.warnings == ()  # a calibrated all-regions >= M model with a stored range: nothing to warn about
+    assert (
+        fc.warnings == ()
+    )  # a calibrated all-regions >= M model with a stored range: nothing to warn about
 
 
 def test_no_region_on_the_disk_is_said_not_zero():
@@ -238,9 +290,11 @@ def test_bad_model_output_is_refused():
 
 @pytest.mark.parametrize(
     ("kw", "message"),
-    [({"stale_hours": 0}, r"'stale_hours' parameter of ForecastConfig must be a number > 0"),
-     ({"stale_hours": 48, "lookback_hours": 24}, r"'lookback_hours' .* must be >= stale_hours"),
-     ({"limb_deg": 95}, r"'limb_deg' .* must be <= 90")],
+    [
+        ({"stale_hours": 0}, r"'stale_hours' parameter of ForecastConfig must be a number > 0"),
+        ({"stale_hours": 48, "lookback_hours": 24}, r"'lookback_hours' .* must be >= stale_hours"),
+        ({"limb_deg": 95}, r"'limb_deg' .* must be <= 90"),
+    ],
 )
 def test_config_is_validated(kw, message):
     with pytest.raises(ConfigError, match=message):
@@ -248,6 +302,7 @@ def test_config_is_validated(kw, message):
 
 
 # -- training-side helpers ----------------------------------------------------------------------
+
 
 def test_forecast_support_records_range_counts_and_cutoff():
     X = pd.DataFrame({"USFLUX": [1e21, 5e22, np.nan], "MEANSHR": [30.0, 10.0, 50.0]})
@@ -262,7 +317,8 @@ def test_forecast_support_records_range_counts_and_cutoff():
     assert x_climatology([9.9e-5, 1e-4, 9.9e-6, 0.0]) == (1, 1)
 
 
-@pytest.mark.parametrize(("lat", "lon", "text"), [(-12.4, 34.6, "S12W35"), (5.0, -70.2, "N05E70"),
-                                                  (np.nan, 10.0, "")])
+@pytest.mark.parametrize(
+    ("lat", "lon", "text"), [(-12.4, 34.6, "S12W35"), (5.0, -70.2, "N05E70"), (np.nan, 10.0, "")]
+)
 def test_location_string(lat, lon, text):
     assert location_string(lat, lon) == text

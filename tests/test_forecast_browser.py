@@ -16,18 +16,28 @@ from flarecast.forecast.report import write_report
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+CHROMIUM = next(
+    (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
+)
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None, reason="headless Chromium is not installed (Debian: apt-get install chromium; .ci/run does it)"
+    CHROMIUM is None,
+    reason="headless Chromium is not installed (Debian: apt-get install chromium; .ci/run does it)",
 )
 
 
 def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"  # a fresh profile per run
-    return subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args], capture_output=True, text=True,
-                          timeout=120, check=False)
+    profile = (
+        tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
+    )  # a fresh profile per run
+    return subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def _console_messages(stderr: str) -> list[str]:
@@ -43,10 +53,16 @@ class Scale:
 
 def _report(root: Path) -> Path:
     """Three days of a SYNTHETIC 8-region forecast (one region without a forecast) under ``root``."""
-    info = ModelInfo(model_id="browser-test", features=("USFLUX", "MEANSHR"),
-                     target_definition="positive: >= M1.0; negative: N, A, B, C", flaring_only=False,
-                     calibration="platt (test)", calibration_method="platt",
-                     feature_range={"USFLUX": (1e20, 1e23), "MEANSHR": (0.0, 90.0)}, x_counts=(90, 10))
+    info = ModelInfo(
+        model_id="browser-test",
+        features=("USFLUX", "MEANSHR"),
+        target_definition="positive: >= M1.0; negative: N, A, B, C",
+        flaring_only=False,
+        calibration="platt (test)",
+        calibration_method="platt",
+        feature_range={"USFLUX": (1e20, 1e23), "MEANSHR": (0.0, 90.0)},
+        x_counts=(90, 10),
+    )
     rng = np.random.default_rng(7)
     lon = np.array([-80.0, -45.0, -10.0, 5.0, 30.0, 55.0, 72.0, 20.0])
     day = None
@@ -57,7 +73,9 @@ def _report(root: Path) -> Path:
             "LON_FWT": lon + 13 * k, "LAT_FWT": rng.uniform(-30, 30, 8), "USFLUX": rng.uniform(1e21, 8e22, 8),
             "MEANSHR": np.r_[rng.uniform(20, 60, 7), np.nan],
         })  # fmt: skip
-        fc = make_forecast(frame, Scale(), info, t0, input_info=InputInfo("browser-test (SYNTHETIC)", None, True))
+        fc = make_forecast(
+            frame, Scale(), info, t0, input_info=InputInfo("browser-test (SYNTHETIC)", None, True)
+        )
         day = write_report(fc, root)
     return day / "forecast.html"
 
@@ -66,7 +84,9 @@ def _report(root: Path) -> Path:
 def test_console_detector_catches_errors(tmp_path):
     """Control: the console check below would see a script error if the page had one."""
     page = tmp_path / "bad.html"
-    page.write_text('<html><body><script>console.error("boom"); not_defined();</script></body></html>')
+    page.write_text(
+        '<html><body><script>console.error("boom"); not_defined();</script></body></html>'
+    )
     res = _chromium(tmp_path, "--enable-logging=stderr", "--v=0", "--dump-dom", page.as_uri())
     messages = _console_messages(res.stderr)
     assert any("boom" in m for m in messages) and any("not_defined" in m for m in messages)
@@ -86,7 +106,9 @@ def test_forecast_html_renders_table_and_figures_offline(tmp_path):
     # the figures: bars for the 7 forecast regions, 8 markers on the disk, a history from the two earlier days
     assert len(re.findall(r'<rect class="bar"', dom)) == 7
     assert len(re.findall(r'<circle class="region"', dom)) == 8
-    assert 'id="history"' in dom and len(re.findall(r"<polyline fill=\"none\" stroke=\"#", dom)) == 7
+    assert (
+        'id="history"' in dom and len(re.findall(r"<polyline fill=\"none\" stroke=\"#", dom)) == 7
+    )
     assert 'id="synthetic-banner"' in dom
 
 
@@ -96,14 +118,21 @@ def test_screenshot_is_not_blank(tmp_path):
 
     html_path = _report(tmp_path / "reports")
     shot = tmp_path / "forecast.png"
-    res = _chromium(tmp_path, "--hide-scrollbars", "--window-size=1200,2600", f"--screenshot={shot}",
-                    html_path.as_uri())
+    res = _chromium(
+        tmp_path,
+        "--hide-scrollbars",
+        "--window-size=1200,2600",
+        f"--screenshot={shot}",
+        html_path.as_uri(),
+    )
     assert res.returncode == 0 and shot.is_file(), res.stderr[-2000:]
     img = np.asarray(Image.open(shot).convert("RGB"))
     assert img.shape[:2] == (2600, 1200)
     background = np.array([250, 250, 250])  # the page's #fafafa
     drawn = np.abs(img.astype(int) - background).sum(axis=2) > 30
     assert drawn.mean() > 0.05  # text, table, bars and disk cover a good part of the page
-    assert len(np.unique(img.reshape(-1, 3), axis=0)) > 200  # colour scale, banner, anti-aliased text
+    assert (
+        len(np.unique(img.reshape(-1, 3), axis=0)) > 200
+    )  # colour scale, banner, anti-aliased text
     # the SYNTHETIC banner across the top is the page's red (#b00020)
     assert (np.abs(img[5:30, 100:1100].astype(int) - [176, 0, 32]).sum(axis=2) < 60).mean() > 0.5

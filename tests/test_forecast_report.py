@@ -52,13 +52,23 @@ def _forecast(day: str = "2014-01-02", synthetic: bool = False, flux=(2e22, 5e22
     ]
     frame = pd.DataFrame(rows).assign(time=t0 - pd.Timedelta(hours=1))
     frame["noaa_ar"] = frame["noaa_ar"].astype("Int64")
-    info = ModelInfo(model_id="test-abc", features=("USFLUX", "MEANSHR"), target_definition=TARGET,
-                     flaring_only=False, calibration="platt (test)", calibration_method="platt",
-                     feature_range={"USFLUX": (1e20, 1e23), "MEANSHR": (0, 90)}, x_counts=(90, 10))
-    return make_forecast(frame, Scale(), info, t0, input_info=InputInfo("test.csv", "ab" * 32, synthetic))
+    info = ModelInfo(
+        model_id="test-abc",
+        features=("USFLUX", "MEANSHR"),
+        target_definition=TARGET,
+        flaring_only=False,
+        calibration="platt (test)",
+        calibration_method="platt",
+        feature_range={"USFLUX": (1e20, 1e23), "MEANSHR": (0, 90)},
+        x_counts=(90, 10),
+    )
+    return make_forecast(
+        frame, Scale(), info, t0, input_info=InputInfo("test.csv", "ab" * 32, synthetic)
+    )
 
 
 # -- JSON ----------------------------------------------------------------------------------------
+
 
 def test_schema_is_a_valid_draft_2020_12_schema_and_the_json_follows_it():
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
@@ -69,13 +79,21 @@ def test_schema_is_a_valid_draft_2020_12_schema_and_the_json_follows_it():
     assert regions["11950"]["p_m"] is None and regions["11950"]["status"] == "no_forecast"
     assert regions["11944"]["p_m"] == pytest.approx(0.2)
     assert data["full_disk"]["p_m"] == pytest.approx(1 - 0.8 * 0.5)
-    assert data["issue_time"] == "2014-01-02T00:00:00Z" and data["valid_end"] == "2014-01-03T00:00:00Z"
+    assert (
+        data["issue_time"] == "2014-01-02T00:00:00Z" and data["valid_end"] == "2014-01-03T00:00:00Z"
+    )
 
 
 @pytest.mark.parametrize(
     ("path", "value"),
-    [(("regions", 0, "p_m"), 1.5), (("regions", 2, "p_m"), 0.1), (("regions", 0, "flags"), ["bogus"]),
-     (("issue_time",), "2014-01-02 00:00"), (("full_disk", "n_regions"), -1), (("x_method", "method"), "guess")],
+    [
+        (("regions", 0, "p_m"), 1.5),
+        (("regions", 2, "p_m"), 0.1),
+        (("regions", 0, "flags"), ["bogus"]),
+        (("issue_time",), "2014-01-02 00:00"),
+        (("full_disk", "n_regions"), -1),
+        (("x_method", "method"), "guess"),
+    ],
 )
 def test_schema_rejects_broken_documents(path, value):
     data = forecast_to_dict(_forecast())
@@ -89,8 +107,12 @@ def test_schema_rejects_broken_documents(path, value):
 
 def test_empty_forecast_still_follows_the_schema():
     fc = _forecast()
-    empty = make_forecast(pd.DataFrame({"time": pd.to_datetime([], utc=True), "noaa_ar": pd.array([], "Int64")}),
-                          Scale(), fc.model, fc.issue_time)
+    empty = make_forecast(
+        pd.DataFrame({"time": pd.to_datetime([], utc=True), "noaa_ar": pd.array([], "Int64")}),
+        Scale(),
+        fc.model,
+        fc.issue_time,
+    )
     data = forecast_to_dict(empty)
     VALIDATOR.validate(data)
     assert data["regions"] == [] and data["full_disk"]["p_m"] is None
@@ -98,8 +120,16 @@ def test_empty_forecast_still_follows_the_schema():
 
 # -- text formats --------------------------------------------------------------------------------
 
+
 def test_percent_follows_swpc_whole_percent_convention():
-    assert [percent(p) for p in (0.0, 0.004, 0.05, 0.456, 0.999, 1.0)] == ["01", "01", "05", "46", "99", "99"]
+    assert [percent(p) for p in (0.0, 0.004, 0.05, 0.456, 0.999, 1.0)] == [
+        "01",
+        "01",
+        "05",
+        "46",
+        "99",
+        "99",
+    ]
     assert percent(float("nan")) == "--"
 
 
@@ -108,13 +138,18 @@ def test_txt_has_swpc_layout_with_full_disk_and_region_lines():
     assert txt.startswith(":Product: Daily Flare Probability Forecast")
     assert ":Issued: 2014 Jan 02 0000 UTC" in txt
     assert re.search(r"^III\.  Event probabilities 02 Jan-02 Jan$", txt, re.M)
-    assert re.search(r"^Class M    60$", txt, re.M) and re.search(r"^Class X    07$", txt, re.M)  # 1 - 0.98 * 0.95
+    assert re.search(r"^Class M    60$", txt, re.M) and re.search(
+        r"^Class X    07$", txt, re.M
+    )  # 1 - 0.98 * 0.95
     assert re.search(r"^R1-R2\s+60%$", txt, re.M) and re.search(r"^R3 or greater\s+07%$", txt, re.M)
     assert re.search(r"^ 11944  S10E20\s+20\s+02$", txt, re.M)
     assert re.search(r"^ 11946  N12W75\s+50\s+05  near_limb$", txt, re.M)
     assert re.search(r"^ 11950  N08W10\s+no forecast: feature MEANSHR is nan", txt, re.M)
     assert "SYNTHETIC" not in txt and "SYNTHETIC" in render_txt(_forecast(synthetic=True))
-    assert "assuming the regions flare independently" in txt and "# WARNING: 1 of 3 regions have no forecast" in txt
+    assert (
+        "assuming the regions flare independently" in txt
+        and "# WARNING: 1 of 3 regions have no forecast" in txt
+    )
 
 
 def test_csv_has_one_row_per_region_and_empty_cells_for_no_forecast():
@@ -143,6 +178,7 @@ def test_markdown_table_lists_every_region():
 
 # -- the day folder --------------------------------------------------------------------------------
 
+
 def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
     return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.iterdir())}
 
@@ -159,7 +195,9 @@ def test_rerunning_a_day_replaces_that_day_only(tmp_path):
     # nothing but the two days and the index is left behind (no temp or old folders)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["2014-01-01", "2014-01-02", "index.html"]
     index = (tmp_path / "index.html").read_text()
-    assert index.index("2014-01-02/forecast.html") < index.index("2014-01-01/forecast.html")  # newest first
+    assert index.index("2014-01-02/forecast.html") < index.index(
+        "2014-01-01/forecast.html"
+    )  # newest first
     assert oct((tmp_path / "index.html").stat().st_mode & 0o777) == "0o644"
 
 
@@ -216,6 +254,7 @@ def test_html_is_self_contained(tmp_path):
 
 # -- the command line ------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
     return train_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
@@ -242,8 +281,12 @@ def test_cli_writes_a_valid_report_from_a_jsoc_style_csv(tmp_path, model_dir, re
     data = json.loads((day / "forecast.json").read_text())
     VALIDATOR.validate(data)
     assert data["model"]["target_definition"] == TARGET and data["model"]["flaring_only"] is False
-    assert data["model"]["calibration"]["method"] == "platt" and data["model"]["feature_range_stored"]
-    assert data["input"]["synthetic"] is False and data["model"]["training_data"]["synthetic"] is True
+    assert (
+        data["model"]["calibration"]["method"] == "platt" and data["model"]["feature_range_stored"]
+    )
+    assert (
+        data["input"]["synthetic"] is False and data["model"]["training_data"]["synthetic"] is True
+    )
     assert data["synthetic"] is True
     from flarecast.data.synthetic import demo_dataset
 
@@ -262,18 +305,27 @@ def test_cli_uses_an_x_model_folder_and_warns_about_a_flaring_only_model(tmp_pat
     import shutil
 
     model = shutil.copytree(model_dir, tmp_path / "m")
-    shutil.copytree(model_dir, model / "x")  # an >=X model in the x/ sub-folder (here: the same network)
+    shutil.copytree(
+        model_dir, model / "x"
+    )  # an >=X model in the x/ sub-folder (here: the same network)
     meta = json.loads((model / "model.json").read_text())
     meta["data"]["flaring_only"] = True  # as if trained on an X/M-vs-C table
     (model / "model.json").write_text(json.dumps(meta))
-    res = _run("--model", model, "--features", "demo", "--date", "2011-06-01", "--out", tmp_path / "r")
+    res = _run(
+        "--model", model, "--features", "demo", "--date", "2011-06-01", "--out", tmp_path / "r"
+    )
     assert res.exit_code == 0, res.output
     assert "trained on flaring regions only" in res.output
     data = json.loads((tmp_path / "r" / "2011-06-01" / "forecast.json").read_text())
     assert data["x_method"]["method"] == "x-model" and data["model"]["flaring_only"] is True
     forecast = [r for r in data["regions"] if r["status"] == "forecast"]
-    assert forecast and all(r["p_x"] == pytest.approx(r["p_m"]) for r in forecast)  # same network, capped
-    assert "trained on flaring regions only" in (tmp_path / "r" / "2011-06-01" / "forecast.html").read_text()
+    assert forecast and all(
+        r["p_x"] == pytest.approx(r["p_m"]) for r in forecast
+    )  # same network, capped
+    assert (
+        "trained on flaring regions only"
+        in (tmp_path / "r" / "2011-06-01" / "forecast.html").read_text()
+    )
 
 
 def test_numpy_engine_matches_the_torch_classifier(model_dir, records):
@@ -295,13 +347,17 @@ def test_numpy_engine_matches_a_deeper_ensemble(tmp_path, records, skip):
 
     ds = demo_dataset(seed=2, n_regions=40, days=30)
     X = ds.frame[list(ds.features)]
-    y = (ds.frame["peak_flux"].to_numpy() >= 1e-6).astype(int)  # >= C: enough positives for a tiny set
+    y = (ds.frame["peak_flux"].to_numpy() >= 1e-6).astype(
+        int
+    )  # >= C: enough positives for a tiny set
     clf = FlareClassifier(hidden=(6, 5), n_members=3, max_epochs=2, seed=1, skip=skip).fit(
-        X, y, groups=ds.frame["noaa_ar"])
+        X, y, groups=ds.frame["noaa_ar"]
+    )
     save_model(clf, tmp_path / "ens", dataset=ds, targets_definition="positive: >= C1.0")
     Xr = records.head(500)[list(ds.features)].dropna()
-    np.testing.assert_allclose(NumpyMLP.from_folder(tmp_path / "ens").predict_proba(Xr), clf.predict_proba(Xr),
-                               atol=2e-6)
+    np.testing.assert_allclose(
+        NumpyMLP.from_folder(tmp_path / "ens").predict_proba(Xr), clf.predict_proba(Xr), atol=2e-6
+    )
 
 
 def test_numpy_engine_checks_the_folder_like_load_model(tmp_path, model_dir):
@@ -325,26 +381,43 @@ def test_numpy_engine_checks_the_folder_like_load_model(tmp_path, model_dir):
     with pytest.raises(UnsupportedModel, match=r"is not a plain MLP"):
         NumpyMLP.from_folder(seq)
     res = _run("--model", seq, "--features", "demo", "--engine", "numpy", "--out", tmp_path / "r")
-    assert res.exit_code == 1 and "--engine numpy" in res.output and "use --engine torch" in res.output
+    assert (
+        res.exit_code == 1 and "--engine numpy" in res.output and "use --engine torch" in res.output
+    )
 
 
 def test_both_engines_publish_the_same_forecast(tmp_path, model_dir):
     docs = {}
     for engine in ("numpy", "torch"):
-        res = _run("--model", model_dir, "--features", "demo", "--date", "2011-06-01", "--engine", engine,
-                   "--json", "--out", tmp_path / engine)
+        res = _run(
+            "--model",
+            model_dir,
+            "--features",
+            "demo",
+            "--date",
+            "2011-06-01",
+            "--engine",
+            engine,
+            "--json",
+            "--out",
+            tmp_path / engine,
+        )
         assert res.exit_code == 0, res.output
         docs[engine] = json.loads(res.output)
         assert docs[engine]["model"]["inference"] == engine
     for a, b in zip(docs["numpy"]["regions"], docs["torch"]["regions"], strict=True):
         assert a["region"] == b["region"] and a["p_m"] == pytest.approx(b["p_m"], abs=1e-6)
-    assert docs["numpy"]["full_disk"]["p_m"] == pytest.approx(docs["torch"]["full_disk"]["p_m"], abs=1e-6)
+    assert docs["numpy"]["full_disk"]["p_m"] == pytest.approx(
+        docs["torch"]["full_disk"]["p_m"], abs=1e-6
+    )
 
 
 @pytest.mark.parametrize(
     ("definition", "warning"),
-    [("positive: >= M1.0; negative: C", "trained on flaring regions only"),
-     ("positive: >= C1.0; negative: N, A, B", "positive class is >= C1.0, not >= M1.0")],
+    [
+        ("positive: >= M1.0; negative: C", "trained on flaring regions only"),
+        ("positive: >= C1.0; negative: N, A, B", "positive class is >= C1.0, not >= M1.0"),
+    ],
 )
 def test_cli_reads_the_target_definition_for_warnings(tmp_path, model_dir, definition, warning):
     import shutil
@@ -354,39 +427,98 @@ def test_cli_reads_the_target_definition_for_warnings(tmp_path, model_dir, defin
     assert meta["data"]["flaring_only"] is False  # the data set had quiet regions...
     meta["class_definition"] = definition  # ...but the target left them out, or is not >= M
     (model / "model.json").write_text(json.dumps(meta))
-    res = _run("--model", model, "--features", "demo", "--date", "2011-06-01", "--json", "--out", tmp_path / "r")
-    data = json.loads(res.output[res.output.index("{"):])
-    assert any(warning in w for w in data["warnings"]) and data["model"]["target_definition"] == definition
+    res = _run(
+        "--model",
+        model,
+        "--features",
+        "demo",
+        "--date",
+        "2011-06-01",
+        "--json",
+        "--out",
+        tmp_path / "r",
+    )
+    data = json.loads(res.output[res.output.index("{") :])
+    assert (
+        any(warning in w for w in data["warnings"])
+        and data["model"]["target_definition"] == definition
+    )
 
 
 def test_train_command_stores_calibrator_and_forecast_support(tmp_path):
     out = tmp_path / "models" / "demo"
-    res = CliRunner().invoke(main, ["train", "--dataset", "demo", "--negatives", "A,B,C,N", "--epochs", "2",
-                                    "--hidden", "8", "--quiet", "--calibration", "isotonic", "--out", str(out)])
+    res = CliRunner().invoke(
+        main,
+        [
+            "train",
+            "--dataset",
+            "demo",
+            "--negatives",
+            "A,B,C,N",
+            "--epochs",
+            "2",
+            "--hidden",
+            "8",
+            "--quiet",
+            "--calibration",
+            "isotonic",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     cal = json.loads((out / "calibration.json").read_text())
     assert cal["method"] == "isotonic" and cal["fitted_on"] == "validation"
     meta = json.loads((out / "model.json").read_text())
-    assert cal["n_samples"] == meta["extra"]["split"]["validation_rows"]  # fitted on the validation rows only
+    assert (
+        cal["n_samples"] == meta["extra"]["split"]["validation_rows"]
+    )  # fitted on the validation rows only
     support = meta["extra"]["forecast"]
     assert set(support["feature_range"]) == set(meta["features"]) and support["x_counts"][1] > 0
-    res = _run("--model", out, "--features", "demo", "--date", "2011-06-01", "--json", "--out", tmp_path / "r")
-    data = json.loads(res.output[res.output.index("{"):])
-    assert data["model"]["calibration"]["method"] == "isotonic" and data["model"]["flaring_only"] is False
+    res = _run(
+        "--model",
+        out,
+        "--features",
+        "demo",
+        "--date",
+        "2011-06-01",
+        "--json",
+        "--out",
+        tmp_path / "r",
+    )
+    data = json.loads(res.output[res.output.index("{") :])
+    assert (
+        data["model"]["calibration"]["method"] == "isotonic"
+        and data["model"]["flaring_only"] is False
+    )
     assert not any("flaring regions only" in w or "no calibrator" in w for w in data["warnings"])
 
 
 def test_cli_demo_input_is_marked_synthetic(tmp_path, model_dir):
-    res = _run("--model", model_dir, "--features", "demo", "--date", "2011-06-01", "--out", tmp_path)
+    res = _run(
+        "--model", model_dir, "--features", "demo", "--date", "2011-06-01", "--out", tmp_path
+    )
     assert res.exit_code == 0, res.output
     assert res.output.startswith("SYNTHETIC DATA -- NOT A REAL FORECAST")
     assert "SYNTHETIC DATA" in (tmp_path / "2011-06-01" / "forecast.txt").read_text()
-    res = _run("--model", model_dir, "--features", "demo", "--issue-time", "2011-06-01T12:00", "--json",
-               "--out", tmp_path)
+    res = _run(
+        "--model",
+        model_dir,
+        "--features",
+        "demo",
+        "--issue-time",
+        "2011-06-01T12:00",
+        "--json",
+        "--out",
+        tmp_path,
+    )
     data = json.loads(res.output)  # --json prints the document and nothing else
     VALIDATOR.validate(data)
     assert data["issue_time"] == "2011-06-01T12:00:00Z" and data["synthetic"] is True
-    assert json.loads((tmp_path / "2011-06-01" / "forecast.json").read_text())["issue_time"] == data["issue_time"]
+    assert (
+        json.loads((tmp_path / "2011-06-01" / "forecast.json").read_text())["issue_time"]
+        == data["issue_time"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -395,10 +527,18 @@ def test_cli_demo_input_is_marked_synthetic(tmp_path, model_dir):
         (["--features", "x.csv", "--jsoc"], "give exactly one of --features"),
         ([], "give exactly one of --features"),
         (["--features", "demo", "--date", "2011-6-1"], "--date must be YYYY-MM-DD; got '2011-6-1'"),
-        (["--features", "demo", "--date", "2011-06-01", "--issue-time", "2011-06-01T00:00Z"],
-         "give --date or --issue-time, not both"),
-        (["--features", "nope.csv"], "SHARP series 'nope.csv' is neither a file nor a registered name"),
-        (["--features", "demo", "--stale-hours", "48", "--lookback-hours", "24"], "must be >= stale_hours"),
+        (
+            ["--features", "demo", "--date", "2011-06-01", "--issue-time", "2011-06-01T00:00Z"],
+            "give --date or --issue-time, not both",
+        ),
+        (
+            ["--features", "nope.csv"],
+            "SHARP series 'nope.csv' is neither a file nor a registered name",
+        ),
+        (
+            ["--features", "demo", "--stale-hours", "48", "--lookback-hours", "24"],
+            "must be >= stale_hours",
+        ),
     ],
 )
 def test_cli_errors_are_one_clean_line(tmp_path, model_dir, args, message):
@@ -409,7 +549,9 @@ def test_cli_errors_are_one_clean_line(tmp_path, model_dir, args, message):
 
 def test_cli_refuses_a_missing_model_folder(tmp_path):
     res = _run("--model", tmp_path / "nothing", "--features", "demo", "--out", tmp_path)
-    assert res.exit_code == 1 and "No model folder at" in res.output and "Traceback" not in res.output
+    assert (
+        res.exit_code == 1 and "No model folder at" in res.output and "Traceback" not in res.output
+    )
 
 
 class RecordedJSOC:
@@ -419,12 +561,16 @@ class RecordedJSOC:
         self.records = records
         self.queries: list[str] = []
 
-    def query(self, ds: str, key: list[str], **kwargs) -> pd.DataFrame:  # drms options such as skip_conversion
+    def query(
+        self, ds: str, key: list[str], **kwargs
+    ) -> pd.DataFrame:  # drms options such as skip_conversion
         self.queries.append(ds)
         out = self.records.rename(columns={"noaa_ar": "NOAA_AR", "harpnum": "HARPNUM"})
-        out = out.assign(T_REC=(out["time"] + pd.Timedelta(seconds=34)).dt.strftime("%Y.%m.%d_%H:%M:%S_TAI"),
-                         NOAA_ARS=out["NOAA_AR"].astype(str),
-                         QUALITY=[f"0x{int(q):08x}" for q in out["QUALITY"]])  # JSOC sends QUALITY as hex text
+        out = out.assign(
+            T_REC=(out["time"] + pd.Timedelta(seconds=34)).dt.strftime("%Y.%m.%d_%H:%M:%S_TAI"),
+            NOAA_ARS=out["NOAA_AR"].astype(str),
+            QUALITY=[f"0x{int(q):08x}" for q in out["QUALITY"]],
+        )  # JSOC sends QUALITY as hex text
         return out[[k for k in key if k in out.columns]].reset_index(drop=True)
 
 
@@ -452,9 +598,20 @@ def test_report_files_are_world_readable(tmp_path):
 
 def test_config_values_appear_in_the_report(tmp_path):
     fc = _forecast()
-    fc2 = make_forecast(pd.DataFrame({"time": pd.to_datetime(["2014-01-01T23:00Z"]), "noaa_ar": pd.array([1], "Int64"),
-                                      "USFLUX": [1e22], "MEANSHR": [40.0]}),
-                        Scale(), fc.model, fc.issue_time, config=ForecastConfig(stale_hours=12, limb_deg=60))
+    fc2 = make_forecast(
+        pd.DataFrame(
+            {
+                "time": pd.to_datetime(["2014-01-01T23:00Z"]),
+                "noaa_ar": pd.array([1], "Int64"),
+                "USFLUX": [1e22],
+                "MEANSHR": [40.0],
+            }
+        ),
+        Scale(),
+        fc.model,
+        fc.issue_time,
+        config=ForecastConfig(stale_hours=12, limb_deg=60),
+    )
     data = forecast_to_dict(fc2)
     assert data["config"]["stale_hours"] == 12 and data["config"]["limb_deg"] == 60
 
@@ -470,7 +627,21 @@ def test_malformed_forecast_support_in_model_json_is_a_clean_error(tmp_path, mod
     meta = json.loads((model / "model.json").read_text())
     meta.setdefault("extra", {}).setdefault("forecast", {})[key] = value
     (model / "model.json").write_text(json.dumps(meta))
-    res = CliRunner().invoke(main, ["forecast", "--model", str(model), "--features", "demo",
-                                    "--date", "2011-06-01", "--out", str(tmp_path / "r")])
-    assert res.exit_code == 1 and res.exception is not None and isinstance(res.exception, SystemExit)
+    res = CliRunner().invoke(
+        main,
+        [
+            "forecast",
+            "--model",
+            str(model),
+            "--features",
+            "demo",
+            "--date",
+            "2011-06-01",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+    )
+    assert (
+        res.exit_code == 1 and res.exception is not None and isinstance(res.exception, SystemExit)
+    )
     assert "extra.forecast is malformed" in res.output and "Traceback" not in res.output

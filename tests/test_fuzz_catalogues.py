@@ -91,7 +91,11 @@ def check_event_table(events: Any, path: Path, policy: str = "error") -> None:
     if policy == "error":
         assert attrs["bad_rows"] == 0
     assert attrs["rows_read"] - attrs["bad_rows"] - attrs["duplicates_removed"] == len(events)
-    for counted in ("peak_from_start", "midnight_rollovers", "ar_plus_10000"):  # over the rows kept only
+    for counted in (
+        "peak_from_start",
+        "midnight_rollovers",
+        "ar_plus_10000",
+    ):  # over the rows kept only
         assert 0 <= attrs[counted] <= attrs["rows_read"] - attrs["bad_rows"], (counted, attrs)
     key = [START, PEAK, END, "peak_flux", "noaa_ar"]
     assert not events.duplicated(subset=key).any()
@@ -189,9 +193,9 @@ BY_HEADER = Cell(DATA_ROW, lambda header, j: header[j])
 SHIFTED = Cell(DATA_ROW, lambda header, j: header[j - 1] if j else None)
 HEK_EXPORT = Cell(
     lambda i: f"row {i}",
-    lambda header, j: ("start", "peak", "end", "goes_class", None, "noaa_ar", *[None] * 9)[j - 1]
-    if j
-    else None,
+    lambda header, j: (
+        ("start", "peak", "end", "goes_class", None, "noaa_ar", *[None] * 9)[j - 1] if j else None
+    ),
 )
 # Read columns of each CSV layout (others are unread: any value is accepted).
 _READ = {

@@ -116,8 +116,9 @@ def assert_names_file(exc: FlarecastError, path: Path) -> None:
     assert str(path) in str(exc), f"the message does not name {path}: {exc}"
 
 
-def assert_finding_stays_fixed(seeds: Any, case: ReaderCase, edit: Callable[[bytes], bytes], error: str,
-                               message: str) -> None:
+def assert_finding_stays_fixed(
+    seeds: Any, case: ReaderCase, edit: Callable[[bytes], bytes], error: str, message: str
+) -> None:
     """``edit`` applied to ``case``'s synthetic seed: the reader raises ``error``, naming the file, matching ``message``."""
     work = seeds.workspace(case, "synthetic")
     try:

@@ -31,7 +31,9 @@ def data(rng):
 
 def test_unused_feature_has_zero_drop(data):
     X, y = data
-    table = permutation_auc_drop(OnlyA(X, y), X, y, ["a", "b"], n_repeats=4, seed=1).set_index("feature")
+    table = permutation_auc_drop(OnlyA(X, y), X, y, ["a", "b"], n_repeats=4, seed=1).set_index(
+        "feature"
+    )
     assert table.loc["b", "auc_drop"] == 0 and table.loc["b", "auc_drop_sd"] == 0
     assert table.loc["a", "auc_drop"] > 0.2
     assert table.loc["a", "auc"] == table.loc["b", "auc"] > 0.8
@@ -56,8 +58,12 @@ def test_collector_scores_test_rows_of_listed_methods_only(data):
     table = collector.table()
     assert set(table["method"]) == {"focal"} and (table["n_folds"] == 2).all()
     assert table.set_index("feature").loc["a", "rank"] == 1
-    fold0 = permutation_auc_drop(model, X.iloc[:150].reset_index(drop=True), y[:150], ["a"], n_repeats=2, seed=0)
-    fold1 = permutation_auc_drop(model, X.iloc[150:].reset_index(drop=True), y[150:], ["a"], n_repeats=2, seed=1)
+    fold0 = permutation_auc_drop(
+        model, X.iloc[:150].reset_index(drop=True), y[:150], ["a"], n_repeats=2, seed=0
+    )
+    fold1 = permutation_auc_drop(
+        model, X.iloc[150:].reset_index(drop=True), y[150:], ["a"], n_repeats=2, seed=1
+    )
     expected = (fold0["auc_drop"].item() + fold1["auc_drop"].item()) / 2
     assert table.set_index("feature").loc["a", "auc_drop"] == pytest.approx(expected)
 

@@ -29,6 +29,7 @@ def test_atomic_open_leaves_old_file_on_failure(tmp_path):
 
 def test_atomic_files_get_umask_permissions_not_0600(tmp_path):
     import os
+
     p = tmp_path / "x.txt"
     with atomic_open(p) as fh:
         fh.write("x")
@@ -56,7 +57,10 @@ def test_config_round_trip_through_toml(tmp_path):
 def test_unknown_key_lists_legal_keys(tmp_path):
     p = tmp_path / "c.toml"
     p.write_text("fold = 3\n")
-    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['fold'\].*legal keys are \['alpha', 'folds', 'methods'\]"):
+    with pytest.raises(
+        ConfigError,
+        match=r"unknown key\(s\) \['fold'\].*legal keys are \['alpha', 'folds', 'methods'\]",
+    ):
         load_toml(p, _Cfg)
 
 

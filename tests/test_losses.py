@@ -32,8 +32,12 @@ def test_reference_values_elementwise():
 
 def test_reference_reductions():
     assert focal_loss(LOGITS, TARGETS, reduction="mean").item() == pytest.approx(1.018905, abs=1e-5)
-    assert focal_loss(LOGITS, TARGETS, reduction="positives").item() == pytest.approx(1.528357, abs=1e-5)
-    assert focal_loss(LOGITS, TARGETS, reduction="sum").item() == pytest.approx(sum(REFERENCE), abs=1e-5)
+    assert focal_loss(LOGITS, TARGETS, reduction="positives").item() == pytest.approx(
+        1.528357, abs=1e-5
+    )
+    assert focal_loss(LOGITS, TARGETS, reduction="sum").item() == pytest.approx(
+        sum(REFERENCE), abs=1e-5
+    )
 
 
 def test_reference_values_hold_in_float32():
@@ -44,7 +48,9 @@ def test_reference_values_hold_in_float32():
 def test_positives_reduction_never_divides_by_zero():
     z = torch.tensor([1.0, -1.0])
     t = torch.zeros(2)
-    assert focal_loss(z, t, reduction="positives").item() == pytest.approx(focal_loss(z, t, reduction="sum").item())
+    assert focal_loss(z, t, reduction="positives").item() == pytest.approx(
+        focal_loss(z, t, reduction="sum").item()
+    )
 
 
 def test_gamma0_alpha_off_equals_bce_with_gradients():
@@ -60,7 +66,9 @@ def test_gamma0_alpha_off_equals_bce_with_gradients():
 
 
 def test_alpha_minus_one_is_off():
-    torch.testing.assert_close(focal_loss(LOGITS, TARGETS, alpha=-1), focal_loss(LOGITS, TARGETS, alpha=None))
+    torch.testing.assert_close(
+        focal_loss(LOGITS, TARGETS, alpha=-1), focal_loss(LOGITS, TARGETS, alpha=None)
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -121,19 +129,29 @@ def test_weighted_bce_matches_definition_and_balances():
 
 
 def test_modules_match_functions():
-    torch.testing.assert_close(FocalLoss(0.5, 1.0)(LOGITS, TARGETS), focal_loss(LOGITS, TARGETS, 0.5, 1.0, "mean"))
+    torch.testing.assert_close(
+        FocalLoss(0.5, 1.0)(LOGITS, TARGETS), focal_loss(LOGITS, TARGETS, 0.5, 1.0, "mean")
+    )
     torch.testing.assert_close(BCELoss("sum")(LOGITS, TARGETS), bce_loss(LOGITS, TARGETS, "sum"))
     mod = WeightedBCELoss.from_base_rate(0.2)
-    torch.testing.assert_close(mod(LOGITS, TARGETS), weighted_bce_loss(LOGITS, TARGETS, 4.0, "mean"))
+    torch.testing.assert_close(
+        mod(LOGITS, TARGETS), weighted_bce_loss(LOGITS, TARGETS, 4.0, "mean")
+    )
 
 
 def test_make_loss_dispatch():
-    torch.testing.assert_close(make_loss("focal", alpha=0.5, gamma=1.0)(LOGITS, TARGETS), focal_loss(LOGITS, TARGETS, 0.5, 1.0))
+    torch.testing.assert_close(
+        make_loss("focal", alpha=0.5, gamma=1.0)(LOGITS, TARGETS),
+        focal_loss(LOGITS, TARGETS, 0.5, 1.0),
+    )
     torch.testing.assert_close(make_loss("ce")(LOGITS, TARGETS), bce_loss(LOGITS, TARGETS))
     torch.testing.assert_close(
-        make_loss("weighted-ce", base_rate=0.25)(LOGITS, TARGETS), weighted_bce_loss(LOGITS, TARGETS, 3.0)
+        make_loss("weighted-ce", base_rate=0.25)(LOGITS, TARGETS),
+        weighted_bce_loss(LOGITS, TARGETS, 3.0),
     )
-    with pytest.raises(ValueError, match=r"Unknown loss 'hinge'; choose one of \['focal', 'ce', 'weighted-ce'\]"):
+    with pytest.raises(
+        ValueError, match=r"Unknown loss 'hinge'; choose one of \['focal', 'ce', 'weighted-ce'\]"
+    ):
         make_loss("hinge")
     with pytest.raises(ValueError, match="needs the training base rate"):
         make_loss("weighted-ce")
@@ -142,11 +160,20 @@ def test_make_loss_dispatch():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"gamma": -1.0}, r"The 'gamma' parameter of focal_loss must be a float >= 0. Got -1.0 instead."),
+        (
+            {"gamma": -1.0},
+            r"The 'gamma' parameter of focal_loss must be a float >= 0. Got -1.0 instead.",
+        ),
         ({"gamma": float("nan")}, r"'gamma' parameter of focal_loss must be a float >= 0"),
-        ({"alpha": 1.5}, r"The 'alpha' parameter of focal_loss must be a float in \[0, 1\], or None / -1"),
+        (
+            {"alpha": 1.5},
+            r"The 'alpha' parameter of focal_loss must be a float in \[0, 1\], or None / -1",
+        ),
         ({"alpha": -0.1}, r"'alpha' parameter of focal_loss must be a float in \[0, 1\]"),
-        ({"reduction": "avg"}, r"must be one of \['none', 'mean', 'sum', 'positives'\]. Got 'avg' instead."),
+        (
+            {"reduction": "avg"},
+            r"must be one of \['none', 'mean', 'sum', 'positives'\]. Got 'avg' instead.",
+        ),
     ],
 )
 def test_focal_bad_arguments(kwargs, match):
@@ -162,7 +189,9 @@ def test_shape_mismatch_raises_for_every_loss():
 
 
 def test_other_bad_arguments():
-    with pytest.raises(ValueError, match="'pos_weight' parameter of weighted_bce_loss must be a float > 0"):
+    with pytest.raises(
+        ValueError, match="'pos_weight' parameter of weighted_bce_loss must be a float > 0"
+    ):
         weighted_bce_loss(LOGITS, TARGETS, 0.0)
     with pytest.raises(ValueError, match="strictly between 0 and 1"):
         pos_weight_from_base_rate(0.0)

@@ -75,6 +75,7 @@ def no_unpickling(monkeypatch):
         def call(*args, **kwargs):
             calls.append(name)
             raise AssertionError(f"flarecast called {name}")
+
         return call
 
     for name in ("load", "loads", "Unpickler"):
@@ -87,13 +88,28 @@ def _rewrite_sidecar(folder: Path, **weights) -> None:
     """Make model.json vouch for the weights file now on disk (an attacker controlling both files)."""
     meta = json.loads((folder / SIDECAR).read_text())
     blob = (folder / WEIGHTS).read_bytes()
-    meta["weights"].update({"bytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest(), **weights})
+    meta["weights"].update(
+        {"bytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest(), **weights}
+    )
     (folder / SIDECAR).write_text(json.dumps(meta))
 
 
 def _forecast(folder: Path, out: Path, *extra: str):
-    return CliRunner().invoke(main, ["forecast", "--model", str(folder), "--features", "demo", "--date",
-                                     "2011-06-01", "--out", str(out), *extra])
+    return CliRunner().invoke(
+        main,
+        [
+            "forecast",
+            "--model",
+            str(folder),
+            "--features",
+            "demo",
+            "--date",
+            "2011-06-01",
+            "--out",
+            str(out),
+            *extra,
+        ],
+    )
 
 
 LOADERS = {
@@ -104,8 +120,9 @@ COMMANDS = {
     "forecast --engine auto": lambda folder, out: _forecast(folder, out),
     "forecast --engine numpy": lambda folder, out: _forecast(folder, out, "--engine", "numpy"),
     "forecast --engine torch": lambda folder, out: _forecast(folder, out, "--engine", "torch"),
-    "predict": lambda folder, out: CliRunner().invoke(main, ["predict", "--model", str(folder), "--dataset", "demo",
-                                                             "--out", str(out / "p.csv")]),
+    "predict": lambda folder, out: CliRunner().invoke(
+        main, ["predict", "--model", str(folder), "--dataset", "demo", "--out", str(out / "p.csv")]
+    ),
 }
 
 
@@ -118,13 +135,16 @@ def _refused(how: str, folder: Path, out: Path, match: str) -> None:
         assert res.exit_code == 1, res.output
         assert res.output.startswith("Error: ") and "Traceback" not in res.output
         assert match.replace("\\", "") in res.output.replace("\n", " ")
-        assert not (out / "p.csv").exists() and not (out.exists() and list(out.rglob("forecast.json")))
+        assert not (out / "p.csv").exists() and not (
+            out.exists() and list(out.rglob("forecast.json"))
+        )
 
 
 @pytest.mark.parametrize("how", [*LOADERS, *COMMANDS])
 @pytest.mark.parametrize("protocol", [2, pickle.HIGHEST_PROTOCOL])
-def test_malicious_pickle_as_weights_is_refused_without_running(folder, marker, tmp_path, no_unpickling, how,
-                                                                protocol):
+def test_malicious_pickle_as_weights_is_refused_without_running(
+    folder, marker, tmp_path, no_unpickling, how, protocol
+):
     blob = pickle.dumps(Payload(marker), protocol=protocol)
     (folder / WEIGHTS).write_bytes(blob)
     _refused(how, folder, tmp_path / "out", "not safetensors")
@@ -138,12 +158,18 @@ def _unpickle_for_real(blob: bytes) -> None:
     # In a separate interpreter: the fixture blocks pickle here, and the control must not depend on this process.
     import subprocess
 
-    subprocess.run([sys.executable, "-c", "import pickle, sys; pickle.loads(sys.stdin.buffer.read())"], input=blob,
-                   check=True, timeout=60)
+    subprocess.run(
+        [sys.executable, "-c", "import pickle, sys; pickle.loads(sys.stdin.buffer.read())"],
+        input=blob,
+        check=True,
+        timeout=60,
+    )
 
 
 @pytest.mark.parametrize("how", [*LOADERS, "forecast --engine auto", "predict"])
-def test_protocol0_pickle_with_a_sidecar_vouching_for_it_is_refused(folder, marker, tmp_path, no_unpickling, how):
+def test_protocol0_pickle_with_a_sidecar_vouching_for_it_is_refused(
+    folder, marker, tmp_path, no_unpickling, how
+):
     # Protocol 0 has no b"\x80" magic and the sidecar's size and sha256 match: only the safetensors parser
     # stands between this file and the loader, and it never unpickles.
     blob = pickle.dumps(Payload(marker), protocol=0)
@@ -162,18 +188,24 @@ def test_torch_save_archive_with_a_payload_is_refused(folder, marker, tmp_path, 
     _rewrite_sidecar(folder)
     _refused(how, folder, tmp_path / "out", "zip archive")
     assert not marker.exists()
-    with open(folder / WEIGHTS, "rb") as fh:  # a file object: torch.load reads paths ending .safetensors itself
+    with open(
+        folder / WEIGHTS, "rb"
+    ) as fh:  # a file object: torch.load reads paths ending .safetensors itself
         torch.load(fh, weights_only=False)  # what a careless loader would do
     assert marker.exists()
 
 
 # -- the forecast (numpy) path gets the same checks as load_model ------------------------------------
 
+
 def test_numpy_path_truncated_weights(folder):
     blob = (folder / WEIGHTS).read_bytes()
     (folder / WEIGHTS).write_bytes(blob[:-7])
-    with pytest.raises(ModelFileError, match=rf"has {len(blob) - 7} bytes on disk, {len(blob)} recorded in "
-                                             r"model.json: truncated\?"):
+    with pytest.raises(
+        ModelFileError,
+        match=rf"has {len(blob) - 7} bytes on disk, {len(blob)} recorded in "
+        r"model.json: truncated\?",
+    ):
         NumpyMLP.from_folder(folder)
 
 
@@ -181,7 +213,9 @@ def test_numpy_path_wrong_format_version(folder, tmp_path):
     meta = json.loads((folder / SIDECAR).read_text())
     meta["format_version"] = 2
     (folder / SIDECAR).write_text(json.dumps(meta))
-    with pytest.raises(ModelFileError, match=r"model-file format version 2 .* reads version 1 only"):
+    with pytest.raises(
+        ModelFileError, match=r"model-file format version 2 .* reads version 1 only"
+    ):
         NumpyMLP.from_folder(folder)
     _refused("forecast --engine auto", folder, tmp_path / "out", "model-file format version 2")
 
@@ -191,7 +225,9 @@ def test_sidecar_and_weights_disagreeing_on_the_features(folder, tmp_path):
     meta["features"] = meta["features"][:-1]  # one name dropped, weights and transform unchanged
     (folder / SIDECAR).write_text(json.dumps(meta))
     for how in ("load_model", "NumpyMLP", "forecast --engine torch"):
-        _refused(how, folder, tmp_path / "out", "'architecture' has 15 inputs but 'features' names 14")
+        _refused(
+            how, folder, tmp_path / "out", "'architecture' has 15 inputs but 'features' names 14"
+        )
 
 
 def test_x_model_with_other_features_is_refused(tmp_path, model_dir):
@@ -202,12 +238,16 @@ def test_x_model_with_other_features_is_refused(tmp_path, model_dir):
     ds = demo_dataset(seed=4, n_regions=30, days=20)
     feats = list(ds.features[:5])
     y = (ds.frame["peak_flux"].to_numpy() >= 1e-6).astype(int)
-    clf = FlareClassifier(hidden=(4,), max_epochs=1).fit(ds.frame[feats], y, groups=ds.frame["noaa_ar"])
+    clf = FlareClassifier(hidden=(4,), max_epochs=1).fit(
+        ds.frame[feats], y, groups=ds.frame["noaa_ar"]
+    )
     x_dir = save_model(clf, tmp_path / "x", dataset=ds)
     for engine in ("numpy", "torch"):
         res = _forecast(model_dir, tmp_path / "out", "--x-model", str(x_dir), "--engine", engine)
         assert res.exit_code == 1 and "Error: " in res.output
-        assert f"features {feats}" in res.output or "features do not match" in res.output, res.output
+        assert f"features {feats}" in res.output or "features do not match" in res.output, (
+            res.output
+        )
     assert not (tmp_path / "out").exists()
 
 
@@ -217,7 +257,12 @@ def test_weights_file_outside_the_folder_is_refused(folder, tmp_path):
     for name in (str(outside), "../elsewhere.safetensors"):
         _rewrite_sidecar(folder, file=name)
         for how in LOADERS:
-            _refused(how, folder, tmp_path / "out", "'weights.file' must be a file name inside the model folder")
+            _refused(
+                how,
+                folder,
+                tmp_path / "out",
+                "'weights.file' must be a file name inside the model folder",
+            )
 
 
 def test_sidecar_describing_a_huge_network_is_refused_before_allocating_it(folder, tmp_path):
@@ -225,18 +270,26 @@ def test_sidecar_describing_a_huge_network_is_refused_before_allocating_it(folde
     meta["architecture"]["hidden"] = [200_000, 200_000]  # 4e10 weights: 160 GB if it were built
     meta["config"]["hidden"] = [200_000, 200_000]
     (folder / SIDECAR).write_text(json.dumps(meta))
-    with pytest.raises(ModelFileError, match=r"needs at least \d+ weights but weights.safetensors holds \d+"):
+    with pytest.raises(
+        ModelFileError, match=r"needs at least \d+ weights but weights.safetensors holds \d+"
+    ):
         load_model(folder)
-    with pytest.raises(UnsupportedModel):  # the numpy reader compares shapes only, and hands over to torch
+    with pytest.raises(
+        UnsupportedModel
+    ):  # the numpy reader compares shapes only, and hands over to torch
         NumpyMLP.from_folder(folder)
     _refused("forecast --engine auto", folder, tmp_path / "out", "needs at least")
 
 
 def test_oversized_or_deeply_nested_sidecar(folder):
-    with open(folder / SIDECAR, "wb") as fh:  # a sparse file: big on disk, no memory used to make it
+    with open(
+        folder / SIDECAR, "wb"
+    ) as fh:  # a sparse file: big on disk, no memory used to make it
         fh.truncate(MAX_SIDECAR_BYTES + 1)
     for how in LOADERS:
-        _refused(how, folder, folder, f"is {MAX_SIDECAR_BYTES + 1} bytes; a model sidecar is at most")
+        _refused(
+            how, folder, folder, f"is {MAX_SIDECAR_BYTES + 1} bytes; a model sidecar is at most"
+        )
     (folder / SIDECAR).write_text("[" * 200_000 + "]" * 200_000)
     for how in LOADERS:
         _refused(how, folder, folder, "is not valid JSON")
@@ -246,14 +299,19 @@ def test_config_contradicting_the_architecture(folder):
     meta = json.loads((folder / SIDECAR).read_text())
     meta["config"]["model"] = "sequence"
     (folder / SIDECAR).write_text(json.dumps(meta))
-    with pytest.raises(ModelFileError, match="config says model 'sequence' but the architecture is 'mlp'"):
+    with pytest.raises(
+        ModelFileError, match="config says model 'sequence' but the architecture is 'mlp'"
+    ):
         load_model(folder)
     # "many", and (fuzz findings) counts that made torch.set_num_threads raise or abort the whole process
     for threads in ("many", 16_755_518_193_664, 2**30):
         meta["config"] = {**meta["config"], "model": "mlp", "cpu_threads": threads}
         (folder / SIDECAR).write_text(json.dumps(meta))
-        with pytest.raises(ModelFileError, match=r"config or architecture does not describe a model: .*'cpu_threads' "
-                                                 r"parameter of FlareClassifier must be an int in \[1, 1024\]"):
+        with pytest.raises(
+            ModelFileError,
+            match=r"config or architecture does not describe a model: .*'cpu_threads' "
+            r"parameter of FlareClassifier must be an int in \[1, 1024\]",
+        ):
             load_model(folder)
 
 
@@ -261,7 +319,9 @@ def test_config_contradicting_the_architecture(folder):
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
     max_leaves=8,
 )
 
@@ -311,8 +371,11 @@ def _loads_correctly_or_is_a_model_file_error(model_dir, meta, X, path, value) -
 
 
 # Quick profile: 120 edits; FLARECAST_FUZZ=heavy (the heavy fuzz profile of test_fuzz_readers.py): 2000.
-@settings(max_examples=2000 if os.environ.get("FLARECAST_FUZZ") == "heavy" else 120, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=2000 if os.environ.get("FLARECAST_FUZZ") == "heavy" else 120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_fuzzed_sidecar_loads_correctly_or_is_a_model_file_error(model_dir, fuzz_inputs, data):
     meta, paths, X = fuzz_inputs
@@ -347,7 +410,9 @@ def test_safetensors_whose_header_length_starts_with_the_pickle_opcode_is_not_ta
     from flarecast.training.artifacts import foreign_format
 
     tensors = {"head.weight": np.zeros((2, 3, 1), dtype=np.float32)}
-    blob = next(b for pad in range(400) if (b := save(tensors, metadata={"pad": "x" * pad}))[0] == 0x80)
+    blob = next(
+        b for pad in range(400) if (b := save(tensors, metadata={"pad": "x" * pad}))[0] == 0x80
+    )
     assert foreign_format(blob) is None
     np.testing.assert_array_equal(load(blob)["head.weight"], tensors["head.weight"])
     assert foreign_format(pickle.dumps(tensors)) == "a Python pickle"

@@ -60,7 +60,9 @@ def test_member_gradients_are_independent():
     net = EnsembleMLP(4, (6,), dropout=0.0, n_members=3, seed=0)
     x = torch.randn(3, 10, 4, generator=torch.Generator().manual_seed(1))
     y = (torch.rand(3, 10, generator=torch.Generator().manual_seed(2)) > 0.5).float()
-    losses = torch.nn.functional.binary_cross_entropy_with_logits(net(x), y, reduction="none").mean(1)
+    losses = torch.nn.functional.binary_cross_entropy_with_logits(net(x), y, reduction="none").mean(
+        1
+    )
     full = torch.autograd.grad(losses.sum(), net.layers[0].weight, retain_graph=True)[0]
     only1 = torch.autograd.grad(losses[1], net.layers[0].weight)[0]
     torch.testing.assert_close(full[1], only1[1])
@@ -119,6 +121,7 @@ def test_dropout_is_reproducible_with_a_generator_and_off_in_eval():
 
 # --- windows -------------------------------------------------------------------------------------
 
+
 def _brute_windows(x, groups, times, length):
     n = len(x)
     w = np.zeros((n, length, x.shape[1]), dtype=np.float32)
@@ -126,10 +129,10 @@ def _brute_windows(x, groups, times, length):
     for i in range(n):
         earlier = [j for j in range(n) if groups[j] == groups[i] and times[j] < times[i]]
         earlier.sort(key=lambda j: (times[j], j))
-        chosen = earlier[-(length - 1):] if length > 1 else []
+        chosen = earlier[-(length - 1) :] if length > 1 else []
         rows = [*chosen, i]
-        w[i, length - len(rows):] = x[rows]
-        m[i, length - len(rows):] = True
+        w[i, length - len(rows) :] = x[rows]
+        m[i, length - len(rows) :] = True
     return w, m
 
 
@@ -167,7 +170,9 @@ def test_windows_match_brute_force(rows, length):
 
 
 def test_windows_with_utc_times_and_missing_regions():
-    times = pd.Series(pd.to_datetime(["2012-01-01 00:00", "2012-01-01 06:00", "2012-01-01 03:00"], utc=True))
+    times = pd.Series(
+        pd.to_datetime(["2012-01-01 00:00", "2012-01-01 06:00", "2012-01-01 03:00"], utc=True)
+    )
     groups = pd.Series([11158, pd.NA, pd.NA], dtype="Int64")
     w, m = make_windows(np.ones((3, 2)), groups, times, 2)
     assert m.tolist() == [[False, True]] * 3  # NA rows are regions of their own
@@ -179,10 +184,13 @@ def test_windows_bad_input():
     with pytest.raises(DataError, match="2 feature rows but 3 groups"):
         make_windows(np.ones((2, 1)), [1, 1, 1], [0, 1, 2], 2)
     with pytest.raises(DataError, match="missing time"):
-        make_windows(np.ones((2, 1)), [1, 1], pd.Series(pd.to_datetime(["2012-01-01", None], utc=True)), 2)
+        make_windows(
+            np.ones((2, 1)), [1, 1], pd.Series(pd.to_datetime(["2012-01-01", None], utc=True)), 2
+        )
 
 
 # --- GRU -----------------------------------------------------------------------------------------
+
 
 def test_gru_members_match_torch_gru():
     net = EnsembleGRU(3, (5,), dropout=0.0, n_members=2, seed=4).eval()
@@ -205,7 +213,9 @@ def test_gru_padding_does_not_change_the_output():
     x = torch.randn(6, 2, 3, generator=torch.Generator().manual_seed(0))
     short = net(x, torch.ones(6, 2, dtype=torch.bool))
     padded = torch.cat([torch.randn(6, 3, 3), x], dim=1)  # garbage in padded slots
-    mask = torch.cat([torch.zeros(6, 3, dtype=torch.bool), torch.ones(6, 2, dtype=torch.bool)], dim=1)
+    mask = torch.cat(
+        [torch.zeros(6, 3, dtype=torch.bool), torch.ones(6, 2, dtype=torch.bool)], dim=1
+    )
     torch.testing.assert_close(net(padded, mask), short)
     assert net(padded, mask).shape == (2, 6)
 
@@ -215,9 +225,15 @@ def test_every_gradient_has_its_parameters_strides(kind):
     """DistributedDataParallel buckets gradients by the parameters' layout; a gradient with other strides
     (a (K, n, 1) weight's gradient laid out as a transpose) costs a copy and a warning on every step."""
     if kind == "sequence":
-        net, inputs = EnsembleGRU(5, (6, 4), n_members=3), (torch.randn(7, 4, 5), torch.ones(7, 4, dtype=torch.bool))
+        net, inputs = (
+            EnsembleGRU(5, (6, 4), n_members=3),
+            (torch.randn(7, 4, 5), torch.ones(7, 4, dtype=torch.bool)),
+        )
     else:
-        net, inputs = EnsembleMLP(5, (4,), n_members=3, skip=kind == "mlp-skip"), (torch.randn(3, 7, 5),)
+        net, inputs = (
+            EnsembleMLP(5, (4,), n_members=3, skip=kind == "mlp-skip"),
+            (torch.randn(3, 7, 5),),
+        )
     net(*inputs).sum().backward()
     for name, p in net.named_parameters():
         assert p.grad.stride() == p.stride(), name

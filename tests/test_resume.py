@@ -46,7 +46,9 @@ def kill_when(proc: subprocess.Popen, ready, sig: int, what: str, timeout: float
     deadline = time.monotonic() + timeout
     while not ready():
         if proc.poll() is not None:
-            pytest.fail(f"the run ended (status {proc.returncode}) before {what}:\n{proc.communicate()[0].decode()}")
+            pytest.fail(
+                f"the run ended (status {proc.returncode}) before {what}:\n{proc.communicate()[0].decode()}"
+            )
         assert time.monotonic() < deadline, f"no {what} after {timeout} s"
         time.sleep(0.005)
     proc.send_signal(sig)
@@ -55,6 +57,7 @@ def kill_when(proc: subprocess.Popen, ready, sig: int, what: str, timeout: float
 
 
 # -- the library: FlareClassifier.fit(checkpoint=...) ------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def toy():
@@ -65,8 +68,17 @@ def toy():
 
 # Dropout and input noise draw from the dropout generator; lr and patience make members stop at different
 # epochs, so checkpoints are also taken after members were dropped from the network and the optimiser.
-PARAMS = dict(n_members=4, max_epochs=40, patience=3, hidden=(8, 8), lr=0.03, dropout=0.1, input_noise=0.1,
-              seed=3, device="cpu")
+PARAMS = dict(
+    n_members=4,
+    max_epochs=40,
+    patience=3,
+    hidden=(8, 8),
+    lr=0.03,
+    dropout=0.1,
+    input_noise=0.1,
+    seed=3,
+    device="cpu",
+)
 
 
 class Interrupt(Exception):
@@ -77,8 +89,14 @@ def test_fit_resumed_after_any_epoch_is_bit_identical(toy, tmp_path):
     X, y, X_test = toy
     ref = FlareClassifier(**PARAMS).fit(X, y)
     n_epochs = len(ref.history_["val_loss"])
-    assert len(set(ref.best_epoch_.tolist())) > 1 and n_epochs < PARAMS["max_epochs"]  # members stopped apart
-    for stop in (2, 5, n_epochs):  # interrupted during epoch `stop`: the checkpoint holds epoch stop - 1
+    assert (
+        len(set(ref.best_epoch_.tolist())) > 1 and n_epochs < PARAMS["max_epochs"]
+    )  # members stopped apart
+    for stop in (
+        2,
+        5,
+        n_epochs,
+    ):  # interrupted during epoch `stop`: the checkpoint holds epoch stop - 1
         path = tmp_path / f"stop{stop}.safetensors"
 
         def interrupt(epoch, info, stop=stop):
@@ -96,7 +114,10 @@ def test_fit_resumed_after_any_epoch_is_bit_identical(toy, tmp_path):
         assert np.array_equal(res.predict_proba_members(X_test), ref.predict_proba_members(X_test))
         for key, rows in ref.history_.items():
             assert np.array_equal(res.history_[key], rows, equal_nan=True), key
-        assert res.best_epoch_.tolist() == ref.best_epoch_.tolist() and res.threshold_ == ref.threshold_
+        assert (
+            res.best_epoch_.tolist() == ref.best_epoch_.tolist()
+            and res.threshold_ == ref.threshold_
+        )
 
 
 def test_a_checkpoint_only_resumes_its_own_run(toy, tmp_path):
@@ -112,8 +133,12 @@ def test_a_checkpoint_only_resumes_its_own_run(toy, tmp_path):
     edited = X.copy()
     edited.iloc[0, edited.columns.get_loc("NOISE")] += 3.0  # one value of one feature
     for changed, X_other in (({"seed": 4}, X), ({"lr": 0.01}, X), ({}, edited)):
-        with pytest.raises(ConfigError, match="was written by a different training run .* without --resume"):
-            FlareClassifier(**{**PARAMS, **changed}).fit(X_other, y, checkpoint=Checkpoint(path, resume=True))
+        with pytest.raises(
+            ConfigError, match="was written by a different training run .* without --resume"
+        ):
+            FlareClassifier(**{**PARAMS, **changed}).fit(
+                X_other, y, checkpoint=Checkpoint(path, resume=True)
+            )
     # Without resume the file is simply replaced by the new run's first epoch.
     FlareClassifier(**{**PARAMS, "max_epochs": 1}).fit(X, y, checkpoint=Checkpoint(path))
     assert Checkpoint(path).peek()["epoch"] == 1
@@ -125,10 +150,21 @@ def test_checkpoint_file_holds_no_pickle_and_a_planted_one_never_runs(toy, tmp_p
     FlareClassifier(**{**PARAMS, "max_epochs": 2}).fit(X, y, checkpoint=Checkpoint(path))
     blob = path.read_bytes()
     assert blob[:1] != b"\x80" and blob[:4] != b"PK\x03\x04"
-    header = json.loads(blob[8:8 + int.from_bytes(blob[:8], "little")])
-    assert {"net/layers.0.weight", "best/layers.0.weight", "optim/layers.0.weight/exp_avg",
-            "optim/layers.0.weight/exp_avg_sq", "optim/layers.0.weight/step", "rng/dropout", "rng/order/3",
-            "loop/best_score", "loop/since_best", "loop/active", "loop/members", "history/val_loss"} <= set(header)
+    header = json.loads(blob[8 : 8 + int.from_bytes(blob[:8], "little")])
+    assert {
+        "net/layers.0.weight",
+        "best/layers.0.weight",
+        "optim/layers.0.weight/exp_avg",
+        "optim/layers.0.weight/exp_avg_sq",
+        "optim/layers.0.weight/step",
+        "rng/dropout",
+        "rng/order/3",
+        "loop/best_score",
+        "loop/since_best",
+        "loop/active",
+        "loop/members",
+        "history/val_loss",
+    } <= set(header)
     meta = json.loads(header["__metadata__"]["flarecast_checkpoint"])
     assert meta["epoch"] == 2 and len(meta["fingerprint"]) == 64
     # Truncated (disk damage; a kill cannot do this: the file is replaced atomically) ...
@@ -150,17 +186,33 @@ def test_checkpoint_file_holds_no_pickle_and_a_planted_one_never_runs(toy, tmp_p
 
 # -- the command: flarecast train --resume after SIGKILL --------------------------------------------------------
 
-TRAIN = ["train", "--dataset", "demo", "--seed", "5", "--seeds", "3", "--epochs", "80", "--device", "cpu", "--quiet"]
+TRAIN = [
+    "train",
+    "--dataset",
+    "demo",
+    "--seed",
+    "5",
+    "--seeds",
+    "3",
+    "--epochs",
+    "80",
+    "--device",
+    "cpu",
+    "--quiet",
+]
 
 
 def test_train_killed_mid_run_then_resumed_equals_an_uninterrupted_run(tmp_path):
     config = tmp_path / "long.toml"
-    config.write_text("[train]\npatience = 1000  # no early stop: every epoch runs, the kill lands mid-run\n")
+    config.write_text(
+        "[train]\npatience = 1000  # no early stop: every epoch runs, the kill lands mid-run\n"
+    )
     args = [*TRAIN, "--config", str(config)]
     killed = tmp_path / "killed"
     ckpt = killed / ".checkpoint" / "train.safetensors"
-    proc = subprocess.Popen([FLARECAST, *args, "--out", str(killed)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [FLARECAST, *args, "--out", str(killed)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     kill_when(proc, ckpt.is_file, signal.SIGKILL, "a checkpoint was written")
     epoch = Checkpoint(ckpt).peek()["epoch"]
     assert 1 <= epoch < 80 and not (killed / "model.json").exists()
@@ -178,21 +230,41 @@ def test_train_killed_mid_run_then_resumed_equals_an_uninterrupted_run(tmp_path)
         assert sha(killed / name) == sha(tmp_path / "ref" / name), name
     meta = {d: json.loads((tmp_path / d / "model.json").read_text()) for d in ("killed", "ref")}
     assert meta["killed"]["weights"] == meta["ref"]["weights"]
-    assert meta["killed"]["extra"]["resumed_after_epoch"] == epoch and "resumed_after_epoch" not in meta["ref"]["extra"]
+    assert (
+        meta["killed"]["extra"]["resumed_after_epoch"] == epoch
+        and "resumed_after_epoch" not in meta["ref"]["extra"]
+    )
     assert not (killed / ".checkpoint").exists()  # removed once the model was saved
     preds = {}
     for d in ("killed", "ref"):
         out = tmp_path / f"{d}.csv"
-        assert runner.invoke(main, ["predict", "--model", str(tmp_path / d), "--dataset", "demo",
-                                    "--out", str(out)]).exit_code == 0
+        assert (
+            runner.invoke(
+                main,
+                ["predict", "--model", str(tmp_path / d), "--dataset", "demo", "--out", str(out)],
+            ).exit_code
+            == 0
+        )
         preds[d] = pd.read_csv(out)
     assert preds["killed"].equals(preds["ref"])
 
 
 # -- the command: flarecast reproduce --resume after SIGTERM ----------------------------------------------------
 
-REPRODUCE = ["reproduce", "--dataset", "demo", "--folds", "3", "--seeds", "2", "--n-boot", "200", "--no-figures",
-             "--methods", "climatology,logistic,ce,focal"]
+REPRODUCE = [
+    "reproduce",
+    "--dataset",
+    "demo",
+    "--folds",
+    "3",
+    "--seeds",
+    "2",
+    "--n-boot",
+    "200",
+    "--no-figures",
+    "--methods",
+    "climatology,logistic,ce,focal",
+]
 OUTPUTS = ("table.csv", "comparison.csv", "importance.csv", "calibration.csv")
 
 
@@ -202,11 +274,16 @@ def test_reproduce_killed_after_some_folds_then_resumed_equals_an_uninterrupted_
     args = [*REPRODUCE, "--config", str(config)]
     killed = tmp_path / "killed"
     partial = killed / ".partial"
-    proc = subprocess.Popen([FLARECAST, *args, "--out", str(killed)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [FLARECAST, *args, "--out", str(killed)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     # Fold 0's climatology, logistic and CE fits are kept; the run still has 9 of its 12 fits to go.
-    kill_when(proc, lambda: len(list(partial.glob("fold*.safetensors"))) >= 3, signal.SIGTERM,
-              "three fits were finished")
+    kill_when(
+        proc,
+        lambda: len(list(partial.glob("fold*.safetensors"))) >= 3,
+        signal.SIGTERM,
+        "three fits were finished",
+    )
     finished = sorted(p.name for p in partial.glob("fold*.safetensors"))
     assert 3 <= len(finished) < 12 and not (killed / "table.csv").exists()
 
@@ -215,14 +292,18 @@ def test_reproduce_killed_after_some_folds_then_resumed_equals_an_uninterrupted_
     assert res.exit_code == 1 and "holds fits of a different run" in res.output
     res = runner.invoke(main, [*args, "--resume", "--out", str(killed)])
     assert res.exit_code == 0, res.output
-    assert f"--resume: {len(finished)} of 12 fits were finished by the interrupted run" in res.output
+    assert (
+        f"--resume: {len(finished)} of 12 fits were finished by the interrupted run" in res.output
+    )
     ref = runner.invoke(main, [*args, "--out", str(tmp_path / "ref")])
     assert ref.exit_code == 0, ref.output
 
     for name in OUTPUTS:
         assert (killed / name).read_bytes() == (tmp_path / "ref" / name).read_bytes(), name
-    pd.testing.assert_frame_equal(pd.read_parquet(killed / "predictions.parquet"),
-                                  pd.read_parquet(tmp_path / "ref" / "predictions.parquet"))
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(killed / "predictions.parquet"),
+        pd.read_parquet(tmp_path / "ref" / "predictions.parquet"),
+    )
     runs = {d: json.loads((tmp_path / d / "run.json").read_text()) for d in ("killed", "ref")}
     assert runs["killed"]["resumed_fits"] == len(finished) and runs["ref"]["resumed_fits"] == 0
     assert not partial.exists() and not (tmp_path / "ref" / ".partial").exists()
@@ -234,10 +315,29 @@ def test_reproduce_without_resume_starts_afresh(tmp_path):
 
     out = tmp_path / "out"
     stale = FoldStore(out / ".partial", "0" * 64)
-    stale.save(0, "climatology", FoldFit(np.zeros(2), 0.5, np.zeros(2), np.empty((0, 2)), np.empty(0), 0.1, 1.0))
-    res = CliRunner().invoke(main, ["reproduce", "--dataset", "demo", "--folds", "2", "--methods",
-                                    "climatology,logistic", "--n-boot", "50", "--no-figures", "--no-importance",
-                                    "--out", str(out)])
+    stale.save(
+        0,
+        "climatology",
+        FoldFit(np.zeros(2), 0.5, np.zeros(2), np.empty((0, 2)), np.empty(0), 0.1, 1.0),
+    )
+    res = CliRunner().invoke(
+        main,
+        [
+            "reproduce",
+            "--dataset",
+            "demo",
+            "--folds",
+            "2",
+            "--methods",
+            "climatology,logistic",
+            "--n-boot",
+            "50",
+            "--no-figures",
+            "--no-importance",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "discarding 1 finished fits" in res.output and not (out / ".partial").exists()
     assert json.loads((out / "run.json").read_text())["resumed_fits"] == 0

@@ -27,8 +27,17 @@ from flarecast.retrain.run import check_out_folder, content_sha256, holdout_spli
 from flarecast.targets import make_targets
 from flarecast.training.artifacts import load_model
 
-FILES = ["calibration.json", "comparison.csv", "comparison.json", "comparison.md", "history.csv",
-         "holdout_predictions.csv", "model.json", "train.toml", "weights.safetensors"]
+FILES = [
+    "calibration.json",
+    "comparison.csv",
+    "comparison.json",
+    "comparison.md",
+    "history.csv",
+    "holdout_predictions.csv",
+    "model.json",
+    "train.toml",
+    "weights.safetensors",
+]
 
 
 def _run(args):
@@ -37,9 +46,14 @@ def _run(args):
 
 def _snapshot(folder):
     """Every file's bytes (as sha256), size and modification time, by relative path."""
-    return {str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_size,
-                                         p.stat().st_mtime_ns)
-            for p in sorted(folder.rglob("*"))}
+    return {
+        str(p.relative_to(folder)): (
+            hashlib.sha256(p.read_bytes()).hexdigest(),
+            p.stat().st_size,
+            p.stat().st_mtime_ns,
+        )
+        for p in sorted(folder.rglob("*"))
+    }
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +68,24 @@ def test_demo_retrain_end_to_end_keeps_the_base_folder_byte_identical(demo_base,
     before = _snapshot(demo_base)
     out = tmp_path / "models" / "demo-v2"
     out.mkdir(parents=True)  # an existing *empty* folder is accepted
-    res = _run(["retrain", "--sharp", "demo", "--catalogue", "demo", "--base-model", str(demo_base),
-                "--out", str(out), "--horizon", "12h", "--n-boot", "200", "--quiet"])
+    res = _run(
+        [
+            "retrain",
+            "--sharp",
+            "demo",
+            "--catalogue",
+            "demo",
+            "--base-model",
+            str(demo_base),
+            "--out",
+            str(out),
+            "--horizon",
+            "12h",
+            "--n-boot",
+            "200",
+            "--quiet",
+        ]
+    )
     assert res.exit_code == 0, res.output
     assert _snapshot(demo_base) == before
     assert res.output.startswith("SYNTHETIC data: labelled")
@@ -71,35 +101,54 @@ def test_demo_retrain_end_to_end_keeps_the_base_folder_byte_identical(demo_base,
     assert lin["base_model"]["id"] == f"demo-base@{base_meta['weights']['sha256'][:12]}"
     assert lin["catalogue"]["sha256"] == content_sha256(read_catalogue("demo"))
     assert lin["catalogue"]["sha256_of"].startswith("table contents")
-    assert lin["labelling"]["horizon"] == "12h" and lin["labelling"]["source"]["horizon"] == "option"
+    assert (
+        lin["labelling"]["horizon"] == "12h" and lin["labelling"]["source"]["horizon"] == "option"
+    )
     # same recipe as the base model: only the data changed
     assert meta["config"] == base_meta["config"]
-    assert meta["features"] == base_meta["features"] and meta["class_definition"] == base_meta["class_definition"]
+    assert (
+        meta["features"] == base_meta["features"]
+        and meta["class_definition"] == base_meta["class_definition"]
+    )
     # trained only on records before the hold-out minus the 12 h gap
     start = pd.Timestamp(lin["holdout"]["start"])
     assert pd.Timestamp(meta["extra"]["forecast"]["training_cutoff"]) < start - pd.Timedelta("12h")
-    assert read_base_model(out).labelling == {"horizon": "12h", "latency": "0h", "event_time": "peak"}
+    assert read_base_model(out).labelling == {
+        "horizon": "12h",
+        "latency": "0h",
+        "event_time": "peak",
+    }
 
     # Both models' scores, recomputed here from the hold-out records and the saved models.
     series = clean_series(read_sharp_series("demo"), max_abs_lon=None, keywords=())
     table = labelled_table(series, read_catalogue("demo"), horizon="12h")
     targets = make_targets(table, ("C",), "M1.0")
-    assert start == (targets.times.max() - pd.Timedelta(days=90)).floor("D")  # default: the last 90 days
+    assert start == (targets.times.max() - pd.Timedelta(days=90)).floor(
+        "D"
+    )  # default: the last 90 days
     rows = targets.frame[targets.frame["time"] >= start]
     y = targets.y[(targets.frame["time"] >= start).to_numpy()]
     comparison = json.loads((out / "comparison.json").read_text())
-    assert comparison["counts"]["rows"] == len(rows) and comparison["counts"]["positives"] == int(y.sum())
+    assert comparison["counts"]["rows"] == len(rows) and comparison["counts"]["positives"] == int(
+        y.sum()
+    )
     assert comparison["counts"]["base_rate"] == pytest.approx(y.mean())
     assert comparison["synthetic"] is True
     scores = {r["score"]: r for r in comparison["scores"]}
     for name, folder in (("new", out), ("base", demo_base)):
         model = load_model(folder)
         p = model.predict_proba(rows)[:, 1]
-        assert scores["tss"][name] == pytest.approx(tss(y, (p >= model.threshold_).astype(int)), abs=1e-12)
+        assert scores["tss"][name] == pytest.approx(
+            tss(y, (p >= model.threshold_).astype(int)), abs=1e-12
+        )
         assert scores["tss"][f"{name}_lo"] <= scores["tss"][name] <= scores["tss"][f"{name}_hi"]
-    assert scores["tss"]["difference"] == pytest.approx(scores["tss"]["new"] - scores["tss"]["base"])
+    assert scores["tss"]["difference"] == pytest.approx(
+        scores["tss"]["new"] - scores["tss"]["base"]
+    )
     csv = pd.read_csv(out / "comparison.csv")
-    assert list(csv["score"]) == [r["score"] for r in comparison["scores"]] and "base_rate" not in set(csv["score"])
+    assert list(csv["score"]) == [
+        r["score"] for r in comparison["scores"]
+    ] and "base_rate" not in set(csv["score"])
     preds = pd.read_csv(out / "holdout_predictions.csv")
     assert len(preds) == len(rows) and (preds["note"] == "SYNTHETIC data").all()
     assert ((preds["p_new"] >= load_model(out).threshold_) == preds["pred_new"]).all()
@@ -112,12 +161,18 @@ def test_refusals_before_any_work(demo_base, tmp_path):
     assert res.exit_code == 1 and f"Error: No model folder at {tmp_path / 'nope'}" in res.output
     (tmp_path / "empty").mkdir()
     res = _run([*common, "--base-model", str(tmp_path / "empty"), "--out", str(tmp_path / "v2")])
-    assert res.exit_code == 1 and "is not a flarecast model folder: model.json is missing" in res.output
+    assert (
+        res.exit_code == 1
+        and "is not a flarecast model folder: model.json is missing" in res.output
+    )
     taken = tmp_path / "taken"
     taken.mkdir()
     (taken / "notes.txt").write_text("keep me")
     res = _run([*common, "--base-model", str(demo_base), "--out", str(taken)])
-    assert res.exit_code == 1 and "already exists and is not empty; flarecast retrain never overwrites" in res.output
+    assert (
+        res.exit_code == 1
+        and "already exists and is not empty; flarecast retrain never overwrites" in res.output
+    )
     assert (taken / "notes.txt").read_text() == "keep me"
     for out in (demo_base, demo_base / "v2"):
         res = _run([*common, "--base-model", str(demo_base), "--out", str(out)])
@@ -131,15 +186,56 @@ def test_incompatible_features_and_holdout_outside_the_data(demo_base, tmp_path,
     table = demo_dataset().frame.assign(TOTBSQ=rng.lognormal(20, 1, len(demo_dataset().frame)))
     table.to_parquet(tmp_path / "with-totbsq.parquet")
     other = tmp_path / "totbsq-base"
-    res = _run(["train", "--dataset", str(tmp_path / "with-totbsq.parquet"), "--epochs", "1", "--out", str(other),
-                "--quiet", "--calibration", "none"])
+    res = _run(
+        [
+            "train",
+            "--dataset",
+            str(tmp_path / "with-totbsq.parquet"),
+            "--epochs",
+            "1",
+            "--out",
+            str(other),
+            "--quiet",
+            "--calibration",
+            "none",
+        ]
+    )
     assert res.exit_code == 0, res.output
-    res = _run(["retrain", "--sharp", "demo", "--catalogue", "demo", "--base-model", str(other),
-                "--out", str(tmp_path / "v2"), "--quiet"])
+    res = _run(
+        [
+            "retrain",
+            "--sharp",
+            "demo",
+            "--catalogue",
+            "demo",
+            "--base-model",
+            str(other),
+            "--out",
+            str(tmp_path / "v2"),
+            "--quiet",
+        ]
+    )
     assert res.exit_code == 1
-    assert "the base model uses feature(s) ['TOTBSQ'], which the labelled series (SYNTHETIC demo) lacks" in res.output
-    res = _run(["retrain", "--sharp", "demo", "--catalogue", "demo", "--base-model", str(demo_base),
-                "--out", str(tmp_path / "v2"), "--holdout-start", "2012-06-01", "--quiet"])
+    assert (
+        "the base model uses feature(s) ['TOTBSQ'], which the labelled series (SYNTHETIC demo) lacks"
+        in res.output
+    )
+    res = _run(
+        [
+            "retrain",
+            "--sharp",
+            "demo",
+            "--catalogue",
+            "demo",
+            "--base-model",
+            str(demo_base),
+            "--out",
+            str(tmp_path / "v2"),
+            "--holdout-start",
+            "2012-06-01",
+            "--quiet",
+        ]
+    )
     assert res.exit_code == 1 and "leaves no test rows" in res.output
     assert not (tmp_path / "v2").exists()
 
@@ -154,7 +250,9 @@ def test_holdout_split_embargo_and_straddling_regions():
     train, test, info = holdout_split(times, groups, gap="1h", start="2020-01-01T06:00")
     assert train.tolist() == [0, 1, 2, 3] and info["straddling_rows_dropped"] == 1
     assert info["straddling_regions_dropped"] == 1
-    train, _, info = holdout_split(times, groups, gap="1h", start="2020-01-01T06:00", drop_straddling=False)
+    train, _, info = holdout_split(
+        times, groups, gap="1h", start="2020-01-01T06:00", drop_straddling=False
+    )
     assert train.tolist() == [0, 1, 2, 3, 4] and info["train_end"] == "2020-01-01T04:00:00+00:00"
     three_days = pd.Series(pd.date_range("2020-01-01", periods=72, freq="h", tz="UTC"))
     # default: the last `days` before the newest record (2020-01-03 23:00), floored to 00:00 UTC
@@ -168,10 +266,26 @@ def test_holdout_split_embargo_and_straddling_regions():
 def test_real_hollanda_with_hek_catalogue(data_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("FLARECAST_DATA_DIR", str(data_dir))
     base = tmp_path / "hollanda-base"
-    res = _run(["train", "--dataset", "hollanda-2019", "--epochs", "2", "--out", str(base), "--quiet"])
+    res = _run(
+        ["train", "--dataset", "hollanda-2019", "--epochs", "2", "--out", str(base), "--quiet"]
+    )
     assert res.exit_code == 0, res.output
-    common = ["retrain", "--sharp", "hollanda-2019", "--catalogue", "hek-2010-2019", "--on-bad-rows", "skip",
-              "--event-time", "start", "--base-model", str(base), "--quiet", "--n-boot", "200"]
+    common = [
+        "retrain",
+        "--sharp",
+        "hollanda-2019",
+        "--catalogue",
+        "hek-2010-2019",
+        "--on-bad-rows",
+        "skip",
+        "--event-time",
+        "start",
+        "--base-model",
+        str(base),
+        "--quiet",
+        "--n-boot",
+        "200",
+    ]
     # the default hold-out (last 90 days: solar minimum) has no >= M1.0 record
     res = _run([*common, "--out", str(tmp_path / "v0")])
     assert res.exit_code == 1 and "holds 6 rows with 0 positive" in res.output
@@ -186,8 +300,11 @@ def test_real_hollanda_with_hek_catalogue(data_dir, tmp_path, monkeypatch):
     assert hek["malformed_rows_skipped"] == 1 and hek["duplicates_removed"] == 145
     assert comparison["lineage"]["sharp_series"]["dropped"] == {"quality": 182}
     # C/M/X records from 2015 on, labelled from HEK start times: counted here from the labelled table
-    table = labelled_table(clean_series(read_sharp_series("hollanda-2019"), max_abs_lon=None, keywords=()),
-                           read_catalogue("hek-2010-2019", on_bad_rows="skip"), event_time="start")
+    table = labelled_table(
+        clean_series(read_sharp_series("hollanda-2019"), max_abs_lon=None, keywords=()),
+        read_catalogue("hek-2010-2019", on_bad_rows="skip"),
+        event_time="start",
+    )
     late = table[table["time"] >= pd.Timestamp("2015-01-01", tz="UTC")]
     flux = late["peak_flux"].to_numpy()
     assert comparison["counts"]["positives"] == int((flux >= 1e-5).sum())
@@ -201,7 +318,9 @@ def test_the_recipe_keeps_the_base_networks_skip_path(demo_base, tmp_path):
     """A base folder saved before the skip path existed (no 'skip' anywhere) is retrained without one."""
     import shutil
 
-    assert read_base_model(demo_base).params["skip"] == "logistic"  # flarecast train records it resolved
+    assert (
+        read_base_model(demo_base).params["skip"] == "logistic"
+    )  # flarecast train records it resolved
     old = tmp_path / "old-base"
     shutil.copytree(demo_base, old)
     meta = json.loads((old / "model.json").read_text())

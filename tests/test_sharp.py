@@ -296,10 +296,12 @@ def test_blank_and_empty_cells_in_one_column_are_both_missing(tmp_path):
     from flarecast.data.sharp.series import read_sharp_series
 
     path = tmp_path / "AR12252.csv"
-    path.write_text("timestamp,NOAA,HARP,TOTUSJH,USFLUX\n"
-                    "2014-12-29T10:58:09Z,12252,5004,-0.16, \n"
-                    "2014-12-29T11:58:09Z,12252,5004,-0.18,\n"
-                    "2014-12-29T12:58:09Z,12252,5004,-0.19,-0.05\n")
+    path.write_text(
+        "timestamp,NOAA,HARP,TOTUSJH,USFLUX\n"
+        "2014-12-29T10:58:09Z,12252,5004,-0.16, \n"
+        "2014-12-29T11:58:09Z,12252,5004,-0.18,\n"
+        "2014-12-29T12:58:09Z,12252,5004,-0.19,-0.05\n"
+    )
     series = read_sharp_series(path)
     assert series["USFLUX"].isna().tolist() == [True, True, False]
     assert series["USFLUX"].iloc[2] == -0.05

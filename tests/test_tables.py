@@ -583,7 +583,11 @@ def test_a_written_synthetic_table_stays_synthetic_when_read_back(tmp_path, suff
 
     demo = demo_dataset(seed=1, n_regions=8, days=14)
     frame = demo.frame.copy()
-    frame.attrs = {"synthetic": True, "window": "largest flare in (t, t + 24h]", "source": "SYNTHETIC demo"}
+    frame.attrs = {
+        "synthetic": True,
+        "window": "largest flare in (t, t + 24h]",
+        "source": "SYNTHETIC demo",
+    }
     path = write_table(frame, tmp_path / f"lab{suffix}")
     back = read_table(path)
     assert back.synthetic is True and back.window == "largest flare in (t, t + 24h]"
@@ -603,5 +607,7 @@ def test_an_unreadable_csv_attribute_file_is_an_error_not_a_lost_mark(tmp_path):
     frame.attrs = {"synthetic": True}
     path = write_table(frame, tmp_path / "lab.csv")
     (tmp_path / "lab.csv.meta.json").write_text('{"synthetic": tru')
-    with pytest.raises(DataError, match=r"lab.csv.meta.json: the attributes written with lab.csv cannot be read"):
+    with pytest.raises(
+        DataError, match=r"lab.csv.meta.json: the attributes written with lab.csv cannot be read"
+    ):
         read_table(path)

@@ -70,5 +70,7 @@ def test_skill_curve_matches_pointwise(rng):
     curve = T.skill_curve(y, p, ts)
     for i, t in enumerate(ts):
         pred = (p >= t).astype(int)
-        assert (curve["tp"][i], curve["fp"][i], curve["fn"][i], curve["tn"][i]) == M.contingency(y, pred)
+        assert (curve["tp"][i], curve["fp"][i], curve["fn"][i], curve["tn"][i]) == M.contingency(
+            y, pred
+        )
     assert curve["tss"][0] == 0  # everything positive

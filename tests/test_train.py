@@ -28,7 +28,9 @@ def toy():
 def fitted(toy):
     # From random weights (no logistic-start skip path): these tests watch the loop learn from scratch.
     frame, y, tr, _ = toy
-    return FlareClassifier(loss="focal", n_members=3, seed=1, skip="none", **FAST).fit(frame.iloc[tr], y[tr])
+    return FlareClassifier(loss="focal", n_members=3, seed=1, skip="none", **FAST).fit(
+        frame.iloc[tr], y[tr]
+    )
 
 
 def test_defaults_match_train_config():
@@ -39,7 +41,11 @@ def test_defaults_match_train_config():
 
 def test_resolve_device():
     assert resolve_device("cpu").type == "cpu"
-    expected = "cuda" if torch.cuda.is_available() else ("mps" if torch.backends.mps.is_available() else "cpu")
+    expected = (
+        "cuda"
+        if torch.cuda.is_available()
+        else ("mps" if torch.backends.mps.is_available() else "cpu")
+    )
     assert resolve_device("auto").type == expected
     with pytest.raises(ConfigError, match="Unknown device 'gpu0'"):
         resolve_device("gpu0")
@@ -53,7 +59,8 @@ def test_cpu_threads_are_restored_after_fit(toy):
     before = torch.get_num_threads()
     seen = []
     FlareClassifier(max_epochs=2, hidden=(4,), cpu_threads=1, device="cpu").fit(
-        frame.iloc[tr], y[tr], callback=lambda e, info: seen.append(torch.get_num_threads()))
+        frame.iloc[tr], y[tr], callback=lambda e, info: seen.append(torch.get_num_threads())
+    )
     assert seen == [1, 1]
     assert torch.get_num_threads() == before
 
@@ -83,13 +90,17 @@ def test_each_member_keeps_its_best_epoch_weights(toy, fitted):
     frame, y, tr, _ = toy
     from flarecast.splits import inner_validation
 
-    _, va = inner_validation(y[tr], frame["noaa_ar"].iloc[tr].to_numpy(), np.arange(len(tr)), 0.2, seed=1)
+    _, va = inner_validation(
+        y[tr], frame["noaa_ar"].iloc[tr].to_numpy(), np.arange(len(tr)), 0.2, seed=1
+    )
     logits = torch.from_numpy(fitted._member_logits(frame.iloc[tr].iloc[va]))
     yv = torch.from_numpy(y[tr][va]).double().expand_as(logits)
     loss = fitted._loss_fn(logits, yv).mean(1).numpy()
     best = fitted.history_["val_loss"][fitted.best_epoch_ - 1, np.arange(3)]
     np.testing.assert_allclose(loss, best, rtol=1e-5)
-    assert (fitted.best_epoch_ >= 1).all() and (fitted.best_epoch_ <= len(fitted.history_["val_loss"])).all()
+    assert (fitted.best_epoch_ >= 1).all() and (
+        fitted.best_epoch_ <= len(fitted.history_["val_loss"])
+    ).all()
 
 
 def test_sklearn_contract(toy, fitted):
@@ -98,8 +109,9 @@ def test_sklearn_contract(toy, fitted):
     assert p.shape == (len(te), 2)
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
     assert fitted.predict_proba_members(frame.iloc[te]).shape == (3, len(te))
-    np.testing.assert_allclose(fitted.decision_function(frame.iloc[te]),
-                               fitted._member_logits(frame.iloc[te]).mean(0))
+    np.testing.assert_allclose(
+        fitted.decision_function(frame.iloc[te]), fitted._member_logits(frame.iloc[te]).mean(0)
+    )
     assert fitted.classes_.tolist() == [0, 1]
     # metadata columns (time, noaa_ar) are not features
     assert list(fitted.feature_names_in_) == ["USFLUX", "TOTPOT", "MEANSHR", "NOISE"]
@@ -141,17 +153,31 @@ def test_ensemble_member_equals_a_separate_fit(toy):
     frame, y, tr, _ = toy
     # The stopping pattern described above was found with these settings (the defaults until the
     # network selections made ReLU, AUC stopping and the skip path the defaults); pinned so the case stays the same.
-    kw = {**FAST, "dropout": 0.0, "device": "cpu", "seed": 5, "activation": "tanh", "early_stopping": "loss",
-          "skip": "none"}
+    kw = {
+        **FAST,
+        "dropout": 0.0,
+        "device": "cpu",
+        "seed": 5,
+        "activation": "tanh",
+        "early_stopping": "loss",
+        "skip": "none",
+    }
     X, yt = frame.iloc[tr], y[tr]
     ens = FlareClassifier(n_members=3, **kw).fit(X, yt)
     one = FlareClassifier(n_members=1, **kw).fit(X, yt)
     stopped = np.isnan(ens.history_["val_loss"])  # NaN once a member stopped
     last = [int(np.flatnonzero(~stopped[:, m])[-1]) + 1 for m in range(3)]
-    assert last[1] < ens.best_epoch_[0] < last[0], (last, ens.best_epoch_)  # the case described above
+    assert last[1] < ens.best_epoch_[0] < last[0], (
+        last,
+        ens.best_epoch_,
+    )  # the case described above
     assert ens.best_epoch_[0] == one.best_epoch_[0]
-    np.testing.assert_allclose(ens.predict_proba_members(X)[0], one.predict_proba_members(X)[0], rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(ens.history_["val_loss"][: last[0], 0], one.history_["val_loss"][:, 0], rtol=1e-5)
+    np.testing.assert_allclose(
+        ens.predict_proba_members(X)[0], one.predict_proba_members(X)[0], rtol=1e-4, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        ens.history_["val_loss"][: last[0], 0], one.history_["val_loss"][:, 0], rtol=1e-5
+    )
 
 
 @pytest.mark.parametrize("loss", ["ce", "weighted-ce"])
@@ -169,7 +195,10 @@ def test_explicit_validation_and_callback(toy):
     frame, y, tr, te = toy
     seen = []
     clf = FlareClassifier(max_epochs=4, patience=10, hidden=(8,)).fit(
-        frame.iloc[tr], y[tr], validation=(frame.iloc[te], y[te]), callback=lambda e, info: seen.append((e, info))
+        frame.iloc[tr],
+        y[tr],
+        validation=(frame.iloc[te], y[te]),
+        callback=lambda e, info: seen.append((e, info)),
     )
     assert [e for e, _ in seen] == [1, 2, 3, 4]
     assert set(seen[0][1]) == {"train_loss", "val_loss", "val_auc", "active"}
@@ -190,7 +219,9 @@ def test_arrays_without_groups_warn_and_use_a_tail_block(toy):
 
 def test_sequence_model_trains(toy):
     frame, y, tr, te = toy
-    clf = FlareClassifier(model="sequence", hidden=(16,), window=3, max_epochs=15, patience=4, n_members=2)
+    clf = FlareClassifier(
+        model="sequence", hidden=(16,), window=3, max_epochs=15, patience=4, n_members=2
+    )
     clf.fit(frame.iloc[tr], y[tr])
     p = clf.predict_proba(frame.iloc[te])[:, 1]
     assert p.shape == (len(te),)
@@ -216,15 +247,30 @@ def test_demo_data_learns():
 @pytest.mark.parametrize(
     ("params", "match"),
     [
-        ({"loss": "hinge"}, r"The 'loss' parameter of FlareClassifier must be one of \['focal', 'ce', 'weighted-ce'\]"),
+        (
+            {"loss": "hinge"},
+            r"The 'loss' parameter of FlareClassifier must be one of \['focal', 'ce', 'weighted-ce'\]",
+        ),
         ({"model": "lstm"}, r"'model' parameter .* one of \['mlp', 'sequence'\]. Got 'lstm'"),
         ({"alpha": 2.0}, r"'alpha' parameter of FlareClassifier must be a float in \[0, 1\]"),
-        ({"batch_size": 0, "patience": -1}, r"'batch_size' .* an int >= 1. Got 0 .* 'patience' .* Got -1"),
-        ({"threshold": "f1"}, r"'threshold' parameter of FlareClassifier must be a float in \[0, 1\] or 'tss'"),
+        (
+            {"batch_size": 0, "patience": -1},
+            r"'batch_size' .* an int >= 1. Got 0 .* 'patience' .* Got -1",
+        ),
+        (
+            {"threshold": "f1"},
+            r"'threshold' parameter of FlareClassifier must be a float in \[0, 1\] or 'tss'",
+        ),
         ({"device": "tpu"}, r"Unknown device 'tpu'"),
         ({"activation": "sigmoid"}, r"'activation' parameter .* one of \['tanh', 'relu', 'silu'\]"),
-        ({"cpu_threads": 0}, r"'cpu_threads' parameter of FlareClassifier must be an int in \[1, 1024\] or None"),
-        ({"cpu_threads": 1025}, r"'cpu_threads' parameter of FlareClassifier must be an int in \[1, 1024\] or None"),
+        (
+            {"cpu_threads": 0},
+            r"'cpu_threads' parameter of FlareClassifier must be an int in \[1, 1024\] or None",
+        ),
+        (
+            {"cpu_threads": 1025},
+            r"'cpu_threads' parameter of FlareClassifier must be an int in \[1, 1024\] or None",
+        ),
     ],
 )
 def test_bad_parameters(toy, params, match):
@@ -253,7 +299,9 @@ def test_bad_data(toy):
         fitted.predict(frame.drop(columns="NOISE"))
     with pytest.raises(SchemaError, match="X has 3 columns; the model uses 4 features"):
         fitted.predict(np.ones((2, 3)))
-    assert fitted.predict(pd.DataFrame(frame[list(fitted.feature_names_in_)]).to_numpy()[:3]).shape == (3,)
+    assert fitted.predict(
+        pd.DataFrame(frame[list(fitted.feature_names_in_)]).to_numpy()[:3]
+    ).shape == (3,)
 
 
 def test_gpu_check_script_cpu_path(capsys):

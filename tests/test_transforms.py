@@ -67,7 +67,9 @@ def test_z_scores_are_bounded_so_a_corrupt_value_or_scale_cannot_overflow_the_ne
     z = ft.transform(np.array([[2.0, 3.0], [1e300, -1e300]]))
     np.testing.assert_allclose(z[0], 0.0)
     np.testing.assert_array_equal(z[1], [Z_LIMIT, -Z_LIMIT])
-    ft.scale_ = np.array([6e-269, 1.0])  # a hand-edited model.json (fuzz finding): x / scale overflows to inf
+    ft.scale_ = np.array(
+        [6e-269, 1.0]
+    )  # a hand-edited model.json (fuzz finding): x / scale overflows to inf
     z = ft.transform(np.array([[2.5, 3.0], [1.5, 3.0], [2.0, 3.0]]))
     assert np.isfinite(z.astype(np.float32)).all()
     np.testing.assert_array_equal(z[:, 0], [Z_LIMIT, -Z_LIMIT, 0.0])

@@ -47,15 +47,23 @@ class Blurred(ClassifierMixin, BaseEstimator):
         return np.c_[1 - p, p]
 
 
-METHODS = {"focal": MethodSpec("focal", "focal", lambda prot, seed: Blurred(prot.alpha, prot.gamma, seed))}
+METHODS = {
+    "focal": MethodSpec("focal", "focal", lambda prot, seed: Blurred(prot.alpha, prot.gamma, seed))
+}
 
 
 def test_two_stage_search_selects_on_validation(small):
     targets, feats = small
     prot = Protocol(folds=3, seed=1)
     calls = []
-    table = tune_focal(targets, feats, prot, TuneConfig(alphas=(0.25, 0.75, 0.9), gammas=(0.5, 1.0, 2.0)),
-                       methods=METHODS, progress=lambda f, m: calls.append(f))
+    table = tune_focal(
+        targets,
+        feats,
+        prot,
+        TuneConfig(alphas=(0.25, 0.75, 0.9), gammas=(0.5, 1.0, 2.0)),
+        methods=METHODS,
+        progress=lambda f, m: calls.append(f),
+    )
     assert table["stage"].tolist() == [1, 1, 1, 2, 2]  # (0.75, 2) is not trained twice
     assert len(calls) == 5 * 3
     chosen = table[table["selected"]]
@@ -68,7 +76,9 @@ def test_two_stage_search_selects_on_validation(small):
     expected = []
     for fold in folds:
         est = Blurred(0.25, 2.0).fit(X.iloc[fold.fit], y[fold.fit])
-        expected.append(validation_scores(y[fold.val], est.predict_proba(X.iloc[fold.val])[:, 1])["tss"])
+        expected.append(
+            validation_scores(y[fold.val], est.predict_proba(X.iloc[fold.val])[:, 1])["tss"]
+        )
     first = table[(table.alpha == 0.25) & (table.gamma == 2.0)]
     assert first["val_tss"].item() == pytest.approx(np.mean(expected))
 
@@ -82,7 +92,9 @@ def test_test_rows_do_not_influence_the_choice(small):
     table = tune_focal(targets, feats, prot, config, methods=METHODS, folds=[fold])
     y = targets.y.copy()
     y[fold.test] = 1 - y[fold.test]
-    again = tune_focal(dataclasses.replace(targets, y=y), feats, prot, config, methods=METHODS, folds=[fold])
+    again = tune_focal(
+        dataclasses.replace(targets, y=y), feats, prot, config, methods=METHODS, folds=[fold]
+    )
     pd.testing.assert_frame_equal(table, again)
 
 
@@ -95,11 +107,27 @@ def test_tune_config_validation():
 
 def test_cli_tune_end_to_end(tmp_path):
     config = tmp_path / "fast.toml"
-    config.write_text("[protocol]\nfolds = 2\nseeds = 1\n\n[protocol.network]\nmax_epochs = 8\npatience = 2\n"
-                      "hidden = [8]\n\n[tune]\nselect = \"auc\"\n")
+    config.write_text(
+        "[protocol]\nfolds = 2\nseeds = 1\n\n[protocol.network]\nmax_epochs = 8\npatience = 2\n"
+        'hidden = [8]\n\n[tune]\nselect = "auc"\n'
+    )
     out = tmp_path / "tune"
-    result = CliRunner().invoke(main, ["tune", "--dataset", "demo", "--config", str(config), "--alphas", "0.25,0.75",
-                                       "--gammas", "1,2", "--out", str(out)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "tune",
+            "--dataset",
+            "demo",
+            "--config",
+            str(config),
+            "--alphas",
+            "0.25,0.75",
+            "--gammas",
+            "1,2",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out / "tune.csv")
     assert len(table) == 3 and table["selected"].sum() == 1 and table["synthetic"].all()

@@ -17,12 +17,28 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "data": ("flarecast.cli.data", "data", "List, describe and fetch data sets."),
     "train": ("flarecast.cli.train", "train", "Train a flare network and save a model folder."),
     "predict": ("flarecast.cli.train", "predict", "Score a table with a saved model."),
-    "reproduce": ("flarecast.cli.evaluate", "reproduce", "Focal vs cross-entropy comparison table."),
-    "tune": ("flarecast.cli.evaluate", "tune", "Search focal-loss alpha, then gamma, on validation."),
+    "reproduce": (
+        "flarecast.cli.evaluate",
+        "reproduce",
+        "Focal vs cross-entropy comparison table.",
+    ),
+    "tune": (
+        "flarecast.cli.evaluate",
+        "tune",
+        "Search focal-loss alpha, then gamma, on validation.",
+    ),
     "evaluate": ("flarecast.cli.evaluate", "evaluate", "Score a saved model on a labelled table."),
     "label": ("flarecast.cli.label", "label", "Label SHARP records from a flare catalogue."),
-    "retrain": ("flarecast.cli.label", "retrain", "Relabel, retrain and compare with a base model."),
-    "forecast": ("flarecast.cli.forecast", "forecast", "Daily per-region and full-disk flare probabilities."),
+    "retrain": (
+        "flarecast.cli.label",
+        "retrain",
+        "Relabel, retrain and compare with a base model.",
+    ),
+    "forecast": (
+        "flarecast.cli.forecast",
+        "forecast",
+        "Daily per-region and full-disk flare probabilities.",
+    ),
 }
 
 

@@ -197,38 +197,94 @@ def sharp(
 
 
 @click.command("retrain")
-@click.option("--sharp", "sharp_source", required=True, metavar="FILE_OR_NAME",
-              help="SHARP series file (CSV/Parquet/netCDF) or name: hollanda-2019, demo.")
-@click.option("--catalogue", required=True, metavar="FILE_OR_NAME",
-              help="The new flare catalogue: file, folder or name (hek-2010-2019, ncei-1996-2022, demo, ...).")
-@click.option("--catalogue-format", default=None, metavar="FORMAT",
-              help="Catalogue format if it cannot be detected (ncei, swpc-list, hek, xrs-report, ...).")
-@click.option("--on-bad-rows", type=_ON_BAD_ROWS, default="error", show_default=True,
-              help="Malformed catalogue rows: stop with an error, or skip them (counted).")
-@click.option("--base-model", "base_model", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Model folder to retrain (read only; never modified).")
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="New model folder; must not exist (or be empty).")
-@click.option("--horizon", default=None, help="Label window length [base model's recorded window, else 24h].")
+@click.option(
+    "--sharp",
+    "sharp_source",
+    required=True,
+    metavar="FILE_OR_NAME",
+    help="SHARP series file (CSV/Parquet/netCDF) or name: hollanda-2019, demo.",
+)
+@click.option(
+    "--catalogue",
+    required=True,
+    metavar="FILE_OR_NAME",
+    help="The new flare catalogue: file, folder or name (hek-2010-2019, ncei-1996-2022, demo, ...).",
+)
+@click.option(
+    "--catalogue-format",
+    default=None,
+    metavar="FORMAT",
+    help="Catalogue format if it cannot be detected (ncei, swpc-list, hek, xrs-report, ...).",
+)
+@click.option(
+    "--on-bad-rows",
+    type=_ON_BAD_ROWS,
+    default="error",
+    show_default=True,
+    help="Malformed catalogue rows: stop with an error, or skip them (counted).",
+)
+@click.option(
+    "--base-model",
+    "base_model",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Model folder to retrain (read only; never modified).",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="New model folder; must not exist (or be empty).",
+)
+@click.option(
+    "--horizon", default=None, help="Label window length [base model's recorded window, else 24h]."
+)
 @click.option("--latency", default=None, help="Gap between record and window [recorded, else 0h].")
-@click.option("--event-time", type=click.Choice(["peak", "start"]), default=None,
-              help="Flare time that must fall in the window [recorded, else peak].")
-@click.option("--holdout-start", default=None,
-              help="First hold-out time (UTC), e.g. 2017-01-01 [the last --holdout-days of labelled records].")
-@click.option("--holdout-days", type=float, default=90.0, show_default=True,
-              help="Length of the default hold-out (the latest period), days.")
-@click.option("--keep-straddling", is_flag=True,
-              help="Keep regions alive across the hold-out start in training (default: left out).")
-@click.option("--any-quality", is_flag=True, help="Keep SHARP records with QUALITY != 0 (default: dropped).")
+@click.option(
+    "--event-time",
+    type=click.Choice(["peak", "start"]),
+    default=None,
+    help="Flare time that must fall in the window [recorded, else peak].",
+)
+@click.option(
+    "--holdout-start",
+    default=None,
+    help="First hold-out time (UTC), e.g. 2017-01-01 [the last --holdout-days of labelled records].",
+)
+@click.option(
+    "--holdout-days",
+    type=float,
+    default=90.0,
+    show_default=True,
+    help="Length of the default hold-out (the latest period), days.",
+)
+@click.option(
+    "--keep-straddling",
+    is_flag=True,
+    help="Keep regions alive across the hold-out start in training (default: left out).",
+)
+@click.option(
+    "--any-quality", is_flag=True, help="Keep SHARP records with QUALITY != 0 (default: dropped)."
+)
 @click.option("--max-abs-lon", type=float, default=None, help="Keep |LON_FWT| <= this (deg) [all].")
-@click.option("--harp-map", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="HARP->NOAA map: label by HARP, counting all its regions.")
+@click.option(
+    "--harp-map",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="HARP->NOAA map: label by HARP, counting all its regions.",
+)
 @click.option("--epochs", type=int, default=None, help="Maximum epochs [the base model's].")
 @click.option("--device", default=None, help="auto, cpu, cuda, cuda:N or mps [the base model's].")
-@click.option("--n-boot", type=int, default=1000, show_default=True, help="Region bootstrap resamples.")
+@click.option(
+    "--n-boot", type=int, default=1000, show_default=True, help="Region bootstrap resamples."
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Shared data folder for registered names (default $FLARECAST_DATA_DIR).")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Shared data folder for registered names (default $FLARECAST_DATA_DIR).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @friendly_errors
 def retrain(sharp_source, catalogue, catalogue_format, on_bad_rows, base_model, out, horizon, latency, event_time,
@@ -260,55 +316,100 @@ def retrain(sharp_source, catalogue, catalogue_format, on_bad_rows, base_model, 
     t0 = time.perf_counter()
     check_out_folder(out, base_model)  # both before any long work
     read_base_model(base_model)
-    config = RetrainConfig(horizon=horizon, latency=latency, event_time=event_time, holdout_start=holdout_start,
-                           holdout_days=holdout_days, drop_straddling=not keep_straddling,
-                           quality_zero=not any_quality, max_abs_lon=max_abs_lon, max_epochs=epochs,
-                           device=device, n_boot=n_boot, seed=seed)
+    config = RetrainConfig(
+        horizon=horizon,
+        latency=latency,
+        event_time=event_time,
+        holdout_start=holdout_start,
+        holdout_days=holdout_days,
+        drop_straddling=not keep_straddling,
+        quality_zero=not any_quality,
+        max_abs_lon=max_abs_lon,
+        max_epochs=epochs,
+        device=device,
+        n_boot=n_boot,
+        seed=seed,
+    )
     bar = tqdm(unit="epoch", desc="training", disable=quiet, file=sys.stderr)
 
     def progress(epoch: int, info: dict) -> None:
         bar.update(1)
-        bar.set_postfix(val_loss=f"{info['val_loss']:.4f}", val_auc=f"{info['val_auc']:.3f}", active=info["active"])
+        bar.set_postfix(
+            val_loss=f"{info['val_loss']:.4f}",
+            val_auc=f"{info['val_auc']:.3f}",
+            active=info["active"],
+        )
 
     with data_warnings_to_stderr():
-        events = read_catalogue(catalogue, format=catalogue_format, on_bad_rows=on_bad_rows, data_dir=data_dir)
+        events = read_catalogue(
+            catalogue, format=catalogue_format, on_bad_rows=on_bad_rows, data_dir=data_dir
+        )
         series = read_sharp_series(sharp_source, data_dir=data_dir)
         mapping = read_harp_map(harp_map) if harp_map is not None else None
         try:
-            result = run_retrain(base_model, series, events, config, harp_map=mapping, callback=progress)
+            result = run_retrain(
+                base_model, series, events, config, harp_map=mapping, callback=progress
+            )
         finally:
             bar.close()
 
     params = result.model.get_params()
     names = {f.name for f in dataclasses.fields(TrainConfig)}
-    train_table = {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items() if k in names}
+    train_table = {
+        k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items() if k in names
+    }
     lab = result.lineage["labelling"]
-    data_table = {"dataset": result.dataset.name, "sha256": result.dataset.sha256,
-                  "synthetic": result.dataset.synthetic, "features": list(result.base.features),
-                  "negatives": list(result.base.negatives), "positive_threshold": result.base.positive_threshold,
-                  "threshold": params["threshold"]}
+    data_table = {
+        "dataset": result.dataset.name,
+        "sha256": result.dataset.sha256,
+        "synthetic": result.dataset.synthetic,
+        "features": list(result.base.features),
+        "negatives": list(result.base.negatives),
+        "positive_threshold": result.base.positive_threshold,
+        "threshold": params["threshold"],
+    }
+
     def write_toml(folder: Path) -> None:
         _write_toml(folder / "train.toml", {"train": train_table, "data": data_table})
-        text = (folder / "train.toml").read_text().split("\n", 1)[1]  # say who wrote it (the folder is private)
+        text = (
+            (folder / "train.toml").read_text().split("\n", 1)[1]
+        )  # say who wrote it (the folder is private)
         (folder / "train.toml").write_text(
             f"# Written by `flarecast retrain` from {result.base.model_id}; the [train] table reruns with: "
-            f"flarecast train --config THIS_FILE ...\n{text}")
+            f"flarecast train --config THIS_FILE ...\n{text}"
+        )
 
-    writers = [write_toml, lambda folder: _write_history(folder / "history.csv", result.model.history_)]
-    options = {k: (str(v) if isinstance(v, Path) else v) for k, v in click.get_current_context().params.items()}
-    write_retrained(result, out, extra={"options": options, "retrain_config": cfg.to_dict(config)},
-                    writers=writers)
+    writers = [
+        write_toml,
+        lambda folder: _write_history(folder / "history.csv", result.model.history_),
+    ]
+    options = {
+        k: (str(v) if isinstance(v, Path) else v)
+        for k, v in click.get_current_context().params.items()
+    }
+    write_retrained(
+        result,
+        out,
+        extra={"options": options, "retrain_config": cfg.to_dict(config)},
+        writers=writers,
+    )
 
     a, hold, split = result.lineage, result.lineage["holdout"], result.lineage["split"]
     banner = "SYNTHETIC data: " if a["synthetic"] else ""
     dropped = ", ".join(f"{v} {k}" for k, v in a["sharp_series"]["dropped"].items())
-    click.echo(f"{banner}labelled {a['sharp_series']['records']} records of {a['sharp_series']['source']} with "
-               f"{a['catalogue']['source']} ({lab['window']}); dropped {dropped or 'none'} (filters), "
-               f"{a['sharp_series']['dropped_unknown_label']} without a known label, "
-               f"{a['sharp_series']['dropped_missing_feature']} with a missing feature")
-    click.echo(f"hold-out {hold['start']} .. {hold['end']}: {hold['test_rows']} rows; trained on "
-               f"{split['fit_rows']} + {split['validation_rows']} validation rows before {hold['train_end']} "
-               f"(gap {hold['gap']}); best epochs {result.model.best_epoch_.tolist()}")
+    click.echo(
+        f"{banner}labelled {a['sharp_series']['records']} records of {a['sharp_series']['source']} with "
+        f"{a['catalogue']['source']} ({lab['window']}); dropped {dropped or 'none'} (filters), "
+        f"{a['sharp_series']['dropped_unknown_label']} without a known label, "
+        f"{a['sharp_series']['dropped_missing_feature']} with a missing feature"
+    )
+    click.echo(
+        f"hold-out {hold['start']} .. {hold['end']}: {hold['test_rows']} rows; trained on "
+        f"{split['fit_rows']} + {split['validation_rows']} validation rows before {hold['train_end']} "
+        f"(gap {hold['gap']}); best epochs {result.model.best_epoch_.tolist()}"
+    )
     click.echo(format_comparison(result, out.name))
-    click.echo(f"{banner}saved {out} in {time.perf_counter() - t0:.1f} s; the base model {base_model} was not "
-               "modified.")
+    click.echo(
+        f"{banner}saved {out} in {time.perf_counter() - t0:.1f} s; the base model {base_model} was not "
+        "modified."
+    )

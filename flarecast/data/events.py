@@ -125,7 +125,9 @@ class BadRows:
         self.mask = np.zeros(self.n, dtype=bool)
         self.examples: list[tuple[int, str]] = []
 
-    def add(self, bad: np.ndarray, column: str, values: Sequence[object], reason: str | Sequence[str]) -> None:
+    def add(
+        self, bad: np.ndarray, column: str, values: Sequence[object], reason: str | Sequence[str]
+    ) -> None:
         """Mark rows ``bad`` (bool, shape (n,)) as malformed in ``column``, with their raw ``values``.
 
         ``reason`` is one text for all of them, or one per row (shape (n,)).
@@ -191,8 +193,15 @@ def parse_regions(
     num = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     blank = (text == "").to_numpy()
     with np.errstate(invalid="ignore"):
-        invalid = ~blank & (~np.isfinite(num) | (num < 0) | (num != np.round(num)) | (num > MAX_REGION))
-    bad.add(invalid, column, text.to_numpy(), f"expected a NOAA region number up to {MAX_REGION}, 0 or blank")
+        invalid = ~blank & (
+            ~np.isfinite(num) | (num < 0) | (num != np.round(num)) | (num > MAX_REGION)
+        )
+    bad.add(
+        invalid,
+        column,
+        text.to_numpy(),
+        f"expected a NOAA region number up to {MAX_REGION}, 0 or blank",
+    )
     num = np.where(invalid | blank | (num == 0), np.nan, num)
     short = (num < 10000) if four_digit else np.zeros(len(num), dtype=bool)
     return np.where(short, num + 10000, num), short
@@ -268,14 +277,23 @@ def finish_events(
     times = {PEAK: _utc(columns[PEAK]).where(~no_peak, start), END: _utc(columns[END])}
     rolled = np.zeros(bad.n, dtype=bool)
     for name, given in times.items():
-        later, moved = roll_past_midnight(start, given) if roll else (given, np.zeros(bad.n, dtype=bool))
+        later, moved = (
+            roll_past_midnight(start, given) if roll else (given, np.zeros(bad.n, dtype=bool))
+        )
         # A peak or end before the start (after any midnight rollover) is a corrupt time, e.g. a
         # mistyped year: the row is malformed, not an event lasting backwards. Shown as the source has it.
         early = (later < start).fillna(False).to_numpy(dtype=bool)
         if early.any():
-            shown, starts = (t.dt.strftime("%Y-%m-%dT%H:%M").fillna("").to_numpy(dtype=object) for t in (given, start))
-            bad.add(early, (names or {}).get(name, name), shown,
-                    "before the flare's start " + starts + (", also on the next day" if roll else ""))
+            shown, starts = (
+                t.dt.strftime("%Y-%m-%dT%H:%M").fillna("").to_numpy(dtype=object)
+                for t in (given, start)
+            )
+            bad.add(
+                early,
+                (names or {}).get(name, name),
+                shown,
+                "before the flare's start " + starts + (", also on the next day" if roll else ""),
+            )
         times[name], rolled = later, rolled | moved
     n_bad = int(bad.mask.sum())
     examples = [text for _, text in sorted(bad.examples)[:5]]
@@ -316,8 +334,14 @@ def finish_events(
         "bad_row_examples": examples,
         "duplicates": int(dup.sum()),
         "duplicates_removed": int(dup.sum()) if duplicates == "drop" else 0,
-        **{key: int((mask & keep).sum()) for key, mask in
-           {"peak_from_start": no_peak, "midnight_rollovers": rolled, **(flags or {})}.items()},
+        **{
+            key: int((mask & keep).sum())
+            for key, mask in {
+                "peak_from_start": no_peak,
+                "midnight_rollovers": rolled,
+                **(flags or {}),
+            }.items()
+        },
         **(attrs or {}),
         # an end after the start but before the peak is kept and counted (a data-entry quirk, not a corrupt row)
         "end_before_peak": int((frame[END] < frame[PEAK]).sum()),

@@ -196,7 +196,9 @@ def outside_ns_range(parsed: pd.Series) -> np.ndarray:
     return (parsed.notna() & ((parsed < lo) | (parsed > hi))).to_numpy(dtype=bool)
 
 
-def refuse_shifted_rows(frame: pd.DataFrame, path: Path | str, *, leading_index: bool = False) -> None:
+def refuse_shifted_rows(
+    frame: pd.DataFrame, path: Path | str, *, leading_index: bool = False
+) -> None:
     """Raise when pandas read row 0 with more fields than the header.
 
     pandas then takes the first column(s) as an index, which shifts every

@@ -89,8 +89,24 @@ SHARP_UNITS: dict[str, str] = {
 
 #: Heavy-tailed extensive quantities (spanning many decades) that get a signed log10.
 SIGNED_LOG_FEATURES: frozenset[str] = frozenset(
-    {"USFLUX", "TOTUSJZ", "TOTUSJH", "ABSNJZH", "SAVNCPP", "TOTPOT", "MEANPOT", "AREA_ACR",
-     "SIZE_ACR", "SIZE", "NACR", "NPIX", "TOTBSQ", "TOTFX", "TOTFY", "TOTFZ"}
+    {
+        "USFLUX",
+        "TOTUSJZ",
+        "TOTUSJH",
+        "ABSNJZH",
+        "SAVNCPP",
+        "TOTPOT",
+        "MEANPOT",
+        "AREA_ACR",
+        "SIZE_ACR",
+        "SIZE",
+        "NACR",
+        "NPIX",
+        "TOTBSQ",
+        "TOTFX",
+        "TOTFY",
+        "TOTFZ",
+    }
 )
 
 
@@ -123,10 +139,14 @@ def validate_labelled(frame: pd.DataFrame, source: str, features: list[str] | No
     if TIME in frame.columns:
         t = frame[TIME]
         if not isinstance(t.dtype, pd.DatetimeTZDtype):
-            problems.append(f"column {TIME!r} must be timezone-aware UTC datetimes, got dtype {t.dtype}")
+            problems.append(
+                f"column {TIME!r} must be timezone-aware UTC datetimes, got dtype {t.dtype}"
+            )
         elif t.isna().any():
             rows = np.flatnonzero(t.isna().to_numpy())
-            problems.append(f"column {TIME!r} has missing times at {format_examples(rows, ['NaT'] * len(rows))}")
+            problems.append(
+                f"column {TIME!r} has missing times at {format_examples(rows, ['NaT'] * len(rows))}"
+            )
     feats = feature_columns(frame) if features is None else features
     absent = [c for c in feats if c not in frame.columns]
     if absent:
@@ -140,7 +160,9 @@ def validate_labelled(frame: pd.DataFrame, source: str, features: list[str] | No
         bad = ~np.isfinite(arr)
         if bad.any():
             rows = np.flatnonzero(bad)
-            problems.append(f"feature column {col!r} has NaN/inf at {format_examples(rows, arr[rows])}")
+            problems.append(
+                f"feature column {col!r} has NaN/inf at {format_examples(rows, arr[rows])}"
+            )
     if problems:
         raise SchemaError(f"{source}: " + "; ".join(problems))
 

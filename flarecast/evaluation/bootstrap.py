@@ -38,8 +38,17 @@ if TYPE_CHECKING:
     from flarecast.evaluation.protocol import ProtocolResult
 
 __all__ = [
-    "RegionResampler", "region_resampler", "bootstrap_scores", "interval", "SCORES",
-    "Summary", "summarise", "INTERVAL_SCORES", "PAIRED_SCORES", "SEED_SCORES", "PAIRS",
+    "RegionResampler",
+    "region_resampler",
+    "bootstrap_scores",
+    "interval",
+    "SCORES",
+    "Summary",
+    "summarise",
+    "INTERVAL_SCORES",
+    "PAIRED_SCORES",
+    "SEED_SCORES",
+    "PAIRS",
 ]
 
 _STATS = ("n", "pos", "tp", "fp", "fn", "tn", "x_n", "x_hit", "m_n", "m_hit", "se", "se_clim")
@@ -51,13 +60,28 @@ PAIRED_SCORES: tuple[str, ...] = ("x_recall", "recall", "hss", "tss", "auc", "bs
 SEED_SCORES: tuple[str, ...] = ("x_recall", "hss", "tss", "auc")
 #: The paired comparisons made when both methods ran: (method, baseline). The network rows against
 #: logistic regression too: a network that does not reach it is no result to publish.
-PAIRS: tuple[tuple[str, str], ...] = (("focal", "ce"), ("focal", "weighted-ce"), ("ce", "logistic"),
-                                      ("focal", "logistic"))
+PAIRS: tuple[tuple[str, str], ...] = (
+    ("focal", "ce"),
+    ("focal", "weighted-ce"),
+    ("ce", "logistic"),
+    ("focal", "logistic"),
+)
 
 #: Scores :func:`bootstrap_scores` returns, in table order.
 SCORES: tuple[str, ...] = (
-    "x_recall", "m_recall", "recall", "precision", "false_alarm_ratio", "false_alarm_rate",
-    "tss", "hss", "apss", "auc", "brier", "bss", "base_rate",
+    "x_recall",
+    "m_recall",
+    "recall",
+    "precision",
+    "false_alarm_ratio",
+    "false_alarm_rate",
+    "tss",
+    "hss",
+    "apss",
+    "auc",
+    "brier",
+    "bss",
+    "base_rate",
 )
 
 
@@ -103,21 +127,36 @@ def region_resampler(groups: Any, n_boot: int = 1000, seed: int = 0) -> RegionRe
         Seed of the generator; the same seed gives the same resamples.
     """
     if int(n_boot) < 1:
-        raise ConfigError(f"The 'n_boot' parameter of region_resampler must be an int >= 1. Got {n_boot!r} instead.")
+        raise ConfigError(
+            f"The 'n_boot' parameter of region_resampler must be an int >= 1. Got {n_boot!r} instead."
+        )
     codes, regions = pd.factorize(pd.Series(groups), sort=True)
     if (codes < 0).any():
         missing = np.flatnonzero(codes < 0)
-        raise DataError(f"{missing.size} row(s) have no region label (first at row {int(missing[0])}); "
-                        "every row needs a region for the region bootstrap")
+        raise DataError(
+            f"{missing.size} row(s) have no region label (first at row {int(missing[0])}); "
+            "every row needs a region for the region bootstrap"
+        )
     regions = np.asarray(regions)
     rng = np.random.default_rng(seed)
     r = regions.size
-    weights = rng.multinomial(r, np.full(r, 1.0 / r), size=int(n_boot)).astype(float) if r else np.zeros((n_boot, 0))
+    weights = (
+        rng.multinomial(r, np.full(r, 1.0 / r), size=int(n_boot)).astype(float)
+        if r
+        else np.zeros((n_boot, 0))
+    )
     return RegionResampler(regions=regions, codes=codes.astype(np.intp), weights=weights)
 
 
-def _region_stats(codes: np.ndarray, n_regions: int, y: np.ndarray, p: np.ndarray, pred: np.ndarray,
-                  letter: np.ndarray, clim: np.ndarray) -> np.ndarray:
+def _region_stats(
+    codes: np.ndarray,
+    n_regions: int,
+    y: np.ndarray,
+    p: np.ndarray,
+    pred: np.ndarray,
+    letter: np.ndarray,
+    clim: np.ndarray,
+) -> np.ndarray:
     is_x = letter == "X"
     is_m = letter == "M"
     cols = {
@@ -134,21 +173,27 @@ def _region_stats(codes: np.ndarray, n_regions: int, y: np.ndarray, p: np.ndarra
         "se": (p - y) ** 2,
         "se_clim": (clim - y) ** 2,
     }
-    return np.stack([np.bincount(codes, weights=np.asarray(cols[k], float), minlength=n_regions)
-                     for k in _STATS], axis=1)
+    return np.stack(
+        [
+            np.bincount(codes, weights=np.asarray(cols[k], float), minlength=n_regions)
+            for k in _STATS
+        ],
+        axis=1,
+    )
 
 
-def _weighted_auc(weights: np.ndarray, codes: np.ndarray, y: np.ndarray, p: np.ndarray,
-                  chunk: int = 128) -> np.ndarray:
+def _weighted_auc(
+    weights: np.ndarray, codes: np.ndarray, y: np.ndarray, p: np.ndarray, chunk: int = 128
+) -> np.ndarray:
     """Exact ROC AUC for each row of region ``weights`` (B, R); ties count one half."""
     order = np.argsort(p, kind="stable")
     ps, yo, co = p[order], y[order].astype(float), codes[order]
     starts = np.r_[0, np.flatnonzero(np.diff(ps) != 0) + 1] if ps.size else np.array([0])
     out = np.empty(weights.shape[0])
     for lo in range(0, weights.shape[0], chunk):
-        w = weights[lo:lo + chunk][:, co]  # (b, n) row weights in probability order
+        w = weights[lo : lo + chunk][:, co]  # (b, n) row weights in probability order
         if ps.size == 0:
-            out[lo:lo + chunk] = np.nan
+            out[lo : lo + chunk] = np.nan
             continue
         bp = np.add.reduceat(w * yo, starts, axis=1)  # positive weight per tie block
         bn = np.add.reduceat(w * (1.0 - yo), starts, axis=1)
@@ -156,18 +201,24 @@ def _weighted_auc(weights: np.ndarray, codes: np.ndarray, y: np.ndarray, p: np.n
         num = np.sum(bp * (below + 0.5 * bn), axis=1)
         den = bp.sum(axis=1) * bn.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[lo:lo + chunk] = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+            out[lo : lo + chunk] = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
     return out
 
 
-def _stratified_auc(weights: np.ndarray, codes: np.ndarray, y: np.ndarray, p: np.ndarray,
-                    strata: Any) -> np.ndarray:
+def _stratified_auc(
+    weights: np.ndarray, codes: np.ndarray, y: np.ndarray, p: np.ndarray, strata: Any
+) -> np.ndarray:
     if strata is None:
         return _weighted_auc(weights, codes, y, p)
     strata = np.asarray(strata)
     if strata.shape != y.shape:
-        raise DataError(f"strata must have one fold label per row ({y.size}), got shape {strata.shape}")
-    per = [_weighted_auc(weights, codes[strata == s], y[strata == s], p[strata == s]) for s in np.unique(strata)]
+        raise DataError(
+            f"strata must have one fold label per row ({y.size}), got shape {strata.shape}"
+        )
+    per = [
+        _weighted_auc(weights, codes[strata == s], y[strata == s], p[strata == s])
+        for s in np.unique(strata)
+    ]
     stack = np.vstack(per)
     with np.errstate(invalid="ignore"):
         # A resample may leave a fold without one class; average the folds where AUC is defined.
@@ -175,9 +226,18 @@ def _stratified_auc(weights: np.ndarray, codes: np.ndarray, y: np.ndarray, p: np
         return np.where(n_ok > 0, np.nansum(stack, axis=0) / np.maximum(n_ok, 1), np.nan)
 
 
-def bootstrap_scores(resampler: RegionResampler, y: Any, p: Any, pred: Any, letter: Any,
-                     climatology: Any, *, weights: np.ndarray | None = None,
-                     strata: Any = None, auc: bool = True) -> dict[str, np.ndarray]:
+def bootstrap_scores(
+    resampler: RegionResampler,
+    y: Any,
+    p: Any,
+    pred: Any,
+    letter: Any,
+    climatology: Any,
+    *,
+    weights: np.ndarray | None = None,
+    strata: Any = None,
+    auc: bool = True,
+) -> dict[str, np.ndarray]:
     """Scores of one forecast on every resample (or on the sample itself).
 
     Parameters
@@ -220,8 +280,10 @@ def bootstrap_scores(resampler: RegionResampler, y: Any, p: Any, pred: Any, lett
     letter = np.asarray(letter, dtype=object)
     clim = np.broadcast_to(np.asarray(climatology, dtype=float), (n,))
     if not (y.shape == p.shape == pred.shape == letter.shape == (n,)):
-        raise DataError(f"bootstrap_scores: y, p, pred and letter must all have the resampler's {n} rows; got "
-                        f"{y.shape}, {p.shape}, {pred.shape}, {letter.shape}")
+        raise DataError(
+            f"bootstrap_scores: y, p, pred and letter must all have the resampler's {n} rows; got "
+            f"{y.shape}, {p.shape}, {pred.shape}, {letter.shape}"
+        )
     stats = w @ _region_stats(resampler.codes, resampler.regions.size, y, p, pred, letter, clim)
     s = dict(zip(_STATS, stats.T, strict=True))
     scores = scores_from_counts(s["tp"], s["fp"], s["fn"], s["tn"])
@@ -230,7 +292,9 @@ def bootstrap_scores(resampler: RegionResampler, y: Any, p: Any, pred: Any, lett
             "x_recall": np.where(s["x_n"] > 0, s["x_hit"] / s["x_n"], np.nan),
             "m_recall": np.where(s["m_n"] > 0, s["m_hit"] / s["m_n"], np.nan),
             **scores,
-            "auc": _stratified_auc(w, resampler.codes, y, p, strata) if auc else np.full(w.shape[0], np.nan),
+            "auc": _stratified_auc(w, resampler.codes, y, p, strata)
+            if auc
+            else np.full(w.shape[0], np.nan),
             "brier": np.where(s["n"] > 0, s["se"] / s["n"], np.nan),
             "bss": np.where(s["se_clim"] > 0, 1.0 - s["se"] / s["se_clim"], np.nan),
             "base_rate": np.where(s["n"] > 0, s["pos"] / s["n"], np.nan),
@@ -275,12 +339,19 @@ class Summary:
 def _method_rows(pred: pd.DataFrame, method: str, seed: int, rows: np.ndarray) -> pd.DataFrame:
     sub = pred[(pred["method"] == method) & (pred["seed"] == seed)].sort_values("row")
     if not np.array_equal(sub["row"].to_numpy(), rows):
-        raise DataError(f"method {method!r} (seed {seed}) did not predict every test row exactly once")
+        raise DataError(
+            f"method {method!r} (seed {seed}) did not predict every test row exactly once"
+        )
     return sub
 
 
-def summarise(result: ProtocolResult, *, n_boot: int | None = None, level: float | None = None,
-              seed: int | None = None) -> Summary:
+def summarise(
+    result: ProtocolResult,
+    *,
+    n_boot: int | None = None,
+    level: float | None = None,
+    seed: int | None = None,
+) -> Summary:
     """Score every method with region-bootstrap intervals, and compare focal with CE paired.
 
     All methods are scored on the same resamples of regions, so the paired
@@ -317,9 +388,19 @@ def summarise(result: ProtocolResult, *, n_boot: int | None = None, level: float
     table_rows, boot, undefined = [], {}, {}
     for method in result.labels:
         sub = _method_rows(pred, method, -1, rows)
-        args = (y, sub["p"].to_numpy(), sub["pred"].to_numpy(), letter, sub["climatology"].to_numpy())
-        point = {k: float(v[0]) for k, v in
-                 bootstrap_scores(resampler, *args, weights=resampler.identity, strata=fold).items()}
+        args = (
+            y,
+            sub["p"].to_numpy(),
+            sub["pred"].to_numpy(),
+            letter,
+            sub["climatology"].to_numpy(),
+        )
+        point = {
+            k: float(v[0])
+            for k, v in bootstrap_scores(
+                resampler, *args, weights=resampler.identity, strata=fold
+            ).items()
+        }
         boot[method] = bootstrap_scores(resampler, *args, strata=fold)
         row: dict[str, Any] = {"method": method, "label": result.labels[method], **point}
         for score in INTERVAL_SCORES:
@@ -331,8 +412,16 @@ def summarise(result: ProtocolResult, *, n_boot: int | None = None, level: float
         per_seed = []
         for s in members:
             msub = _method_rows(pred, method, s, rows)
-            margs = (y, msub["p"].to_numpy(), msub["pred"].to_numpy(), letter, msub["climatology"].to_numpy())
-            per_seed.append(bootstrap_scores(resampler, *margs, weights=resampler.identity, strata=fold))
+            margs = (
+                y,
+                msub["p"].to_numpy(),
+                msub["pred"].to_numpy(),
+                letter,
+                msub["climatology"].to_numpy(),
+            )
+            per_seed.append(
+                bootstrap_scores(resampler, *margs, weights=resampler.identity, strata=fold)
+            )
         for score in SEED_SCORES:
             vals = [d[score][0] for d in per_seed]
             row[f"{score}_seed_sd"] = float(np.std(vals, ddof=1)) if len(vals) > 1 else float("nan")
@@ -340,9 +429,11 @@ def summarise(result: ProtocolResult, *, n_boot: int | None = None, level: float
         row["threshold_mean"] = float(sub.groupby("fold")["threshold"].first().mean())
         table_rows.append(row)
     table = pd.DataFrame(table_rows)
-    notes = [f"{score} is undefined in {n_nan} of {n_boot} resamples (for {', '.join(ms)}), "
-             "e.g. no X event drawn; those resamples are left out of its interval"
-             for (score, n_nan), ms in undefined.items()]
+    notes = [
+        f"{score} is undefined in {n_nan} of {n_boot} resamples (for {', '.join(ms)}), "
+        "e.g. no X event drawn; those resamples are left out of its interval"
+        for (score, n_nan), ms in undefined.items()
+    ]
     is_x = letter == "X"
     table["n_test"] = rows.size
     table["n_pos"] = int(y.sum())
@@ -360,10 +451,37 @@ def summarise(result: ProtocolResult, *, n_boot: int | None = None, level: float
                 # scores such as X recall often differ by exactly 0 on a resample.
                 below = np.mean(ok < 0) + 0.5 * np.mean(ok == 0) if ok.size else np.nan
                 p_two = float(min(1.0, 2 * min(below, 1 - below))) if ok.size else float("nan")
-                point = float(table.loc[table.method == a, score].iloc[0] - table.loc[table.method == b, score].iloc[0])
-                comp_rows.append({"comparison": f"{a} - {b}", "method": a, "baseline": b, "score": score,
-                                  "difference": point, "lo": lo, "hi": hi, "p_boot": p_two,
-                                  "significant": bool(lo > 0 or hi < 0), "n_boot": n_boot})
-    comparison = pd.DataFrame(comp_rows, columns=["comparison", "method", "baseline", "score", "difference",
-                                                  "lo", "hi", "p_boot", "significant", "n_boot"])
+                point = float(
+                    table.loc[table.method == a, score].iloc[0]
+                    - table.loc[table.method == b, score].iloc[0]
+                )
+                comp_rows.append(
+                    {
+                        "comparison": f"{a} - {b}",
+                        "method": a,
+                        "baseline": b,
+                        "score": score,
+                        "difference": point,
+                        "lo": lo,
+                        "hi": hi,
+                        "p_boot": p_two,
+                        "significant": bool(lo > 0 or hi < 0),
+                        "n_boot": n_boot,
+                    }
+                )
+    comparison = pd.DataFrame(
+        comp_rows,
+        columns=[
+            "comparison",
+            "method",
+            "baseline",
+            "score",
+            "difference",
+            "lo",
+            "hi",
+            "p_boot",
+            "significant",
+            "n_boot",
+        ],
+    )
     return Summary(table, comparison, boot, notes)

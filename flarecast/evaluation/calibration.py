@@ -145,8 +145,10 @@ class Calibrator:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready state (plain lists and floats only)."""
-        params = {k: (list(map(float, v)) if isinstance(v, list | tuple | np.ndarray) else float(v))
-                  for k, v in self.params.items()}
+        params = {
+            k: (list(map(float, v)) if isinstance(v, list | tuple | np.ndarray) else float(v))
+            for k, v in self.params.items()
+        }
         return {
             "format": _FORMAT,
             "format_version": _FORMAT_VERSION,
@@ -169,10 +171,14 @@ class Calibrator:
         """
         method = state.get("method")
         if method not in METHODS:
-            raise ModelFileError(f"{source}: unknown calibration method {method!r}; legal methods are {list(METHODS)}")
+            raise ModelFileError(
+                f"{source}: unknown calibration method {method!r}; legal methods are {list(METHODS)}"
+            )
         params = state.get("params", {})
         if not isinstance(params, Mapping):
-            raise ModelFileError(f"{source}: 'params' must be an object, got {type(params).__name__}")
+            raise ModelFileError(
+                f"{source}: 'params' must be an object, got {type(params).__name__}"
+            )
         need = {"platt": ("slope", "intercept"), "isotonic": ("x", "y"), "none": ()}[method]
         missing = [k for k in need if k not in params]
         if missing:
@@ -180,17 +186,23 @@ class Calibrator:
         if method == "platt":
             vals = [params["slope"], params["intercept"]]
             if not all(isinstance(v, int | float) and np.isfinite(v) for v in vals):
-                raise ModelFileError(f"{source}: Platt slope and intercept must be finite numbers, got {vals}")
+                raise ModelFileError(
+                    f"{source}: Platt slope and intercept must be finite numbers, got {vals}"
+                )
             clean: dict[str, Any] = {"slope": float(vals[0]), "intercept": float(vals[1])}
         elif method == "isotonic":
             try:
                 x = np.asarray(params["x"], dtype=float)
                 y = np.asarray(params["y"], dtype=float)
             except (TypeError, ValueError) as exc:
-                raise ModelFileError(f"{source}: isotonic thresholds must be lists of numbers ({exc})") from exc
+                raise ModelFileError(
+                    f"{source}: isotonic thresholds must be lists of numbers ({exc})"
+                ) from exc
             problems = []
             if x.ndim != 1 or x.shape != y.shape or x.size == 0:
-                problems.append(f"x and y must be non-empty lists of equal length (got {x.shape} and {y.shape})")
+                problems.append(
+                    f"x and y must be non-empty lists of equal length (got {x.shape} and {y.shape})"
+                )
             elif not (np.isfinite(x).all() and np.isfinite(y).all()):
                 problems.append("x and y must be finite")
             else:
@@ -199,7 +211,9 @@ class Calibrator:
                 if np.any(np.diff(y) < 0) or y.min() < 0 or y.max() > 1:
                     problems.append("y must be non-decreasing and within [0, 1]")
             if problems:
-                raise ModelFileError(f"{source}: malformed isotonic calibration: " + "; ".join(problems))
+                raise ModelFileError(
+                    f"{source}: malformed isotonic calibration: " + "; ".join(problems)
+                )
             clean = {"x": x.tolist(), "y": y.tolist()}
         else:
             clean = {}
@@ -236,7 +250,9 @@ def _fit_platt(s: np.ndarray, y: np.ndarray, max_iter: int = 100) -> tuple[float
         p = _sigmoid(a * z + b)
         g = np.array([np.sum((p - t) * z), np.sum(p - t)])
         w = p * (1.0 - p)
-        h = np.array([[np.sum(w * z * z), np.sum(w * z)], [np.sum(w * z), np.sum(w)]]) + 1e-12 * np.eye(2)
+        h = np.array(
+            [[np.sum(w * z * z), np.sum(w * z)], [np.sum(w * z), np.sum(w)]]
+        ) + 1e-12 * np.eye(2)
         if np.max(np.abs(g)) < 1e-9:
             break
         step = np.linalg.solve(h, g)
@@ -253,7 +269,9 @@ def _fit_platt(s: np.ndarray, y: np.ndarray, max_iter: int = 100) -> tuple[float
     return a, b
 
 
-def fit_calibrator(scores: Any, y: Any, method: str = "platt", *, fitted_on: str = "validation") -> Calibrator:
+def fit_calibrator(
+    scores: Any, y: Any, method: str = "platt", *, fitted_on: str = "validation"
+) -> Calibrator:
     """Fit a calibration map on held-out scores.
 
     Parameters
@@ -288,10 +306,14 @@ def fit_calibrator(scores: Any, y: Any, method: str = "platt", *, fitted_on: str
     s = _check_scores(scores)
     y_arr = np.asarray(y).reshape(-1)
     if y_arr.shape != s.shape:
-        raise DataError(f"scores and y must have the same length; got {s.size} scores and {y_arr.size} labels")
+        raise DataError(
+            f"scores and y must have the same length; got {s.size} scores and {y_arr.size} labels"
+        )
     if not np.isin(y_arr, (0, 1)).all():
         bad = np.flatnonzero(~np.isin(y_arr, (0, 1)))
-        raise DataError(f"y must hold 0/1 labels; index {bad[:5].tolist()} holds {y_arr[bad[:5]].tolist()}")
+        raise DataError(
+            f"y must hold 0/1 labels; index {bad[:5].tolist()} holds {y_arr[bad[:5]].tolist()}"
+        )
     y_arr = y_arr.astype(np.int8)
     n_pos = int(y_arr.sum())
     if method != "none" and (n_pos == 0 or n_pos == y_arr.size):
@@ -305,11 +327,15 @@ def fit_calibrator(scores: Any, y: Any, method: str = "platt", *, fitted_on: str
     elif method == "isotonic":
         from sklearn.isotonic import IsotonicRegression  # heavy import, needed only when fitting
 
-        iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip").fit(s, y_arr)
+        iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip").fit(
+            s, y_arr
+        )
         params = {"x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()}
     else:
         params = {}
-    return Calibrator(method=method, params=params, n_samples=int(s.size), n_positive=n_pos, fitted_on=fitted_on)
+    return Calibrator(
+        method=method, params=params, n_samples=int(s.size), n_positive=n_pos, fitted_on=fitted_on
+    )
 
 
 def save_calibrator(folder: str | Path, cal: Calibrator) -> Path:
@@ -347,7 +373,9 @@ def load_calibrator(folder: str | Path, *, missing_ok: bool = False) -> Calibrat
     except (OSError, json.JSONDecodeError) as exc:
         raise ModelFileError(f"{path}: cannot read calibration JSON ({exc})") from exc
     if not isinstance(state, Mapping) or state.get("format", _FORMAT) != _FORMAT:
-        raise ModelFileError(f"{path}: not a flarecast calibration file (format {_FORMAT!r} expected)")
+        raise ModelFileError(
+            f"{path}: not a flarecast calibration file (format {_FORMAT!r} expected)"
+        )
     return Calibrator.from_dict(state, source=str(path))
 
 
@@ -387,7 +415,9 @@ def reliability_curve(y: Any, p: Any, n_bins: int = 10) -> dict[str, np.ndarray]
         ``mean_forecast`` and ``observed_frequency`` (NaN for empty bins).
     """
     if int(n_bins) < 1:
-        raise ConfigError(f"The 'n_bins' parameter of reliability_curve must be an int >= 1. Got {n_bins!r} instead.")
+        raise ConfigError(
+            f"The 'n_bins' parameter of reliability_curve must be an int >= 1. Got {n_bins!r} instead."
+        )
     p_arr = _check_scores(p, "p")
     y_arr = np.asarray(y, dtype=float).reshape(-1)
     if y_arr.shape != p_arr.shape:
@@ -398,5 +428,10 @@ def reliability_curve(y: Any, p: Any, n_bins: int = 10) -> dict[str, np.ndarray]
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_p = np.bincount(idx, weights=p_arr, minlength=n_bins) / count
         freq = np.bincount(idx, weights=y_arr, minlength=n_bins) / count
-    return {"lower": edges[:-1], "upper": edges[1:], "count": count,
-            "mean_forecast": mean_p, "observed_frequency": freq}
+    return {
+        "lower": edges[:-1],
+        "upper": edges[1:],
+        "count": count,
+        "mean_forecast": mean_p,
+        "observed_frequency": freq,
+    }

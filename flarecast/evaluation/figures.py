@@ -20,8 +20,16 @@ from flarecast.evaluation.protocol import ProtocolResult
 from flarecast.evaluation.thresholds import skill_curve
 from flarecast.io import atomic_path
 
-__all__ = ["write_figures", "roc_figure", "reliability_figure", "skill_threshold_figure", "interval_figure",
-           "tune_heatmap", "importance_figure", "save_png"]
+__all__ = [
+    "write_figures",
+    "roc_figure",
+    "reliability_figure",
+    "skill_threshold_figure",
+    "interval_figure",
+    "tune_heatmap",
+    "importance_figure",
+    "save_png",
+]
 
 
 def _figure(size: tuple[float, float]) -> Any:
@@ -36,8 +44,17 @@ def _figure(size: tuple[float, float]) -> Any:
 def _finish(fig: Any, title: str, synthetic: bool) -> Any:
     if synthetic:
         title = "SYNTHETIC DATA - " + title
-        fig.text(0.5, 0.5, "SYNTHETIC", fontsize=60, color="grey", alpha=0.15, ha="center", va="center",
-                 rotation=30)
+        fig.text(
+            0.5,
+            0.5,
+            "SYNTHETIC",
+            fontsize=60,
+            color="grey",
+            alpha=0.15,
+            ha="center",
+            va="center",
+            rotation=30,
+        )
     fig.suptitle(title)
     return fig
 
@@ -72,12 +89,22 @@ def _calibrated(result: ProtocolResult) -> dict[str, pd.DataFrame]:
     """Forecasts that have calibrated probabilities (networks: ``p_calibrated`` not NaN)."""
     if "p_calibrated" not in result.predictions.columns:
         return {}
-    return {m: sub.assign(p=sub["p_calibrated"]) for m, sub in _forecasts(result).items()
-            if len(sub) and sub["p_calibrated"].notna().all()}
+    return {
+        m: sub.assign(p=sub["p_calibrated"])
+        for m, sub in _forecasts(result).items()
+        if len(sub) and sub["p_calibrated"].notna().all()
+    }
 
 
-def _reliability_panel(ax: Any, axn: Any, forecasts: dict[str, pd.DataFrame], labels: dict[str, str],
-                       colours: dict[str, str], base: float, n_bins: int) -> None:
+def _reliability_panel(
+    ax: Any,
+    axn: Any,
+    forecasts: dict[str, pd.DataFrame],
+    labels: dict[str, str],
+    colours: dict[str, str],
+    base: float,
+    n_bins: int,
+) -> None:
     from flarecast.evaluation.calibration import reliability_curve
     from flarecast.evaluation.metrics import brier
 
@@ -86,9 +113,20 @@ def _reliability_panel(ax: Any, axn: Any, forecasts: dict[str, pd.DataFrame], la
     for i, (method, sub) in enumerate(forecasts.items()):
         curve = reliability_curve(sub["y"].to_numpy(), sub["p"].to_numpy(), n_bins=n_bins)
         label = f"{labels[method]} (Brier {brier(sub['y'].to_numpy(), sub['p'].to_numpy()):.3f})"
-        ax.plot(curve["mean_forecast"], curve["observed_frequency"], marker="o", markersize=3, label=label,
-                color=colours[method])
-        axn.bar(centres - 0.4 / n_bins + (i + 0.5) * width, curve["count"], width=width, color=colours[method])
+        ax.plot(
+            curve["mean_forecast"],
+            curve["observed_frequency"],
+            marker="o",
+            markersize=3,
+            label=label,
+            color=colours[method],
+        )
+        axn.bar(
+            centres - 0.4 / n_bins + (i + 0.5) * width,
+            curve["count"],
+            width=width,
+            color=colours[method],
+        )
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1, label="perfect reliability")
     ax.axhline(base, color="grey", linestyle="--", linewidth=0.8, label=f"base rate {base:.3f}")
     ax.set(xlim=(0, 1), ylim=(0, 1))
@@ -96,8 +134,9 @@ def _reliability_panel(ax: Any, axn: Any, forecasts: dict[str, pd.DataFrame], la
     axn.set(xlabel="forecast probability", yscale="log")
 
 
-def reliability_figure(result: ProtocolResult, summary: Summary, synthetic: bool = False,
-                       n_bins: int = 10) -> Any:
+def reliability_figure(
+    result: ProtocolResult, summary: Summary, synthetic: bool = False, n_bins: int = 10
+) -> Any:
     """Reliability diagram (observed frequency vs forecast probability) with the bin counts below.
 
     When the predictions hold calibrated forecasts (``p_calibrated``, the
@@ -109,7 +148,9 @@ def reliability_figure(result: ProtocolResult, summary: Summary, synthetic: bool
     raw, calibrated = _forecasts(result), _calibrated(result)
     colours = {m: f"C{i}" for i, m in enumerate(raw)}
     fig = _figure((11.5, 7) if calibrated else (6.5, 7))
-    grid = fig.subplots(2, 2 if calibrated else 1, sharex=True, sharey="row", height_ratios=[3, 1.3], squeeze=False)
+    grid = fig.subplots(
+        2, 2 if calibrated else 1, sharex=True, sharey="row", height_ratios=[3, 1.3], squeeze=False
+    )
     base = summary.table["base_rate"].iloc[0]
     _reliability_panel(grid[0, 0], grid[1, 0], raw, result.labels, colours, base, n_bins)
     grid[0, 0].set(ylabel="observed frequency of positives")
@@ -120,12 +161,22 @@ def reliability_figure(result: ProtocolResult, summary: Summary, synthetic: bool
     grid[0, 0].set_title("before calibration: raw out-of-fold forecasts", fontsize=9)
     # A saved model scored by ``flarecast evaluate`` has one fold without inner validation: its own calibrator.
     own = all(len(f.val) == 0 for f in result.folds)
-    grid[0, 1].set_title("after calibration: the model's own calibrator (fitted at training time)" if own else
-                         "after calibration: networks, Platt map fitted on each fold's inner validation", fontsize=9)
-    return _finish(fig, "Reliability diagram before and after calibration (bins of 0.1; counts below)", synthetic)
+    grid[0, 1].set_title(
+        "after calibration: the model's own calibrator (fitted at training time)"
+        if own
+        else "after calibration: networks, Platt map fitted on each fold's inner validation",
+        fontsize=9,
+    )
+    return _finish(
+        fig,
+        "Reliability diagram before and after calibration (bins of 0.1; counts below)",
+        synthetic,
+    )
 
 
-def skill_threshold_figure(result: ProtocolResult, summary: Summary, synthetic: bool = False) -> Any:
+def skill_threshold_figure(
+    result: ProtocolResult, summary: Summary, synthetic: bool = False
+) -> Any:
     """HSS and TSS on the test folds as a function of the threshold; markers at the validation choice."""
     fig = _figure((10, 4.5))
     axes = fig.subplots(1, 2, sharey=True)
@@ -142,8 +193,11 @@ def skill_threshold_figure(result: ProtocolResult, summary: Summary, synthetic: 
     axes[0].set(xlabel="threshold", ylabel="skill score", title=f"HSS (base rate {base:.3f})")
     axes[1].set(xlabel="threshold", title="TSS")
     axes[0].legend(fontsize=7)
-    return _finish(fig, "Skill vs threshold on test folds (dotted: mean threshold chosen on validation)",
-                   synthetic)
+    return _finish(
+        fig,
+        "Skill vs threshold on test folds (dotted: mean threshold chosen on validation)",
+        synthetic,
+    )
 
 
 def interval_figure(result: ProtocolResult, summary: Summary, synthetic: bool = False) -> Any:
@@ -154,24 +208,35 @@ def interval_figure(result: ProtocolResult, summary: Summary, synthetic: bool = 
     ypos = np.arange(len(table))[::-1]
     for ax, score, name in zip(axes, ("x_recall", "hss"), ("X-class recall", "HSS"), strict=True):
         v, lo, hi = (table[c].to_numpy(dtype=float) for c in (score, f"{score}_lo", f"{score}_hi"))
-        ax.errorbar(v, ypos, xerr=[np.nan_to_num(v - lo), np.nan_to_num(hi - v)], fmt="o", capsize=3)
+        ax.errorbar(
+            v, ypos, xerr=[np.nan_to_num(v - lo), np.nan_to_num(hi - v)], fmt="o", capsize=3
+        )
         ax.axvline(0, color="grey", linewidth=0.8)
         ax.set(xlabel=name)
     first = table.iloc[0]
-    axes[0].set_title(f"{int(first.n_x)} X events from {int(first.n_x_regions)} regions", fontsize=9)
+    axes[0].set_title(
+        f"{int(first.n_x)} X events from {int(first.n_x_regions)} regions", fontsize=9
+    )
     axes[1].set_title(f"base rate {first.base_rate:.3f}", fontsize=9)
     axes[0].set_yticks(ypos, table["label"])
     return _finish(fig, "X recall and HSS with 95% region-bootstrap intervals", synthetic)
 
 
-def write_figures(out_dir: str | Path, result: ProtocolResult, summary: Summary, *,
-                  synthetic: bool = False) -> list[Path]:
+def write_figures(
+    out_dir: str | Path, result: ProtocolResult, summary: Summary, *, synthetic: bool = False
+) -> list[Path]:
     """Write roc.png, reliability.png, skill_threshold.png and intervals.png into ``out_dir``."""
-    makers = {"roc.png": roc_figure, "reliability.png": reliability_figure,
-              "skill_threshold.png": skill_threshold_figure, "intervals.png": interval_figure}
+    makers = {
+        "roc.png": roc_figure,
+        "reliability.png": reliability_figure,
+        "skill_threshold.png": skill_threshold_figure,
+        "intervals.png": interval_figure,
+    }
     # The PNG text chunks carry the SYNTHETIC marker too, so a figure cut out of a report still says it.
-    return [save_png(make(result, summary, synthetic=synthetic), Path(out_dir) / name, synthetic)
-            for name, make in makers.items()]
+    return [
+        save_png(make(result, summary, synthetic=synthetic), Path(out_dir) / name, synthetic)
+        for name, make in makers.items()
+    ]
 
 
 def tune_heatmap(table: pd.DataFrame, synthetic: bool = False) -> Any:
@@ -196,8 +261,15 @@ def tune_heatmap(table: pd.DataFrame, synthetic: bool = False) -> Any:
         for j in range(gammas.size):
             if not np.isnan(grid[i, j]):
                 light = image.norm(grid[i, j]) > 0.6  # dark text on the bright end of viridis
-                ax.text(j, i, f"{grid[i, j]:.3f}", ha="center", va="center", fontsize=8,
-                        color="black" if light else "white")
+                ax.text(
+                    j,
+                    i,
+                    f"{grid[i, j]:.3f}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="black" if light else "white",
+                )
     chosen = table[table["selected"]].iloc[0]
     i, j = np.searchsorted(alphas, chosen.alpha), np.searchsorted(gammas, chosen.gamma)
     from matplotlib.patches import Rectangle
@@ -237,8 +309,14 @@ def importance_figure(table: pd.DataFrame, labels: dict[str, str], synthetic: bo
     ypos = np.arange(len(order))
     for k, method in enumerate(methods):
         sub = table[table["method"] == method].set_index("feature").reindex(order)
-        ax.barh(ypos + (k - (len(methods) - 1) / 2) * height, sub["auc_drop"], height=height,
-                xerr=sub["auc_drop_sd_folds"].fillna(0), capsize=2, label=labels.get(method, method))
+        ax.barh(
+            ypos + (k - (len(methods) - 1) / 2) * height,
+            sub["auc_drop"],
+            height=height,
+            xerr=sub["auc_drop_sd_folds"].fillna(0),
+            capsize=2,
+            label=labels.get(method, method),
+        )
     ax.axvline(0, color="grey", linewidth=0.8)
     ax.set_yticks(ypos, order)
     ax.set(xlabel="drop in ROC AUC when the feature is shuffled (test folds)")

@@ -32,8 +32,15 @@ def _auc_rows(p: np.ndarray, y: np.ndarray) -> np.ndarray:
     return (ranks[:, y == 1].sum(axis=1) - n1 * (n1 + 1) / 2) / (n1 * n0)
 
 
-def permutation_auc_drop(estimator: Any, X: pd.DataFrame, y: Any, features: Sequence[str], *,
-                         n_repeats: int = 5, seed: int = 0) -> pd.DataFrame:
+def permutation_auc_drop(
+    estimator: Any,
+    X: pd.DataFrame,
+    y: Any,
+    features: Sequence[str],
+    *,
+    n_repeats: int = 5,
+    seed: int = 0,
+) -> pd.DataFrame:
     """AUC drop per feature when its column is shuffled among the rows of ``X``.
 
     Parameters
@@ -55,7 +62,9 @@ def permutation_auc_drop(estimator: Any, X: pd.DataFrame, y: Any, features: Sequ
         (spread over shuffles), ``auc`` (unshuffled). Empty when ``y`` holds one class.
     """
     if int(n_repeats) < 1:
-        raise ConfigError(f"The 'n_repeats' parameter must be an int >= 1. Got {n_repeats!r} instead.")
+        raise ConfigError(
+            f"The 'n_repeats' parameter must be an int >= 1. Got {n_repeats!r} instead."
+        )
     y = np.asarray(y).astype(int)
     if y.min(initial=0) == y.max(initial=0):
         return pd.DataFrame(columns=["feature", "auc_drop", "auc_drop_sd", "auc"])
@@ -74,9 +83,15 @@ def permutation_auc_drop(estimator: Any, X: pd.DataFrame, y: Any, features: Sequ
     base = float(auc[0])
     rows = []
     for i, feature in enumerate(features):
-        drops = base - auc[1 + i * n_repeats: 1 + (i + 1) * n_repeats]
-        rows.append({"feature": feature, "auc_drop": float(np.mean(drops)),
-                     "auc_drop_sd": float(np.std(drops, ddof=1)) if n_repeats > 1 else float("nan"), "auc": base})
+        drops = base - auc[1 + i * n_repeats : 1 + (i + 1) * n_repeats]
+        rows.append(
+            {
+                "feature": feature,
+                "auc_drop": float(np.mean(drops)),
+                "auc_drop_sd": float(np.std(drops, ddof=1)) if n_repeats > 1 else float("nan"),
+                "auc": base,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -111,16 +126,29 @@ class ImportanceCollector:
         if method not in self.methods:
             return
         rows = fold.test
-        part = permutation_auc_drop(estimator, self.X.iloc[rows].reset_index(drop=True), self.y[rows],
-                                    self.features, n_repeats=self.n_repeats, seed=self.seed + fold.index)
+        part = permutation_auc_drop(
+            estimator,
+            self.X.iloc[rows].reset_index(drop=True),
+            self.y[rows],
+            self.features,
+            n_repeats=self.n_repeats,
+            seed=self.seed + fold.index,
+        )
         self.parts.append(part.assign(method=method, fold=fold.index))
 
     def table(self) -> pd.DataFrame:
         """Mean AUC drop per (method, feature) over folds, its spread over folds, and the rank per method."""
         if not self.parts:
-            return pd.DataFrame(columns=["method", "feature", "auc_drop", "auc_drop_sd_folds", "n_folds", "rank"])
+            return pd.DataFrame(
+                columns=["method", "feature", "auc_drop", "auc_drop_sd_folds", "n_folds", "rank"]
+            )
         per_fold = pd.concat(self.parts, ignore_index=True)
-        out = (per_fold.groupby(["method", "feature"], sort=False)["auc_drop"]
-               .agg(auc_drop="mean", auc_drop_sd_folds="std", n_folds="count").reset_index())
-        out["rank"] = out.groupby("method")["auc_drop"].rank(ascending=False, method="first").astype(int)
+        out = (
+            per_fold.groupby(["method", "feature"], sort=False)["auc_drop"]
+            .agg(auc_drop="mean", auc_drop_sd_folds="std", n_folds="count")
+            .reset_index()
+        )
+        out["rank"] = (
+            out.groupby("method")["auc_drop"].rank(ascending=False, method="first").astype(int)
+        )
         return out.sort_values(["method", "rank"], ignore_index=True)

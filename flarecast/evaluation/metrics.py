@@ -86,7 +86,9 @@ def check_labels(y: Any, name: str = "y_true") -> np.ndarray:
     bad = ~np.isin(num, (0.0, 1.0))
     if bad.any():
         rows = np.flatnonzero(bad)[:5]
-        raise DataError(f"{name} must hold only 0 and 1; found {num[rows].tolist()} at rows {rows.tolist()}")
+        raise DataError(
+            f"{name} must hold only 0 and 1; found {num[rows].tolist()} at rows {rows.tolist()}"
+        )
     return num.astype(np.int8)
 
 
@@ -98,7 +100,9 @@ def check_probabilities(p: Any, n: int, name: str = "p") -> np.ndarray:
     bad = ~np.isfinite(arr) | (arr < 0) | (arr > 1)
     if bad.any():
         rows = np.flatnonzero(bad)[:5]
-        raise DataError(f"{name} must be probabilities in [0, 1]; found {arr[rows].tolist()} at rows {rows.tolist()}")
+        raise DataError(
+            f"{name} must be probabilities in [0, 1]; found {arr[rows].tolist()} at rows {rows.tolist()}"
+        )
     return arr
 
 
@@ -294,7 +298,10 @@ def class_recall(y_pred: Any, letter: Any, cls: str = "X") -> float:
         raise DataError(f"y_pred and letter differ in length: {yp.shape[0]} vs {letters.shape[0]}")
     mask = letters == cls
     if not mask.any():
-        warn_user(f"{cls}-class recall is undefined and set to NaN: no {cls}-class events in the sample", MetricWarning)
+        warn_user(
+            f"{cls}-class recall is undefined and set to NaN: no {cls}-class events in the sample",
+            MetricWarning,
+        )
         return float("nan")
     return float(yp[mask].mean())
 
@@ -304,7 +311,10 @@ def class_recall(y_pred: Any, letter: Any, cls: str = "X") -> float:
 
 def _both_classes(yt: np.ndarray, name: str) -> bool:
     if yt.size == 0 or yt.min() == yt.max():
-        warn_user(f"{name} is undefined and set to NaN: the sample does not hold both classes", MetricWarning)
+        warn_user(
+            f"{name} is undefined and set to NaN: the sample does not hold both classes",
+            MetricWarning,
+        )
         return False
     return True
 
@@ -361,8 +371,11 @@ def bss(y_true: Any, p: Any, climatology: Any) -> float:
     check_probabilities(clim, yt.size, "climatology")
     ref = float(np.sum((clim - yt) ** 2))
     if ref == 0:
-        warn_user("Brier skill score is undefined and set to NaN: the climatological reference is perfect "
-                  "(or there are no rows)", MetricWarning)
+        warn_user(
+            "Brier skill score is undefined and set to NaN: the climatological reference is perfect "
+            "(or there are no rows)",
+            MetricWarning,
+        )
         return float("nan")
     return float(1.0 - np.sum((pp - yt) ** 2) / ref)
 

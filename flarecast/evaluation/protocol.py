@@ -54,7 +54,6 @@ __all__ = [
 Factory = Callable[["Protocol", int], Any]
 
 
-
 @dataclasses.dataclass(frozen=True)
 class Protocol:
     """Configuration of one evaluation run (``[protocol]`` table of a TOML file).
@@ -116,7 +115,9 @@ class Protocol:
         problems = []
 
         def bad(name: str, rule: str) -> None:
-            problems.append(f"The '{name}' parameter of Protocol must be {rule}. Got {getattr(self, name)!r} instead.")
+            problems.append(
+                f"The '{name}' parameter of Protocol must be {rule}. Got {getattr(self, name)!r} instead."
+            )
 
         if self.split not in ("kfold", "chrono"):
             bad("split", "one of 'kfold', 'chrono'")
@@ -170,8 +171,9 @@ def _logistic(protocol: Protocol, seed: int) -> Any:
 
     # Unweighted: probabilities stay calibrated for the Brier score; the class
     # imbalance is handled by the threshold chosen on validation.
-    return Pipeline([("transform", FeatureTransformer()),
-                     ("model", LogisticRegression(C=1.0, max_iter=2000))])
+    return Pipeline(
+        [("transform", FeatureTransformer()), ("model", LogisticRegression(C=1.0, max_iter=2000))]
+    )
 
 
 def _gboost(protocol: Protocol, seed: int) -> Any:
@@ -181,8 +183,15 @@ def _gboost(protocol: Protocol, seed: int) -> Any:
     # out of the fit rows, splitting regions. Shallow, regularised trees instead:
     # a conventional default (a 15-leaf, 200-tree variant scored AUC 0.63 vs 0.64
     # on umich-24h; nothing else was tried).
-    return HistGradientBoostingClassifier(learning_rate=0.05, max_iter=150, max_depth=3, min_samples_leaf=50,
-                                          l2_regularization=1.0, early_stopping=False, random_state=seed)
+    return HistGradientBoostingClassifier(
+        learning_rate=0.05,
+        max_iter=150,
+        max_depth=3,
+        min_samples_leaf=50,
+        l2_regularization=1.0,
+        early_stopping=False,
+        random_state=seed,
+    )
 
 
 def _network(loss: str) -> Factory:
@@ -207,8 +216,9 @@ METHODS: dict[str, MethodSpec] = {
     # spin-waiting threads made a 0.2 s fit take over 10 s when another process ran.
     "gboost": MethodSpec("gboost", "gradient boosting", _gboost, threads=1),
     "ce": MethodSpec("ce", "cross-entropy network", _network("ce"), neural=True),
-    "weighted-ce": MethodSpec("weighted-ce", "class-weighted cross-entropy network", _network("weighted-ce"),
-                              neural=True),
+    "weighted-ce": MethodSpec(
+        "weighted-ce", "class-weighted cross-entropy network", _network("weighted-ce"), neural=True
+    ),
     "focal": MethodSpec("focal", "focal-loss network", _network("focal"), neural=True),
 }
 
@@ -247,11 +257,16 @@ def make_folds(targets: Any, protocol: Protocol) -> list[Fold]:
         outer = splits.region_kfold(y, groups, n_splits=protocol.folds, seed=protocol.seed)
     else:
         # Regions alive across the cutoff are removed from training (test stays complete).
-        outer = [splits.chronological_split(targets.times, protocol.cutoff, gap=protocol.gap, groups=groups)]
+        outer = [
+            splits.chronological_split(
+                targets.times, protocol.cutoff, gap=protocol.gap, groups=groups
+            )
+        ]
     folds = []
     for k, (train, test) in enumerate(outer):
-        fit, val = splits.inner_validation(y, groups, train, fraction=protocol.validation_fraction,
-                                           seed=protocol.seed + k)
+        fit, val = splits.inner_validation(
+            y, groups, train, fraction=protocol.validation_fraction, seed=protocol.seed + k
+        )
         folds.append(Fold(k, np.asarray(train), np.asarray(test), np.asarray(fit), np.asarray(val)))
     return folds
 
@@ -284,8 +299,14 @@ def _accepts(func: Callable[..., Any], name: str) -> bool:
         return False
 
 
-def fit_fold(estimator: Any, X: pd.DataFrame, y: np.ndarray, groups: np.ndarray, fold: Fold,
-             threshold_metric: str = "hss") -> FoldFit:
+def fit_fold(
+    estimator: Any,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    groups: np.ndarray,
+    fold: Fold,
+    threshold_metric: str = "hss",
+) -> FoldFit:
     """Fit on ``fold.fit``, choose thresholds on ``fold.val``, predict ``fold.test``.
 
     Estimators whose ``fit`` takes ``validation=`` (the networks) get the
@@ -360,8 +381,14 @@ def calibrate_fold(y_val: np.ndarray, fit: FoldFit, method: str = "platt") -> np
     return calibrator.transform(fit.p_test)
 
 
-def fit_one(spec: MethodSpec, protocol: Protocol, fold: Fold, X: pd.DataFrame, y: np.ndarray,
-            groups: np.ndarray) -> tuple[Any, FoldFit]:
+def fit_one(
+    spec: MethodSpec,
+    protocol: Protocol,
+    fold: Fold,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    groups: np.ndarray,
+) -> tuple[Any, FoldFit]:
     """Build ``spec``'s estimator with the fold's seed and :func:`fit_fold` it: one unit of work.
 
     Everything a fit depends on is in its arguments (the seed is
@@ -400,11 +427,18 @@ class ProtocolResult:
     best_epochs: dict[str, list[list[int]]]
 
 
-def run_protocol(targets: Any, features: Sequence[str], protocol: Protocol, *,
-                 methods: Mapping[str, MethodSpec] | None = None, folds: list[Fold] | None = None,
-                 progress: Callable[[int, str], None] | None = None,
-                 on_fit: Callable[[Fold, str, Any, FoldFit], None] | None = None,
-                 scheduler: Any = None, done: Mapping[tuple[int, str], FoldFit] | None = None) -> ProtocolResult:
+def run_protocol(
+    targets: Any,
+    features: Sequence[str],
+    protocol: Protocol,
+    *,
+    methods: Mapping[str, MethodSpec] | None = None,
+    folds: list[Fold] | None = None,
+    progress: Callable[[int, str], None] | None = None,
+    on_fit: Callable[[Fold, str, Any, FoldFit], None] | None = None,
+    scheduler: Any = None,
+    done: Mapping[tuple[int, str], FoldFit] | None = None,
+) -> ProtocolResult:
     """Run every method of ``protocol.methods`` on every fold.
 
     Parameters
@@ -459,12 +493,15 @@ def run_protocol(targets: Any, features: Sequence[str], protocol: Protocol, *,
     done = dict(done or {})
     todo = [(fold, name) for fold, name in jobs if (fold.index, name) not in done]
     if scheduler is None or not todo:  # lazily, one fit at a time, as each result is used
-        fits: Iterator[tuple[Any, FoldFit]] = (fit_one(registry[name], protocol, fold, X, y, groups)
-                                               for fold, name in todo)
+        fits: Iterator[tuple[Any, FoldFit]] = (
+            fit_one(registry[name], protocol, fold, X, y, groups) for fold, name in todo
+        )
     else:
         from flarecast.scaleout.dask import map_fits
 
-        fits = map_fits(scheduler, todo, protocol, registry, X, y, groups, keep_estimators=on_fit is not None)
+        fits = map_fits(
+            scheduler, todo, protocol, registry, X, y, groups, keep_estimators=on_fit is not None
+        )
     for fold, name in jobs:
         if (fold.index, name) in done:
             fit = done[(fold.index, name)]
@@ -476,24 +513,46 @@ def run_protocol(targets: Any, features: Sequence[str], protocol: Protocol, *,
         if fit.best_epoch is not None:
             epochs[name].append(fit.best_epoch)
         forecasts = [(-1, fit.p_test, fit.threshold)]
-        forecasts += [(k, fit.members_test[k], fit.member_thresholds[k]) for k in range(len(fit.members_test))]
+        forecasts += [
+            (k, fit.members_test[k], fit.member_thresholds[k]) for k in range(len(fit.members_test))
+        ]
         nan = np.full(len(fold.test), np.nan)
         # Networks only: their scores (focal loss's above all) are not probabilities until mapped.
         calibrated = calibrate_fold(y[fold.val], fit) if registry[name].neural else nan
         for seed, p, thr in forecasts:
-            parts.append(pd.DataFrame({
-                "method": name, "fold": fold.index, "seed": seed, "row": fold.test,
-                "time": times.iloc[fold.test].to_numpy(), "region": groups[fold.test],
-                "letter": letter[fold.test], "y": y[fold.test], "p": p, "threshold": thr,
-                "pred": (p >= thr).astype(np.int8), "climatology": fit.climatology,
-                "p_calibrated": calibrated if seed == -1 else nan,
-            }))
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "method": name,
+                        "fold": fold.index,
+                        "seed": seed,
+                        "row": fold.test,
+                        "time": times.iloc[fold.test].to_numpy(),
+                        "region": groups[fold.test],
+                        "letter": letter[fold.test],
+                        "y": y[fold.test],
+                        "p": p,
+                        "threshold": thr,
+                        "pred": (p >= thr).astype(np.int8),
+                        "climatology": fit.climatology,
+                        "p_calibrated": calibrated if seed == -1 else nan,
+                    }
+                )
+            )
         if progress is not None:
             progress(fold.index, name)
-    if next(fits, None) is not None:  # exhausting the generator also closes a Dask cluster started for it
+    if (
+        next(fits, None) is not None
+    ):  # exhausting the generator also closes a Dask cluster started for it
         raise RuntimeError("run_protocol: more fits than jobs")
     predictions = pd.concat(parts, ignore_index=True)
     predictions["method"] = predictions["method"].astype("string")
     predictions["letter"] = predictions["letter"].astype("string")
-    return ProtocolResult(protocol, folds, predictions, {m: registry[m].label for m in protocol.methods},
-                          seconds, epochs)
+    return ProtocolResult(
+        protocol,
+        folds,
+        predictions,
+        {m: registry[m].label for m in protocol.methods},
+        seconds,
+        epochs,
+    )

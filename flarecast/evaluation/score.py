@@ -46,9 +46,19 @@ def same_data(sidecar: dict[str, Any], dataset: Any) -> bool:
     return bool(data.get("sha256")) and data.get("sha256") == getattr(dataset, "sha256", None)
 
 
-def score_model(model: Any, targets: Any, features: Sequence[str], *, threshold: float, climatology: float,
-                name: str = "model", label: str = "saved model", n_boot: int = 1000, seed: int = 0,
-                calibrator: Any = None) -> ProtocolResult:
+def score_model(
+    model: Any,
+    targets: Any,
+    features: Sequence[str],
+    *,
+    threshold: float,
+    climatology: float,
+    name: str = "model",
+    label: str = "saved model",
+    n_boot: int = 1000,
+    seed: int = 0,
+    calibrator: Any = None,
+) -> ProtocolResult:
     """Predict every row of ``targets`` with a fitted model; package the result for scoring.
 
     Parameters
@@ -79,10 +89,14 @@ def score_model(model: Any, targets: Any, features: Sequence[str], *, threshold:
     """
     missing = [f for f in features if f not in targets.frame.columns]
     if missing:
-        raise ModelFileError(f"the model needs feature column(s) {missing}, which the table lacks; "
-                             f"it has {[c for c in targets.frame.columns if c not in ('time', 'noaa_ar')]}")
+        raise ModelFileError(
+            f"the model needs feature column(s) {missing}, which the table lacks; "
+            f"it has {[c for c in targets.frame.columns if c not in ('time', 'noaa_ar')]}"
+        )
     columns = list(features)
-    if getattr(model, "model", None) == "sequence":  # its windows need each record's time and region
+    if (
+        getattr(model, "model", None) == "sequence"
+    ):  # its windows need each record's time and region
         columns = [c for c in (TIME, NOAA_AR) if c not in columns] + columns
     X = targets.frame[columns].reset_index(drop=True)
     y = np.asarray(targets.y).astype(int)
@@ -97,12 +111,26 @@ def score_model(model: Any, targets: Any, features: Sequence[str], *, threshold:
     times = pd.Series(pd.to_datetime(targets.times, utc=True)).reset_index(drop=True).to_numpy()
     nan = np.full(n, np.nan)
     calibrated = nan if calibrator is None else calibrator.transform(p)
-    parts = [pd.DataFrame({
-        "method": name, "fold": 0, "seed": s, "row": rows, "time": times, "region": np.asarray(targets.groups),
-        "letter": np.asarray(targets.letter, dtype=object), "y": y, "p": q, "threshold": float(threshold),
-        "pred": (q >= threshold).astype(np.int8), "climatology": float(climatology),
-        "p_calibrated": calibrated if s == -1 else nan,
-    }) for s, q in forecasts]
+    parts = [
+        pd.DataFrame(
+            {
+                "method": name,
+                "fold": 0,
+                "seed": s,
+                "row": rows,
+                "time": times,
+                "region": np.asarray(targets.groups),
+                "letter": np.asarray(targets.letter, dtype=object),
+                "y": y,
+                "p": q,
+                "threshold": float(threshold),
+                "pred": (q >= threshold).astype(np.int8),
+                "climatology": float(climatology),
+                "p_calibrated": calibrated if s == -1 else nan,
+            }
+        )
+        for s, q in forecasts
+    ]
     predictions = pd.concat(parts, ignore_index=True)
     predictions["method"] = predictions["method"].astype("string")
     predictions["letter"] = predictions["letter"].astype("string")

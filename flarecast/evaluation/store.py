@@ -66,18 +66,35 @@ class FoldStore:
 
     def count(self) -> int:
         """Number of stored fits (of any run)."""
-        return sum(1 for p in self.folder.glob("*.safetensors") if _FILE.match(p.name)) if self.folder.is_dir() else 0
+        return (
+            sum(1 for p in self.folder.glob("*.safetensors") if _FILE.match(p.name))
+            if self.folder.is_dir()
+            else 0
+        )
 
-    def save(self, fold: int, method: str, fit: FoldFit, tables: Mapping[str, pd.DataFrame] | None = None) -> None:
+    def save(
+        self, fold: int, method: str, fit: FoldFit, tables: Mapping[str, pd.DataFrame] | None = None
+    ) -> None:
         """Keep one finished fit (and tables derived from its model), atomically."""
         from safetensors.numpy import save
 
-        arrays = {name: np.ascontiguousarray(getattr(fit, name), dtype=np.float64) for name in _ARRAYS}
-        meta = {"format": FORMAT, "fingerprint": self.fingerprint, "fold": int(fold), "method": method,
-                "threshold": float(fit.threshold), "climatology": float(fit.climatology),
-                "seconds": float(fit.seconds), "best_epoch": fit.best_epoch,
-                "tables": {name: {"columns": list(t.columns), "data": t.to_dict(orient="list")}
-                           for name, t in (tables or {}).items()}}
+        arrays = {
+            name: np.ascontiguousarray(getattr(fit, name), dtype=np.float64) for name in _ARRAYS
+        }
+        meta = {
+            "format": FORMAT,
+            "fingerprint": self.fingerprint,
+            "fold": int(fold),
+            "method": method,
+            "threshold": float(fit.threshold),
+            "climatology": float(fit.climatology),
+            "seconds": float(fit.seconds),
+            "best_epoch": fit.best_epoch,
+            "tables": {
+                name: {"columns": list(t.columns), "data": t.to_dict(orient="list")}
+                for name, t in (tables or {}).items()
+            },
+        }
         blob = save(arrays, metadata={_KEY: json.dumps(meta)})
         with atomic_path(self._path(fold, method)) as tmp:
             tmp.write_bytes(blob)
@@ -105,16 +122,27 @@ class FoldStore:
                 meta = safetensors_json(blob, _KEY)
                 if meta.get("format") != FORMAT:
                     raise ValueError(f"format {meta.get('format')!r}")
-                fit = FoldFit(**{name: arrays[name] for name in _ARRAYS}, threshold=float(meta["threshold"]),
-                              climatology=float(meta["climatology"]), seconds=float(meta["seconds"]),
-                              best_epoch=meta["best_epoch"])
-                tables = {name: pd.DataFrame(t["data"], columns=t["columns"]) for name, t in meta["tables"].items()}
+                fit = FoldFit(
+                    **{name: arrays[name] for name in _ARRAYS},
+                    threshold=float(meta["threshold"]),
+                    climatology=float(meta["climatology"]),
+                    seconds=float(meta["seconds"]),
+                    best_epoch=meta["best_epoch"],
+                )
+                tables = {
+                    name: pd.DataFrame(t["data"], columns=t["columns"])
+                    for name, t in meta["tables"].items()
+                }
             except (SafetensorError, ValueError, KeyError, TypeError, RecursionError) as exc:
-                raise ModelFileError(f"{path} is not a finished fit of flarecast reproduce ({exc}); delete "
-                                     f"{self.folder} or run without --resume") from exc
+                raise ModelFileError(
+                    f"{path} is not a finished fit of flarecast reproduce ({exc}); delete "
+                    f"{self.folder} or run without --resume"
+                ) from exc
             if meta["fingerprint"] != self.fingerprint:
-                raise ConfigError(f"{self.folder} holds fits of a different run (other options, protocol or "
-                                  "data), so they cannot be resumed: run without --resume to start afresh")
+                raise ConfigError(
+                    f"{self.folder} holds fits of a different run (other options, protocol or "
+                    "data), so they cannot be resumed: run without --resume to start afresh"
+                )
             out[(int(meta["fold"]), str(meta["method"]))] = (fit, tables)
         return out
 

@@ -40,21 +40,59 @@ SYNTHETIC_BANNER = "SYNTHETIC DATA: these numbers describe a generated data set,
 
 #: Columns of table.csv, in order (``<score>_lo``/``_hi`` are the bootstrap interval bounds).
 TABLE_COLUMNS: tuple[str, ...] = (
-    "method", "label",
-    "x_recall", "x_recall_lo", "x_recall_hi", "m_recall",
-    "recall", "recall_lo", "recall_hi", "precision", "false_alarm_ratio", "false_alarm_rate",
-    "hss", "hss_lo", "hss_hi", "tss", "tss_lo", "tss_hi", "apss",
-    "auc", "auc_lo", "auc_hi", "brier", "bss", "bss_lo", "bss_hi",
-    "base_rate", "n_test", "n_pos", "n_x", "n_x_regions", "n_regions",
-    "threshold_mean", "n_seeds", "x_recall_seed_sd", "hss_seed_sd", "tss_seed_sd", "auc_seed_sd",
-    "dataset", "synthetic",
+    "method",
+    "label",
+    "x_recall",
+    "x_recall_lo",
+    "x_recall_hi",
+    "m_recall",
+    "recall",
+    "recall_lo",
+    "recall_hi",
+    "precision",
+    "false_alarm_ratio",
+    "false_alarm_rate",
+    "hss",
+    "hss_lo",
+    "hss_hi",
+    "tss",
+    "tss_lo",
+    "tss_hi",
+    "apss",
+    "auc",
+    "auc_lo",
+    "auc_hi",
+    "brier",
+    "bss",
+    "bss_lo",
+    "bss_hi",
+    "base_rate",
+    "n_test",
+    "n_pos",
+    "n_x",
+    "n_x_regions",
+    "n_regions",
+    "threshold_mean",
+    "n_seeds",
+    "x_recall_seed_sd",
+    "hss_seed_sd",
+    "tss_seed_sd",
+    "auc_seed_sd",
+    "dataset",
+    "synthetic",
 )
 
 #: The gain that motivated the comparison (focal minus CE), as reported without a protocol.
 CLAIMED_GAIN = {"x_recall": 0.68 - 0.50, "hss": 0.60 - 0.45}
 
-_NAMES = {"x_recall": "X-class recall", "recall": "recall (>= threshold)", "hss": "HSS", "tss": "TSS",
-          "auc": "ROC AUC", "bss": "Brier skill score"}
+_NAMES = {
+    "x_recall": "X-class recall",
+    "recall": "recall (>= threshold)",
+    "hss": "HSS",
+    "tss": "TSS",
+    "auc": "ROC AUC",
+    "bss": "Brier skill score",
+}
 
 
 def table_frame(summary: Summary, dataset: str, synthetic: bool) -> pd.DataFrame:
@@ -82,8 +120,18 @@ def calibration_table(result: ProtocolResult) -> pd.DataFrame:
     """
     from flarecast.evaluation.metrics import brier, bss
 
-    columns = ["method", "label", "n_test", "observed_frequency", "mean_raw", "mean_calibrated", "brier_raw",
-               "brier_calibrated", "bss_raw", "bss_calibrated"]
+    columns = [
+        "method",
+        "label",
+        "n_test",
+        "observed_frequency",
+        "mean_raw",
+        "mean_calibrated",
+        "brier_raw",
+        "brier_calibrated",
+        "bss_raw",
+        "bss_calibrated",
+    ]
     pred = result.predictions
     if "p_calibrated" not in pred.columns:
         return pd.DataFrame(columns=columns)
@@ -92,11 +140,23 @@ def calibration_table(result: ProtocolResult) -> pd.DataFrame:
         sub = pred[(pred["method"] == method) & (pred["seed"] == -1)]
         if not len(sub) or sub["p_calibrated"].isna().any():
             continue
-        y, raw, cal, clim = (sub[c].to_numpy(dtype=float) for c in ("y", "p", "p_calibrated", "climatology"))
-        rows.append({"method": method, "label": result.labels[method], "n_test": len(sub),
-                     "observed_frequency": float(y.mean()), "mean_raw": float(raw.mean()),
-                     "mean_calibrated": float(cal.mean()), "brier_raw": brier(y, raw),
-                     "brier_calibrated": brier(y, cal), "bss_raw": bss(y, raw, clim), "bss_calibrated": bss(y, cal, clim)})
+        y, raw, cal, clim = (
+            sub[c].to_numpy(dtype=float) for c in ("y", "p", "p_calibrated", "climatology")
+        )
+        rows.append(
+            {
+                "method": method,
+                "label": result.labels[method],
+                "n_test": len(sub),
+                "observed_frequency": float(y.mean()),
+                "mean_raw": float(raw.mean()),
+                "mean_calibrated": float(cal.mean()),
+                "brier_raw": brier(y, raw),
+                "brier_calibrated": brier(y, cal),
+                "bss_raw": bss(y, raw, clim),
+                "bss_calibrated": bss(y, cal, clim),
+            }
+        )
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -114,19 +174,25 @@ def _header(table: pd.DataFrame, meta: dict[str, Any]) -> list[str]:
     if meta.get("synthetic"):
         lines += [f"**{SYNTHETIC_BANNER}**", ""]
     prot = meta.get("protocol", {})
-    split = (f"{prot.get('folds')}-fold region-grouped stratified cross-validation"
-             if prot.get("split", "kfold") == "kfold"
-             else f"chronological hold-out: test from {prot.get('cutoff')}, gap {prot.get('gap')}")
+    split = (
+        f"{prot.get('folds')}-fold region-grouped stratified cross-validation"
+        if prot.get("split", "kfold") == "kfold"
+        else f"chronological hold-out: test from {prot.get('cutoff')}, gap {prot.get('gap')}"
+    )
     model = meta.get("model")
     if model:
-        how = (f"Model: {model['folder']} (trained on {model.get('trained_on') or '?'}; threshold "
-               f"{model['threshold']:.3f} chosen at training time; nothing was refitted or re-chosen on this table).")
+        how = (
+            f"Model: {model['folder']} (trained on {model.get('trained_on') or '?'}; threshold "
+            f"{model['threshold']:.3f} chosen at training time; nothing was refitted or re-chosen on this table)."
+        )
         if model.get("in_sample"):
             how += " IN-SAMPLE: this table is the model's training data, so these scores are optimistic."
     else:
-        how = (f"Protocol: {split}; thresholds chosen on an inner validation split by region "
-               f"(rule: {prot.get('threshold_metric', '?')}); networks: {prot.get('seeds', '?')} seeds per fold, "
-               f"the table shows the seed-ensemble mean.")
+        how = (
+            f"Protocol: {split}; thresholds chosen on an inner validation split by region "
+            f"(rule: {prot.get('threshold_metric', '?')}); networks: {prot.get('seeds', '?')} seeds per fold, "
+            f"the table shows the seed-ensemble mean."
+        )
     lines += [
         f"Data: {meta.get('dataset', '?')}; target: {meta.get('definition', '?')}.",
         how,
@@ -137,13 +203,17 @@ def _header(table: pd.DataFrame, meta: dict[str, Any]) -> list[str]:
         "which is the mean of the per-fold AUCs (each fold's model has its own calibration).",
     ]
     if meta.get("flaring_only"):
-        lines.append("Every sample is a flaring region (negatives are weaker flares, not quiet regions), so "
-                     "the base rate is far above an operational one and HSS is not comparable with AR-day studies.")
+        lines.append(
+            "Every sample is a flaring region (negatives are weaker flares, not quiet regions), so "
+            "the base rate is far above an operational one and HSS is not comparable with AR-day studies."
+        )
     lines.append("")
     return lines
 
 
-def format_markdown(summary: Summary, meta: dict[str, Any], calibration: pd.DataFrame | None = None) -> str:
+def format_markdown(
+    summary: Summary, meta: dict[str, Any], calibration: pd.DataFrame | None = None
+) -> str:
     """The table, the paired comparison, notes and the plain reading, as Markdown.
 
     Parameters
@@ -157,33 +227,73 @@ def format_markdown(summary: Summary, meta: dict[str, Any], calibration: pd.Data
     """
     table = summary.table
     base = table.iloc[0].base_rate
-    title = "Scores of a saved model" if meta.get("model") else "Focal loss vs cross-entropy: comparison table"
+    title = (
+        "Scores of a saved model"
+        if meta.get("model")
+        else "Focal loss vs cross-entropy: comparison table"
+    )
     lines = [f"# {title}", ""] + _header(table, meta)
-    head = ["method", "X recall", "recall", f"HSS (base rate {base:.3f})", "TSS", "precision", "ROC AUC",
-            "BSS", "HSS seed sd"]
+    head = [
+        "method",
+        "X recall",
+        "recall",
+        f"HSS (base rate {base:.3f})",
+        "TSS",
+        "precision",
+        "ROC AUC",
+        "BSS",
+        "HSS seed sd",
+    ]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in table.iterrows():
-        cells = [r.label, _ci(r, "x_recall"), _ci(r, "recall"), _ci(r, "hss"), _ci(r, "tss"),
-                 _fmt(r.precision), _ci(r, "auc"), _ci(r, "bss"), _fmt(r.hss_seed_sd, 3)]
+        cells = [
+            r.label,
+            _ci(r, "x_recall"),
+            _ci(r, "recall"),
+            _ci(r, "hss"),
+            _ci(r, "tss"),
+            _fmt(r.precision),
+            _ci(r, "auc"),
+            _ci(r, "bss"),
+            _fmt(r.hss_seed_sd, 3),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     if len(summary.comparison):
-        lines += ["", "## Paired differences (same folds, seeds and resampled regions)", "",
-                  "| comparison | score | difference | interval | bootstrap p | significant |", "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Paired differences (same folds, seeds and resampled regions)",
+            "",
+            "| comparison | score | difference | interval | bootstrap p | significant |",
+            "|---|---|---|---|---|---|",
+        ]
         for _, c in summary.comparison.iterrows():
-            lines.append(f"| {c.comparison} | {_NAMES.get(c.score, c.score)} | {c.difference:+.3f} | "
-                         f"[{c.lo:+.3f}, {c.hi:+.3f}] | {_fmt(c.p_boot, 3)} | {'yes' if c.significant else 'no'} |")
+            lines.append(
+                f"| {c.comparison} | {_NAMES.get(c.score, c.score)} | {c.difference:+.3f} | "
+                f"[{c.lo:+.3f}, {c.hi:+.3f}] | {_fmt(c.p_boot, 3)} | {'yes' if c.significant else 'no'} |"
+            )
     if calibration is not None and len(calibration):
-        how = (f"The model's own calibrator: {meta['model'].get('calibration')}" if meta.get("model")
-               else "Platt calibration fitted on each fold's inner validation rows (never the test fold)")
-        lines += ["", "## Calibration (see reliability.png)", "",
-                  f"{how}. It is monotone, so the decisions at a threshold, HSS, TSS and AUC are unchanged; "
-                  "it changes what a stated probability means.", "",
-                  "| method | mean forecast raw -> calibrated (observed) | Brier raw -> calibrated | "
-                  "BSS raw -> calibrated |", "|---|---|---|---|"]
+        how = (
+            f"The model's own calibrator: {meta['model'].get('calibration')}"
+            if meta.get("model")
+            else "Platt calibration fitted on each fold's inner validation rows (never the test fold)"
+        )
+        lines += [
+            "",
+            "## Calibration (see reliability.png)",
+            "",
+            f"{how}. It is monotone, so the decisions at a threshold, HSS, TSS and AUC are unchanged; "
+            "it changes what a stated probability means.",
+            "",
+            "| method | mean forecast raw -> calibrated (observed) | Brier raw -> calibrated | "
+            "BSS raw -> calibrated |",
+            "|---|---|---|---|",
+        ]
         for _, c in calibration.iterrows():
-            lines.append(f"| {c.label} | {c.mean_raw:.3f} -> {c.mean_calibrated:.3f} ({c.observed_frequency:.3f}) | "
-                         f"{c.brier_raw:.4f} -> {c.brier_calibrated:.4f} | {_fmt(c.bss_raw, 3)} -> "
-                         f"{_fmt(c.bss_calibrated, 3)} |")
+            lines.append(
+                f"| {c.label} | {c.mean_raw:.3f} -> {c.mean_calibrated:.3f} ({c.observed_frequency:.3f}) | "
+                f"{c.brier_raw:.4f} -> {c.brier_calibrated:.4f} | {_fmt(c.bss_raw, 3)} -> "
+                f"{_fmt(c.bss_calibrated, 3)} |"
+            )
     if summary.notes:
         lines += ["", "Notes:"] + [f"- {n}" for n in summary.notes]
     lines += ["", "## Reading", "", plain_reading(summary, meta), ""]
@@ -210,9 +320,11 @@ def plain_reading(summary: Summary, meta: dict[str, Any]) -> str:
     table = summary.table.set_index("method")
     first = table.iloc[0]
     prefix = "SYNTHETIC DATA, not the Sun: " if meta.get("synthetic") else ""
-    facts = (f"the X recall rests on {int(first.n_x)} X events from {int(first.n_x_regions)} regions, "
-             f"and HSS depends on the base rate, here {first.base_rate:.3f} "
-             f"({int(first.n_pos)} positives in {int(first.n_test)} test rows)")
+    facts = (
+        f"the X recall rests on {int(first.n_x)} X events from {int(first.n_x_regions)} regions, "
+        f"and HSS depends on the base rate, here {first.base_rate:.3f} "
+        f"({int(first.n_pos)} positives in {int(first.n_test)} test rows)"
+    )
     comp = summary.comparison
     pair = comp[comp.comparison == "focal - ce"] if len(comp) else comp
     if len(pair):
@@ -221,35 +333,51 @@ def plain_reading(summary: Summary, meta: dict[str, Any]) -> str:
         for score in ("x_recall", "hss", "tss", "auc"):
             if score in by.index:
                 c = by.loc[score]
-                parts.append(f"{_verb(c)} {_NAMES[score]} ({table.loc['ce', score]:.2f} -> "
-                             f"{table.loc['focal', score]:.2f}, difference {c.difference:+.2f}, "
-                             f"interval [{c.lo:+.2f}, {c.hi:+.2f}])")
+                parts.append(
+                    f"{_verb(c)} {_NAMES[score]} ({table.loc['ce', score]:.2f} -> "
+                    f"{table.loc['focal', score]:.2f}, difference {c.difference:+.2f}, "
+                    f"interval [{c.lo:+.2f}, {c.hi:+.2f}])"
+                )
         claim = []
         for score, gain in CLAIMED_GAIN.items():
             if score in by.index and not math.isnan(by.loc[score].lo):
                 inside = by.loc[score].lo <= gain <= by.loc[score].hi
-                claim.append(f"the claimed {_NAMES[score]} gain of {gain:+.2f} is "
-                             f"{'inside' if inside else 'outside'} the interval")
-        text = (f"{prefix}On this data ({meta.get('dataset', '?')}), compared with cross-entropy on the same "
-                f"folds and seeds, focal loss " + "; ".join(parts) + ". " +
-                (_sentence("; ".join(claim)) if claim else ""))
+                claim.append(
+                    f"the claimed {_NAMES[score]} gain of {gain:+.2f} is "
+                    f"{'inside' if inside else 'outside'} the interval"
+                )
+        text = (
+            f"{prefix}On this data ({meta.get('dataset', '?')}), compared with cross-entropy on the same "
+            f"folds and seeds, focal loss "
+            + "; ".join(parts)
+            + ". "
+            + (_sentence("; ".join(claim)) if claim else "")
+        )
     elif meta.get("model"):
         r = table.iloc[0]
-        text = (f"{prefix}On this data ({meta.get('dataset', '?')}) the saved model, trained on "
-                f"{meta['model'].get('trained_on') or '?'}, reaches ROC AUC {_ci(r, 'auc')}, TSS {_ci(r, 'tss')}, "
-                f"HSS {_ci(r, 'hss')} and X-class recall {_ci(r, 'x_recall')} at its training threshold. ")
+        text = (
+            f"{prefix}On this data ({meta.get('dataset', '?')}) the saved model, trained on "
+            f"{meta['model'].get('trained_on') or '?'}, reaches ROC AUC {_ci(r, 'auc')}, TSS {_ci(r, 'tss')}, "
+            f"HSS {_ci(r, 'hss')} and X-class recall {_ci(r, 'x_recall')} at its training threshold. "
+        )
         if meta["model"].get("in_sample"):
             text += "These are in-sample scores on its own training data. "
     else:
         best = table["tss"].idxmax() if table["tss"].notna().any() else table.index[0]
-        text = (f"{prefix}On this data ({meta.get('dataset', '?')}) focal loss and cross-entropy were not both "
-                f"run, so no paired comparison is made; the highest TSS is {table.loc[best, 'label']}'s "
-                f"({_ci(table.loc[best], 'tss')}). ")
+        text = (
+            f"{prefix}On this data ({meta.get('dataset', '?')}) focal loss and cross-entropy were not both "
+            f"run, so no paired comparison is made; the highest TSS is {table.loc[best, 'label']}'s "
+            f"({_ci(table.loc[best], 'tss')}). "
+        )
     refs = [m for m in ("logistic", "gboost") if m in table.index]
     if refs:
-        best_ref = max(refs, key=lambda m: -np.inf if math.isnan(table.loc[m, "auc"]) else table.loc[m, "auc"])
-        text += (f"The best scikit-learn reference, {table.loc[best_ref, 'label']}, reaches ROC AUC "
-                 f"{_fmt(table.loc[best_ref, 'auc'])} and TSS {_fmt(table.loc[best_ref, 'tss'])}. ")
+        best_ref = max(
+            refs, key=lambda m: -np.inf if math.isnan(table.loc[m, "auc"]) else table.loc[m, "auc"]
+        )
+        text += (
+            f"The best scikit-learn reference, {table.loc[best_ref, 'label']}, reaches ROC AUC "
+            f"{_fmt(table.loc[best_ref, 'auc'])} and TSS {_fmt(table.loc[best_ref, 'tss'])}. "
+        )
     text += _against_logistic(summary)
     return text + _sentence(facts).rstrip()
 
@@ -263,11 +391,17 @@ def _against_logistic(summary: Summary) -> str:
     for method, name in (("ce", "cross-entropy"), ("focal", "focal-loss")):
         rows = comp[comp.comparison == f"{method} - logistic"].set_index("score")
         if {"auc", "tss"} <= set(rows.index):
-            diffs = [f"{_NAMES[s]} {rows.loc[s, 'difference']:+.3f} [{rows.loc[s, 'lo']:+.3f}, "
-                     f"{rows.loc[s, 'hi']:+.3f}]" for s in ("auc", "tss")]
+            diffs = [
+                f"{_NAMES[s]} {rows.loc[s, 'difference']:+.3f} [{rows.loc[s, 'lo']:+.3f}, "
+                f"{rows.loc[s, 'hi']:+.3f}]"
+                for s in ("auc", "tss")
+            ]
             short = [_NAMES[s] for s in ("auc", "tss") if rows.loc[s, "difference"] < 0]
-            parts.append(f"the {name} network {', '.join(diffs)} ("
-                         + (f"below it on {' and '.join(short)}" if short else "at or above it on both") + ")")
+            parts.append(
+                f"the {name} network {', '.join(diffs)} ("
+                + (f"below it on {' and '.join(short)}" if short else "at or above it on both")
+                + ")"
+            )
     return _sentence("Against logistic regression, paired: " + "; ".join(parts)) if parts else ""
 
 
@@ -280,21 +414,51 @@ def _version(name: str) -> str | None:
 
 def provenance() -> dict[str, Any]:
     """Package versions, Python, platform and the git commit of the flarecast source (if in a checkout)."""
-    versions = {n: _version(n) for n in ("flarecast", "numpy", "pandas", "scikit-learn", "torch", "matplotlib")}
+    versions = {
+        n: _version(n)
+        for n in ("flarecast", "numpy", "pandas", "scikit-learn", "torch", "matplotlib")
+    }
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                                text=True, timeout=10, check=True).stdout.strip() or None
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                                    cwd=Path(__file__).parent, capture_output=True, text=True,
-                                    timeout=10).stdout.strip())
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"],
+                cwd=Path(__file__).parent,
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=True,
+            ).stdout.strip()
+            or None
+        )
+        dirty = bool(
+            subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                cwd=Path(__file__).parent,
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout.strip()
+        )
     except (OSError, subprocess.SubprocessError):
         commit, dirty = None, None
-    return {"versions": versions, "python": platform.python_version(), "platform": platform.platform(),
-            "git_commit": commit, "git_dirty": dirty}
+    return {
+        "versions": versions,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "git_commit": commit,
+        "git_dirty": dirty,
+    }
 
 
-def write_outputs(out_dir: str | Path, result: ProtocolResult, summary: Summary, meta: dict[str, Any],
-                  *, figures: bool = True, importance: pd.DataFrame | None = None) -> list[Path]:
+def write_outputs(
+    out_dir: str | Path,
+    result: ProtocolResult,
+    summary: Summary,
+    meta: dict[str, Any],
+    *,
+    figures: bool = True,
+    importance: pd.DataFrame | None = None,
+) -> list[Path]:
     """Write table.md, table.csv, comparison.csv (when a pair ran), calibration.csv (when forecasts were
     calibrated), predictions.parquet, run.json, figures.
 
@@ -329,7 +493,9 @@ def write_outputs(out_dir: str | Path, result: ProtocolResult, summary: Summary,
     written.append(path)
     path = out / "table.csv"
     with atomic_path(path) as tmp:
-        table_frame(summary, meta.get("dataset", ""), synthetic).to_csv(tmp, index=False, float_format="%.6g")
+        table_frame(summary, meta.get("dataset", ""), synthetic).to_csv(
+            tmp, index=False, float_format="%.6g"
+        )
     written.append(path)
     if len(summary.comparison):
         path = out / "comparison.csv"
@@ -357,12 +523,24 @@ def write_outputs(out_dir: str | Path, result: ProtocolResult, summary: Summary,
 
         written += write_figures(out, result, summary, synthetic=synthetic)
         if importance is not None and len(importance):
-            written.append(save_png(importance_figure(importance, result.labels, synthetic),
-                                    out / "importance.png", synthetic))
+            written.append(
+                save_png(
+                    importance_figure(importance, result.labels, synthetic),
+                    out / "importance.png",
+                    synthetic,
+                )
+            )
     path = out / "run.json"
-    write_json(path, {**meta, "files": [p.name for p in written] + ["run.json"],
-                      "notes": summary.notes, "seconds_per_method": result.seconds,
-                      "best_epochs": result.best_epochs})
+    write_json(
+        path,
+        {
+            **meta,
+            "files": [p.name for p in written] + ["run.json"],
+            "notes": summary.notes,
+            "seconds_per_method": result.seconds,
+            "best_epochs": result.best_epochs,
+        },
+    )
     written.append(path)
     return written
 
@@ -386,11 +564,17 @@ def format_tune_markdown(table: pd.DataFrame, meta: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for _, r in table.iterrows():
-        lines.append(f"| {int(r.stage)} | {r.alpha:g} | {r.gamma:g} | {_fmt(r.val_auc, 3)} ± {_fmt(r.val_auc_sd, 3)} | "
-                     f"{_fmt(r.val_tss, 3)} ± {_fmt(r.val_tss_sd, 3)} | {_fmt(r.val_hss, 3)} ± {_fmt(r.val_hss_sd, 3)} | "
-                     f"{_fmt(r.median_best_epoch, 0)} | {'**yes**' if r.selected else ''} |")
+        lines.append(
+            f"| {int(r.stage)} | {r.alpha:g} | {r.gamma:g} | {_fmt(r.val_auc, 3)} ± {_fmt(r.val_auc_sd, 3)} | "
+            f"{_fmt(r.val_tss, 3)} ± {_fmt(r.val_tss_sd, 3)} | {_fmt(r.val_hss, 3)} ± {_fmt(r.val_hss_sd, 3)} | "
+            f"{_fmt(r.median_best_epoch, 0)} | {'**yes**' if r.selected else ''} |"
+        )
     chosen = table[table["selected"]].iloc[0]
-    lines += ["", f"Chosen: alpha = {chosen.alpha:g}, gamma = {chosen.gamma:g}. '±' is the spread over folds. "
-              f"Score it on the test folds with `flarecast reproduce --dataset {meta.get('dataset', '?')} "
-              f"--alpha {chosen.alpha:g} --gamma {chosen.gamma:g}`.", ""]
+    lines += [
+        "",
+        f"Chosen: alpha = {chosen.alpha:g}, gamma = {chosen.gamma:g}. '±' is the spread over folds. "
+        f"Score it on the test folds with `flarecast reproduce --dataset {meta.get('dataset', '?')} "
+        f"--alpha {chosen.alpha:g} --gamma {chosen.gamma:g}`.",
+        "",
+    ]
     return "\n".join(lines)

@@ -90,8 +90,11 @@ def choose_threshold(y_val: Any, p_val: Any, metric: str = "hss", default: float
     N = int(ys.size - P)
     score = scores_from_counts(tp, fp, P - tp, N - fp)[kind]
     if np.all(np.isnan(score)):
-        warn_user(f"Cannot choose a threshold by {kind.upper()}: the validation data do not hold both "
-                  f"classes; using {default}", MetricWarning)
+        warn_user(
+            f"Cannot choose a threshold by {kind.upper()}: the validation data do not hold both "
+            f"classes; using {default}",
+            MetricWarning,
+        )
         return float(default)
     k = int(np.nanargmax(score))
     values = ps[last]

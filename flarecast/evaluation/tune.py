@@ -59,19 +59,29 @@ class TuneConfig:
     def __post_init__(self) -> None:
         problems = []
         if not self.alphas or any(not 0 < a < 1 for a in self.alphas):
-            problems.append(f"The 'alphas' parameter of TuneConfig must be floats in (0, 1). Got {self.alphas!r} instead.")
+            problems.append(
+                f"The 'alphas' parameter of TuneConfig must be floats in (0, 1). Got {self.alphas!r} instead."
+            )
         if not self.gammas or any(not g >= 0 for g in self.gammas):
-            problems.append(f"The 'gammas' parameter of TuneConfig must be floats >= 0. Got {self.gammas!r} instead.")
+            problems.append(
+                f"The 'gammas' parameter of TuneConfig must be floats >= 0. Got {self.gammas!r} instead."
+            )
         if not self.fixed_gamma >= 0:
-            problems.append(f"The 'fixed_gamma' parameter of TuneConfig must be >= 0. Got {self.fixed_gamma!r} instead.")
+            problems.append(
+                f"The 'fixed_gamma' parameter of TuneConfig must be >= 0. Got {self.fixed_gamma!r} instead."
+            )
         if self.select not in _SELECT:
-            problems.append(f"The 'select' parameter of TuneConfig must be one of {list(_SELECT)}. "
-                            f"Got {self.select!r} instead.")
+            problems.append(
+                f"The 'select' parameter of TuneConfig must be one of {list(_SELECT)}. "
+                f"Got {self.select!r} instead."
+            )
         if problems:
             raise ConfigError("; ".join(problems))
 
 
-def validation_scores(y_val: np.ndarray, p_val: np.ndarray, threshold_metric: str = "hss") -> dict[str, float]:
+def validation_scores(
+    y_val: np.ndarray, p_val: np.ndarray, threshold_metric: str = "hss"
+) -> dict[str, float]:
     """AUC, and TSS/HSS at the threshold chosen on the same validation rows.
 
     The threshold is chosen and scored on the same rows, so TSS and HSS are
@@ -86,9 +96,15 @@ def validation_scores(y_val: np.ndarray, p_val: np.ndarray, threshold_metric: st
     return {"auc": roc_auc(y, p_val), "tss": float(counts["tss"]), "hss": float(counts["hss"])}
 
 
-def _score_candidate(targets: Any, features: Sequence[str], protocol: Protocol, folds: list[Fold],
-                     methods: Mapping[str, MethodSpec], progress: Callable[[int, str], None] | None,
-                     scheduler: Any = None) -> dict[str, Any]:
+def _score_candidate(
+    targets: Any,
+    features: Sequence[str],
+    protocol: Protocol,
+    folds: list[Fold],
+    methods: Mapping[str, MethodSpec],
+    progress: Callable[[int, str], None] | None,
+    scheduler: Any = None,
+) -> dict[str, Any]:
     y = np.asarray(targets.y).astype(int)
     per_fold: list[dict[str, float]] = []
     epochs: list[list[int]] = []
@@ -98,8 +114,16 @@ def _score_candidate(targets: Any, features: Sequence[str], protocol: Protocol, 
         if fit.best_epoch is not None:
             epochs.append(fit.best_epoch)
 
-    run_protocol(targets, features, dataclasses.replace(protocol, methods=("focal",)), methods=methods,
-                 folds=folds, progress=progress, on_fit=record, scheduler=scheduler)
+    run_protocol(
+        targets,
+        features,
+        dataclasses.replace(protocol, methods=("focal",)),
+        methods=methods,
+        folds=folds,
+        progress=progress,
+        on_fit=record,
+        scheduler=scheduler,
+    )
     frame = pd.DataFrame(per_fold)
     row: dict[str, Any] = {"alpha": protocol.alpha, "gamma": protocol.gamma}
     for score in _SELECT:
@@ -109,9 +133,17 @@ def _score_candidate(targets: Any, features: Sequence[str], protocol: Protocol, 
     return row
 
 
-def tune_focal(targets: Any, features: Sequence[str], protocol: Protocol, config: TuneConfig | None = None, *,
-               methods: Mapping[str, MethodSpec] | None = None, folds: list[Fold] | None = None,
-               progress: Callable[[int, str], None] | None = None, scheduler: Any = None) -> pd.DataFrame:
+def tune_focal(
+    targets: Any,
+    features: Sequence[str],
+    protocol: Protocol,
+    config: TuneConfig | None = None,
+    *,
+    methods: Mapping[str, MethodSpec] | None = None,
+    folds: list[Fold] | None = None,
+    progress: Callable[[int, str], None] | None = None,
+    scheduler: Any = None,
+) -> pd.DataFrame:
     """Two-stage search of the focal-loss alpha and gamma, selected on validation folds only.
 
     Parameters
@@ -149,8 +181,16 @@ def tune_focal(targets: Any, features: Sequence[str], protocol: Protocol, config
 
         if not isinstance(scheduler, FitPool):  # one pool (the table sent once) for both stages
             with fit_pool(scheduler, targets, features, registry) as pool:
-                return tune_focal(targets, features, protocol, config, methods=registry, folds=folds,
-                                  progress=progress, scheduler=pool)
+                return tune_focal(
+                    targets,
+                    features,
+                    protocol,
+                    config,
+                    methods=registry,
+                    folds=folds,
+                    progress=progress,
+                    scheduler=pool,
+                )
 
     def submit_stage(pairs: list[tuple[float, float]]) -> None:
         # Start every candidate x fold of a stage at once; run() below then collects them in order.
@@ -158,7 +198,9 @@ def tune_focal(targets: Any, features: Sequence[str], protocol: Protocol, config
             for a, g in pairs:
                 if (a, g) in rows:  # trained in stage 1 already
                     continue
-                cand = dataclasses.replace(protocol, alpha=float(a), gamma=float(g), methods=("focal",))
+                cand = dataclasses.replace(
+                    protocol, alpha=float(a), gamma=float(g), methods=("focal",)
+                )
                 scheduler.submit(cand, folds)
 
     key = f"val_{config.select}"
@@ -167,8 +209,10 @@ def tune_focal(targets: Any, features: Sequence[str], protocol: Protocol, config
     def run(alpha: float, gamma: float, stage: int) -> dict[str, Any]:
         if (alpha, gamma) not in rows:
             cand = dataclasses.replace(protocol, alpha=float(alpha), gamma=float(gamma))
-            rows[(alpha, gamma)] = {"stage": stage, **_score_candidate(targets, features, cand, folds, registry,
-                                                                        progress, scheduler)}
+            rows[(alpha, gamma)] = {
+                "stage": stage,
+                **_score_candidate(targets, features, cand, folds, registry, progress, scheduler),
+            }
         return rows[(alpha, gamma)]
 
     def best(cands: list[dict[str, Any]]) -> dict[str, Any]:

@@ -47,7 +47,12 @@ class FeatureTransformer(TransformerMixin, BaseEstimator):
         Fitted on the (logged) training data; constant columns get scale 1.
     """
 
-    def __init__(self, feature_names: Sequence[str] | None = None, log: str = "auto", range_decades: float = 3.0):
+    def __init__(
+        self,
+        feature_names: Sequence[str] | None = None,
+        log: str = "auto",
+        range_decades: float = 3.0,
+    ):
         self.feature_names = feature_names
         self.log = log
         self.range_decades = range_decades
@@ -116,6 +121,8 @@ class FeatureTransformer(TransformerMixin, BaseEstimator):
         n = np.asarray(X).shape[1]
         if self.feature_names is not None:
             if len(self.feature_names) != n:
-                raise ConfigError(f"FeatureTransformer got {len(self.feature_names)} feature names for {n} columns.")
+                raise ConfigError(
+                    f"FeatureTransformer got {len(self.feature_names)} feature names for {n} columns."
+                )
             return list(self.feature_names)
         return [f"x{i}" for i in range(n)]

@@ -96,14 +96,18 @@ class ForecastConfig:
         for name in ("stale_hours", "lookback_hours", "limb_deg", "valid_hours"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or not np.isfinite(value) or value <= 0:
-                problems.append(f"The {name!r} parameter of ForecastConfig must be a number > 0. Got {value!r} instead.")
+                problems.append(
+                    f"The {name!r} parameter of ForecastConfig must be a number > 0. Got {value!r} instead."
+                )
         if not problems and self.lookback_hours < self.stale_hours:
             problems.append(
                 f"The 'lookback_hours' parameter of ForecastConfig must be >= stale_hours ({self.stale_hours}). "
                 f"Got {self.lookback_hours!r} instead."
             )
         if not problems and self.limb_deg > 90:
-            problems.append(f"The 'limb_deg' parameter of ForecastConfig must be <= 90. Got {self.limb_deg!r} instead.")
+            problems.append(
+                f"The 'limb_deg' parameter of ForecastConfig must be <= 90. Got {self.limb_deg!r} instead."
+            )
         if problems:
             raise ConfigError(" ".join(problems))
 
@@ -240,7 +244,9 @@ def full_disk_probability(p: Any) -> float:
     if arr.size == 0:
         return float("nan")
     if arr.min() < 0 or arr.max() > 1:
-        raise ConfigError(f"probabilities must lie in [0, 1]; got values from {arr.min()} to {arr.max()}")
+        raise ConfigError(
+            f"probabilities must lie in [0, 1]; got values from {arr.min()} to {arr.max()}"
+        )
     # sum of log1p is exact for tiny p and avoids underflow of a long product
     return float(-np.expm1(np.sum(np.log1p(-arr)))) if arr.max() < 1 else 1.0
 
@@ -257,7 +263,9 @@ def x_climatology(peak_flux: Any) -> tuple[int, int]:
     return int(((f >= 1e-5) & (f < 1e-4)).sum()), int((f >= 1e-4).sum())
 
 
-def training_range(X: pd.DataFrame, features: Sequence[str] | None = None) -> dict[str, list[float]]:
+def training_range(
+    X: pd.DataFrame, features: Sequence[str] | None = None
+) -> dict[str, list[float]]:
     """Training minimum and maximum of each feature, JSON-ready, for the model sidecar.
 
     Parameters
@@ -323,8 +331,16 @@ def _utc(ts: Any, name: str) -> pd.Timestamp:
 
 
 def _region_ids(frame: pd.DataFrame) -> pd.Series:
-    noaa = frame[NOAA_AR].astype("Int64") if NOAA_AR in frame.columns else pd.Series(pd.NA, index=frame.index, dtype="Int64")
-    harp = frame[HARPNUM].astype("Int64") if HARPNUM in frame.columns else pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    noaa = (
+        frame[NOAA_AR].astype("Int64")
+        if NOAA_AR in frame.columns
+        else pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    )
+    harp = (
+        frame[HARPNUM].astype("Int64")
+        if HARPNUM in frame.columns
+        else pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    )
     numbered = noaa.notna() & (noaa.fillna(0) > 0)
     ids = pd.Series(pd.NA, index=frame.index, dtype="string")
     ids[numbered] = noaa[numbered].astype("string")
@@ -333,8 +349,9 @@ def _region_ids(frame: pd.DataFrame) -> pd.Series:
     return ids
 
 
-def latest_records(frame: pd.DataFrame, issue_time: Any, config: ForecastConfig | None = None
-                   ) -> tuple[pd.DataFrame, tuple[str, ...]]:
+def latest_records(
+    frame: pd.DataFrame, issue_time: Any, config: ForecastConfig | None = None
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """The latest record of each region at or before ``issue_time``.
 
     Parameters
@@ -365,17 +382,23 @@ def latest_records(frame: pd.DataFrame, issue_time: Any, config: ForecastConfig 
         got = frame[TIME].dtype if TIME in frame.columns else "absent"
         raise SchemaError(f"SHARP records need a timezone-aware UTC {TIME!r} column (got {got})")
     if NOAA_AR not in frame.columns and HARPNUM not in frame.columns:
-        raise SchemaError(f"SHARP records need a {NOAA_AR!r} or {HARPNUM!r} column to tell regions apart; "
-                          f"columns are {list(frame.columns)}")
+        raise SchemaError(
+            f"SHARP records need a {NOAA_AR!r} or {HARPNUM!r} column to tell regions apart; "
+            f"columns are {list(frame.columns)}"
+        )
     notes: list[str] = []
     ids = _region_ids(frame)
     times = frame[TIME]
     future = (times > t0).to_numpy()
     if future.any():
-        notes.append(f"{int(future.sum())} of {len(frame)} records after the issue time were not used.")
+        notes.append(
+            f"{int(future.sum())} of {len(frame)} records after the issue time were not used."
+        )
     unknown = ids.isna().to_numpy() & ~future
     if unknown.any():
-        notes.append(f"{int(unknown.sum())} records with neither a NOAA nor a HARP number were left out.")
+        notes.append(
+            f"{int(unknown.sum())} records with neither a NOAA nor a HARP number were left out."
+        )
     keep = ~future & ~unknown & times.notna().to_numpy()
     sub = frame.loc[keep].assign(region=ids[keep])
     # stable sort on time, so among equal times the later row in the file wins
@@ -387,12 +410,18 @@ def latest_records(frame: pd.DataFrame, issue_time: Any, config: ForecastConfig 
             f"{int(gone.sum())} regions last seen more than {config.lookback_hours:g} h before the issue time "
             "were taken to be off the disk and not listed."
         )
-    out = sub.loc[~gone].assign(age_hours=age[~gone]).sort_values("region", kind="stable").reset_index(drop=True)
+    out = (
+        sub.loc[~gone]
+        .assign(age_hours=age[~gone])
+        .sort_values("region", kind="stable")
+        .reset_index(drop=True)
+    )
     return out, tuple(notes)
 
 
-def _flags(records: pd.DataFrame, model: ModelInfo, config: ForecastConfig
-           ) -> tuple[list[list[str]], list[list[str]], list[str]]:
+def _flags(
+    records: pd.DataFrame, model: ModelInfo, config: ForecastConfig
+) -> tuple[list[list[str]], list[list[str]], list[str]]:
     """Flag codes and reasons per record, plus forecast-wide warnings."""
     n = len(records)
     flags: list[list[str]] = [[] for _ in range(n)]
@@ -406,30 +435,50 @@ def _flags(records: pd.DataFrame, model: ModelInfo, config: ForecastConfig
 
     absent = [f for f in model.features if f not in records.columns]
     if absent and n:
-        warnings.append(f"model feature(s) {absent} absent from the input: no region can be forecast.")
+        warnings.append(
+            f"model feature(s) {absent} absent from the input: no region can be forecast."
+        )
     for i in range(n):
         for f in absent:
             add(i, "missing_feature", f"feature {f} absent from the input")
     present = [f for f in model.features if f in records.columns]
     if present:
-        values = records[present].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        values = (
+            records[present]
+            .apply(pd.to_numeric, errors="coerce")
+            .to_numpy(dtype=float, na_value=np.nan)
+        )
         for i, j in zip(*np.nonzero(~np.isfinite(values)), strict=True):
             add(int(i), "nan_feature", f"feature {present[j]} is {values[i, j]} (NaN/inf)")
         if model.feature_range is None:
             if n:
-                warnings.append("the model folder holds no training feature range: out-of-range check skipped.")
+                warnings.append(
+                    "the model folder holds no training feature range: out-of-range check skipped."
+                )
         else:
             for j, f in enumerate(present):
                 if f not in model.feature_range:
                     continue
                 lo, hi = model.feature_range[f]
                 for i in np.flatnonzero(values[:, j] < lo):
-                    add(int(i), "out_of_range", f"{f} = {values[i, j]:.4g} below training min {lo:.4g}")
+                    add(
+                        int(i),
+                        "out_of_range",
+                        f"{f} = {values[i, j]:.4g} below training min {lo:.4g}",
+                    )
                 for i in np.flatnonzero(values[:, j] > hi):
-                    add(int(i), "out_of_range", f"{f} = {values[i, j]:.4g} above training max {hi:.4g}")
+                    add(
+                        int(i),
+                        "out_of_range",
+                        f"{f} = {values[i, j]:.4g} above training max {hi:.4g}",
+                    )
     ages = records["age_hours"].to_numpy(dtype=float)
     for i in np.flatnonzero(ages > config.stale_hours):
-        add(int(i), "stale", f"latest record {ages[i]:.1f} h before issue time (> {config.stale_hours:g} h)")
+        add(
+            int(i),
+            "stale",
+            f"latest record {ages[i]:.1f} h before issue time (> {config.stale_hours:g} h)",
+        )
     lon = _column(records, "LON_FWT")
     lat = _column(records, "LAT_FWT")
     for i in range(n):
@@ -438,7 +487,9 @@ def _flags(records: pd.DataFrame, model: ModelInfo, config: ForecastConfig
         elif abs(lon[i]) > config.limb_deg:
             add(i, "near_limb", f"LON_FWT = {lon[i]:+.1f} deg (|lon| > {config.limb_deg:g})")
     if "QUALITY" in records.columns:
-        q = pd.to_numeric(records["QUALITY"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        q = pd.to_numeric(records["QUALITY"], errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan
+        )
         for i in np.flatnonzero(np.nan_to_num(q, nan=0.0) != 0):
             add(int(i), "quality", f"QUALITY = {int(q[i]):#x} (nonzero bitmask)")
     return flags, reasons, warnings
@@ -501,7 +552,11 @@ def make_forecast(
     ok = np.array([not any(c in _NO_FORECAST for c in fl) for fl in flags], dtype=bool)
     p_m = np.full(n, np.nan)
     p_x = np.full(n, np.nan)
-    X = records.loc[ok, list(info.features)].apply(pd.to_numeric, errors="coerce").astype(float) if ok.any() else None
+    X = (
+        records.loc[ok, list(info.features)].apply(pd.to_numeric, errors="coerce").astype(float)
+        if ok.any()
+        else None
+    )
     if X is not None:
         p_m[ok] = _proba(model, X, "the model")
 
@@ -513,7 +568,10 @@ def make_forecast(
             raw_x = _proba(x_model, X, "the X model")
             capped = raw_x > p_m[ok]
             if capped.any():
-                notes = (*notes, f"{int(capped.sum())} regions had P(>=X) above P(>=M) and were capped at P(>=M).")
+                notes = (
+                    *notes,
+                    f"{int(capped.sum())} regions had P(>=X) above P(>=M) and were capped at P(>=M).",
+                )
             p_x[ok] = np.minimum(raw_x, p_m[ok])
     elif info.x_counts is not None and info.x_counts[1] > 0:
         n_m, n_x = info.x_counts
@@ -526,8 +584,11 @@ def make_forecast(
         p_x[ok] = p_m[ok] * x_fraction
     else:
         x_method = "unavailable"
-        why = ("the training data held no X-class sample" if info.x_counts is not None
-               else "the model folder holds neither an X model nor the training X/M counts")
+        why = (
+            "the training data held no X-class sample"
+            if info.x_counts is not None
+            else "the model folder holds neither an X model nor the training X/M counts"
+        )
         x_description = f"P(>=X) unavailable: {why}."
         warnings.append(x_description)
 
@@ -536,10 +597,16 @@ def make_forecast(
     regions = pd.DataFrame(
         {
             "region": records["region"].astype(str).to_numpy() if n else np.array([], dtype=object),
-            NOAA_AR: (records[NOAA_AR].astype("Int64") if NOAA_AR in records.columns
-                      else pd.array([pd.NA] * n, dtype="Int64")),
-            HARPNUM: (records[HARPNUM].astype("Int64") if HARPNUM in records.columns
-                      else pd.array([pd.NA] * n, dtype="Int64")),
+            NOAA_AR: (
+                records[NOAA_AR].astype("Int64")
+                if NOAA_AR in records.columns
+                else pd.array([pd.NA] * n, dtype="Int64")
+            ),
+            HARPNUM: (
+                records[HARPNUM].astype("Int64")
+                if HARPNUM in records.columns
+                else pd.array([pd.NA] * n, dtype="Int64")
+            ),
             "record_time": records[TIME].to_numpy() if n else pd.DatetimeIndex([], tz="UTC"),
             "age_hours": records["age_hours"].to_numpy(dtype=float),
             "lon": lon,
@@ -558,24 +625,37 @@ def make_forecast(
     full_m = full_disk_probability(p_m)
     full_x = full_disk_probability(p_x)
     if n == 0:
-        warnings.append(f"no region has a record within {config.lookback_hours:g} h before the issue time: "
-                        "no full-disk probability.")
+        warnings.append(
+            f"no region has a record within {config.lookback_hours:g} h before the issue time: "
+            "no full-disk probability."
+        )
     elif n_ok < n:
         warnings.append(
             f"{n - n_ok} of {n} regions have no forecast (see their reasons): the full-disk probability covers "
             f"the other {n_ok} only and is a lower bound."
         )
     if info.positive_class != "M1.0":
-        warnings.insert(0, f"the model's positive class is >= {info.positive_class or 'unknown'}, not >= M1.0: "
-                           "its 'Class M' probabilities are not P(>= M1.0).")
+        warnings.insert(
+            0,
+            f"the model's positive class is >= {info.positive_class or 'unknown'}, not >= M1.0: "
+            "its 'Class M' probabilities are not P(>= M1.0).",
+        )
     if info.flaring_only:
-        warnings.insert(0, "the model was trained on flaring regions only (no region without a flare among its "
-                           "negatives): its probabilities overstate the risk of a typical region on the disk. "
-                           "Use a model trained on all regions (flarecast train --negatives A,B,C,N).")
+        warnings.insert(
+            0,
+            "the model was trained on flaring regions only (no region without a flare among its "
+            "negatives): its probabilities overstate the risk of a typical region on the disk. "
+            "Use a model trained on all regions (flarecast train --negatives A,B,C,N).",
+        )
     elif info.flaring_only is None:
-        warnings.insert(0, "the model folder does not say whether its training data included non-flaring regions.")
+        warnings.insert(
+            0,
+            "the model folder does not say whether its training data included non-flaring regions.",
+        )
     if info.calibration_method == "none":
-        warnings.append("the model has no calibrator: probabilities are raw model scores, not calibrated.")
+        warnings.append(
+            "the model has no calibrator: probabilities are raw model scores, not calibrated."
+        )
     return Forecast(
         issue_time=t0,
         valid_start=t0,

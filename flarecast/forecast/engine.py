@@ -75,9 +75,13 @@ class NumpyMLP:
         self._scale = np.asarray(transform["scale"], dtype=float)
         self._act = _ACTIVATIONS[arch.get("activation", "tanh")]
         n_hidden = len(arch.get("hidden", []))
-        self._layers = [(tensors[f"layers.{i}.weight"], tensors[f"layers.{i}.bias"]) for i in range(n_hidden)]
+        self._layers = [
+            (tensors[f"layers.{i}.weight"], tensors[f"layers.{i}.bias"]) for i in range(n_hidden)
+        ]
         self._head = (tensors["head.weight"], tensors["head.bias"])
-        self._linear = (tensors["linear.weight"], tensors["linear.bias"]) if arch.get("skip") else None
+        self._linear = (
+            (tensors["linear.weight"], tensors["linear.bias"]) if arch.get("skip") else None
+        )
 
     @classmethod
     def from_folder(cls, folder: str | Path) -> NumpyMLP:
@@ -105,27 +109,45 @@ class NumpyMLP:
         arch = meta.get("architecture") or {}
         config = meta.get("config") or {}
         activation = arch.get("activation", "tanh")
-        if arch.get("kind") != "mlp" or config.get("model", "mlp") != "mlp" or activation not in _ACTIVATIONS:
-            raise UnsupportedModel(f"{folder}: architecture {arch} is not a plain MLP this reader evaluates")
+        if (
+            arch.get("kind") != "mlp"
+            or config.get("model", "mlp") != "mlp"
+            or activation not in _ACTIVATIONS
+        ):
+            raise UnsupportedModel(
+                f"{folder}: architecture {arch} is not a plain MLP this reader evaluates"
+            )
         path = folder / meta["weights"].get("file", WEIGHTS)
         if not path.is_file():
             raise ModelFileError(f"{folder}: the weights file {path.name} is missing")
         blob = path.read_bytes()
         kind = foreign_format(blob)
         if kind is not None:
-            raise ModelFileError(f"{path} is {kind}, not safetensors; flarecast never loads pickles")
+            raise ModelFileError(
+                f"{path} is {kind}, not safetensors; flarecast never loads pickles"
+            )
         size, digest = meta["weights"].get("bytes"), hashlib.sha256(blob).hexdigest()
         if size is not None and len(blob) != size:
-            raise ModelFileError(f"{path} has {len(blob)} bytes on disk, {size} recorded in {SIDECAR}: truncated?")
+            raise ModelFileError(
+                f"{path} has {len(blob)} bytes on disk, {size} recorded in {SIDECAR}: truncated?"
+            )
         if digest != meta["weights"].get("sha256"):
-            raise ModelFileError(f"{path} has been modified since it was saved: sha256 {digest[:16]}... does not "
-                                 f"match the {str(meta['weights'].get('sha256'))[:16]}... recorded in {SIDECAR}")
+            raise ModelFileError(
+                f"{path} has been modified since it was saved: sha256 {digest[:16]}... does not "
+                f"match the {str(meta['weights'].get('sha256'))[:16]}... recorded in {SIDECAR}"
+            )
         try:
             tensors = st_load(blob)
         except (SafetensorError, ValueError) as exc:
             raise ModelFileError(f"{path} is not a readable safetensors file: {exc}") from exc
-        k, widths = int(arch.get("n_members", 1)), [int(arch["n_features"]), *map(int, arch.get("hidden", []))]
-        expected = {f"layers.{i}.weight": (k, a, b) for i, (a, b) in enumerate(zip(widths[:-1], widths[1:], strict=True))}
+        k, widths = (
+            int(arch.get("n_members", 1)),
+            [int(arch["n_features"]), *map(int, arch.get("hidden", []))],
+        )
+        expected = {
+            f"layers.{i}.weight": (k, a, b)
+            for i, (a, b) in enumerate(zip(widths[:-1], widths[1:], strict=True))
+        }
         expected |= {f"layers.{i}.bias": (k, 1, b) for i, b in enumerate(widths[1:])}
         expected |= {"head.weight": (k, widths[-1], 1), "head.bias": (k, 1, 1)}
         if arch.get("skip"):
@@ -133,8 +155,13 @@ class NumpyMLP:
         got = {name: tuple(t.shape) for name, t in tensors.items()}
         if got != expected:
             raise UnsupportedModel(f"{path}: tensors {got} are not the MLP layout {expected}")
-        if len(meta["transform"].get("mean", [])) != widths[0] or len(meta["features"]) != widths[0]:
-            raise ModelFileError(f"{folder / SIDECAR}: transform or features do not have {widths[0]} entries")
+        if (
+            len(meta["transform"].get("mean", [])) != widths[0]
+            or len(meta["features"]) != widths[0]
+        ):
+            raise ModelFileError(
+                f"{folder / SIDECAR}: transform or features do not have {widths[0]} entries"
+            )
         return cls(meta, {n: t.astype(np.float32) for n, t in tensors.items()})
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -144,9 +171,13 @@ class NumpyMLP:
         an array in model order; values must be finite.
         """
         names = list(self.feature_names_in_)
-        arr = (X[names].to_numpy(dtype=float) if hasattr(X, "columns") else np.asarray(X, dtype=float))
+        arr = (
+            X[names].to_numpy(dtype=float) if hasattr(X, "columns") else np.asarray(X, dtype=float)
+        )
         if arr.ndim != 2 or arr.shape[1] != len(names) or not np.isfinite(arr).all():
-            raise ModelFileError(f"NumpyMLP needs a finite (n, {len(names)}) matrix of {names}; got {arr.shape}")
+            raise ModelFileError(
+                f"NumpyMLP needs a finite (n, {len(names)}) matrix of {names}; got {arr.shape}"
+            )
         h = z = zscore(arr, self._log_mask, self._mean, self._scale).astype(np.float32)
         for weight, bias in self._layers:
             h = self._act(np.matmul(h, weight) + bias)  # (B, in) @ (K, in, out) -> (K, B, out)

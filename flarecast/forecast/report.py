@@ -65,14 +65,22 @@ __all__ = [
 SCHEMA_PATH = Path(__file__).with_name("forecast.schema.json")
 SCHEMA_ID = "flarecast-forecast"
 SCHEMA_VERSION = 1
-FILES: tuple[str, ...] = ("forecast.json", "forecast.csv", "forecast.txt", "forecast.md", "forecast.html")
+FILES: tuple[str, ...] = (
+    "forecast.json",
+    "forecast.csv",
+    "forecast.txt",
+    "forecast.md",
+    "forecast.html",
+)
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 #: Seconds a writer waits for another run to release the reports folder before giving up.
 LOCK_TIMEOUT_S = 120.0
 #: Test-only: seconds to sleep after each file written into the temporary folder, to widen the window in
 #: which the kill and concurrency tests (tests/test_concurrency.py) interrupt a writer. Unset in real use.
 _TEST_PAUSE_ENV = "FLARECAST_TEST_REPORT_PAUSE_S"
-INDEPENDENCE = "1 - prod(1 - p_i) over the regions with a forecast, assuming the regions flare independently"
+INDEPENDENCE = (
+    "1 - prod(1 - p_i) over the regions with a forecast, assuming the regions flare independently"
+)
 
 
 def _iso(ts: Any) -> str | None:
@@ -145,16 +153,27 @@ def forecast_to_dict(fc: Forecast) -> dict[str, Any]:
             "weights_sha256": m.weights_sha256,
             "target_definition": m.target_definition,
             "flaring_only": m.flaring_only,
-            "training_data": {"name": m.training_data, "sha256": m.training_sha256 or None,
-                              "synthetic": m.training_synthetic},
+            "training_data": {
+                "name": m.training_data,
+                "sha256": m.training_sha256 or None,
+                "synthetic": m.training_synthetic,
+            },
             "training_cutoff": m.training_cutoff,
             "calibration": {"method": m.calibration_method, "description": m.calibration},
             "features": list(m.features),
             "feature_range_stored": m.feature_range is not None,
             "inference": m.inference or None,
         },
-        "input": {"source": fc.input.source, "sha256": fc.input.sha256, "synthetic": fc.input.synthetic},
-        "x_method": {"method": fc.x_method, "description": fc.x_description, "fraction": fc.x_fraction},
+        "input": {
+            "source": fc.input.source,
+            "sha256": fc.input.sha256,
+            "synthetic": fc.input.synthetic,
+        },
+        "x_method": {
+            "method": fc.x_method,
+            "description": fc.x_description,
+            "fraction": fc.x_fraction,
+        },
         "full_disk": {
             "p_m": _num(fc.full_disk_m),
             "p_x": _num(fc.full_disk_x),
@@ -179,10 +198,31 @@ def render_csv(fc: Forecast) -> str:
     """One row per region; empty cells for probabilities that do not exist."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["issue_time", "valid_end", "region", "noaa_ar", "harpnum", "record_time", "age_hours", "lon", "lat",
-                "location", "status", "p_m", "p_x", "m_percent", "x_percent", "flags", "reasons", "synthetic",
-                "model_id"])
+    w.writerow(
+        [
+            "issue_time",
+            "valid_end",
+            "region",
+            "noaa_ar",
+            "harpnum",
+            "record_time",
+            "age_hours",
+            "lon",
+            "lat",
+            "location",
+            "status",
+            "p_m",
+            "p_x",
+            "m_percent",
+            "x_percent",
+            "flags",
+            "reasons",
+            "synthetic",
+            "model_id",
+        ]
+    )
     for r in fc.regions.itertuples(index=False):
+
         def num(x: Any, fmt: str = "{:.6f}") -> str:
             return "" if x is None or not math.isfinite(float(x)) else fmt.format(float(x))
 
@@ -266,11 +306,18 @@ def render_md(fc: Forecast) -> str:
         "",
     ]
     out += [f"> **Warning:** {_md_escape(w)}" for w in fc.warnings]
-    out += ["", "| Full disk | P(>= M) | P(>= X) |", "|---|---|---|",
-            f"| {fc.n_forecast} of {len(fc.regions)} regions | {_pct_cell(fc.full_disk_m)} | "
-            f"{_pct_cell(fc.full_disk_x)} |", "", f"Full disk: {INDEPENDENCE}. {fc.x_description}", "",
-            "| Region | Location | Record (UTC) | Age (h) | P(>= M) | P(>= X) | Flags and reasons |",
-            "|---|---|---|---|---|---|---|"]
+    out += [
+        "",
+        "| Full disk | P(>= M) | P(>= X) |",
+        "|---|---|---|",
+        f"| {fc.n_forecast} of {len(fc.regions)} regions | {_pct_cell(fc.full_disk_m)} | "
+        f"{_pct_cell(fc.full_disk_x)} |",
+        "",
+        f"Full disk: {INDEPENDENCE}. {fc.x_description}",
+        "",
+        "| Region | Location | Record (UTC) | Age (h) | P(>= M) | P(>= X) | Flags and reasons |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in fc.regions.itertuples(index=False):
         out.append(
             f"| {r.region} | {r.location or '--'} | {r.record_time:%Y-%m-%d %H:%M} | {r.age_hours:.1f} | "
@@ -281,7 +328,9 @@ def render_md(fc: Forecast) -> str:
     return "\n".join(out) + "\n"
 
 
-def read_history(root: str | Path, before: str, days: int = 30) -> dict[str, list[tuple[str, float]]]:
+def read_history(
+    root: str | Path, before: str, days: int = 30
+) -> dict[str, list[tuple[str, float]]]:
     """Each region's P(>= M) from the reports in ``root`` dated before ``before``.
 
     Parameters
@@ -302,13 +351,19 @@ def read_history(root: str | Path, before: str, days: int = 30) -> dict[str, lis
     root = Path(root)
     first = (pd.Timestamp(before) - pd.Timedelta(days=days)).strftime("%Y-%m-%d")
     history: dict[str, list[tuple[str, float]]] = {}
-    for entry in sorted(p for p in root.iterdir() if p.is_dir() and _DAY.match(p.name)) if root.is_dir() else []:
+    for entry in (
+        sorted(p for p in root.iterdir() if p.is_dir() and _DAY.match(p.name))
+        if root.is_dir()
+        else []
+    ):
         if not first <= entry.name < before:
             continue
         data = _read_json(entry / "forecast.json")
         for reg in (data or {}).get("regions", []):
             if isinstance(reg, dict) and isinstance(reg.get("p_m"), int | float):
-                history.setdefault(str(reg.get("region")), []).append((entry.name, float(reg["p_m"])))
+                history.setdefault(str(reg.get("region")), []).append(
+                    (entry.name, float(reg["p_m"]))
+                )
     return history
 
 
@@ -324,7 +379,9 @@ def read_index_entries(root: str | Path) -> list[dict[str, Any]]:
     """One summary per day folder in ``root``, newest first (for ``index.html``)."""
     root = Path(root)
     rows = []
-    for entry in sorted((p for p in root.iterdir() if p.is_dir() and _DAY.match(p.name)), reverse=True):
+    for entry in sorted(
+        (p for p in root.iterdir() if p.is_dir() and _DAY.match(p.name)), reverse=True
+    ):
         data = _read_json(entry / "forecast.json")
         if data is None:
             rows.append({"day": entry.name, "readable": False})
@@ -362,7 +419,9 @@ def _recover(root: Path, day: str) -> None:
     final = root / day
     if final.exists():
         return
-    complete = [p for p in root.glob(f".{day}.*.old") if all((p / name).is_file() for name in FILES)]
+    complete = [
+        p for p in root.glob(f".{day}.*.old") if all((p / name).is_file() for name in FILES)
+    ]
     if complete:
         os.rename(max(complete, key=lambda p: p.stat().st_mtime), final)
 
@@ -421,10 +480,13 @@ def write_report(fc: Forecast, root: str | Path, *, history_days: int = 30) -> P
         try:
             os.chmod(tmp, 0o755)  # mkdtemp makes it 0700; a published report must be readable
             data = forecast_to_dict(fc)
-            for name, text in (("forecast.json", lambda: json.dumps(data, indent=2) + "\n"),
-                               ("forecast.csv", lambda: render_csv(fc)), ("forecast.txt", lambda: render_txt(fc)),
-                               ("forecast.md", lambda: render_md(fc)),
-                               ("forecast.html", lambda: render_html(fc, history))):
+            for name, text in (
+                ("forecast.json", lambda: json.dumps(data, indent=2) + "\n"),
+                ("forecast.csv", lambda: render_csv(fc)),
+                ("forecast.txt", lambda: render_txt(fc)),
+                ("forecast.md", lambda: render_md(fc)),
+                ("forecast.html", lambda: render_html(fc, history)),
+            ):
                 _write_text(tmp / name, text())
                 _test_pause()
             if not final.exists():
@@ -441,7 +503,9 @@ def write_report(fc: Forecast, root: str | Path, *, history_days: int = 30) -> P
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
-        with contextlib.suppress(OSError):  # best effort: a directory fsync makes the renames durable
+        with contextlib.suppress(
+            OSError
+        ):  # best effort: a directory fsync makes the renames durable
             fd = os.open(root, os.O_RDONLY)
             try:
                 os.fsync(fd)
@@ -449,5 +513,7 @@ def write_report(fc: Forecast, root: str | Path, *, history_days: int = 30) -> P
                 os.close(fd)
         with atomic_path(root / "index.html") as tmp_index:
             _write_text(tmp_index, render_index(read_index_entries(root)))
-            os.chmod(tmp_index, 0o644)  # mkstemp makes it 0600; the index is published with the days
+            os.chmod(
+                tmp_index, 0o644
+            )  # mkstemp makes it 0600; the index is published with the days
     return final

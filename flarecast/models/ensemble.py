@@ -35,6 +35,7 @@ __all__ = [
     "tanh",
 ]
 
+
 #: Hidden-layer activations by name. tanh was the first default: with cross-entropy on the
 #: Michigan SHARP table it matched logistic regression in ROC AUC (0.688-0.691 over two 5-fold
 #: region splits) where ReLU stayed at 0.677-0.678. ReLU is the default now: chosen with focal
@@ -136,9 +137,14 @@ class BatchedLinear(nn.Module):
         k = len(generators)
         bound = 1.0 / math.sqrt(in_features) if bound is None else float(bound)
         if weight_std is None:
-            w = [(torch.rand(in_features, out_features, generator=g) * 2 - 1) * bound for g in generators]
+            w = [
+                (torch.rand(in_features, out_features, generator=g) * 2 - 1) * bound
+                for g in generators
+            ]
         else:
-            w = [torch.randn(in_features, out_features, generator=g) * weight_std for g in generators]
+            w = [
+                torch.randn(in_features, out_features, generator=g) * weight_std for g in generators
+            ]
         if bias is None:
             b = [(torch.rand(1, out_features, generator=g) * 2 - 1) * bound for g in generators]
         else:
@@ -163,7 +169,9 @@ class BatchedLinear(nn.Module):
         return f"members={k}, in_features={i}, out_features={o}"
 
 
-def dropout(x: torch.Tensor, p: float, training: bool, generator: torch.Generator | None) -> torch.Tensor:
+def dropout(
+    x: torch.Tensor, p: float, training: bool, generator: torch.Generator | None
+) -> torch.Tensor:
     """Inverted dropout drawing its mask from ``generator`` (not the global RNG), for reproducible runs."""
     if not training or p == 0.0:
         return x
@@ -184,7 +192,9 @@ class BestWeights:
         self._state = {n: p.detach().clone() for n, p in module.named_parameters()}
 
     @torch.no_grad()
-    def update(self, improved: np.ndarray | torch.Tensor, members: np.ndarray | None = None) -> None:
+    def update(
+        self, improved: np.ndarray | torch.Tensor, members: np.ndarray | None = None
+    ) -> None:
         """Copy the weights of the members that improved.
 
         Parameters
@@ -202,7 +212,9 @@ class BestWeights:
         targets = torch.from_numpy(members[improved])
         for name, p in self._module.named_parameters():
             snap = self._state[name]
-            snap[targets.to(snap.device)] = p.detach().index_select(0, rows.to(p.device)).to(snap.dtype)
+            snap[targets.to(snap.device)] = (
+                p.detach().index_select(0, rows.to(p.device)).to(snap.dtype)
+            )
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """The snapshot, parameter name -> tensor with all members (for checkpoints)."""
@@ -213,8 +225,10 @@ class BestWeights:
         """Replace the snapshot by ``state`` (from :meth:`state_dict`), on the snapshot's devices."""
         if set(state) != set(self._state):
             raise ValueError(f"snapshot names differ: {sorted(state)} vs {sorted(self._state)}")
-        self._state = {name: state[name].to(self._state[name].device, self._state[name].dtype).clone()
-                       for name in self._state}
+        self._state = {
+            name: state[name].to(self._state[name].device, self._state[name].dtype).clone()
+            for name in self._state
+        }
 
     @torch.no_grad()
     def restore(self) -> None:

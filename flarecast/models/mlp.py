@@ -72,7 +72,9 @@ class EnsembleMLP(nn.Module):
         self.n_members = int(n_members)
         gens = member_generators(member_seeds(seed, n_members))
         widths = (self.n_features, *self.hidden)
-        self.layers = nn.ModuleList(BatchedLinear(gens, a, b) for a, b in zip(widths[:-1], widths[1:], strict=True))
+        self.layers = nn.ModuleList(
+            BatchedLinear(gens, a, b) for a, b in zip(widths[:-1], widths[1:], strict=True)
+        )
         self.head = BatchedLinear(gens, widths[-1], 1, weight_std=0.01, bias=prior_logit(base_rate))
         self.skip = bool(skip)
         if self.skip:  # zero weights, zero bias: the head's bias alone carries the prior
@@ -87,7 +89,9 @@ class EnsembleMLP(nn.Module):
         """
         if not self.skip:
             raise ValueError("start_linear needs a network built with skip=True")
-        coef_t = torch.as_tensor(coef, dtype=self.linear.weight.dtype).reshape(1, self.n_features, 1)
+        coef_t = torch.as_tensor(coef, dtype=self.linear.weight.dtype).reshape(
+            1, self.n_features, 1
+        )
         self.linear.weight.copy_(coef_t.expand_as(self.linear.weight))
         self.linear.bias.zero_()
         self.head.bias.fill_(float(intercept))
@@ -103,6 +107,11 @@ class EnsembleMLP(nn.Module):
 
     def architecture(self) -> dict:
         """The constructor arguments that fix the weight shapes (stored in model files)."""
-        arch = {"kind": self.kind, "n_features": self.n_features, "hidden": list(self.hidden),
-                "n_members": self.n_members, "activation": self.activation}
+        arch = {
+            "kind": self.kind,
+            "n_features": self.n_features,
+            "hidden": list(self.hidden),
+            "n_members": self.n_members,
+            "activation": self.activation,
+        }
         return arch | {"skip": True} if self.skip else arch

@@ -48,7 +48,9 @@ def _time_keys(times: np.ndarray | pd.Series) -> np.ndarray:
     t = pd.Series(times).reset_index(drop=True)
     if pd.api.types.is_datetime64_any_dtype(t):
         if t.isna().any():
-            raise DataError(f"make_windows: {int(t.isna().sum())} missing time(s); every record needs a time")
+            raise DataError(
+                f"make_windows: {int(t.isna().sum())} missing time(s); every record needs a time"
+            )
         if t.dt.tz is not None:
             t = t.dt.tz_convert(None)  # UTC wall time; only the order matters here
         return t.to_numpy().astype("datetime64[ns]").astype(np.int64)
@@ -165,13 +167,19 @@ class EnsembleGRU(nn.Module):
         self.input_gates = BatchedLinear(gens, self.n_features, 3 * h, bound=h**-0.5)
         self.state_gates = BatchedLinear(gens, h, 3 * h, bound=h**-0.5)
         widths = self.hidden
-        self.head_layers = nn.ModuleList(BatchedLinear(gens, a, b) for a, b in zip(widths[:-1], widths[1:], strict=True))
+        self.head_layers = nn.ModuleList(
+            BatchedLinear(gens, a, b) for a, b in zip(widths[:-1], widths[1:], strict=True)
+        )
         self.head = BatchedLinear(gens, widths[-1], 1, weight_std=0.01, bias=prior_logit(base_rate))
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor, *, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         k, size = self.input_gates.weight.shape[0], self.hidden[0]  # members held now
         lead = x.shape[:-2]  # (B,) or (K, B)
-        gi = self.input_gates(x.reshape(*lead[:-1], -1, x.shape[-1]))  # all steps at once: (K, B*L, 3H)
+        gi = self.input_gates(
+            x.reshape(*lead[:-1], -1, x.shape[-1])
+        )  # all steps at once: (K, B*L, 3H)
         gi = gi.reshape(k, lead[-1], x.shape[-2], 3 * size)
         mask = mask.expand(k, *mask.shape[-2:]) if mask.dim() == 2 else mask
         state = x.new_zeros(k, lead[-1], size, dtype=gi.dtype)
@@ -191,5 +199,10 @@ class EnsembleGRU(nn.Module):
 
     def architecture(self) -> dict:
         """The constructor arguments that fix the weight shapes (stored in model files)."""
-        return {"kind": self.kind, "n_features": self.n_features, "hidden": list(self.hidden),
-                "n_members": self.n_members, "activation": self.activation}
+        return {
+            "kind": self.kind,
+            "n_features": self.n_features,
+            "hidden": list(self.hidden),
+            "n_members": self.n_members,
+            "activation": self.activation,
+        }

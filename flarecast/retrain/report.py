@@ -30,12 +30,24 @@ from flarecast.io import atomic_open, atomic_path, write_json
 
 __all__ = ["COMPARISON_FILES", "comparison_frame", "format_comparison", "write_retrained"]
 
-COMPARISON_FILES: tuple[str, ...] = ("comparison.md", "comparison.csv", "comparison.json",
-                                     "holdout_predictions.csv")
+COMPARISON_FILES: tuple[str, ...] = (
+    "comparison.md",
+    "comparison.csv",
+    "comparison.json",
+    "holdout_predictions.csv",
+)
 _NAMES = {
-    "x_recall": "X-class recall", "m_recall": "M-class recall", "recall": "recall (>= threshold)",
-    "precision": "precision", "false_alarm_ratio": "false alarm ratio", "false_alarm_rate": "false alarm rate",
-    "tss": "TSS", "hss": "HSS", "apss": "ApSS", "auc": "ROC AUC", "brier": "Brier score",
+    "x_recall": "X-class recall",
+    "m_recall": "M-class recall",
+    "recall": "recall (>= threshold)",
+    "precision": "precision",
+    "false_alarm_ratio": "false alarm ratio",
+    "false_alarm_rate": "false alarm rate",
+    "tss": "TSS",
+    "hss": "HSS",
+    "apss": "ApSS",
+    "auc": "ROC AUC",
+    "brier": "Brier score",
     "bss": "Brier skill score",
 }
 
@@ -65,9 +77,18 @@ def comparison_frame(result: Any) -> pd.DataFrame:
         row: dict[str, Any] = {"score": score}
         for method in ("new", "base"):
             lo, hi, _ = interval(summary.boot[method][score], level)
-            row[method], row[f"{method}_lo"], row[f"{method}_hi"] = float(table.loc[method, score]), lo, hi
-        row.update(difference=pair["difference"], difference_lo=pair["lo"], difference_hi=pair["hi"],
-                   p_boot=pair["p_boot"], significant=pair["significant"])
+            row[method], row[f"{method}_lo"], row[f"{method}_hi"] = (
+                float(table.loc[method, score]),
+                lo,
+                hi,
+            )
+        row.update(
+            difference=pair["difference"],
+            difference_lo=pair["lo"],
+            difference_hi=pair["hi"],
+            p_boot=pair["p_boot"],
+            significant=pair["significant"],
+        )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -86,17 +107,29 @@ def _json_ready(value: Any) -> Any:
 
 
 def _f(value: Any, digits: int = 3) -> str:
-    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+    return (
+        "n/a"
+        if value is None or (isinstance(value, float) and math.isnan(value))
+        else f"{value:.{digits}f}"
+    )
 
 
 def _counts(result: Any) -> dict[str, Any]:
     first = result.summary.table.iloc[0]
     letters = result.predictions["goes_class"].str[0]
-    return {"rows": int(first.n_test), "regions": int(first.n_regions), "positives": int(first.n_pos),
-            "base_rate": float(first.base_rate), "m_events": int((letters == "M").sum()),
-            "x_events": int(first.n_x), "x_regions": int(first.n_x_regions),
-            "threshold_new": float(result.model.threshold_),
-            "threshold_base": float(result.summary.table.set_index("method").loc["base", "threshold_mean"])}
+    return {
+        "rows": int(first.n_test),
+        "regions": int(first.n_regions),
+        "positives": int(first.n_pos),
+        "base_rate": float(first.base_rate),
+        "m_events": int((letters == "M").sum()),
+        "x_events": int(first.n_x),
+        "x_regions": int(first.n_x_regions),
+        "threshold_new": float(result.model.threshold_),
+        "threshold_base": float(
+            result.summary.table.set_index("method").loc["base", "threshold_mean"]
+        ),
+    }
 
 
 def format_comparison(result: Any, out_name: str = "new model") -> str:
@@ -130,14 +163,20 @@ def format_comparison(result: Any, out_name: str = "new model") -> str:
     ]
     for _, r in comparison_frame(result).iterrows():
         mark = " *" if r.significant else ""
-        lines.append(f"| {_NAMES.get(r.score, r.score)} | {_f(r.new)} [{_f(r.new_lo)}, {_f(r.new_hi)}] | "
-                     f"{_f(r.base)} [{_f(r.base_lo)}, {_f(r.base_hi)}] | {_f(r.difference)} "
-                     f"[{_f(r.difference_lo)}, {_f(r.difference_hi)}]{mark} | {_f(r.p_boot, 2)} |")
+        lines.append(
+            f"| {_NAMES.get(r.score, r.score)} | {_f(r.new)} [{_f(r.new_lo)}, {_f(r.new_hi)}] | "
+            f"{_f(r.base)} [{_f(r.base_lo)}, {_f(r.base_hi)}] | {_f(r.difference)} "
+            f"[{_f(r.difference_lo)}, {_f(r.difference_hi)}]{mark} | {_f(r.p_boot, 2)} |"
+        )
     n_boot = int(result.summary.boot["new"]["auc"].size)
-    lines += ["", f"Brackets: 95% intervals from {n_boot} bootstrap resamples of active regions; the difference "
-              "uses the same resamples for both models (paired); * = its interval excludes 0. They cover which regions "
-              "were observed, not training randomness: another seed can move a model's threshold, and with it "
-              "recall and TSS, which these intervals do not include (more ensemble members average it out).", ""]
+    lines += [
+        "",
+        f"Brackets: 95% intervals from {n_boot} bootstrap resamples of active regions; the difference "
+        "uses the same resamples for both models (paired); * = its interval excludes 0. They cover which regions "
+        "were observed, not training randomness: another seed can move a model's threshold, and with it "
+        "recall and TSS, which these intervals do not include (more ensemble members average it out).",
+        "",
+    ]
     notes = [*result.flags, *result.summary.notes]
     if notes:
         lines += ["Caveats:", *[f"- {n}" for n in notes], ""]
@@ -146,8 +185,10 @@ def format_comparison(result: Any, out_name: str = "new model") -> str:
 
 def _check_target(out: Path) -> None:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ConfigError(f"--out {out} appeared while retraining and is not empty; nothing was overwritten. "
-                          "Choose a new folder name.")
+        raise ConfigError(
+            f"--out {out} appeared while retraining and is not empty; nothing was overwritten. "
+            "Choose a new folder name."
+        )
 
 
 def write_retrained(
@@ -187,12 +228,20 @@ def write_retrained(
         fit = result.fit_frame
         features = list(result.base.features)
         sidecar_extra = {
-            "command": "flarecast retrain", **(extra or {}), "lineage": result.lineage,
-            "split": result.lineage["split"], "notes": list(result.dataset.notes),
+            "command": "flarecast retrain",
+            **(extra or {}),
+            "lineage": result.lineage,
+            "split": result.lineage["split"],
+            "notes": list(result.dataset.notes),
             "forecast": forecast_support(fit[features], fit["peak_flux"], fit["time"]),
         }
-        save_model(result.model, tmp, dataset=result.dataset, targets_definition=result.targets_definition,
-                   extra=sidecar_extra)
+        save_model(
+            result.model,
+            tmp,
+            dataset=result.dataset,
+            targets_definition=result.targets_definition,
+            extra=sidecar_extra,
+        )
         if result.calibrator is not None:
             save_calibrator(tmp, result.calibrator)
         for write in writers:
@@ -202,15 +251,28 @@ def write_retrained(
             fh.write(text)
         frame = comparison_frame(result)
         hold = result.lineage["holdout"]
-        csv = frame.assign(holdout_start=hold["start"], holdout_end=hold["end"], **_counts(result),
-                           synthetic=result.lineage["synthetic"])
+        csv = frame.assign(
+            holdout_start=hold["start"],
+            holdout_end=hold["end"],
+            **_counts(result),
+            synthetic=result.lineage["synthetic"],
+        )
         with atomic_path(tmp / "comparison.csv") as path:
             csv.to_csv(path, index=False, float_format="%.6g")
-        write_json(tmp / "comparison.json", _json_ready({
-            "synthetic": result.lineage["synthetic"], "new_model": out.name, "counts": _counts(result),
-            "scores": frame.to_dict(orient="records"), "caveats": [*result.flags, *result.summary.notes],
-            "lineage": result.lineage, **provenance(),
-        }))
+        write_json(
+            tmp / "comparison.json",
+            _json_ready(
+                {
+                    "synthetic": result.lineage["synthetic"],
+                    "new_model": out.name,
+                    "counts": _counts(result),
+                    "scores": frame.to_dict(orient="records"),
+                    "caveats": [*result.flags, *result.summary.notes],
+                    "lineage": result.lineage,
+                    **provenance(),
+                }
+            ),
+        )
         preds = result.predictions.copy()
         if result.lineage["synthetic"]:
             preds["note"] = "SYNTHETIC data"

@@ -185,9 +185,13 @@ def _utc(value: Any, name: str) -> pd.Timestamp:
     try:
         ts = pd.Timestamp(value)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"The {name!r} parameter must be a time such as '2017-01-01'. Got {value!r}.") from exc
+        raise ConfigError(
+            f"The {name!r} parameter must be a time such as '2017-01-01'. Got {value!r}."
+        ) from exc
     if ts is pd.NaT:
-        raise ConfigError(f"The {name!r} parameter must be a time such as '2017-01-01'. Got {value!r}.")
+        raise ConfigError(
+            f"The {name!r} parameter must be a time such as '2017-01-01'. Got {value!r}."
+        )
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
@@ -226,7 +230,9 @@ def read_base_model(folder: str | Path) -> BaseModel:
     params = dict(meta["config"])
     params["hidden"] = tuple(int(h) for h in np.atleast_1d(params.get("hidden", ())))
     params["features"] = features
-    if "skip" not in params:  # a folder from before the skip path: its network has none, whatever today's default
+    if (
+        "skip" not in params
+    ):  # a folder from before the skip path: its network has none, whatever today's default
         params["skip"] = "none"
     extra = meta.get("extra") or {}
     lineage = extra.get("lineage") or {}
@@ -241,7 +247,9 @@ def read_base_model(folder: str | Path) -> BaseModel:
         params=params,
         negatives=tuple(target[0]),
         positive_threshold=str(target[1]),
-        labelling={k: str(v) for k, v in (lineage.get("labelling") or {}).items() if k in DEFAULT_LABELLING},
+        labelling={
+            k: str(v) for k, v in (lineage.get("labelling") or {}).items() if k in DEFAULT_LABELLING
+        },
         history=history[0] if history else None,
         calibration=None if cal is None or cal.method == "none" else cal.method,
         training_cutoff=_utc(cutoff, "training_cutoff") if cutoff else None,
@@ -316,7 +324,9 @@ def holdout_split(
     index = pd.DatetimeIndex(pd.to_datetime(pd.Series(times), utc=True))
     if start is None:
         if not days > 0:
-            raise ConfigError(f"The 'holdout_days' parameter must be a number > 0. Got {days!r} instead.")
+            raise ConfigError(
+                f"The 'holdout_days' parameter must be a number > 0. Got {days!r} instead."
+            )
         cutoff = (index.max() - pd.Timedelta(days=float(days))).floor("D")
     else:
         cutoff = _utc(start, "holdout_start")
@@ -387,28 +397,47 @@ def _paired(summary: Any, level: float) -> pd.DataFrame:
         ok = diff[~np.isnan(diff)]
         # Two-sided bootstrap p with ties at zero split evenly, as flarecast.evaluation.bootstrap.summarise does.
         below = np.mean(ok < 0) + 0.5 * np.mean(ok == 0) if ok.size else np.nan
-        rows.append({"score": score, "difference": float(table.loc["new", score] - table.loc["base", score]),
-                     "lo": lo, "hi": hi, "n_undefined": n_nan,
-                     "p_boot": float(min(1.0, 2 * min(below, 1 - below))) if ok.size else float("nan"),
-                     "significant": bool(lo > 0 or hi < 0)})
+        rows.append(
+            {
+                "score": score,
+                "difference": float(table.loc["new", score] - table.loc["base", score]),
+                "lo": lo,
+                "hi": hi,
+                "n_undefined": n_nan,
+                "p_boot": float(min(1.0, 2 * min(below, 1 - below))) if ok.size else float("nan"),
+                "significant": bool(lo > 0 or hi < 0),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def _flags(base: BaseModel, holdout: dict[str, Any], gap: pd.Timedelta, n_pos: int, synthetic: bool,
-           base_synthetic: bool) -> list[str]:
+def _flags(
+    base: BaseModel,
+    holdout: dict[str, Any],
+    gap: pd.Timedelta,
+    n_pos: int,
+    synthetic: bool,
+    base_synthetic: bool,
+) -> list[str]:
     flags = []
     start = pd.Timestamp(holdout["start"])
     if base.training_cutoff is None:
-        flags.append("The base model's sidecar does not record its training period: whether it saw records "
-                     "of the hold-out period is unknown.")
+        flags.append(
+            "The base model's sidecar does not record its training period: whether it saw records "
+            "of the hold-out period is unknown."
+        )
     elif base.training_cutoff >= start - gap:
-        flags.append(f"The base model's training records run to {base.training_cutoff.isoformat()}, past the "
-                     f"hold-out start minus the gap ({(start - gap).isoformat()}): it has seen part of the "
-                     "hold-out period (with its own labels), so its scores there are optimistic and the "
-                     "comparison favours the base model.")
+        flags.append(
+            f"The base model's training records run to {base.training_cutoff.isoformat()}, past the "
+            f"hold-out start minus the gap ({(start - gap).isoformat()}): it has seen part of the "
+            "hold-out period (with its own labels), so its scores there are optimistic and the "
+            "comparison favours the base model."
+        )
     if n_pos < 20:
-        flags.append(f"Only {n_pos} positive hold-out rows: the intervals are wide and small differences "
-                     "mean little.")
+        flags.append(
+            f"Only {n_pos} positive hold-out rows: the intervals are wide and small differences "
+            "mean little."
+        )
     if synthetic != base_synthetic:
         which = "the new training data are" if synthetic else "the base model's training data were"
         flags.append(f"SYNTHETIC mismatch: {which} synthetic.")
@@ -474,9 +503,18 @@ def retrain(
     FlareClassifier(**params).train_config()  # validate the recipe (and overrides) up front
 
     lab = _labelling(base, config)
-    cleaned = clean_series(series, max_abs_lon=config.max_abs_lon, quality_zero=config.quality_zero, keywords=())
-    table = labelled_table(cleaned, events, horizon=lab["horizon"], latency=lab["latency"],
-                           event_time=lab["event_time"], history=base.history, harp_map=harp_map)
+    cleaned = clean_series(
+        series, max_abs_lon=config.max_abs_lon, quality_zero=config.quality_zero, keywords=()
+    )
+    table = labelled_table(
+        cleaned,
+        events,
+        horizon=lab["horizon"],
+        latency=lab["latency"],
+        event_time=lab["event_time"],
+        history=base.history,
+        harp_map=harp_map,
+    )
     missing = [f for f in base.features if f not in table.columns]
     if missing:
         raise ModelFileError(
@@ -487,18 +525,38 @@ def retrain(
     targets = make_targets(table, base.negatives, base.positive_threshold)
     gap = pd.Timedelta(lab["latency"]) + pd.Timedelta(lab["horizon"])
     train_idx, test_idx, holdout = holdout_split(
-        targets.times, targets.groups, gap=gap, start=config.holdout_start, days=config.holdout_days,
-        drop_straddling=config.drop_straddling)
+        targets.times,
+        targets.groups,
+        gap=gap,
+        start=config.holdout_start,
+        days=config.holdout_days,
+        drop_straddling=config.drop_straddling,
+    )
     y = targets.y.astype(np.int64)
-    _need_both(y[test_idx], f"hold-out ({holdout['start']} to {holdout['end']})", targets.definition,
-               "Choose an earlier --holdout-start (or more --holdout-days) that includes flaring periods.")
-    _need_both(y[train_idx], f"training part (records before {holdout['start']} minus {holdout['gap']})",
-               targets.definition, "Choose a later --holdout-start.")
-    fit_idx, val_idx = inner_validation(y, targets.groups, train_idx, fraction=0.2, seed=int(params["seed"]))
+    _need_both(
+        y[test_idx],
+        f"hold-out ({holdout['start']} to {holdout['end']})",
+        targets.definition,
+        "Choose an earlier --holdout-start (or more --holdout-days) that includes flaring periods.",
+    )
+    _need_both(
+        y[train_idx],
+        f"training part (records before {holdout['start']} minus {holdout['gap']})",
+        targets.definition,
+        "Choose a later --holdout-start.",
+    )
+    fit_idx, val_idx = inner_validation(
+        y, targets.groups, train_idx, fraction=0.2, seed=int(params["seed"])
+    )
 
     frame = targets.frame
     clf = FlareClassifier(**params)
-    clf.fit(frame.iloc[fit_idx], y[fit_idx], validation=(frame.iloc[val_idx], y[val_idx]), callback=callback)
+    clf.fit(
+        frame.iloc[fit_idx],
+        y[fit_idx],
+        validation=(frame.iloc[val_idx], y[val_idx]),
+        callback=callback,
+    )
     calibrator = None
     if base.calibration is not None:
         p_val = clf.predict_proba(frame.iloc[val_idx])[:, 1]
@@ -506,24 +564,46 @@ def retrain(
 
     holdout_targets = _subset(targets, test_idx)
     climatology = float(y[train_idx].mean())  # one reference for both models' Brier skill
-    parts = [score_model(m, holdout_targets, base.features, threshold=float(m.threshold_),
-                         climatology=climatology, name=name, label=label, n_boot=config.n_boot, seed=config.seed)
-             for m, name, label in ((clf, "new", "new (retrained)"), (base_clf, "base", f"base ({base.model_id})"))]
-    result = ProtocolResult(parts[0].protocol, parts[0].folds,
-                            pd.concat([p.predictions for p in parts], ignore_index=True),
-                            {"new": parts[0].labels["new"], "base": parts[1].labels["base"]},
-                            {"new": 0.0, "base": 0.0}, {"new": [], "base": []})
+    parts = [
+        score_model(
+            m,
+            holdout_targets,
+            base.features,
+            threshold=float(m.threshold_),
+            climatology=climatology,
+            name=name,
+            label=label,
+            n_boot=config.n_boot,
+            seed=config.seed,
+        )
+        for m, name, label in (
+            (clf, "new", "new (retrained)"),
+            (base_clf, "base", f"base ({base.model_id})"),
+        )
+    ]
+    result = ProtocolResult(
+        parts[0].protocol,
+        parts[0].folds,
+        pd.concat([p.predictions for p in parts], ignore_index=True),
+        {"new": parts[0].labels["new"], "base": parts[1].labels["base"]},
+        {"new": 0.0, "base": 0.0},
+        {"new": [], "base": []},
+    )
     summary = summarise(result)
     paired = _paired(summary, result.protocol.level)
 
     pred = result.predictions[result.predictions["seed"] == -1]
     p_of = {m: pred[pred["method"] == m].sort_values("row") for m in ("new", "base")}
-    predictions = pd.DataFrame({
-        TIME: holdout_targets.frame[TIME], NOAA_AR: holdout_targets.frame[NOAA_AR],
-        GOES_CLASS: holdout_targets.frame[GOES_CLASS], "y": holdout_targets.y.astype(np.int8),
-        **{f"p_{m}": p_of[m]["p"].to_numpy() for m in p_of},
-        **{f"pred_{m}": p_of[m]["pred"].to_numpy() for m in p_of},
-    })
+    predictions = pd.DataFrame(
+        {
+            TIME: holdout_targets.frame[TIME],
+            NOAA_AR: holdout_targets.frame[NOAA_AR],
+            GOES_CLASS: holdout_targets.frame[GOES_CLASS],
+            "y": holdout_targets.y.astype(np.int8),
+            **{f"p_{m}": p_of[m]["p"].to_numpy() for m in p_of},
+            **{f"pred_{m}": p_of[m]["pred"].to_numpy() for m in p_of},
+        }
+    )
 
     synthetic = bool(table.attrs.get("synthetic"))
     train_end = pd.Timestamp(holdout["start"]) - gap
@@ -531,47 +611,95 @@ def retrain(
     a = table.attrs
     name = f"{a['sharp_source']} labelled with {a['catalogue_source']}, records before {train_end.isoformat()}"
     dataset = Dataset(
-        frame=train_table, name=name, features=base.features, synthetic=synthetic,
-        sha256=content_sha256(train_table), window=a["window"], flaring_only=bool((train_table[PEAK_FLUX] > 0).all()),
-        notes=(f"relabelled by flarecast retrain from {a['sharp_source']} and {a['catalogue_source']}",),
+        frame=train_table,
+        name=name,
+        features=base.features,
+        synthetic=synthetic,
+        sha256=content_sha256(train_table),
+        window=a["window"],
+        flaring_only=bool((train_table[PEAK_FLUX] > 0).all()),
+        notes=(
+            f"relabelled by flarecast retrain from {a['sharp_source']} and {a['catalogue_source']}",
+        ),
     )
     events_sha = events.attrs.get("sha256") or None
     lineage = {
         "base_model": {
-            "id": base.model_id, "folder": str(base.folder), "weights_sha256": base.sidecar["weights"]["sha256"],
-            "created": base.sidecar.get("created"), "class_definition": base.sidecar.get("class_definition"),
+            "id": base.model_id,
+            "folder": str(base.folder),
+            "weights_sha256": base.sidecar["weights"]["sha256"],
+            "created": base.sidecar.get("created"),
+            "class_definition": base.sidecar.get("class_definition"),
             "trained_on": (base.sidecar.get("data") or {}).get("name"),
             "trained_on_sha256": (base.sidecar.get("data") or {}).get("sha256"),
             "window": (base.sidecar.get("data") or {}).get("window"),
-            "training_cutoff": base.training_cutoff.isoformat() if base.training_cutoff is not None else None,
+            "training_cutoff": base.training_cutoff.isoformat()
+            if base.training_cutoff is not None
+            else None,
         },
         "catalogue": {
-            "source": a["catalogue_source"], "format": a["catalogue_format"],
+            "source": a["catalogue_source"],
+            "format": a["catalogue_format"],
             "sha256": events_sha or content_sha256(events),
             "sha256_of": "file(s)" if events_sha else "table contents (generated catalogue)",
-            "events": a["catalogue_events"], "malformed_rows_skipped": a["catalogue_bad_rows"],
-            "duplicates_removed": a["catalogue_duplicates_removed"], "flux_scaling": a["catalogue_flux_scaling"],
+            "events": a["catalogue_events"],
+            "malformed_rows_skipped": a["catalogue_bad_rows"],
+            "duplicates_removed": a["catalogue_duplicates_removed"],
+            "flux_scaling": a["catalogue_flux_scaling"],
             "coverage": [a["coverage_start"], a["coverage_end"]],
         },
         "sharp_series": {
-            "source": a["sharp_source"], "sha256": a["sharp_sha256"] or content_sha256(series),
-            "records": int(len(series)), "dropped": cleaned.attrs.get("dropped", {}),
+            "source": a["sharp_source"],
+            "sha256": a["sharp_sha256"] or content_sha256(series),
+            "records": int(len(series)),
+            "dropped": cleaned.attrs.get("dropped", {}),
             "dropped_unknown_label": a["dropped_unknown_label"],
             "dropped_missing_feature": a["dropped_missing_feature"],
         },
-        "labelling": {**lab, "history": base.history or "", "window": a["window"],
-                      "source": {k: ("option" if getattr(config, k) is not None else
-                                     "base lineage" if k in base.labelling else "default") for k in lab}},
+        "labelling": {
+            **lab,
+            "history": base.history or "",
+            "window": a["window"],
+            "source": {
+                k: (
+                    "option"
+                    if getattr(config, k) is not None
+                    else "base lineage"
+                    if k in base.labelling
+                    else "default"
+                )
+                for k in lab
+            },
+        },
         "holdout": holdout,
-        "split": {"method": "chronological hold-out, then inner_validation by region", "fraction": 0.2,
-                  "seed": int(params["seed"]), "fit_rows": len(fit_idx), "validation_rows": len(val_idx),
-                  "drop_straddling": config.drop_straddling},
+        "split": {
+            "method": "chronological hold-out, then inner_validation by region",
+            "fraction": 0.2,
+            "seed": int(params["seed"]),
+            "fit_rows": len(fit_idx),
+            "validation_rows": len(val_idx),
+            "drop_straddling": config.drop_straddling,
+        },
         "synthetic": synthetic,
     }
-    flags = _flags(base, holdout, gap, int(holdout_targets.y.sum()), synthetic,
-                   bool(base.sidecar.get("synthetic")))
+    flags = _flags(
+        base,
+        holdout,
+        gap,
+        int(holdout_targets.y.sum()),
+        synthetic,
+        bool(base.sidecar.get("synthetic")),
+    )
     return RetrainResult(
-        model=clf, calibrator=calibrator, dataset=dataset, targets_definition=targets.definition, base=base,
-        summary=summary, paired=paired, predictions=predictions, lineage=lineage, flags=flags,
+        model=clf,
+        calibrator=calibrator,
+        dataset=dataset,
+        targets_definition=targets.definition,
+        base=base,
+        summary=summary,
+        paired=paired,
+        predictions=predictions,
+        lineage=lineage,
+        flags=flags,
         fit_frame=frame.iloc[np.sort(np.concatenate([fit_idx, val_idx]))],
     )

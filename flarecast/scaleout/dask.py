@@ -85,9 +85,14 @@ def _worker_config(dask_config: Any) -> dict[str, Any]:
     """
     environ = dict(dask_config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
     environ["MALLOC_TRIM_THRESHOLD_"] = None  # None: not set in the workers
-    return {"distributed.nanny.pre-spawn-environ": environ, "distributed.worker.profile.enabled": False,
-            "distributed.admin.tick.interval": "200ms", "distributed.admin.system-monitor.interval": "2s",
-            "distributed.worker.memory.monitor-interval": "1s", "distributed.scheduler.worker-saturation": 1.0}
+    return {
+        "distributed.nanny.pre-spawn-environ": environ,
+        "distributed.worker.profile.enabled": False,
+        "distributed.admin.tick.interval": "200ms",
+        "distributed.admin.system-monitor.interval": "2s",
+        "distributed.worker.memory.monitor-interval": "1s",
+        "distributed.scheduler.worker-saturation": 1.0,
+    }
 
 
 def _distributed() -> Any:
@@ -102,7 +107,9 @@ def _distributed() -> Any:
 
 
 @contextlib.contextmanager
-def make_client(scheduler: Any, *, n_workers: int | None = None, timeout: str = "20s") -> Iterator[Any]:
+def make_client(
+    scheduler: Any, *, n_workers: int | None = None, timeout: str = "20s"
+) -> Iterator[Any]:
     """A :class:`distributed.Client` for ``scheduler``, closed (with its cluster) on exit.
 
     Parameters
@@ -130,16 +137,22 @@ def make_client(scheduler: Any, *, n_workers: int | None = None, timeout: str = 
         if hasattr(scheduler, "submit") and hasattr(scheduler, "scatter"):
             yield scheduler  # a Client (or compatible) owned by the caller
             return
-        raise ConfigError(f"The 'scheduler' parameter must be 'local', 'processes', a Dask address such as "
-                          f"'tcp://HOST:8786' or a distributed.Client. Got {scheduler!r} instead.")
+        raise ConfigError(
+            f"The 'scheduler' parameter must be 'local', 'processes', a Dask address such as "
+            f"'tcp://HOST:8786' or a distributed.Client. Got {scheduler!r} instead."
+        )
     if scheduler not in LOCAL_SCHEDULERS and not scheduler.startswith(_ADDRESS_SCHEMES):
-        raise ConfigError(f"The 'scheduler' parameter must be one of {list(LOCAL_SCHEDULERS)} or a Dask "
-                          f"address such as 'tcp://HOST:8786'. Got {scheduler!r} instead.")
+        raise ConfigError(
+            f"The 'scheduler' parameter must be one of {list(LOCAL_SCHEDULERS)} or a Dask "
+            f"address such as 'tcp://HOST:8786'. Got {scheduler!r} instead."
+        )
     distributed = _distributed()
     from dask import config as dask_config
 
     if n_workers is not None and (isinstance(n_workers, bool) or int(n_workers) < 1):
-        raise ConfigError(f"The 'n_workers' parameter must be an int >= 1. Got {n_workers!r} instead.")
+        raise ConfigError(
+            f"The 'n_workers' parameter must be an int >= 1. Got {n_workers!r} instead."
+        )
     workers = int(n_workers or os.cpu_count() or 1)
     if scheduler in LOCAL_SCHEDULERS:
         processes = scheduler == "processes"
@@ -149,8 +162,12 @@ def make_client(scheduler: Any, *, n_workers: int | None = None, timeout: str = 
         where = {"host": "127.0.0.1"} if processes else {}
         with dask_config.set(_worker_config(dask_config)):
             cluster = distributed.LocalCluster(
-                n_workers=workers if processes else 1, threads_per_worker=1 if processes else workers,
-                processes=processes, dashboard_address="127.0.0.1:0", **where)
+                n_workers=workers if processes else 1,
+                threads_per_worker=1 if processes else workers,
+                processes=processes,
+                dashboard_address="127.0.0.1:0",
+                **where,
+            )
         try:
             with distributed.Client(cluster, set_as_default=False) as client:
                 yield client
@@ -160,8 +177,10 @@ def make_client(scheduler: Any, *, n_workers: int | None = None, timeout: str = 
     try:
         client = distributed.Client(scheduler, set_as_default=False, timeout=timeout)
     except (OSError, TimeoutError) as exc:
-        raise ConfigError(f"No Dask scheduler answered at {scheduler}: {exc}. Start one with 'dask scheduler' "
-                          "and workers with 'dask worker ADDRESS', or use --scheduler processes.") from exc
+        raise ConfigError(
+            f"No Dask scheduler answered at {scheduler}: {exc}. Start one with 'dask scheduler' "
+            "and workers with 'dask worker ADDRESS', or use --scheduler processes."
+        ) from exc
     with client:
         yield client
 
@@ -211,8 +230,10 @@ def region_partitions(keys: np.ndarray, n_partitions: int) -> tuple[np.ndarray, 
         (NaN-region records go to the last partition).
     """
     if isinstance(n_partitions, bool) or not 1 <= int(n_partitions) <= 32767:
-        raise ConfigError(f"The 'partitions' parameter must be an int in [1, 32767]. Got {n_partitions!r} "
-                          "instead.")
+        raise ConfigError(
+            f"The 'partitions' parameter must be an int in [1, 32767]. Got {n_partitions!r} "
+            "instead."
+        )
     keys = np.asarray(keys, dtype=float)
     if len(keys) == 0:
         return np.zeros(0, dtype=np.int16), np.array([-np.inf, np.inf])
@@ -244,14 +265,20 @@ def _region_sizes(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if len(values) == 0:
         return np.empty(0), np.empty(0, dtype=np.int64)
     low, high = values.min(), values.max()
-    if np.isfinite(high - low) and high - low < 50_000_000 and np.array_equal(values, np.floor(values)):
+    if (
+        np.isfinite(high - low)
+        and high - low < 50_000_000
+        and np.array_equal(values, np.floor(values))
+    ):
         counts = np.bincount((values - low).astype(np.int64))
         present = np.flatnonzero(counts)
         return present + low, counts[present]
     return np.unique(values, return_counts=True)
 
 
-def _label_partition(part: tuple[np.ndarray, np.ndarray, pd.DataFrame], options: dict[str, Any]) -> dict[str, Any]:
+def _label_partition(
+    part: tuple[np.ndarray, np.ndarray, pd.DataFrame], options: dict[str, Any]
+) -> dict[str, Any]:
     """Task: label one partition (record times in ns, region keys, its flares); return the label columns."""
     from flarecast.labels import label_records
 
@@ -274,9 +301,17 @@ def _label_partition(part: tuple[np.ndarray, np.ndarray, pd.DataFrame], options:
     }
 
 
-def label_records_distributed(records: pd.DataFrame, events: pd.DataFrame, *, scheduler: Any,
-                              partitions: int | None = None, key: str = NOAA_AR, unknown: str = "missing",
-                              coverage: tuple[object, object] | None = None, **options: Any) -> pd.DataFrame:
+def label_records_distributed(
+    records: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    scheduler: Any,
+    partitions: int | None = None,
+    key: str = NOAA_AR,
+    unknown: str = "missing",
+    coverage: tuple[object, object] | None = None,
+    **options: Any,
+) -> pd.DataFrame:
     """:func:`flarecast.labels.label_records` on a Dask cluster, partitioned by region.
 
     Parameters
@@ -298,13 +333,21 @@ def label_records_distributed(records: pd.DataFrame, events: pd.DataFrame, *, sc
     from flarecast.labels import label_records
 
     # Every check of the single-process path (options, columns, region numbers, coverage), on no rows.
-    template = label_records(records.iloc[:0], events, key=key, unknown=unknown, coverage=coverage, **options)
+    template = label_records(
+        records.iloc[:0], events, key=key, unknown=unknown, coverage=coverage, **options
+    )
     if records[TIME].isna().any():
         rows = np.flatnonzero(records[TIME].isna().to_numpy())[:5]
-        raise SchemaError(f"The records' column {TIME!r} has missing times at rows {rows.tolist()}.")
+        raise SchemaError(
+            f"The records' column {TIME!r} has missing times at rows {rows.tolist()}."
+        )
     a = template.attrs
-    task_options = {**options, "key": key, "unknown": unknown,
-                    "coverage": (a["coverage_start"], a["coverage_end"])}  # the whole catalogue's, for every part
+    task_options = {
+        **options,
+        "key": key,
+        "unknown": unknown,
+        "coverage": (a["coverage_start"], a["coverage_end"]),
+    }  # the whole catalogue's, for every part
     need = list(dict.fromkeys([options.get("event_time", "peak"), "peak", PEAK_FLUX, key]))
     ev = events.loc[events[key].notna(), need]
     keys = records[key].to_numpy(dtype=float, na_value=np.nan)
@@ -313,7 +356,9 @@ def label_records_distributed(records: pd.DataFrame, events: pd.DataFrame, *, sc
     with make_client(scheduler) as client:
         n_parts = int(partitions or sum(client.nthreads().values()) or 1)
         part, bounds = region_partitions(keys, n_parts)
-        order = np.argsort(part, kind="stable")  # int16 keys: a radix sort; rows keep their order in a part
+        order = np.argsort(
+            part, kind="stable"
+        )  # int16 keys: a radix sort; rows keep their order in a part
         cuts = np.searchsorted(part[order], np.arange(len(bounds)))
         # Only what the labeller reads travels: times (ns) and regions as plain arrays, and each
         # partition's own flares.
@@ -321,32 +366,48 @@ def label_records_distributed(records: pd.DataFrame, events: pd.DataFrame, *, sc
         ev_keys = ev[key].to_numpy(dtype=float)
         pieces, positions = [], []
         for p in range(len(bounds) - 1):
-            idx = order[cuts[p]:cuts[p + 1]]
+            idx = order[cuts[p] : cuts[p + 1]]
             in_part = (ev_keys >= bounds[p]) & (ev_keys < bounds[p + 1])
             pieces.append((times[idx], keys[idx], ev.loc[in_part]))
             positions.append(idx)
-        futures = [client.submit(_label_partition, data, task_options, pure=False,
-                                 key=f"flarecast-label-{p}-{uuid.uuid4().hex[:8]}")
-                   for p, data in enumerate(client.scatter(pieces, hash=False))]
+        futures = [
+            client.submit(
+                _label_partition,
+                data,
+                task_options,
+                pure=False,
+                key=f"flarecast-label-{p}-{uuid.uuid4().hex[:8]}",
+            )
+            for p, data in enumerate(client.scatter(pieces, hash=False))
+        ]
         results = client.gather(futures)
 
     # Put the pieces back in the records' order by position (no sort); the class strings are made
     # once, from codes into all parts' names, the way label_records makes them.
     import pyarrow as pa
 
-    where = np.concatenate([pos if r["kept"] is None else pos[r["kept"]]
-                            for pos, r in zip(positions, results, strict=True)])
+    where = np.concatenate(
+        [
+            pos if r["kept"] is None else pos[r["kept"]]
+            for pos, r in zip(positions, results, strict=True)
+        ]
+    )
     names = sorted(set().union(*(r["names"] for r in results)))
     lookup = {name: i for i, name in enumerate(names)}
     code = np.full(n, -1, dtype=np.int32)
-    code[where] = np.concatenate([np.array([*(lookup[x] for x in r["names"]), -1], dtype=np.int32)[r["codes"]]
-                                  for r in results])  # a part's code -1 (no label) indexes the final -1
+    code[where] = np.concatenate(
+        [
+            np.array([*(lookup[x] for x in r["names"]), -1], dtype=np.int32)[r["codes"]]
+            for r in results
+        ]
+    )  # a part's code -1 (no label) indexes the final -1
     flux = np.full(n, np.nan)
     flux[where] = np.concatenate([r["flux"] for r in results])
     out = records.copy(deep=False)
     out[PEAK_FLUX] = flux
-    out[GOES_CLASS] = pd.array(pa.array(names, type=pa.large_string()).take(pa.array(code, mask=code < 0)),
-                               dtype="str")
+    out[GOES_CLASS] = pd.array(
+        pa.array(names, type=pa.large_string()).take(pa.array(code, mask=code < 0)), dtype="str"
+    )
     hist_name = a["history_feature"]
     if hist_name:
         hist = np.full(n, np.nan)
@@ -366,8 +427,13 @@ def label_records_distributed(records: pd.DataFrame, events: pd.DataFrame, *, sc
 # -- fits as tasks ----------------------------------------------------------------------------------
 
 
-def _fit_task(spec: Any, protocol: Any, fold: Any, data: tuple[pd.DataFrame, np.ndarray, np.ndarray],
-              keep_estimator: bool) -> tuple[Any, Any]:
+def _fit_task(
+    spec: Any,
+    protocol: Any,
+    fold: Any,
+    data: tuple[pd.DataFrame, np.ndarray, np.ndarray],
+    keep_estimator: bool,
+) -> tuple[Any, Any]:
     """Task: one (fold, method) fit on one thread; the estimator comes back only when asked for."""
     from flarecast.evaluation.protocol import fit_one
 
@@ -404,30 +470,49 @@ class FitPool:
         Send the fitted estimators back (needed by ``on_fit`` hooks; costs a transfer).
     """
 
-    def __init__(self, client: Any, X: pd.DataFrame, y: np.ndarray, groups: np.ndarray,
-                 methods: Mapping[str, Any], *, keep_estimators: bool = False):
+    def __init__(
+        self,
+        client: Any,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        groups: np.ndarray,
+        methods: Mapping[str, Any],
+        *,
+        keep_estimators: bool = False,
+    ):
         self.client = client
         self.methods = dict(methods)
         self.keep_estimators = keep_estimators
-        [self._data] = client.scatter([(X, np.asarray(y), np.asarray(groups))], broadcast=True, hash=False)
+        [self._data] = client.scatter(
+            [(X, np.asarray(y), np.asarray(groups))], broadcast=True, hash=False
+        )
         self._futures: dict[tuple[str, int, str, str], Any] = {}
 
     def _key(self, protocol: Any, fold: Any, method: str) -> tuple[str, int, str, str]:
         return repr(protocol), int(fold.index), _fold_digest(fold), method
 
-    def submit(self, protocol: Any, folds: Sequence[Any], methods: Sequence[str] | None = None) -> None:
+    def submit(
+        self, protocol: Any, folds: Sequence[Any], methods: Sequence[str] | None = None
+    ) -> None:
         """Start the fits of ``protocol`` (its ``methods`` by default) on every fold, unless already started."""
         for fold in folds:
-            for name in (protocol.methods if methods is None else methods):
+            for name in protocol.methods if methods is None else methods:
                 key = self._key(protocol, fold, name)
                 if key not in self._futures:
                     spec = self.methods[name]
                     # Networks first: the long fits start early, and the short ones fill the gaps at
                     # the end, so no worker idles while another finishes a network.
                     self._futures[key] = self.client.submit(
-                        _fit_task, spec, protocol, fold, self._data, self.keep_estimators, pure=False,
+                        _fit_task,
+                        spec,
+                        protocol,
+                        fold,
+                        self._data,
+                        self.keep_estimators,
+                        pure=False,
                         priority=1 if getattr(spec, "neural", False) else 0,
-                        key=f"flarecast-fit-{name}-fold{fold.index}-{uuid.uuid4().hex[:8]}")
+                        key=f"flarecast-fit-{name}-fold{fold.index}-{uuid.uuid4().hex[:8]}",
+                    )
 
     def result(self, protocol: Any, fold: Any, method: str) -> tuple[Any, Any]:
         """(estimator or None, FoldFit) of one fit, waiting for it; submitted first if needed."""
@@ -438,21 +523,41 @@ class FitPool:
 
 
 @contextlib.contextmanager
-def fit_pool(scheduler: Any, targets: Any, features: Sequence[str], methods: Mapping[str, Any], *,
-             keep_estimators: bool = False) -> Iterator[FitPool]:
+def fit_pool(
+    scheduler: Any,
+    targets: Any,
+    features: Sequence[str],
+    methods: Mapping[str, Any],
+    *,
+    keep_estimators: bool = False,
+) -> Iterator[FitPool]:
     """A :class:`FitPool` holding the table that :func:`flarecast.evaluation.protocol.run_protocol` builds from ``targets``.
 
     The client (and any cluster started for ``scheduler``) is closed on exit.
     """
     with make_client(scheduler) as client:
         X = targets.frame[list(features)].reset_index(drop=True)
-        yield FitPool(client, X, np.asarray(targets.y).astype(int), np.asarray(targets.groups), methods,
-                      keep_estimators=keep_estimators)
+        yield FitPool(
+            client,
+            X,
+            np.asarray(targets.y).astype(int),
+            np.asarray(targets.groups),
+            methods,
+            keep_estimators=keep_estimators,
+        )
 
 
-def map_fits(scheduler: Any, jobs: Sequence[tuple[Any, str]], protocol: Any, methods: Mapping[str, Any],
-             X: pd.DataFrame, y: np.ndarray, groups: np.ndarray, *,
-             keep_estimators: bool = False) -> Iterator[tuple[Any, Any]]:
+def map_fits(
+    scheduler: Any,
+    jobs: Sequence[tuple[Any, str]],
+    protocol: Any,
+    methods: Mapping[str, Any],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    groups: np.ndarray,
+    *,
+    keep_estimators: bool = False,
+) -> Iterator[tuple[Any, Any]]:
     """Run the (fold, method) ``jobs`` of ``protocol`` as Dask tasks; yield (estimator, FoldFit) in job order.
 
     ``scheduler`` is a :class:`FitPool` (reused, e.g. across the candidates of

@@ -38,8 +38,16 @@ from flarecast.data.schema import Dataset
 from flarecast.errors import ModelFileError
 from flarecast.io import atomic_open, write_json
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "WEIGHTS", "SIDECAR", "save_model", "load_model", "read_sidecar",
-           "foreign_format"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "WEIGHTS",
+    "SIDECAR",
+    "save_model",
+    "load_model",
+    "read_sidecar",
+    "foreign_format",
+]
 
 FORMAT = "flarecast-model"
 #: Bumped whenever the sidecar or the tensor layout changes incompatibly.
@@ -48,8 +56,17 @@ WEIGHTS = "weights.safetensors"
 SIDECAR = "model.json"
 #: model.json files larger than this are refused unread (a real one is a few kB).
 MAX_SIDECAR_BYTES = 16 * 1024 * 1024
-_REQUIRED = ("format", "format_version", "config", "architecture", "features", "transform", "threshold",
-             "base_rate", "weights")
+_REQUIRED = (
+    "format",
+    "format_version",
+    "config",
+    "architecture",
+    "features",
+    "transform",
+    "threshold",
+    "base_rate",
+    "weights",
+)
 
 
 def _jsonable(value: Any) -> Any:
@@ -110,8 +127,14 @@ def save_model(
         fh.write(blob)
     data = None
     if dataset is not None:
-        data = {"name": dataset.name, "sha256": dataset.sha256, "synthetic": dataset.synthetic,
-                "window": dataset.window, "flaring_only": dataset.flaring_only, "rows": len(dataset.frame)}
+        data = {
+            "name": dataset.name,
+            "sha256": dataset.sha256,
+            "synthetic": dataset.synthetic,
+            "window": dataset.window,
+            "flaring_only": dataset.flaring_only,
+            "rows": len(dataset.frame),
+        }
     sidecar = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -126,9 +149,18 @@ def save_model(
         "base_rate": clf.base_rate_,
         "class_definition": targets_definition,
         "data": data,
-        "training": {"best_epoch": clf.best_epoch_, "validation": clf.validation_, "history": clf.history_,
-                     "seconds": getattr(clf, "fit_seconds_", None), "device": str(clf.device_)},
-        "weights": {"file": WEIGHTS, "bytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest()},
+        "training": {
+            "best_epoch": clf.best_epoch_,
+            "validation": clf.validation_,
+            "history": clf.history_,
+            "seconds": getattr(clf, "fit_seconds_", None),
+            "device": str(clf.device_),
+        },
+        "weights": {
+            "file": WEIGHTS,
+            "bytes": len(blob),
+            "sha256": hashlib.sha256(blob).hexdigest(),
+        },
         "extra": extra or {},
     }
     write_json(folder / SIDECAR, _jsonable(sidecar))
@@ -140,18 +172,26 @@ def read_sidecar(folder: str | Path) -> dict[str, Any]:
     folder = Path(folder)
     path = folder / SIDECAR
     if not folder.is_dir():
-        raise ModelFileError(f"No model folder at {folder}: train one with `flarecast train ... --out {folder}`")
+        raise ModelFileError(
+            f"No model folder at {folder}: train one with `flarecast train ... --out {folder}`"
+        )
     if not path.is_file():
         raise ModelFileError(f"{folder} is not a flarecast model folder: {SIDECAR} is missing")
     size = path.stat().st_size
-    if size > MAX_SIDECAR_BYTES:  # a sidecar is a few kB; do not read a planted multi-GB file into memory
-        raise ModelFileError(f"{path} is {size} bytes; a model sidecar is at most {MAX_SIDECAR_BYTES} bytes")
+    if (
+        size > MAX_SIDECAR_BYTES
+    ):  # a sidecar is a few kB; do not read a planted multi-GB file into memory
+        raise ModelFileError(
+            f"{path} is {size} bytes; a model sidecar is at most {MAX_SIDECAR_BYTES} bytes"
+        )
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ModelFileError(f"{path} is not valid JSON (truncated or edited?): {exc}") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelFileError(f"{path} is not a flarecast model sidecar (its 'format' is not {FORMAT!r})")
+        raise ModelFileError(
+            f"{path} is not a flarecast model sidecar (its 'format' is not {FORMAT!r})"
+        )
     version = meta.get("format_version")
     if version != FORMAT_VERSION:
         raise ModelFileError(
@@ -164,7 +204,9 @@ def read_sidecar(folder: str | Path) -> dict[str, Any]:
         raise ModelFileError(f"{path} lacks the required key(s) {missing}")
     problems = _structure_problems(meta)
     if problems:
-        raise ModelFileError(f"{path} is not a consistent model sidecar (edited or damaged?): " + "; ".join(problems))
+        raise ModelFileError(
+            f"{path} is not a consistent model sidecar (edited or damaged?): " + "; ".join(problems)
+        )
     return meta
 
 
@@ -174,7 +216,11 @@ def _is_int(value: Any, low: int = 0) -> bool:
 
 def _is_number(value: Any) -> bool:
     """A JSON number that is a finite float (an int beyond the float range is not: numpy cannot take it)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and abs(value) <= sys.float_info.max
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and abs(value) <= sys.float_info.max
+    )
 
 
 def _structure_problems(meta: dict[str, Any]) -> list[str]:
@@ -186,9 +232,16 @@ def _structure_problems(meta: dict[str, Any]) -> list[str]:
     cannot point outside the folder.
     """
     problems = []
-    features, arch, transform, weights = meta["features"], meta["architecture"], meta["transform"], meta["weights"]
+    features, arch, transform, weights = (
+        meta["features"],
+        meta["architecture"],
+        meta["transform"],
+        meta["weights"],
+    )
     n = None
-    if not (isinstance(features, list) and features and all(isinstance(f, str) and f for f in features)):
+    if not (
+        isinstance(features, list) and features and all(isinstance(f, str) and f for f in features)
+    ):
         problems.append("'features' must be a non-empty list of names")
     elif len(set(features)) != len(features):
         problems.append(f"'features' lists a name twice: {features}")
@@ -198,31 +251,54 @@ def _structure_problems(meta: dict[str, Any]) -> list[str]:
         problems.append("'weights' must be an object with 'file', 'bytes' and 'sha256'")
     else:
         name = weights.get("file", WEIGHTS)
-        if not (isinstance(name, str) and name not in ("", ".", "..") and Path(name).name == name and "\\" not in name):
-            problems.append(f"'weights.file' must be a file name inside the model folder; got {name!r}")
+        if not (
+            isinstance(name, str)
+            and name not in ("", ".", "..")
+            and Path(name).name == name
+            and "\\" not in name
+        ):
+            problems.append(
+                f"'weights.file' must be a file name inside the model folder; got {name!r}"
+            )
         if weights.get("bytes") is not None and not _is_int(weights.get("bytes")):
             problems.append(f"'weights.bytes' must be a byte count; got {weights.get('bytes')!r}")
         sha = weights.get("sha256")
-        if not (isinstance(sha, str) and len(sha) == 64 and all(c in "0123456789abcdef" for c in sha)):
+        if not (
+            isinstance(sha, str) and len(sha) == 64 and all(c in "0123456789abcdef" for c in sha)
+        ):
             problems.append(f"'weights.sha256' must be 64 hex digits; got {sha!r}")
     if not isinstance(arch, dict):
         problems.append("'architecture' must be an object")
     else:
         hidden = arch.get("hidden", [])
-        if not (isinstance(arch.get("kind"), str) and _is_int(arch.get("n_features"), 1)
-                and _is_int(arch.get("n_members"), 1) and isinstance(hidden, list)
-                and all(_is_int(h, 1) for h in hidden) and isinstance(arch.get("activation", "tanh"), str)
-                and isinstance(arch.get("skip", False), bool)):
-            problems.append(f"'architecture' must hold kind, n_features, n_members and hidden widths; got {arch}")
+        if not (
+            isinstance(arch.get("kind"), str)
+            and _is_int(arch.get("n_features"), 1)
+            and _is_int(arch.get("n_members"), 1)
+            and isinstance(hidden, list)
+            and all(_is_int(h, 1) for h in hidden)
+            and isinstance(arch.get("activation", "tanh"), str)
+            and isinstance(arch.get("skip", False), bool)
+        ):
+            problems.append(
+                f"'architecture' must hold kind, n_features, n_members and hidden widths; got {arch}"
+            )
         elif n is not None and arch["n_features"] != n:
-            problems.append(f"'architecture' has {arch['n_features']} inputs but 'features' names {n}")
+            problems.append(
+                f"'architecture' has {arch['n_features']} inputs but 'features' names {n}"
+            )
     if not isinstance(transform, dict):
         problems.append("'transform' must be an object")
     elif n is not None:
-        for key, check in (("mean", _is_number), ("scale", lambda v: _is_number(v) and v > 0),
-                           ("log_mask", lambda v: isinstance(v, bool))):
+        for key, check in (
+            ("mean", _is_number),
+            ("scale", lambda v: _is_number(v) and v > 0),
+            ("log_mask", lambda v: isinstance(v, bool)),
+        ):
             values = transform.get(key)
-            if not (isinstance(values, list) and len(values) == n and all(check(v) for v in values)):
+            if not (
+                isinstance(values, list) and len(values) == n and all(check(v) for v in values)
+            ):
                 problems.append(f"'transform.{key}' must hold {n} valid entries, one per feature")
         if transform.get("feature_names") != features:
             problems.append("'transform.feature_names' differ from 'features'")
@@ -265,16 +341,22 @@ def _read_weights(folder: Path, meta: dict[str, Any]) -> dict[str, Any]:
     blob = path.read_bytes()
     kind = foreign_format(blob)
     if kind is not None:
-        raise ModelFileError(f"{path} is {kind}, not safetensors. flarecast never loads pickles, which can run "
-                             "arbitrary code; re-save the model with flarecast.training.artifacts.save_model")
+        raise ModelFileError(
+            f"{path} is {kind}, not safetensors. flarecast never loads pickles, which can run "
+            "arbitrary code; re-save the model with flarecast.training.artifacts.save_model"
+        )
     expected_size = meta["weights"].get("bytes")
     if expected_size is not None and len(blob) != expected_size:
         what = "truncated" if len(blob) < expected_size else "longer than written"
-        raise ModelFileError(f"{path} is {what}: {len(blob)} bytes on disk, {expected_size} recorded in {SIDECAR}")
+        raise ModelFileError(
+            f"{path} is {what}: {len(blob)} bytes on disk, {expected_size} recorded in {SIDECAR}"
+        )
     digest = hashlib.sha256(blob).hexdigest()
     if digest != meta["weights"].get("sha256"):
-        raise ModelFileError(f"{path} has been modified since it was saved: sha256 {digest[:16]}... does not match "
-                             f"the {meta['weights'].get('sha256', '?')[:16]}... recorded in {SIDECAR}")
+        raise ModelFileError(
+            f"{path} has been modified since it was saved: sha256 {digest[:16]}... does not match "
+            f"the {meta['weights'].get('sha256', '?')[:16]}... recorded in {SIDECAR}"
+        )
     try:
         return st_load(blob)
     except (SafetensorError, ValueError, RuntimeError) as exc:
@@ -297,7 +379,9 @@ def _check_features(meta: dict[str, Any], expected: Sequence[str], where: Path) 
     raise ModelFileError(f"{where}: features do not match: " + "; ".join(detail))
 
 
-def load_model(folder: str | Path, expected_features: Sequence[str] | None = None, device: str = "cpu") -> Any:
+def load_model(
+    folder: str | Path, expected_features: Sequence[str] | None = None, device: str = "cpu"
+) -> Any:
     """Read a model folder back into a fitted :class:`~flarecast.training.estimator.FlareClassifier`.
 
     Parameters
@@ -334,25 +418,37 @@ def load_model(folder: str | Path, expected_features: Sequence[str] | None = Non
     needed = arch["n_members"] * sum(a * b for a, b in zip(widths[:-1], widths[1:], strict=True))
     stored = sum(int(t.numel()) for t in tensors.values())
     if needed > stored:
-        raise ModelFileError(f"{folder / SIDECAR}: the architecture {arch} needs at least {needed} weights but "
-                             f"{WEIGHTS} holds {stored}")
+        raise ModelFileError(
+            f"{folder / SIDECAR}: the architecture {arch} needs at least {needed} weights but "
+            f"{WEIGHTS} holds {stored}"
+        )
     try:
         clf = FlareClassifier(**config)
         clf.set_params(device=device)
         clf.train_config()  # every stored parameter is validated like a user's
-        net = build_network(arch, dropout=float(config.get("dropout", 0.0)), base_rate=float(meta["base_rate"]),
-                            seed=0)
+        net = build_network(
+            arch,
+            dropout=float(config.get("dropout", 0.0)),
+            base_rate=float(meta["base_rate"]),
+            seed=0,
+        )
     except (TypeError, KeyError, ValueError, OverflowError) as exc:
-        raise ModelFileError(f"{folder / SIDECAR}: config or architecture does not describe a model: {exc}") from exc
+        raise ModelFileError(
+            f"{folder / SIDECAR}: config or architecture does not describe a model: {exc}"
+        ) from exc
     if clf.model != arch["kind"]:
-        raise ModelFileError(f"{folder / SIDECAR}: config says model {clf.model!r} but the architecture is "
-                             f"{arch['kind']!r}")
+        raise ModelFileError(
+            f"{folder / SIDECAR}: config says model {clf.model!r} but the architecture is "
+            f"{arch['kind']!r}"
+        )
     want = {name: tuple(t.shape) for name, t in net.state_dict().items()}
     got = {name: tuple(t.shape) for name, t in tensors.items()}
     if want != got:
         diff = sorted(set(want.items()) ^ set(got.items()))[:4]
-        raise ModelFileError(f"{folder / WEIGHTS}: tensors do not fit the recorded architecture {arch}; "
-                             f"differences (name, shape): {diff}")
+        raise ModelFileError(
+            f"{folder / WEIGHTS}: tensors do not fit the recorded architecture {arch}; "
+            f"differences (name, shape): {diff}"
+        )
     net.load_state_dict(tensors)
     clf.device_ = resolve_device(device)
     clf.net_ = net.to(clf.device_).eval()
@@ -365,9 +461,13 @@ def load_model(folder: str | Path, expected_features: Sequence[str] | None = Non
     training = meta.get("training") if isinstance(meta.get("training"), dict) else {}
     try:  # the training summary is informational, but a damaged one is still a clear error
         clf.best_epoch_ = np.asarray(training.get("best_epoch", []), dtype=np.int64)
-        clf.history_ = {k: np.asarray(v, dtype=float) for k, v in dict(training.get("history") or {}).items()}
+        clf.history_ = {
+            k: np.asarray(v, dtype=float) for k, v in dict(training.get("history") or {}).items()
+        }
         clf.validation_ = dict(training.get("validation") or {})
     except (TypeError, ValueError, OverflowError) as exc:
-        raise ModelFileError(f"{folder / SIDECAR}: its 'training' summary is damaged: {exc}") from exc
+        raise ModelFileError(
+            f"{folder / SIDECAR}: its 'training' summary is damaged: {exc}"
+        ) from exc
     clf.metadata_ = meta
     return clf

@@ -49,7 +49,9 @@ from flarecast.io import atomic_path, safetensors_json
 __all__ = ["Checkpoint", "ResumeState", "FORMAT"]
 
 FORMAT = "flarecast-checkpoint/1"
-_META_KEY = "flarecast_checkpoint"  # the only metadata key: safetensors orders metadata keys arbitrarily
+_META_KEY = (
+    "flarecast_checkpoint"  # the only metadata key: safetensors orders metadata keys arbitrarily
+)
 _LOOP_KEYS = ("best_score", "best_epoch", "since_best", "active", "members")
 
 
@@ -67,8 +69,14 @@ class ResumeState:
     history: dict[str, list[np.ndarray]]
     _tensors: dict[str, torch.Tensor]
 
-    def restore(self, opt: torch.optim.Optimizer, net: nn.Module, order_gens: Sequence[torch.Generator],
-                drop_gen: torch.Generator, best: Any) -> None:
+    def restore(
+        self,
+        opt: torch.optim.Optimizer,
+        net: nn.Module,
+        order_gens: Sequence[torch.Generator],
+        drop_gen: torch.Generator,
+        best: Any,
+    ) -> None:
         """Put the optimiser state, the generators and the best-weights snapshot back."""
         t = self._tensors
         names = _optimizer_names(opt, net)
@@ -76,14 +84,18 @@ class ResumeState:
         state["state"] = {}
         for i, name in enumerate(names):
             prefix = f"optim/{name}/"
-            entry = {key[len(prefix):]: value for key, value in t.items() if key.startswith(prefix)}
+            entry = {
+                key[len(prefix) :]: value for key, value in t.items() if key.startswith(prefix)
+            }
             if entry:
                 state["state"][i] = entry
         opt.load_state_dict(state)  # casts to each parameter's device, keeps float32 values exact
         for m, gen in enumerate(order_gens):
             gen.set_state(t[f"rng/order/{m}"])
         drop_gen.set_state(t["rng/dropout"])
-        best.load_state_dict({key[len("best/"):]: value for key, value in t.items() if key.startswith("best/")})
+        best.load_state_dict(
+            {key[len("best/") :]: value for key, value in t.items() if key.startswith("best/")}
+        )
 
 
 def _optimizer_names(opt: torch.optim.Optimizer, net: nn.Module) -> list[str]:
@@ -94,9 +106,13 @@ def _optimizer_names(opt: torch.optim.Optimizer, net: nn.Module) -> list[str]:
 
 def _fingerprint(net: nn.Module, config: Any, data: Sequence[torch.Tensor]) -> str:
     h = hashlib.sha256()
-    settings = {k: v for k, v in dataclasses.asdict(config).items() if k not in ("device", "cpu_threads")}
+    settings = {
+        k: v for k, v in dataclasses.asdict(config).items() if k not in ("device", "cpu_threads")
+    }
     arch = net.architecture() if hasattr(net, "architecture") else type(net).__name__
-    h.update(json.dumps({"config": settings, "architecture": arch}, sort_keys=True, default=str).encode())
+    h.update(
+        json.dumps({"config": settings, "architecture": arch}, sort_keys=True, default=str).encode()
+    )
     for tensor in data:
         arr = tensor.detach().cpu().contiguous().numpy()
         h.update(f"{arr.dtype}{arr.shape}".encode())
@@ -144,12 +160,16 @@ class Checkpoint:
             tensors = load(blob)
             meta = safetensors_json(blob, _META_KEY)
         except (SafetensorError, ValueError, KeyError, TypeError, RecursionError) as exc:
-            raise ModelFileError(f"{self.path} is not a flarecast training checkpoint: {exc}") from exc
+            raise ModelFileError(
+                f"{self.path} is not a flarecast training checkpoint: {exc}"
+            ) from exc
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise ModelFileError(f"{self.path} is not a {FORMAT} checkpoint")
         return meta, tensors
 
-    def start(self, net: nn.Module, config: Any, data: Sequence[torch.Tensor]) -> ResumeState | None:
+    def start(
+        self, net: nn.Module, config: Any, data: Sequence[torch.Tensor]
+    ) -> ResumeState | None:
         """Fingerprint the run; when resuming from a matching file, load its parameters into ``net``.
 
         Called by the training loop before it builds the optimiser.
@@ -182,22 +202,40 @@ class Checkpoint:
             return None
         meta, tensors = self._read()
         if meta.get("fingerprint") != self._fingerprint:
-            raise ConfigError(f"{self.path} was written by a different training run (other settings or data), so "
-                              "it cannot be resumed: train without --resume to start afresh")
-        saved = {key[len("net/"):]: value for key, value in tensors.items() if key.startswith("net/")}
+            raise ConfigError(
+                f"{self.path} was written by a different training run (other settings or data), so "
+                "it cannot be resumed: train without --resume to start afresh"
+            )
+        saved = {
+            key[len("net/") :]: value for key, value in tensors.items() if key.startswith("net/")
+        }
         if set(saved) != {name for name, _ in net.named_parameters()}:
-            raise ModelFileError(f"{self.path}: its parameters {sorted(saved)} do not fit the network")
+            raise ModelFileError(
+                f"{self.path}: its parameters {sorted(saved)} do not fit the network"
+            )
         device = next(net.parameters()).device
         replace_parameters(net, lambda name, p: saved[name].to(device))
         loop = {key: tensors[f"loop/{key}"].numpy().copy() for key in _LOOP_KEYS}
-        history = {key[len("history/"):]: list(value.numpy().copy()) for key, value in tensors.items()
-                   if key.startswith("history/")}
+        history = {
+            key[len("history/") :]: list(value.numpy().copy())
+            for key, value in tensors.items()
+            if key.startswith("history/")
+        }
         self.resumed_epoch = int(meta["epoch"])
         return ResumeState(self.resumed_epoch, loop, history, tensors)
 
-    def save(self, epoch: int, *, net: nn.Module, opt: torch.optim.Optimizer, order_gens: Sequence[torch.Generator],
-             drop_gen: torch.Generator, best: Any, loop: dict[str, np.ndarray],
-             history: dict[str, list[np.ndarray]]) -> None:
+    def save(
+        self,
+        epoch: int,
+        *,
+        net: nn.Module,
+        opt: torch.optim.Optimizer,
+        order_gens: Sequence[torch.Generator],
+        drop_gen: torch.Generator,
+        best: Any,
+        loop: dict[str, np.ndarray],
+        history: dict[str, list[np.ndarray]],
+    ) -> None:
         """Write the state after ``epoch`` atomically (replacing the previous epoch's file)."""
         from safetensors.torch import save
 
@@ -211,15 +249,28 @@ class Checkpoint:
         names = _optimizer_names(opt, net)
         for i, entry in opt.state_dict()["state"].items():
             for key, value in entry.items():
-                tensors[f"optim/{names[i]}/{key}"] = cpu(value if torch.is_tensor(value) else torch.tensor(value))
+                tensors[f"optim/{names[i]}/{key}"] = cpu(
+                    value if torch.is_tensor(value) else torch.tensor(value)
+                )
         tensors |= {f"best/{name}": cpu(t) for name, t in best.state_dict().items()}
         tensors |= {f"rng/order/{m}": cpu(g.get_state()) for m, g in enumerate(order_gens)}
         tensors["rng/dropout"] = cpu(drop_gen.get_state())
-        tensors |= {f"loop/{key}": torch.from_numpy(np.ascontiguousarray(loop[key])) for key in _LOOP_KEYS}
-        tensors |= {f"history/{key}": torch.from_numpy(np.stack(rows)) for key, rows in history.items() if rows}
-        meta = {"format": FORMAT, "epoch": int(epoch), "fingerprint": self._fingerprint,
-                "flarecast_version": __version__, "torch_version": torch.__version__,
-                "saved": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+        tensors |= {
+            f"loop/{key}": torch.from_numpy(np.ascontiguousarray(loop[key])) for key in _LOOP_KEYS
+        }
+        tensors |= {
+            f"history/{key}": torch.from_numpy(np.stack(rows))
+            for key, rows in history.items()
+            if rows
+        }
+        meta = {
+            "format": FORMAT,
+            "epoch": int(epoch),
+            "fingerprint": self._fingerprint,
+            "flarecast_version": __version__,
+            "torch_version": torch.__version__,
+            "saved": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
         blob = save(tensors, metadata={_META_KEY: json.dumps(meta)})
         with atomic_path(self.path) as tmp:
             tmp.write_bytes(blob)

@@ -79,8 +79,10 @@ class DDPContext:
         """``net`` (already on :attr:`device`) in :class:`~torch.nn.parallel.DistributedDataParallel`."""
         first = next(net.parameters())
         if self.backend == "nccl" and first.device.type != "cuda":
-            raise ConfigError(f"The model is on {first.device} but this torchrun process group uses NCCL, which "
-                              "needs CUDA tensors; train with --device cuda (or auto), or on the CPU with gloo.")
+            raise ConfigError(
+                f"The model is on {first.device} but this torchrun process group uses NCCL, which "
+                "needs CUDA tensors; train with --device cuda (or auto), or on the CPU with gloo."
+            )
         ids = [first.device.index] if first.device.type == "cuda" else None
         return nn.parallel.DistributedDataParallel(net, device_ids=ids)
 
@@ -102,8 +104,10 @@ class DDPContext:
         """
         size = idx.shape[1]
         if size < self.world_size:
-            raise ConfigError(f"A training batch has {size} rows per member, fewer than the {self.world_size} "
-                              "torchrun processes; use a larger batch_size or fewer processes.")
+            raise ConfigError(
+                f"A training batch has {size} rows per member, fewer than the {self.world_size} "
+                "torchrun processes; use a larger batch_size or fewer processes."
+            )
         local = torch.tensor_split(idx, self.world_size, dim=1)[self.rank]
         return local, self.world_size * local.shape[1] / size
 
@@ -132,7 +136,9 @@ def _env_int(name: str) -> int:
     try:
         return int(value)
     except ValueError:
-        raise ConfigError(f"The torchrun environment variable {name} must be an integer. Got {value!r}.") from None
+        raise ConfigError(
+            f"The torchrun environment variable {name} must be an integer. Got {value!r}."
+        ) from None
 
 
 def init_from_env(device: str = "auto", *, timeout_s: float = 600.0) -> DDPContext | None:
@@ -162,29 +168,42 @@ def init_from_env(device: str = "auto", *, timeout_s: float = 600.0) -> DDPConte
         return None
     missing = [v for v in _ENV if v not in os.environ]
     if missing:
-        raise ConfigError(f"WORLD_SIZE is set but {missing} are not: start data-parallel training with "
-                          "torchrun, e.g. torchrun --nproc_per_node=2 --no-python flarecast train ...")
+        raise ConfigError(
+            f"WORLD_SIZE is set but {missing} are not: start data-parallel training with "
+            "torchrun, e.g. torchrun --nproc_per_node=2 --no-python flarecast train ..."
+        )
     rank, world, local = _env_int("RANK"), _env_int("WORLD_SIZE"), _env_int("LOCAL_RANK")
     if not (world >= 1 and 0 <= rank < world and local >= 0):
-        raise ConfigError(f"Inconsistent torchrun variables: RANK={rank}, WORLD_SIZE={world}, LOCAL_RANK={local}.")
+        raise ConfigError(
+            f"Inconsistent torchrun variables: RANK={rank}, WORLD_SIZE={world}, LOCAL_RANK={local}."
+        )
     name = str(device)
     if name.startswith("mps"):
-        raise ConfigError("Data-parallel training (torchrun) supports CUDA (NCCL) and the CPU (gloo), not MPS.")
+        raise ConfigError(
+            "Data-parallel training (torchrun) supports CUDA (NCCL) and the CPU (gloo), not MPS."
+        )
     use_cuda = name.startswith("cuda") or (name == "auto" and torch.cuda.is_available())
     if use_cuda:
         if not torch.cuda.is_available():
-            raise ConfigError(f"Device {name!r} was requested under torchrun but torch sees no CUDA GPU.")
+            raise ConfigError(
+                f"Device {name!r} was requested under torchrun but torch sees no CUDA GPU."
+            )
         if local >= torch.cuda.device_count():
-            raise ConfigError(f"LOCAL_RANK {local} has no GPU: this node has {torch.cuda.device_count()}; "
-                              "use --nproc_per_node <= the number of GPUs.")
+            raise ConfigError(
+                f"LOCAL_RANK {local} has no GPU: this node has {torch.cuda.device_count()}; "
+                "use --nproc_per_node <= the number of GPUs."
+            )
         torch.cuda.set_device(local)  # so "cuda" means this rank's GPU everywhere below
         target, backend = torch.device("cuda", local), "nccl"
     else:
         target, backend = torch.device("cpu"), "gloo"
     if not dist.is_initialized():
-        dist.init_process_group(backend=backend, init_method="env://",
-                                timeout=dt.timedelta(seconds=timeout_s),
-                                device_id=target if backend == "nccl" else None)
+        dist.init_process_group(
+            backend=backend,
+            init_method="env://",
+            timeout=dt.timedelta(seconds=timeout_s),
+            device_id=target if backend == "nccl" else None,
+        )
     return DDPContext(rank=rank, world_size=world, local_rank=local, device=target, backend=backend)
 
 
@@ -198,9 +217,18 @@ def active() -> DDPContext | None:
         return None
     backend = str(dist.get_backend()).lower()
     local = int(os.environ.get("LOCAL_RANK", "0"))
-    device = torch.device("cuda", torch.cuda.current_device()) if backend == "nccl" else torch.device("cpu")
-    return DDPContext(rank=dist.get_rank(), world_size=dist.get_world_size(), local_rank=local, device=device,
-                      backend=backend)
+    device = (
+        torch.device("cuda", torch.cuda.current_device())
+        if backend == "nccl"
+        else torch.device("cpu")
+    )
+    return DDPContext(
+        rank=dist.get_rank(),
+        world_size=dist.get_world_size(),
+        local_rank=local,
+        device=device,
+        backend=backend,
+    )
 
 
 def shutdown() -> None:

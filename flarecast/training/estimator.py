@@ -46,16 +46,27 @@ __all__ = ["FlareClassifier", "build_network"]
 _CHUNK = 65536  # rows per inference pass: bounds memory for big tables
 
 
-def build_network(architecture: dict[str, Any], *, dropout: float, base_rate: float, seed: int) -> torch.nn.Module:
+def build_network(
+    architecture: dict[str, Any], *, dropout: float, base_rate: float, seed: int
+) -> torch.nn.Module:
     """The untrained ensemble network described by ``architecture`` (see ``EnsembleMLP.architecture``)."""
     cls = {"mlp": EnsembleMLP, "sequence": EnsembleGRU}[architecture["kind"]]
     extra = {"skip": True} if architecture.get("skip") else {}
-    return cls(architecture["n_features"], tuple(architecture["hidden"]), dropout=dropout, base_rate=base_rate,
-               n_members=architecture["n_members"], seed=seed, activation=architecture.get("activation", "tanh"),
-               **extra)
+    return cls(
+        architecture["n_features"],
+        tuple(architecture["hidden"]),
+        dropout=dropout,
+        base_rate=base_rate,
+        n_members=architecture["n_members"],
+        seed=seed,
+        activation=architecture.get("activation", "tanh"),
+        **extra,
+    )
 
 
-def _logistic_start(z: np.ndarray, y: np.ndarray, pos_weight: float = 1.0) -> tuple[np.ndarray, float]:
+def _logistic_start(
+    z: np.ndarray, y: np.ndarray, pos_weight: float = 1.0
+) -> tuple[np.ndarray, float]:
     """Coefficients and intercept of an L2 logistic regression (C=1) on transformed rows: the linear path's start.
 
     ``pos_weight`` weights the positive rows, so that "weighted-ce" starts from the linear model of its own
@@ -177,9 +188,13 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         config = TrainConfig(**params)
         check_config(config)
         t = self.threshold
-        if not (t == "tss" or (isinstance(t, int | float) and not isinstance(t, bool) and 0 <= t <= 1)):
-            raise ConfigError(f"The 'threshold' parameter of FlareClassifier must be a float in [0, 1] or 'tss'. "
-                              f"Got {t!r} instead.")
+        if not (
+            t == "tss" or (isinstance(t, int | float) and not isinstance(t, bool) and 0 <= t <= 1)
+        ):
+            raise ConfigError(
+                f"The 'threshold' parameter of FlareClassifier must be a float in [0, 1] or 'tss'. "
+                f"Got {t!r} instead."
+            )
         return config
 
     # -- input handling ------------------------------------------------------------------------
@@ -194,29 +209,46 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
             names = self._columns(X) if fitting else list(self.feature_names_in_)
             missing = [c for c in names if c not in X.columns]
             if missing:
-                raise SchemaError(f"FlareClassifier: input lacks feature column(s) {missing}; the model uses "
-                                  f"{names}")
+                raise SchemaError(
+                    f"FlareClassifier: input lacks feature column(s) {missing}; the model uses "
+                    f"{names}"
+                )
             try:
                 arr = X[names].to_numpy(dtype=float, na_value=np.nan)
             except (TypeError, ValueError) as exc:
-                raise SchemaError(f"FlareClassifier: feature columns must be numeric: {exc}") from exc
+                raise SchemaError(
+                    f"FlareClassifier: feature columns must be numeric: {exc}"
+                ) from exc
         else:
             arr = np.asarray(X, dtype=float)
             if arr.ndim != 2:
-                raise DataError(f"FlareClassifier: X must be 2-D (n_samples, n_features); got shape {arr.shape}")
-            names = list(self.features) if (fitting and self.features is not None) else (
-                [f"x{i}" for i in range(arr.shape[1])] if fitting else list(self.feature_names_in_))
+                raise DataError(
+                    f"FlareClassifier: X must be 2-D (n_samples, n_features); got shape {arr.shape}"
+                )
+            names = (
+                list(self.features)
+                if (fitting and self.features is not None)
+                else (
+                    [f"x{i}" for i in range(arr.shape[1])]
+                    if fitting
+                    else list(self.feature_names_in_)
+                )
+            )
             if arr.shape[1] != len(names):
-                raise SchemaError(f"FlareClassifier: X has {arr.shape[1]} columns; the model uses {len(names)} "
-                                  f"features {names}")
+                raise SchemaError(
+                    f"FlareClassifier: X has {arr.shape[1]} columns; the model uses {len(names)} "
+                    f"features {names}"
+                )
         if fitting:
             self.feature_names_in_ = np.asarray(names, dtype=object)
             self.n_features_in_ = len(names)
         bad = ~np.isfinite(arr)
         if bad.any():
             rows, cols = np.nonzero(bad)
-            raise DataError(f"FlareClassifier: non-finite feature values at "
-                            f"{format_examples(rows, [names[c] for c in cols])} (row: column); drop or impute them first")
+            raise DataError(
+                f"FlareClassifier: non-finite feature values at "
+                f"{format_examples(rows, [names[c] for c in cols])} (row: column); drop or impute them first"
+            )
         return arr
 
     def _inputs(self, X: Any, Z: np.ndarray) -> tuple[torch.Tensor, ...]:
@@ -224,8 +256,10 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         if self.model != "sequence":
             return (torch.from_numpy(np.ascontiguousarray(Z, dtype=np.float32)),)
         if not isinstance(X, pd.DataFrame) or TIME not in X.columns or NOAA_AR not in X.columns:
-            raise SchemaError(f"FlareClassifier(model='sequence') needs a DataFrame with {TIME!r} and {NOAA_AR!r} "
-                              "columns to build each region's record windows")
+            raise SchemaError(
+                f"FlareClassifier(model='sequence') needs a DataFrame with {TIME!r} and {NOAA_AR!r} "
+                "columns to build each region's record windows"
+            )
         windows, mask = make_windows(Z, X[NOAA_AR], X[TIME], self.window)
         return torch.from_numpy(windows), torch.from_numpy(mask)
 
@@ -236,8 +270,10 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
             raise DataError(f"FlareClassifier: {what} must be 1-D; got shape {arr.shape}")
         values = set(np.unique(arr).tolist())
         if not values <= {0, 1}:
-            raise DataError(f"FlareClassifier: {what} must hold 0/1 labels (1 = flare); got values "
-                            f"{sorted(values, key=str)[:5]}")
+            raise DataError(
+                f"FlareClassifier: {what} must hold 0/1 labels (1 = flare); got values "
+                f"{sorted(values, key=str)[:5]}"
+            )
         return arr.astype(np.int64)
 
     # -- fit -----------------------------------------------------------------------------------
@@ -248,11 +284,16 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         if groups is not None:
             from flarecast.splits import inner_validation
 
-            return inner_validation(y, np.asarray(groups), np.arange(len(y)), fraction=0.2, seed=self.seed)
+            return inner_validation(
+                y, np.asarray(groups), np.arange(len(y)), fraction=0.2, seed=self.seed
+            )
         # No regions known: hold out the last 20% of rows as one block (time-ordered tables keep
         # it chronological), never random rows, which would leak near-duplicate records.
-        warn_user("FlareClassifier.fit got no groups and no validation set: early stopping uses the last 20% "
-                  "of the rows as validation. Pass groups= (NOAA AR numbers) to split by region.", DataWarning)
+        warn_user(
+            "FlareClassifier.fit got no groups and no validation set: early stopping uses the last 20% "
+            "of the rows as validation. Pass groups= (NOAA AR numbers) to split by region.",
+            DataWarning,
+        )
         cut = int(round(0.8 * len(y)))
         return np.arange(cut), np.arange(cut, len(y))
 
@@ -295,38 +336,62 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
             raise DataError(f"FlareClassifier: X has {len(raw)} rows but y has {len(y)}")
         if validation is None:
             tr, va = self._split(X, y, groups)
-            X_tr, X_va = (X.iloc[tr], X.iloc[va]) if isinstance(X, pd.DataFrame) else (raw[tr], raw[va])
+            X_tr, X_va = (
+                (X.iloc[tr], X.iloc[va]) if isinstance(X, pd.DataFrame) else (raw[tr], raw[va])
+            )
             raw_tr, raw_va, y_tr, y_va = raw[tr], raw[va], y[tr], y[va]
         else:
             X_tr, raw_tr, y_tr = X, raw, y
             X_va, y_va = validation
             raw_va, y_va = self._matrix(X_va, fitting=False), self._labels(y_va, "y_val")
             if len(raw_va) != len(y_va):
-                raise DataError(f"FlareClassifier: validation X has {len(raw_va)} rows but y has {len(y_va)}")
+                raise DataError(
+                    f"FlareClassifier: validation X has {len(raw_va)} rows but y has {len(y_va)}"
+                )
         for name, labels in (("training", y_tr), ("validation", y_va)):
             if labels.min(initial=1) == labels.max(initial=0) or len(labels) == 0:
-                raise DataError(f"FlareClassifier: the {name} rows hold only one class ({len(labels)} rows, "
-                                f"{int(labels.sum())} positives); both flares and non-flares are needed")
+                raise DataError(
+                    f"FlareClassifier: the {name} rows hold only one class ({len(labels)} rows, "
+                    f"{int(labels.sum())} positives); both flares and non-flares are needed"
+                )
 
         self.classes_ = np.array([0, 1])
-        self.transformer_ = FeatureTransformer(feature_names=list(self.feature_names_in_), log=self.log).fit(raw_tr)
+        self.transformer_ = FeatureTransformer(
+            feature_names=list(self.feature_names_in_), log=self.log
+        ).fit(raw_tr)
         self.base_rate_ = float(y_tr.mean())
         self.device_ = resolve_device(config.device)
-        arch = {"kind": config.model, "n_features": self.n_features_in_, "hidden": list(config.hidden),
-                "n_members": config.n_members, "activation": config.activation} | (
-                    {"skip": True} if skip_path(config) != "none" else {})
-        self.net_ = build_network(arch, dropout=config.dropout, base_rate=self.base_rate_, seed=config.seed)
+        arch = {
+            "kind": config.model,
+            "n_features": self.n_features_in_,
+            "hidden": list(config.hidden),
+            "n_members": config.n_members,
+            "activation": config.activation,
+        } | ({"skip": True} if skip_path(config) != "none" else {})
+        self.net_ = build_network(
+            arch, dropout=config.dropout, base_rate=self.base_rate_, seed=config.seed
+        )
         z_tr = self.transformer_.transform(raw_tr)
         if skip_path(config) == "logistic":
-            weight = pos_weight_from_base_rate(self.base_rate_) if config.loss == "weighted-ce" else 1.0
+            weight = (
+                pos_weight_from_base_rate(self.base_rate_) if config.loss == "weighted-ce" else 1.0
+            )
             self.net_.start_linear(*_logistic_start(z_tr, y_tr, weight))
-        self._loss_fn = make_loss(config.loss, alpha=config.alpha, gamma=config.gamma, base_rate=self.base_rate_)
+        self._loss_fn = make_loss(
+            config.loss, alpha=config.alpha, gamma=config.gamma, base_rate=self.base_rate_
+        )
         with torch_threads(config.cpu_threads, self.device_):
             result = train_ensemble(
                 self.net_,
-                self._inputs(X_tr, z_tr), torch.from_numpy(y_tr),
-                self._inputs(X_va, self.transformer_.transform(raw_va)), torch.from_numpy(y_va),
-                self._loss_fn, config, self.device_, callback=callback, checkpoint=checkpoint,
+                self._inputs(X_tr, z_tr),
+                torch.from_numpy(y_tr),
+                self._inputs(X_va, self.transformer_.transform(raw_va)),
+                torch.from_numpy(y_va),
+                self._loss_fn,
+                config,
+                self.device_,
+                callback=callback,
+                checkpoint=checkpoint,
             )
         self.best_epoch_ = result.best_epoch
         self.history_ = result.history
@@ -334,14 +399,18 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
 
         logits = self._member_logits(X_va, fitted=True)
         p_va = torch.sigmoid(torch.from_numpy(logits)).mean(0).numpy()
-        member_loss = self._loss_fn(torch.from_numpy(logits), torch.from_numpy(y_va).double().expand(len(logits), -1))
+        member_loss = self._loss_fn(
+            torch.from_numpy(logits), torch.from_numpy(y_va).double().expand(len(logits), -1)
+        )
         self.validation_ = {
             "n": len(y_va),
             "base_rate": float(y_va.mean()),
             "auc": float(batched_auc(torch.from_numpy(p_va)[None], torch.from_numpy(y_va))[0]),
             "loss": float(member_loss.mean()),
         }
-        self.threshold_ = _best_tss_threshold(p_va, y_va) if self.threshold == "tss" else float(self.threshold)
+        self.threshold_ = (
+            _best_tss_threshold(p_va, y_va) if self.threshold == "tss" else float(self.threshold)
+        )
         return self
 
     # -- prediction ----------------------------------------------------------------------------
@@ -352,10 +421,12 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         inputs = self._inputs(X, self.transformer_.transform(raw))
         self.net_.eval()
         out = []
-        autocast = torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=self.device_.type == "cuda")
+        autocast = torch.autocast(
+            device_type="cuda", dtype=torch.bfloat16, enabled=self.device_.type == "cuda"
+        )
         with torch.inference_mode(), autocast, torch_threads(self.cpu_threads, self.device_):
             for start in range(0, max(len(raw), 1), _CHUNK):
-                chunk = [t[start:start + _CHUNK].to(self.device_) for t in inputs]
+                chunk = [t[start : start + _CHUNK].to(self.device_) for t in inputs]
                 out.append(self.net_(*chunk).float().cpu())
         return torch.cat(out, dim=1).double().numpy()
 

@@ -158,7 +158,9 @@ def check_config(config: TrainConfig, owner: str = "FlareClassifier") -> None:
     problems = []
 
     def bad(name: str, rule: str) -> None:
-        problems.append(f"The {name!r} parameter of {owner} must be {rule}. Got {getattr(config, name)!r} instead.")
+        problems.append(
+            f"The {name!r} parameter of {owner} must be {rule}. Got {getattr(config, name)!r} instead."
+        )
 
     if config.loss not in LOSSES:
         bad("loss", f"one of {list(LOSSES)}")
@@ -176,7 +178,9 @@ def check_config(config: TrainConfig, owner: str = "FlareClassifier") -> None:
         config.model == "sequence" and len(config.hidden) == 0
     ):
         bad("hidden", "a tuple of ints >= 1 (at least one for the sequence model)")
-    if (config.skip is not None and config.skip not in SKIPS) or (skip_path(config) != "none" and config.model != "mlp"):
+    if (config.skip is not None and config.skip not in SKIPS) or (
+        skip_path(config) != "none" and config.model != "mlp"
+    ):
         bad("skip", f"one of {list(SKIPS)} or None ('none' for the 'sequence' model)")
     if not 0 <= config.dropout < 1:
         bad("dropout", "a float in [0, 1)")
@@ -185,8 +189,11 @@ def check_config(config: TrainConfig, owner: str = "FlareClassifier") -> None:
             bad(name, "a float >= 0")
     if not config.lr > 0:
         bad("lr", "a float > 0")
-    if config.cpu_threads is not None and (isinstance(config.cpu_threads, bool) or not isinstance(
-            config.cpu_threads, int | np.integer) or not 1 <= config.cpu_threads <= MAX_THREADS):
+    if config.cpu_threads is not None and (
+        isinstance(config.cpu_threads, bool)
+        or not isinstance(config.cpu_threads, int | np.integer)
+        or not 1 <= config.cpu_threads <= MAX_THREADS
+    ):
         bad("cpu_threads", f"an int in [1, {MAX_THREADS}] or None")
     for name in ("batch_size", "max_epochs", "patience", "n_members", "window"):
         value = getattr(config, name)
@@ -234,14 +241,22 @@ def resolve_device(name: str = "auto") -> torch.device:
     try:
         device = torch.device(name)
     except RuntimeError as exc:
-        raise ConfigError(f"Unknown device {name!r}; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'.") from exc
+        raise ConfigError(
+            f"Unknown device {name!r}; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'."
+        ) from exc
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"Device {name!r} was requested but this torch ({torch.__version__}) sees no CUDA GPU; "
-                          "use --device cpu or auto.")
+        raise ConfigError(
+            f"Device {name!r} was requested but this torch ({torch.__version__}) sees no CUDA GPU; "
+            "use --device cpu or auto."
+        )
     if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError(f"Device {name!r} was requested but MPS is not available; use 'cpu' or 'auto'.")
+        raise ConfigError(
+            f"Device {name!r} was requested but MPS is not available; use 'cpu' or 'auto'."
+        )
     if device.type not in ("cpu", "cuda", "mps"):
-        raise ConfigError(f"Unsupported device {name!r}; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'.")
+        raise ConfigError(
+            f"Unsupported device {name!r}; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'."
+        )
     return device
 
 
@@ -256,7 +271,9 @@ def batched_auc(scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     n_pos = pos.sum().to(torch.float64)
     n_neg = pos.numel() - n_pos
     if n_pos == 0 or n_neg == 0:
-        return torch.full((scores.shape[0],), float("nan"), dtype=torch.float64, device=scores.device)
+        return torch.full(
+            (scores.shape[0],), float("nan"), dtype=torch.float64, device=scores.device
+        )
     return (ranks[:, pos].sum(dim=1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
 
 
@@ -293,15 +310,22 @@ def _keep_members(net: nn.Module, opt: torch.optim.Optimizer, keep: torch.Tensor
         group["params"] = [mapping[p] for p in group["params"]]
     for old, new in mapping.items():
         state = opt.state.pop(old, {})
-        opt.state[new] = {key: value.index_select(0, keep) if torch.is_tensor(value) and value.dim() > 0 else value
-                          for key, value in state.items()}
+        opt.state[new] = {
+            key: value.index_select(0, keep)
+            if torch.is_tensor(value) and value.dim() > 0
+            else value
+            for key, value in state.items()
+        }
 
 
 def _optimizer(net: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     # Decay weight matrices only: decaying the output bias would pull it away from the prior.
     decay = [p for n, p in net.named_parameters() if n.endswith("weight")]
     rest = [p for n, p in net.named_parameters() if not n.endswith("weight")]
-    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    groups = [
+        {"params": decay, "weight_decay": config.weight_decay},
+        {"params": rest, "weight_decay": 0.0},
+    ]
     try:
         # The fused kernel (CPU since torch 2.4) takes a third of the time of the foreach one here.
         return torch.optim.AdamW(groups, lr=config.lr, fused=True)
@@ -367,7 +391,9 @@ def train_ensemble(
     y_va = y_val.to(device=device, dtype=torch.float32)
     n = len(y_tr)
     # Resuming restores the parameters first: DDP and the optimiser must see the restored ones.
-    resumed = None if checkpoint is None else checkpoint.start(net, config, (*x_tr, y_tr, *x_va, y_va))
+    resumed = (
+        None if checkpoint is None else checkpoint.start(net, config, (*x_tr, y_tr, *x_va, y_va))
+    )
     # Under torchrun every rank runs this same loop on its shard of each batch (flarecast.training.ddp).
     parallel = ddp.active() if isinstance(parallel, str) else parallel
     model = net if parallel is None else parallel.wrap(net)
@@ -377,7 +403,9 @@ def train_ensemble(
     order_gens = member_generators(member_seeds(config.seed + 1, k))
     drop_gen = torch.Generator(device=device).manual_seed(int(config.seed))
     n_batches = max(1, round(n / config.batch_size))
-    autocast = torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+    autocast = torch.autocast(
+        device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"
+    )
 
     best = BestWeights(net)
     higher_is_better = config.early_stopping == "auc"
@@ -390,21 +418,30 @@ def train_ensemble(
     first_epoch = 1
     if resumed is not None:
         resumed.restore(opt, net, order_gens, drop_gen, best)
-        best_score, best_epoch, since_best, active, members = (resumed.loop[key] for key in (
-            "best_score", "best_epoch", "since_best", "active", "members"))
+        best_score, best_epoch, since_best, active, members = (
+            resumed.loop[key]
+            for key in ("best_score", "best_epoch", "since_best", "active", "members")
+        )
         history, first_epoch = resumed.history, resumed.epoch + 1
 
     for epoch in range(first_epoch, config.max_epochs + 1):
         net.train()
-        perms = torch.stack([torch.randperm(n, generator=order_gens[m]) for m in members]).to(device)
+        perms = torch.stack([torch.randperm(n, generator=order_gens[m]) for m in members]).to(
+            device
+        )
         epoch_loss = torch.zeros(len(members), device=device)
         for idx in torch.tensor_split(perms, n_batches, dim=1):  # idx: (K, B)
-            if parallel is not None:  # this rank's columns; weight = its share of the batch x world size
+            if (
+                parallel is not None
+            ):  # this rank's columns; weight = its share of the batch x world size
                 idx, weight = parallel.shard(idx)
             inputs = [_rows(t, idx) for t in x_tr]
-            if config.input_noise > 0:  # drawn from the dropout generator: a seeded run stays reproducible
+            if (
+                config.input_noise > 0
+            ):  # drawn from the dropout generator: a seeded run stays reproducible
                 inputs[0] = inputs[0] + config.input_noise * torch.randn(
-                    inputs[0].shape, generator=drop_gen, device=device, dtype=inputs[0].dtype)
+                    inputs[0].shape, generator=drop_gen, device=device, dtype=inputs[0].dtype
+                )
             with autocast:
                 logits = model(*inputs, generator=drop_gen)
             member_loss = loss_fn(logits.float(), _rows(y_tr, idx)).mean(dim=1)  # (K,)
@@ -417,29 +454,48 @@ def train_ensemble(
 
         net.eval()
         with torch.inference_mode(), autocast:
-            val_logits = (net(*x_va) if parallel is None else parallel.gather_rows(net, x_va)).float()
-        val_loss = loss_fn(val_logits, y_va.expand_as(val_logits)).mean(dim=1).double().cpu().numpy()
+            val_logits = (
+                net(*x_va) if parallel is None else parallel.gather_rows(net, x_va)
+            ).float()
+        val_loss = (
+            loss_fn(val_logits, y_va.expand_as(val_logits)).mean(dim=1).double().cpu().numpy()
+        )
         val_auc = batched_auc(val_logits, y_va).cpu().numpy()
         score = val_auc if higher_is_better else val_loss
 
-        live = active[members]  # members still in the net that have not stopped (all, unless under DDP)
-        better = (score > best_score[members]) if higher_is_better else (score < best_score[members])
+        live = active[
+            members
+        ]  # members still in the net that have not stopped (all, unless under DDP)
+        better = (
+            (score > best_score[members]) if higher_is_better else (score < best_score[members])
+        )
         improved = better & live
         best.update(improved, members)
         best_score[members[improved]] = score[improved]
         best_epoch[members[improved]] = epoch
         since_best[members[live]] = np.where(improved[live], 0, since_best[members[live]] + 1)
 
-        for key, values in (("train_loss", epoch_loss.cpu().numpy()), ("val_loss", val_loss), ("val_auc", val_auc)):
+        for key, values in (
+            ("train_loss", epoch_loss.cpu().numpy()),
+            ("val_loss", val_loss),
+            ("val_auc", val_auc),
+        ):
             row = np.full(k, np.nan)
             row[members[live]] = values[live]  # NaN once a member has stopped
             history[key].append(row)
         active = since_best < config.patience
         if callback is not None:
-            callback(epoch, {"train_loss": float(np.nanmean(history["train_loss"][-1])),
-                             "val_loss": float(np.nanmean(history["val_loss"][-1])),
-                             "val_auc": float(np.nanmean(history["val_auc"][-1])) if live.any() else float("nan"),
-                             "active": int(active.sum())})
+            callback(
+                epoch,
+                {
+                    "train_loss": float(np.nanmean(history["train_loss"][-1])),
+                    "val_loss": float(np.nanmean(history["val_loss"][-1])),
+                    "val_auc": float(np.nanmean(history["val_auc"][-1]))
+                    if live.any()
+                    else float("nan"),
+                    "active": int(active.sum()),
+                },
+            )
         if not active.any():
             break
         if parallel is None and not active[members].all():
@@ -449,9 +505,22 @@ def train_ensemble(
             _keep_members(net, opt, torch.from_numpy(keep).to(device))
             members = members[keep]
         if checkpoint is not None and (parallel is None or parallel.is_main):
-            checkpoint.save(epoch, net=net, opt=opt, order_gens=order_gens, drop_gen=drop_gen, best=best,
-                            loop={"best_score": best_score, "best_epoch": best_epoch, "since_best": since_best,
-                                  "active": active, "members": members}, history=history)
+            checkpoint.save(
+                epoch,
+                net=net,
+                opt=opt,
+                order_gens=order_gens,
+                drop_gen=drop_gen,
+                best=best,
+                loop={
+                    "best_score": best_score,
+                    "best_epoch": best_epoch,
+                    "since_best": since_best,
+                    "active": active,
+                    "members": members,
+                },
+                history=history,
+            )
 
     best.restore()
     net.eval()

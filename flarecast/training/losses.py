@@ -82,8 +82,14 @@ def _check_alpha(alpha: float | None, caller: str) -> float | None:
 
 
 def _check_gamma(gamma: float, caller: str) -> float:
-    if isinstance(gamma, bool) or not isinstance(gamma, int | float) or not (gamma >= 0 and math.isfinite(gamma)):
-        raise ConfigError(f"The 'gamma' parameter of {caller} must be a float >= 0. Got {gamma!r} instead.")
+    if (
+        isinstance(gamma, bool)
+        or not isinstance(gamma, int | float)
+        or not (gamma >= 0 and math.isfinite(gamma))
+    ):
+        raise ConfigError(
+            f"The 'gamma' parameter of {caller} must be a float >= 0. Got {gamma!r} instead."
+        )
     return float(gamma)
 
 
@@ -162,7 +168,9 @@ def bce_loss(logits: torch.Tensor, targets: torch.Tensor, reduction: str = "none
     _check_reduction(reduction, "bce_loss")
     _check_shapes(logits, targets, "bce_loss")
     targets = targets.to(logits.dtype)
-    return _reduce(F.binary_cross_entropy_with_logits(logits, targets, reduction="none"), targets, reduction)
+    return _reduce(
+        F.binary_cross_entropy_with_logits(logits, targets, reduction="none"), targets, reduction
+    )
 
 
 def pos_weight_from_base_rate(base_rate: float) -> float:
@@ -200,7 +208,11 @@ def weighted_bce_loss(
     """
     _check_reduction(reduction, "weighted_bce_loss")
     _check_shapes(logits, targets, "weighted_bce_loss")
-    if isinstance(pos_weight, bool) or not isinstance(pos_weight, int | float) or not pos_weight > 0:
+    if (
+        isinstance(pos_weight, bool)
+        or not isinstance(pos_weight, int | float)
+        or not pos_weight > 0
+    ):
         raise ConfigError(
             f"The 'pos_weight' parameter of weighted_bce_loss must be a float > 0. Got {pos_weight!r} instead."
         )
@@ -235,7 +247,9 @@ def make_loss(
         return bce_loss
     if name == "weighted-ce":
         if base_rate is None:
-            raise ConfigError("The 'weighted-ce' loss needs the training base rate to set its pos_weight.")
+            raise ConfigError(
+                "The 'weighted-ce' loss needs the training base rate to set its pos_weight."
+            )
         w = pos_weight_from_base_rate(base_rate)
         return lambda z, t: weighted_bce_loss(z, t, w)
     raise ConfigError(f"Unknown loss {name!r}; choose one of {list(LOSSES)}.")

@@ -196,7 +196,9 @@ def parse_times(values: pd.Series, *, source: str, column: str) -> pd.Series:
     if pd.api.types.is_datetime64_dtype(values):
         return values.dt.tz_localize("UTC").dt.as_unit("ns")
     text = values.astype(str).str.strip()
-    if pd.api.types.is_numeric_dtype(values):  # seconds beyond what nanoseconds hold become NaT: reported below
+    if pd.api.types.is_numeric_dtype(
+        values
+    ):  # seconds beyond what nanoseconds hold become NaT: reported below
         out = pd.to_datetime(values, unit="s", utc=True, errors="coerce")
     else:
         out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
@@ -226,7 +228,9 @@ def _numbers(values: pd.Series, source: str, column: str) -> np.ndarray:
         text = values.astype(str).str.strip()
         num = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         # pandas 3 keeps a missing cell as NA through astype(str) when the column also holds text
-        missing = (text.isna() | text.str.lower().isin(["", "nan", "na", "none", "<na>"])).to_numpy(dtype=bool)
+        missing = (text.isna() | text.str.lower().isin(["", "nan", "na", "none", "<na>"])).to_numpy(
+            dtype=bool
+        )
         bad = (np.isnan(num) & ~missing) | np.isinf(num)
         text = text.to_numpy()
     if bad.any():

@@ -356,10 +356,14 @@ def _written_attrs(path: Path, frame: pd.DataFrame) -> dict[str, Any]:
     try:
         meta = json.loads(sidecar.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"{sidecar}: the attributes written with {path.name} cannot be read ({exc}); "
-                        "repair or remove it") from exc
+        raise DataError(
+            f"{sidecar}: the attributes written with {path.name} cannot be read ({exc}); "
+            "repair or remove it"
+        ) from exc
     if not isinstance(meta, dict):
-        raise DataError(f"{sidecar}: expected a JSON object of table attributes, got {type(meta).__name__}")
+        raise DataError(
+            f"{sidecar}: expected a JSON object of table attributes, got {type(meta).__name__}"
+        )
     return meta
 
 
