@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from flarecast.errors import ConfigError, MetricWarning
@@ -50,6 +50,8 @@ def test_choose_threshold_one_class_validation_falls_back():
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 1), st.floats(0, 1)), min_size=3, max_size=40))
+@example([(0, 0.0), (0, 0.0), (1, 5e-324)])  # a subnormal midpoint rounds to 0.0
+@example([(0, 0.25), (0, 0.0), (1, float(np.nextafter(0.25, 1.0)))])  # adjacent floats
 def test_choose_threshold_is_optimal_over_candidates(rows):
     y = np.array([r[0] for r in rows])
     p = np.array([r[1] for r in rows])
@@ -61,6 +63,19 @@ def test_choose_threshold_is_optimal_over_candidates(rows):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MetricWarning)
         assert M.tss(y, (p >= t).astype(int)) == pytest.approx(best)
+
+
+@pytest.mark.parametrize(
+    "low, high", [(0.0, 5e-324), (0.25, float(np.nextafter(0.25, 1.0))), (0.5, 0.5 + 2**-53)]
+)
+def test_choose_threshold_separates_adjacent_probabilities(low, high):
+    # The midpoint of two adjacent floats rounds onto the lower one; the cut must still
+    # leave the lower probability negative (TSS 1, not 0).
+    y = np.array([0, 0, 1])
+    p = np.array([low, low, high])
+    t = T.choose_threshold(y, p, "tss")
+    assert low < t <= high
+    assert M.tss(y, (p >= t).astype(int)) == 1.0
 
 
 def test_skill_curve_matches_pointwise(rng):

@@ -100,10 +100,15 @@ def choose_threshold(y_val: Any, p_val: Any, metric: str = "hss", default: float
     values = ps[last]
     if k == 0:  # nothing positive: above the largest probability
         top = values[0]
-        return float((top + 1.0) / 2.0) if top < 1.0 else float(np.nextafter(1.0, 2.0))
+        above = (top + 1.0) / 2.0
+        # Next to 1 (or at it) the midpoint rounds back onto ``top``, which would make it positive.
+        return float(above) if above > top else float(np.nextafter(top, 2.0))
     j = k - 1
     lower = values[j + 1] if j + 1 < values.size else 0.0
-    return float((values[j] + lower) / 2.0) if values[j] > lower else float(values[j])
+    mid = (values[j] + lower) / 2.0
+    # Between subnormal or adjacent floats the midpoint rounds onto ``lower``, which would make
+    # the lower probability positive too; the cut's own probability still separates them.
+    return float(mid) if mid > lower else float(values[j])
 
 
 def skill_curve(y_true: Any, p: Any, thresholds: Any) -> dict[str, np.ndarray]:
