@@ -74,7 +74,7 @@ ENV_DATA_DIR = "FLARECAST_DATA_DIR"
 ENV_CACHE_DIR = "FLARECAST_CACHE_DIR"
 ENV_DATA_URL = "FLARECAST_DATA_URL"
 #: Reader names an entry may use (dispatched in :mod:`flarecast.data.tables.read`).
-READERS: tuple[str, ...] = ("umich", "flareml", "hollanda", "liu2019", "synthetic")
+READERS: tuple[str, ...] = ("umich", "flareml", "hollanda", "liu2019", "srs", "synthetic")
 
 _log = logging.getLogger(__name__)
 _SHA = re.compile(r"^[0-9a-f]{64}$")

@@ -17,6 +17,12 @@ peak_flux     float64                     its 1-8 A peak flux, W m^-2; 0 for "N"
 
 Optional position columns ``LON_FWT`` and ``LAT_FWT`` (deg, Stonyhurst) are
 kept when a source has them; they are metadata, not features.
+
+Region-day tables (NOAA SRS, :mod:`flarecast.data.tables.srs`) add two things:
+the flare counts of the day (``flares_c``, ``flares_m``, ``flares_x``: metadata
+from which the label is made, never features) and **categorical** features
+(McIntosh components, Mt Wilson class) held as pandas ``category`` columns
+whose categories are the legal values; see :func:`categorical_features`.
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ __all__ = [
     "feature_columns",
     "Dataset",
     "META",
+    "FLARE_COUNTS",
+    "categorical_features",
 ]
 
 TIME = "time"
@@ -52,7 +60,9 @@ PEAK_FLUX = "peak_flux"
 REQUIRED: tuple[str, ...] = (TIME, NOAA_AR, GOES_CLASS, PEAK_FLUX)
 #: Columns carried along as metadata, never used as features.
 POSITION: tuple[str, ...] = ("LON_FWT", "LAT_FWT")
-META: tuple[str, ...] = (TIME, NOAA_AR, HARPNUM, GOES_CLASS, PEAK_FLUX, *POSITION)
+#: Flare counts of a region-day (C, M, X flares that day): the label's source, never features.
+FLARE_COUNTS: tuple[str, ...] = ("flares_c", "flares_m", "flares_x")
+META: tuple[str, ...] = (TIME, NOAA_AR, HARPNUM, GOES_CLASS, PEAK_FLUX, *POSITION, *FLARE_COUNTS)
 
 #: SHARP and CGEM keywords with their units (as in a CEA header / Bobra & Couvidat 2015).
 SHARP_UNITS: dict[str, str] = {
@@ -110,6 +120,11 @@ SIGNED_LOG_FEATURES: frozenset[str] = frozenset(
 )
 
 
+def categorical_features(frame: pd.DataFrame, features: list[str] | tuple[str, ...]) -> list[str]:
+    """The feature columns of ``frame`` held as pandas ``category`` columns (region-day tables)."""
+    return [c for c in features if isinstance(frame[c].dtype, pd.CategoricalDtype)]
+
+
 def feature_columns(frame: pd.DataFrame) -> list[str]:
     """Feature columns of a canonical table: every column that is not metadata, in table order."""
     return [c for c in frame.columns if c not in META]
@@ -153,6 +168,15 @@ def validate_labelled(frame: pd.DataFrame, source: str, features: list[str] | No
         problems.append(f"missing feature column(s) {absent}")
     for col in (c for c in feats if c in frame.columns):
         values = frame[col]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            # A categorical feature: every value must be one of its categories.
+            if values.isna().any():
+                rows = np.flatnonzero(values.isna().to_numpy())
+                problems.append(
+                    f"categorical feature column {col!r} has missing values at "
+                    f"{format_examples(rows, ['NaN'] * len(rows))}"
+                )
+            continue
         if not pd.api.types.is_numeric_dtype(values):
             problems.append(f"feature column {col!r} is not numeric (dtype {values.dtype})")
             continue

@@ -48,6 +48,7 @@ from flarecast.data.schema import (
     Dataset,
 )
 from flarecast.data.tables.per_flare import read_flareml, read_umich
+from flarecast.data.tables.srs import read_hayes_srs
 from flarecast.data.tables.windowed import read_hollanda, read_liu2019_demo
 from flarecast.errors import (
     ConfigError,
@@ -161,6 +162,7 @@ _READERS = {
     "flareml": read_flareml,
     "hollanda": read_hollanda,
     "liu2019": read_liu2019_demo,
+    "srs": read_hayes_srs,
 }
 
 
@@ -187,7 +189,7 @@ def _load_registered(
 
 
 def detect_layout(path: str | Path) -> str:
-    """Which reader a file needs, from its header: ``umich``, ``flareml``, ``hollanda``, ``liu2019`` or ``table``."""
+    """Which reader a file needs, from its header: ``umich``, ``flareml``, ``hollanda``, ``liu2019``, ``srs`` or ``table``."""
     path = Path(path)
     if _TABLE_SUFFIXES.get(path.suffix.lower()) != "csv":
         return "table"
@@ -202,6 +204,8 @@ def detect_layout(path: str | Path) -> str:
         return "hollanda"
     if {"flare", "timestamp", "NOAA", "HARP"} <= cols:
         return "liu2019"
+    if {"AR issue_date", "noaa_ar", "McIntosh", "MAGTYPE"} <= cols:
+        return "srs"
     return "table"
 
 
