@@ -175,6 +175,7 @@ def model_info(
         training_sha256=str(data.get("sha256") or ""),
         training_synthetic=bool(data.get("synthetic") or meta.get("synthetic") or False),
         training_cutoff=support.get("training_cutoff"),
+        training_start=support.get("training_start"),
     )
 
 
@@ -252,6 +253,7 @@ def resolve_issue_time(
     import pandas as pd
 
     from flarecast.errors import ConfigError
+    from flarecast.forecast.core import check_issue_time
 
     if date and issue_time:
         raise ConfigError("give --date or --issue-time, not both")
@@ -259,9 +261,10 @@ def resolve_issue_time(
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
             raise ConfigError(f"--date must be YYYY-MM-DD; got {date!r}")
         try:
-            return pd.Timestamp(date, tz="UTC"), None
+            t = pd.Timestamp(date, tz="UTC")
         except ValueError as exc:
             raise ConfigError(f"--date {date!r} is not a valid date ({exc})") from exc
+        return check_issue_time(t, "--date", date), None
     if issue_time:
         try:
             t = pd.Timestamp(issue_time)
@@ -269,7 +272,8 @@ def resolve_issue_time(
             raise ConfigError(
                 f"--issue-time {issue_time!r} is not an ISO 8601 time ({exc})"
             ) from exc
-        return (t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")), None
+        t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+        return check_issue_time(t, "--issue-time", issue_time), None
     if frame is None:
         return pd.Timestamp.now(tz="UTC").floor(
             "min"
@@ -366,7 +370,7 @@ def forecast(
 
     from flarecast.config import replace
     from flarecast.errors import ConfigError
-    from flarecast.forecast.core import ForecastConfig, make_forecast
+    from flarecast.forecast.core import ForecastConfig, make_forecast, training_overlap
     from flarecast.forecast.report import forecast_to_dict, percent, write_report
 
     if bool(features_spec) == jsoc:
@@ -407,7 +411,8 @@ def forecast(
         f"Full disk: Class M {percent(fc.full_disk_m)}%  Class X {percent(fc.full_disk_x)}% "
         "(1 - prod(1 - p_i), regions assumed independent)"
     )
-    for w in fc.warnings:
+    overlap = training_overlap(fc.issue_time, info)
+    for w in (*fc.warnings, *([overlap] if overlap else [])):
         click.echo(f"Warning: {w}", err=True)
     click.echo(
         f"Wrote {day}/ (forecast.json, .csv, .txt, .md, .html) and {Path(out_dir) / 'index.html'}"

@@ -53,6 +53,8 @@ __all__ = [
     "forecast_support",
     "latest_records",
     "location_string",
+    "check_issue_time",
+    "training_overlap",
     "make_forecast",
 ]
 
@@ -157,6 +159,7 @@ class ModelInfo:
     training_sha256: str = ""
     training_synthetic: bool = False
     training_cutoff: str | None = None
+    training_start: str | None = None
     inference: str = ""
     positive_class: str | None = "M1.0"
 
@@ -300,20 +303,28 @@ def forecast_support(X: pd.DataFrame, peak_flux: Any, times: Any = None) -> dict
     peak_flux : array-like of float, shape (n,)
         Their label fluxes, W m^-2 (0 = no flare), for the X/M climatology.
     times : array-like of datetime, shape (n,), optional
-        Their record times; the newest is the training-data cut-off.
+        Their record times; the newest is the training-data cut-off, the oldest its start.
 
     Returns
     -------
     dict
-        ``feature_range`` ({name: [min, max]}), ``x_counts`` ([n_M, n_X]) and
-        ``training_cutoff`` (ISO UTC string or None).
+        ``feature_range`` ({name: [min, max]}), ``x_counts`` ([n_M, n_X]),
+        ``training_cutoff`` and ``training_start`` (newest and oldest record time,
+        ISO UTC strings or None).
     """
     n_m, n_x = x_climatology(peak_flux)
-    cutoff = None
+    start = cutoff = None
     if times is not None and len(times):
-        newest = pd.to_datetime(pd.Series(times), utc=True).max()
+        parsed = pd.to_datetime(pd.Series(times), utc=True)
+        oldest, newest = parsed.min(), parsed.max()
+        start = None if pd.isna(oldest) else oldest.strftime("%Y-%m-%dT%H:%M:%SZ")
         cutoff = None if pd.isna(newest) else newest.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {"feature_range": training_range(X), "x_counts": [n_m, n_x], "training_cutoff": cutoff}
+    return {
+        "feature_range": training_range(X),
+        "x_counts": [n_m, n_x],
+        "training_cutoff": cutoff,
+        "training_start": start,
+    }
 
 
 def location_string(lat: float, lon: float) -> str:
@@ -323,11 +334,37 @@ def location_string(lat: float, lon: float) -> str:
     return f"{'N' if lat >= 0 else 'S'}{round(abs(lat)):02d}{'W' if lon >= 0 else 'E'}{round(abs(lon)):02d}"
 
 
+#: Issue times a forecast can hold: pandas' nanosecond range, less a day at each end for the
+#: look-back and the valid period.
+ISSUE_TIME_RANGE = (pd.Timestamp("1677-09-22", tz="UTC"), pd.Timestamp("2262-04-10", tz="UTC"))
+
+
+def check_issue_time(
+    t: pd.Timestamp, name: str = "issue_time", given: str | None = None
+) -> pd.Timestamp:
+    """``t`` (timezone-aware) in UTC, or a :class:`ConfigError` naming ``name`` when out of range.
+
+    ``given`` is the value as the user wrote it, for the message (default ``t`` in ISO 8601).
+
+    Raises
+    ------
+    ConfigError
+        When ``t`` lies outside :data:`ISSUE_TIME_RANGE`.
+    """
+    lo, hi = ISSUE_TIME_RANGE
+    if not lo <= t <= hi:
+        raise ConfigError(
+            f"{name} {given or t.isoformat()} lies outside the times a forecast can hold "
+            f"({lo:%Y-%m-%d} to {hi:%Y-%m-%d} UTC)."
+        )
+    return t.tz_convert("UTC")
+
+
 def _utc(ts: Any, name: str) -> pd.Timestamp:
     t = pd.Timestamp(ts)
     if t.tzinfo is None:
         raise ConfigError(f"{name} must be timezone-aware (UTC); got naive {t.isoformat()}")
-    return t.tz_convert("UTC")
+    return check_issue_time(t, name)
 
 
 def _region_ids(frame: pd.DataFrame) -> pd.Series:
@@ -512,6 +549,36 @@ def _proba(model: Any, X: pd.DataFrame, what: str) -> np.ndarray:
     return out
 
 
+def _valid_end(t0: pd.Timestamp, valid_hours: float) -> pd.Timestamp:
+    try:
+        end = t0 + pd.Timedelta(hours=valid_hours)
+    except (OverflowError, ValueError):  # OutOfBoundsTimedelta/-Datetime are ValueErrors
+        end = ISSUE_TIME_RANGE[1] + pd.Timedelta(days=1)
+    return check_issue_time(end, "the end of the valid period")
+
+
+def training_overlap(issue_time: pd.Timestamp, info: ModelInfo) -> str | None:
+    """A warning when ``issue_time`` lies inside the model's training period, else None.
+
+    A forecast for such a day may come from a model that saw that day's
+    records and their outcomes. It is not put in the report, because whether
+    the input holds those records (rather than an independent series) is not
+    known here; the command line prints it.
+    """
+    if info.training_cutoff is None:
+        return None
+    end = pd.Timestamp(info.training_cutoff)
+    start = pd.Timestamp(info.training_start) if info.training_start else None
+    if issue_time > end or (start is not None and issue_time < start):
+        return None
+    period = f"{start:%Y-%m-%d} to {end:%Y-%m-%d}" if start is not None else f"up to {end:%Y-%m-%d}"
+    return (
+        f"the issue time {issue_time:%Y-%m-%d %H:%M} UTC lies inside the training period of the "
+        f"model {info.model_id} ({period}): if the input holds its training records, the forecast "
+        "comes from a model that has seen their outcomes."
+    )
+
+
 def make_forecast(
     frame: pd.DataFrame,
     model: Any,
@@ -546,6 +613,7 @@ def make_forecast(
     """
     config = config or ForecastConfig()
     t0 = _utc(issue_time, "issue_time")
+    valid_end = _valid_end(t0, config.valid_hours)
     records, notes = latest_records(frame, t0, config)
     flags, reasons, warnings = _flags(records, info, config)
     n = len(records)
@@ -659,7 +727,7 @@ def make_forecast(
     return Forecast(
         issue_time=t0,
         valid_start=t0,
-        valid_end=t0 + pd.Timedelta(hours=config.valid_hours),
+        valid_end=valid_end,
         regions=regions,
         full_disk_m=full_m,
         full_disk_x=full_x,

@@ -44,7 +44,7 @@ from typing import Any
 import pandas as pd
 
 from flarecast import __version__
-from flarecast.errors import ConfigError
+from flarecast.errors import ConfigError, DataError
 from flarecast.forecast.core import FLAGS, Forecast
 from flarecast.forecast.html import render_html, render_index
 from flarecast.io import atomic_path, exchange_paths, folder_lock
@@ -463,9 +463,18 @@ def write_report(fc: Forecast, root: str | Path, *, history_days: int = 30) -> P
 
     Raises
     ------
+    DataError
+        If ``fc`` lists no region (no record in the look-back window): nothing is written.
     FlarecastError
         If another run holds the folder for more than :data:`LOCK_TIMEOUT_S` seconds.
     """
+    if len(fc.regions) == 0:
+        # a "--%" page would read as a forecast; a day without data publishes nothing
+        raise DataError(
+            f"no region of {fc.input.source} has a record within {fc.config.lookback_hours:g} h "
+            f"before the issue time {fc.issue_time:%Y-%m-%d %H:%M} UTC, so there is nothing to "
+            f"forecast and no report was written. {' '.join(fc.notes[len(fc.input.notes) :])}".rstrip()
+        )
     root = Path(root)
     if root.exists() and not root.is_dir():
         raise ConfigError(f"--out {root} exists and is not a folder")
