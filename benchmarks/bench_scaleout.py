@@ -7,7 +7,7 @@ Usage::
 
 **Labelling.** The 10 million SYNTHETIC SHARP records and the real NCEI
 catalogue of ``bench_labels.py`` are labelled (24 h window) by
-``label_records`` in this process, and with ``scheduler=`` a
+``label_records`` in this process, and with ``executor=`` a Dask executor on a
 ``LocalCluster`` of 1 and of 2 single-threaded worker processes on
 127.0.0.1 (partitioned by region; the client splits the records, sends each
 worker its partition with only its regions' flares, and puts the answers back
@@ -59,7 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_labels import catalogue, sharp_records  # noqa: E402  (the same records and catalogue)
 
 from flarecast.labels import label_records  # noqa: E402
-from flarecast.scaleout.dask import make_client, single_threaded  # noqa: E402
+from flarecast.scaleout.dask import DaskExecutor, make_client, single_threaded  # noqa: E402
 
 
 def load() -> str:
@@ -92,7 +92,7 @@ def bench_labels(args: argparse.Namespace) -> None:
         client, started = cluster(n, stack)
         client.run(_warm_labels)
         label_records(
-            records.head(50_000), events, scheduler=client
+            records.head(50_000), events, executor=DaskExecutor(client)
         )  # first use: imports, connections
         clusters[n] = client
         print(f"LocalCluster with {n} worker process(es) started in {started:.1f} s")
@@ -105,7 +105,7 @@ def bench_labels(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     label_records(records, events, horizon="24h")
     for client in clusters.values():
-        label_records(records, events, horizon="24h", scheduler=client)
+        label_records(records, events, horizon="24h", executor=DaskExecutor(client))
     print(f"warm-up round (not recorded): {time.perf_counter() - t0:.1f} s")
     for rep in range(args.repeats):
         for name in times:
@@ -117,7 +117,7 @@ def bench_labels(args: argparse.Namespace) -> None:
             else:
                 client = clusters[1 if name == "1 worker" else 2]
                 w0 = client.run(time.process_time)
-                out = label_records(records, events, horizon="24h", scheduler=client)
+                out = label_records(records, events, horizon="24h", executor=DaskExecutor(client))
                 w1 = client.run(time.process_time)
                 client_cpu, per_worker = time.process_time() - c0, [w1[w] - w0[w] for w in w1]
                 cpu[name].append(client_cpu + sum(per_worker))
@@ -170,7 +170,7 @@ def bench_labels(args: argparse.Namespace) -> None:
 
 
 def _warm_fits() -> int:
-    import flarecast.evaluation.protocol  # noqa: F401
+    import flarecast.evaluation.fits  # noqa: F401
     import flarecast.training.estimator  # noqa: F401
 
     return 1
@@ -178,7 +178,8 @@ def _warm_fits() -> int:
 
 def bench_sweep(args: argparse.Namespace) -> None:
     from flarecast.data.tables.read import load_dataset
-    from flarecast.evaluation.protocol import Protocol, run_protocol
+    from flarecast.evaluation.fits import run_protocol
+    from flarecast.evaluation.protocol import Protocol
     from flarecast.targets import make_targets
 
     with warnings.catch_warnings():
@@ -205,7 +206,7 @@ def bench_sweep(args: argparse.Namespace) -> None:
     print(f"LocalCluster with 2 worker processes started in {started:.1f} s")
     with single_threaded():
         run_protocol(targets, data.features, warm)  # warm-up: torch's first fit here
-    run_protocol(targets, data.features, warm, scheduler=client)  # and on the workers
+    run_protocol(targets, data.features, warm, executor=DaskExecutor(client))  # and on the workers
     times: dict[str, list[float]] = {"sequential": [], "dask": []}
     cpu: dict[str, list[float]] = {"sequential": [], "dask": []}
     bound: dict[str, list[float]] = {"dask": []}
@@ -217,7 +218,7 @@ def bench_sweep(args: argparse.Namespace) -> None:
         times["sequential"].append(time.perf_counter() - t0)
         cpu["sequential"].append(time.process_time() - c0)
         t0, c0, w0 = time.perf_counter(), time.process_time(), client.run(time.process_time)
-        par = run_protocol(targets, data.features, protocol, scheduler=client)
+        par = run_protocol(targets, data.features, protocol, executor=DaskExecutor(client))
         times["dask"].append(time.perf_counter() - t0)
         w1 = client.run(time.process_time)
         client_cpu, per_worker = time.process_time() - c0, [w1[w] - w0[w] for w in w1]

@@ -70,8 +70,9 @@ import pandas as pd
 
 from flarecast.data.tables.read import load_dataset
 from flarecast.evaluation.bootstrap import interval, summarise
+from flarecast.evaluation.fits import run_protocol
 from flarecast.evaluation.metrics import roc_auc, tss
-from flarecast.evaluation.protocol import Fold, Protocol, ProtocolResult, make_folds, run_protocol
+from flarecast.evaluation.protocol import Fold, Protocol, ProtocolResult, make_folds
 from flarecast.splits import inner_validation
 from flarecast.targets import make_targets
 

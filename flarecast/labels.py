@@ -73,7 +73,7 @@ def label_records(
     history: str | pd.Timedelta | None = None,
     coverage: tuple[object, object] | None = None,
     unknown: str = "missing",
-    scheduler: Any = None,
+    executor: Any = None,
 ) -> pd.DataFrame:
     """Attach to every record the largest flare of its region in its forecast window.
 
@@ -101,10 +101,10 @@ def label_records(
         Period the catalogue covers; default from ``events.attrs`` or its event times.
     unknown : {"missing", "drop"}, default "missing"
         Records whose label cannot be known (window outside the coverage, no region).
-    scheduler : str or distributed.Client, optional
-        Label on a Dask cluster ("local", "processes", "tcp://HOST:PORT" or a
-        client), partitioned by region; the result is identical. See
-        :mod:`flarecast.scaleout.dask`. Default: in this process.
+    executor : flarecast.execution.Executor, optional
+        Label in whole-region partitions, one task each, on this executor (e.g. a Dask cluster's,
+        :class:`flarecast.scaleout.dask.DaskExecutor`); the result is identical. See
+        :mod:`flarecast.partitions`. Default: in one piece, in this process.
 
     Returns
     -------
@@ -125,13 +125,14 @@ def label_records(
     DataError
         If no event has a region number (nothing could be attributed).
     """
-    if scheduler is not None:
-        from flarecast.scaleout.dask import label_records_distributed
+    if executor is not None:
+        from flarecast.partitions import label_in_partitions
 
-        return label_records_distributed(
+        return label_in_partitions(
+            label_records,
             records,
             events,
-            scheduler=scheduler,
+            executor=executor,
             horizon=horizon,
             latency=latency,
             event_time=event_time,
@@ -367,7 +368,7 @@ def labelled_table(
     history: str | pd.Timedelta | None = None,
     harp_map: pd.DataFrame | None = None,
     keywords: list[str] | None = None,
-    scheduler: Any = None,
+    executor: Any = None,
 ) -> pd.DataFrame:
     """Label a SHARP series and return it as a canonical labelled table ready for training.
 
@@ -389,8 +390,8 @@ def labelled_table(
         label by HARP, so a HARP spanning several regions counts all their flares.
     keywords : list of str, optional
         Feature columns; default ``series.attrs["keywords"]``, else the SHARP keywords present.
-    scheduler : str or distributed.Client, optional
-        Label on a Dask cluster, as for :func:`label_records` (same table).
+    executor : flarecast.execution.Executor, optional
+        Label in region partitions on this executor, as for :func:`label_records` (same table).
 
     Returns
     -------
@@ -415,7 +416,7 @@ def labelled_table(
         events, key = events_by_harp(events, harp_map), HARPNUM
     labelled = label_records(series, events, horizon=horizon, latency=latency, event_time=event_time,
                              key=key, history=history, coverage=coverage, unknown="drop",
-                             scheduler=scheduler)  # fmt: skip
+                             executor=executor)  # fmt: skip
     if keywords is None:
         keywords = list(
             series.attrs.get("keywords") or [c for c in series.columns if c in SHARP_UNITS]

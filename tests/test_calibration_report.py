@@ -15,15 +15,10 @@ from flarecast.data.synthetic import demo_dataset
 from flarecast.evaluation.bootstrap import summarise
 from flarecast.evaluation.calibration import fit_calibrator, load_calibrator
 from flarecast.evaluation.figures import reliability_figure
+from flarecast.evaluation.fits import calibrate_fold, run_protocol
+from flarecast.evaluation.methods import METHODS, MethodSpec
 from flarecast.evaluation.metrics import brier, roc_auc
-from flarecast.evaluation.protocol import (
-    METHODS,
-    MethodSpec,
-    Protocol,
-    calibrate_fold,
-    make_folds,
-    run_protocol,
-)
+from flarecast.evaluation.protocol import Protocol, make_folds
 from flarecast.evaluation.score import score_model
 from flarecast.evaluation.tables import calibration_table, format_markdown
 from flarecast.targets import make_targets
@@ -126,7 +121,7 @@ def test_one_class_validation_gives_nan_not_a_crash(small, methods, result):
 
 
 def _any_fit(small):
-    from flarecast.evaluation.protocol import fit_fold
+    from flarecast.evaluation.fits import fit_fold
 
     targets, feats = small
     fold = make_folds(targets, Protocol(folds=3))[0]

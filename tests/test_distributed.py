@@ -21,11 +21,13 @@ from hypothesis import strategies as st
 from flarecast.cli import main
 from flarecast.data.synthetic import demo_catalogue, demo_dataset, demo_sharp_series
 from flarecast.errors import ConfigError, SchemaError
+from flarecast.evaluation.fits import FitQueue, run_protocol
 from flarecast.evaluation.importance import ImportanceCollector
-from flarecast.evaluation.protocol import Protocol, make_folds, run_protocol
+from flarecast.evaluation.protocol import Protocol, make_folds
 from flarecast.evaluation.tune import TuneConfig, tune_focal
 from flarecast.labels import label_records, labelled_table
-from flarecast.scaleout.dask import FitPool, make_client, region_partitions
+from flarecast.partitions import label_in_partitions, region_partitions
+from flarecast.scaleout.dask import DaskExecutor, dask_executor, make_client
 from flarecast.targets import make_targets
 
 distributed = pytest.importorskip("distributed")
@@ -192,11 +194,11 @@ def test_labels_equal_single_process_row_for_row(client, records_and_events, opt
         records, events, **{k: v for k, v in options.items() if k != "partitions"}
     )
     if "partitions" in options:
-        from flarecast.scaleout.dask import label_records_distributed
-
-        dask = label_records_distributed(records, events, scheduler=client, **options)
+        dask = label_in_partitions(
+            label_records, records, events, executor=DaskExecutor(client), **options
+        )
     else:
-        dask = label_records(records, events, scheduler=client, **options)
+        dask = label_records(records, events, executor=DaskExecutor(client), **options)
     assert_same(single, dask)
     assert (
         dask.attrs["records_without_region"] > 0
@@ -208,7 +210,11 @@ def test_labels_equal_single_process_row_for_row(client, records_and_events, opt
 
 def test_labels_equal_through_a_scheduler_address(address, records_and_events):
     records, events = records_and_events
-    assert_same(label_records(records, events), label_records(records, events, scheduler=address))
+    with dask_executor(address) as executor:
+        assert executor.workers == 2
+        assert_same(
+            label_records(records, events), label_records(records, events, executor=executor)
+        )
 
 
 def test_labelled_table_by_harp_equal(client):
@@ -222,7 +228,9 @@ def test_labelled_table_by_harp_equal(client):
         ignore_index=True,
     ).astype({"harpnum": "Int64", "noaa_ar": "Int64"})
     single = labelled_table(series, events, history="24h", harp_map=mapping)
-    dask = labelled_table(series, events, history="24h", harp_map=mapping, scheduler=client)
+    dask = labelled_table(
+        series, events, history="24h", harp_map=mapping, executor=DaskExecutor(client)
+    )
     assert_same(single, dask)
     assert single.attrs["key"] == "harpnum" and len(single) > 1000
 
@@ -237,7 +245,7 @@ def test_real_catalogue_and_series_equal(client, data_dir):
         warnings.simplefilter("ignore")  # the 4 malformed rows are counted by the reader
         events = read_catalogue("ncei-1996-2022", data_dir=data_dir, on_bad_rows="skip")
     single = labelled_table(series, events, history="24h")
-    dask = labelled_table(series, events, history="24h", scheduler=client)
+    dask = labelled_table(series, events, history="24h", executor=DaskExecutor(client))
     assert_same(single, dask)
     assert len(single) > 5000 and single["goes_class"].str[0].eq("X").any()
 
@@ -245,11 +253,11 @@ def test_real_catalogue_and_series_equal(client, data_dir):
 def test_labelling_errors_match_the_single_process_path(client, records_and_events):
     records, events = records_and_events
     with pytest.raises(ConfigError, match="'horizon' parameter must be a duration > 0"):
-        label_records(records, events, horizon="0h", scheduler=client)
+        label_records(records, events, horizon="0h", executor=DaskExecutor(client))
     bad = records.copy()
     bad.iloc[[4, 9], bad.columns.get_loc("time")] = pd.NaT
     with pytest.raises(SchemaError, match=r"missing times at rows \[4, 9\]"):
-        label_records(bad, events, scheduler=client)
+        label_records(bad, events, executor=DaskExecutor(client))
 
 
 def test_cli_label_with_scheduler(tmp_path, address):
@@ -317,7 +325,7 @@ def test_reproduce_sweep_equals_sequential(client, small_targets):
         seed=4,
     )
     collectors, results, order = [], [], []
-    for scheduler in (None, client):
+    for executor in (None, DaskExecutor(client)):
         collector = ImportanceCollector(
             targets.frame[list(data.features)].reset_index(drop=True),
             targets.y.astype(int),
@@ -331,7 +339,7 @@ def test_reproduce_sweep_equals_sequential(client, small_targets):
                 data.features,
                 protocol,
                 on_fit=collector,
-                scheduler=scheduler,
+                executor=executor,
                 progress=lambda fold, method, calls=calls: calls.append((fold, method)),
             )
         )
@@ -351,24 +359,24 @@ def test_tune_sweep_equals_sequential(client, small_targets):
     protocol = Protocol(folds=2, seeds=1, network=FAST, seed=1)
     config = TuneConfig(alphas=(0.25, 0.5, 0.75), gammas=(1.0, 2.0, 3.0))
     single = tune_focal(targets, data.features, protocol, config)
-    dask = tune_focal(targets, data.features, protocol, config, scheduler=client)
+    dask = tune_focal(targets, data.features, protocol, config, executor=DaskExecutor(client))
     pd.testing.assert_frame_equal(single, dask, check_exact=True)
     assert len(dask) == 5 and dask["selected"].sum() == 1  # (best alpha, gamma 2) is trained once
 
 
-def test_fit_pool_runs_a_fit_once(client, small_targets):
+def test_fit_queue_runs_a_fit_once(client, small_targets):
     data, targets = small_targets
     protocol = Protocol(folds=2, seeds=1, methods=("logistic",), network=FAST)
     folds = make_folds(targets, protocol)
     X = targets.frame[list(data.features)].reset_index(drop=True)
-    from flarecast.evaluation.protocol import METHODS
+    from flarecast.evaluation.methods import METHODS
 
-    pool = FitPool(client, X, targets.y.astype(int), targets.groups, METHODS)
-    pool.submit(protocol, folds)
-    pool.submit(protocol, folds)  # already running: not submitted again
-    assert len(pool._futures) == 2
-    estimator, fit = pool.result(protocol, folds[1], "logistic")
-    assert estimator is None and len(fit.p_test) == len(folds[1].test) and len(pool._futures) == 1
+    queue = FitQueue(DaskExecutor(client), X, targets.y.astype(int), targets.groups, METHODS)
+    queue.submit(protocol, folds)
+    queue.submit(protocol, folds)  # already running: not submitted again
+    assert len(queue._pending) == 2
+    estimator, fit = queue.result(protocol, folds[1], "logistic")
+    assert estimator is None and len(fit.p_test) == len(folds[1].test) and len(queue._pending) == 1
 
 
 def test_cli_reproduce_and_tune_with_scheduler(tmp_path, address):

@@ -15,7 +15,9 @@ from sklearn.pipeline import make_pipeline
 from flarecast.data.synthetic import demo_dataset
 from flarecast.errors import ConfigError, MetricWarning
 from flarecast.evaluation.bootstrap import summarise
-from flarecast.evaluation.protocol import METHODS, MethodSpec, Protocol, make_folds, run_protocol
+from flarecast.evaluation.fits import run_protocol
+from flarecast.evaluation.methods import METHODS, MethodSpec
+from flarecast.evaluation.protocol import Protocol, make_folds
 from flarecast.evaluation.thresholds import choose_threshold
 from flarecast.features.transforms import FeatureTransformer
 from flarecast.targets import make_targets

@@ -16,7 +16,8 @@ from sklearn.pipeline import make_pipeline
 from flarecast.cli import main
 from flarecast.data.synthetic import demo_dataset
 from flarecast.errors import ConfigError
-from flarecast.evaluation.protocol import MethodSpec, Protocol, make_folds
+from flarecast.evaluation.methods import MethodSpec
+from flarecast.evaluation.protocol import Protocol, make_folds
 from flarecast.evaluation.tune import TuneConfig, tune_focal, validation_scores
 from flarecast.features.transforms import FeatureTransformer
 from flarecast.targets import make_targets

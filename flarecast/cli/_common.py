@@ -12,7 +12,7 @@ import click
 
 from flarecast.errors import ConfigError, FlarecastError, FlarecastWarning
 
-__all__ = ["friendly_errors", "data_warnings_to_stderr", "target_options"]
+__all__ = ["friendly_errors", "data_warnings_to_stderr", "target_options", "scheduler_executor"]
 
 
 def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -48,6 +48,19 @@ def data_warnings_to_stderr() -> Iterator[None]:
                 click.echo(f"Warning: {w.message}", err=True)
             else:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+
+
+@contextlib.contextmanager
+def scheduler_executor(scheduler: str | None) -> Iterator[Any]:
+    """The executor for a ``--scheduler`` value: None (work in this process) when it is None,
+    else a Dask one (:func:`flarecast.scaleout.dask.dask_executor`), closed with its cluster."""
+    if scheduler is None:
+        yield None
+        return
+    from flarecast.scaleout.dask import dask_executor
+
+    with dask_executor(scheduler) as executor:
+        yield executor
 
 
 def _negatives_callback(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:

@@ -19,7 +19,12 @@ from typing import Any
 
 import click
 
-from flarecast.cli._common import friendly_errors, target_options
+from flarecast.cli._common import (
+    duration_callback,
+    friendly_errors,
+    scheduler_executor,
+    target_options,
+)
 
 __all__ = ["reproduce", "tune", "evaluate", "build_protocol"]
 
@@ -119,7 +124,10 @@ def _common_options(func: Any) -> Any:
             "--cutoff", default=None, help="First test time for --split chrono [2015-01-01]."
         ),
         click.option(
-            "--gap", default=None, help="Gap before the cutoff, >= the forecast horizon [48h]."
+            "--gap",
+            default=None,
+            callback=duration_callback,
+            help="Gap before the cutoff, >= the forecast horizon, with a unit [48h].",
         ),
         target_options,
         click.option(
@@ -246,7 +254,7 @@ def reproduce(
     interrupted run continues with --resume.
     """
     from flarecast.evaluation.bootstrap import summarise
-    from flarecast.evaluation.protocol import run_protocol
+    from flarecast.evaluation.fits import run_protocol
     from flarecast.evaluation.tables import calibration_table, format_markdown, write_outputs
 
     started = dt.datetime.now(dt.UTC)
@@ -280,14 +288,14 @@ def reproduce(
             fold.index, name, fit, tables
         )  # kept at once: a kill from now on loses nothing of it
 
-    with _progress_bar(steps) as progress:
+    with _progress_bar(steps) as progress, scheduler_executor(scheduler) as executor:
         result = run_protocol(
             targets,
             data.features,
             protocol,
             progress=progress,
             on_fit=on_fit,
-            scheduler=scheduler,
+            executor=executor,
             done={key: fit for key, (fit, _) in done.items()},
         )
     if collector is not None:  # fold and method order, whichever fits were resumed
@@ -427,9 +435,9 @@ def tune(
     n_folds = 1 if protocol.split == "chrono" else protocol.folds
     # The pair (best alpha, fixed gamma) is trained once, in stage 1.
     n_pairs = len(set(tune_cfg.alphas)) + len(set(tune_cfg.gammas) - {tune_cfg.fixed_gamma})
-    with _progress_bar(n_folds * n_pairs) as progress:
+    with _progress_bar(n_folds * n_pairs) as progress, scheduler_executor(scheduler) as executor:
         table = tune_focal(
-            targets, data.features, protocol, tune_cfg, progress=progress, scheduler=scheduler
+            targets, data.features, protocol, tune_cfg, progress=progress, executor=executor
         )
     meta = _data_meta(data, targets, protocol, started, time.perf_counter() - t0)
     meta["tune"] = cfg.to_dict(tune_cfg)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from flarecast.cli._common import data_warnings_to_stderr, friendly_errors
+from flarecast.cli._common import data_warnings_to_stderr, friendly_errors, scheduler_executor
 
 __all__ = ["label", "sharp", "retrain"]
 
@@ -96,16 +96,17 @@ def label(sharp_source, catalogue, catalogue_format, horizon, latency, event_tim
         )
         series = read_sharp_series(sharp_source, data_dir=data_dir)
         mapping = read_harp_map(harp_map) if harp_map is not None else None
-        table = labelled_table(
-            series,
-            events,
-            horizon=horizon,
-            latency=latency,
-            event_time=event_time,
-            history="24h" if history else None,
-            harp_map=mapping,
-            scheduler=scheduler,
-        )
+        with scheduler_executor(scheduler) as executor:
+            table = labelled_table(
+                series,
+                events,
+                horizon=horizon,
+                latency=latency,
+                event_time=event_time,
+                history="24h" if history else None,
+                harp_map=mapping,
+                executor=executor,
+            )
         table.attrs["created"] = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
     write_table(table, out)
     a = table.attrs

@@ -3,7 +3,7 @@
 This is the recipe of Lin et al. (2017, sec. 5.1) as users apply it: with
 gamma = 2, try several alpha; keep the best alpha and try several gamma.
 Each candidate (alpha, gamma) is trained on every outer fold's *fit* rows
-exactly as in :func:`flarecast.evaluation.protocol.run_protocol`, and scored on that
+exactly as in :func:`flarecast.evaluation.fits.run_protocol`, and scored on that
 fold's inner *validation* rows only (mean over folds). The test folds play no
 part in the choice; score the chosen pair with ``flarecast reproduce --alpha
 --gamma`` afterwards.
@@ -19,17 +19,12 @@ import numpy as np
 import pandas as pd
 
 from flarecast.errors import ConfigError
+from flarecast.evaluation.fits import FitQueue, run_protocol, table_queue
+from flarecast.evaluation.methods import METHODS, MethodSpec
 from flarecast.evaluation.metrics import roc_auc, scores_from_counts
-from flarecast.evaluation.protocol import (
-    METHODS,
-    Fold,
-    FoldFit,
-    MethodSpec,
-    Protocol,
-    make_folds,
-    run_protocol,
-)
+from flarecast.evaluation.protocol import Fold, FoldFit, Protocol, make_folds
 from flarecast.evaluation.thresholds import choose_threshold
+from flarecast.execution import Executor
 
 __all__ = ["TuneConfig", "validation_scores", "tune_focal"]
 
@@ -103,7 +98,7 @@ def _score_candidate(
     folds: list[Fold],
     methods: Mapping[str, MethodSpec],
     progress: Callable[[int, str], None] | None,
-    scheduler: Any = None,
+    queue: FitQueue,
 ) -> dict[str, Any]:
     y = np.asarray(targets.y).astype(int)
     per_fold: list[dict[str, float]] = []
@@ -122,7 +117,7 @@ def _score_candidate(
         folds=folds,
         progress=progress,
         on_fit=record,
-        scheduler=scheduler,
+        queue=queue,
     )
     frame = pd.DataFrame(per_fold)
     row: dict[str, Any] = {"alpha": protocol.alpha, "gamma": protocol.gamma}
@@ -142,7 +137,7 @@ def tune_focal(
     methods: Mapping[str, MethodSpec] | None = None,
     folds: list[Fold] | None = None,
     progress: Callable[[int, str], None] | None = None,
-    scheduler: Any = None,
+    executor: Executor | None = None,
 ) -> pd.DataFrame:
     """Two-stage search of the focal-loss alpha and gamma, selected on validation folds only.
 
@@ -154,13 +149,13 @@ def tune_focal(
         Folds, seeds, network settings; its ``alpha``/``gamma`` are replaced by the candidates.
     config : TuneConfig, optional
     methods : mapping, optional
-        Registry holding the ``"focal"`` method (default :data:`flarecast.evaluation.protocol.METHODS`).
+        Registry holding the ``"focal"`` method (default :data:`flarecast.evaluation.methods.METHODS`).
     folds : list of Fold, optional
         Default :func:`flarecast.evaluation.protocol.make_folds`.
     progress : callable(fold_index, method), optional
-    scheduler : str, distributed.Client or flarecast.scaleout.dask.FitPool, optional
-        Run the fits as Dask tasks (see :mod:`flarecast.scaleout.dask`): all
-        candidates x folds of a stage are submitted together. Same table as
+    executor : flarecast.execution.Executor, optional
+        Runs the fits (e.g. a Dask cluster's, built by the command line): all candidates x
+        folds of a stage are submitted together, and the table is shared once. Same table as
         without. Default: one fit after another in this process.
 
     Returns
@@ -176,32 +171,15 @@ def tune_focal(
     if "focal" not in registry:
         raise ConfigError("tune_focal needs a 'focal' method in the registry")
     folds = make_folds(targets, protocol) if folds is None else folds
-    if scheduler is not None:
-        from flarecast.scaleout.dask import FitPool, fit_pool
-
-        if not isinstance(scheduler, FitPool):  # one pool (the table sent once) for both stages
-            with fit_pool(scheduler, targets, features, registry) as pool:
-                return tune_focal(
-                    targets,
-                    features,
-                    protocol,
-                    config,
-                    methods=registry,
-                    folds=folds,
-                    progress=progress,
-                    scheduler=pool,
-                )
+    queue = table_queue(executor, targets, features, registry)  # the table shared once
 
     def submit_stage(pairs: list[tuple[float, float]]) -> None:
         # Start every candidate x fold of a stage at once; run() below then collects them in order.
-        if scheduler is not None:
-            for a, g in pairs:
-                if (a, g) in rows:  # trained in stage 1 already
-                    continue
-                cand = dataclasses.replace(
-                    protocol, alpha=float(a), gamma=float(g), methods=("focal",)
-                )
-                scheduler.submit(cand, folds)
+        for a, g in pairs:
+            if (a, g) in rows:  # trained in stage 1 already
+                continue
+            cand = dataclasses.replace(protocol, alpha=float(a), gamma=float(g), methods=("focal",))
+            queue.submit(cand, folds)
 
     key = f"val_{config.select}"
     rows: dict[tuple[float, float], dict[str, Any]] = {}
@@ -211,7 +189,7 @@ def tune_focal(
             cand = dataclasses.replace(protocol, alpha=float(alpha), gamma=float(gamma))
             rows[(alpha, gamma)] = {
                 "stage": stage,
-                **_score_candidate(targets, features, cand, folds, registry, progress, scheduler),
+                **_score_candidate(targets, features, cand, folds, registry, progress, queue),
             }
         return rows[(alpha, gamma)]
 
