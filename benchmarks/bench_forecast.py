@@ -36,8 +36,9 @@ _PHASES = r"""
 import json, sys, time
 t = time.perf_counter()
 import pandas
-from flarecast.cli.forecast import load_forecaster, read_input, resolve_issue_time
 from flarecast.forecast.core import make_forecast
+from flarecast.forecast.inputs import read_input, resolve_issue_time
+from flarecast.forecast.loading import load_forecaster
 from flarecast.forecast.report import write_report
 t_import = time.perf_counter()
 model, info, x = load_forecaster(sys.argv[1])
@@ -64,7 +65,7 @@ def _setup(folder: Path) -> tuple[Path, Path]:
 
     from flarecast.data.synthetic import demo_dataset, demo_sharp_series
     from flarecast.evaluation.calibration import fit_calibrator, save_calibrator
-    from flarecast.forecast.core import forecast_support
+    from flarecast.forecast.support import forecast_support
     from flarecast.training.artifacts import save_model
     from flarecast.training.estimator import FlareClassifier
 

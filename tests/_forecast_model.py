@@ -15,7 +15,7 @@ def train_tiny_model(folder: Path, *, seed: int = 0) -> Path:
     """Train a few epochs of a focal-loss network on a small SYNTHETIC demo set and save a full model folder."""
     from flarecast.data.synthetic import demo_dataset
     from flarecast.evaluation.calibration import fit_calibrator, save_calibrator
-    from flarecast.forecast.core import forecast_support
+    from flarecast.forecast.support import forecast_support
     from flarecast.training.artifacts import save_model
     from flarecast.training.estimator import FlareClassifier
 

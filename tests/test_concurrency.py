@@ -233,7 +233,8 @@ class _Scale:
 
 
 def tagged_forecast(tag: int):
-    from flarecast.forecast.core import InputInfo, ModelInfo, make_forecast
+    from flarecast.forecast.config import InputInfo, ModelInfo
+    from flarecast.forecast.core import make_forecast
 
     t0 = pd.Timestamp(DAY, tz="UTC")
     frame = pd.DataFrame(

@@ -9,17 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flarecast.errors import ConfigError, SchemaError
-from flarecast.forecast.core import (
-    ForecastConfig,
-    ModelInfo,
-    forecast_support,
-    full_disk_probability,
-    latest_records,
-    location_string,
-    make_forecast,
-    training_range,
-    x_climatology,
-)
+from flarecast.forecast.config import ForecastConfig, ModelInfo
+from flarecast.forecast.core import full_disk_probability, make_forecast
+from flarecast.forecast.records import latest_records, location_string
+from flarecast.forecast.support import forecast_support, training_range, x_climatology
 
 T0 = pd.Timestamp("2014-01-02T00:00:00Z")
 FEATURES = ("USFLUX", "MEANSHR")

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flarecast.forecast.core import InputInfo, ModelInfo, make_forecast
+from flarecast.forecast.config import InputInfo, ModelInfo
+from flarecast.forecast.core import make_forecast
 from flarecast.forecast.report import write_report
 
 pytestmark = pytest.mark.browser

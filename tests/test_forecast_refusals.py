@@ -13,7 +13,9 @@ from click.testing import CliRunner
 
 from flarecast.cli import main
 from flarecast.errors import ConfigError
-from flarecast.forecast.core import ModelInfo, forecast_support, make_forecast, training_overlap
+from flarecast.forecast.config import ForecastConfig, ModelInfo
+from flarecast.forecast.core import make_forecast
+from flarecast.forecast.support import forecast_support, training_overlap
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _forecast_model import TRAIN_DATA, train_tiny_model  # noqa: E402
@@ -77,8 +79,6 @@ def test_make_forecast_refuses_an_unrepresentable_issue_time_or_valid_period():
     info = ModelInfo("m", (), "positive: >= M1.0; negative: C")
     with pytest.raises(ConfigError, match=r"issue_time 9999-12-31T00:00:00\+00:00 lies outside"):
         make_forecast(frame, None, info, pd.Timestamp("9999-12-31", tz="UTC"))
-    from flarecast.forecast.core import ForecastConfig
-
     with pytest.raises(ConfigError, match="the end of the valid period .* lies outside"):
         make_forecast(
             frame,

@@ -15,7 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from flarecast.cli import main
-from flarecast.forecast.core import ForecastConfig, InputInfo, ModelInfo, make_forecast
+from flarecast.forecast.config import ForecastConfig, InputInfo, ModelInfo
+from flarecast.forecast.core import make_forecast
 from flarecast.forecast.report import (
     FILES,
     SCHEMA_PATH,
@@ -575,7 +576,7 @@ class RecordedJSOC:
 
 
 def test_jsoc_input_asks_for_the_look_back_window_of_the_nrt_series(model_dir, records):
-    from flarecast.cli.forecast import read_jsoc
+    from flarecast.forecast.inputs import read_jsoc
     from flarecast.training.artifacts import load_model
 
     features = tuple(load_model(model_dir).feature_names_in_)

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from flarecast import __version__
-from flarecast.forecast.core import FLAGS, Forecast
+from flarecast.forecast.core import Forecast
+from flarecast.forecast.flags import FLAGS
 
 __all__ = [
     "render_html",

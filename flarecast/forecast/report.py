@@ -45,7 +45,8 @@ import pandas as pd
 
 from flarecast import __version__
 from flarecast.errors import ConfigError, DataError
-from flarecast.forecast.core import FLAGS, Forecast
+from flarecast.forecast.core import Forecast
+from flarecast.forecast.flags import FLAGS
 from flarecast.forecast.html import render_html, render_index
 from flarecast.io import atomic_path, exchange_paths, folder_lock
 

@@ -217,7 +217,7 @@ def write_retrained(
     """
     from flarecast.evaluation.calibration import save_calibrator
     from flarecast.evaluation.tables import provenance
-    from flarecast.forecast.core import forecast_support
+    from flarecast.forecast.support import forecast_support
     from flarecast.training.artifacts import save_model
 
     out = Path(out)
