@@ -1,11 +1,15 @@
 """The ``flarecast`` command line: a thin click group, the only place that prints.
 
 Subcommands live in their own modules and are imported only when run, so
-``flarecast --help`` answers without importing torch or matplotlib.
+``flarecast --help`` answers without importing torch or matplotlib. Whatever
+the operating system refuses in any command (a read-only or full disk, an
+unreadable file, no usable temporary folder) and running out of memory end
+here as one ``Error:`` line with a non-zero exit status, never a traceback.
 """
 
 from __future__ import annotations
 
+import errno
 import importlib
 
 import click
@@ -53,6 +57,21 @@ class _LazyGroup(click.Group):
         if importlib.util.find_spec(module) is None:
             return None
         return getattr(importlib.import_module(module), attr)
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:  # click's main() already handles a closed pipe
+                raise
+            from flarecast.cli._outputs import os_error_message
+
+            raise click.ClickException(os_error_message(exc)) from exc
+        except MemoryError as exc:
+            detail = f": {exc}" if str(exc) else ""
+            raise click.ClickException(
+                f"out of memory{detail}; try a smaller data set, fewer --seeds or a larger machine"
+            ) from exc
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, _COMMANDS[name][2]) for name in self.list_commands(ctx)]

@@ -1,0 +1,137 @@
+"""What every command does around its files: refuse outputs that would destroy inputs,
+and say in one line what the operating system refused.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import click
+
+__all__ = ["os_error_message", "check_output"]
+
+_HINTS = {
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EEXIST: "it exists and is not a folder",
+    errno.EROFS: "the folder cannot be written",
+    errno.ENOSPC: "free some space or choose another --out",
+    errno.EACCES: "check the permissions",
+    errno.EPERM: "check the permissions",
+}
+
+
+# flarecast.io writes every file as ``.NAME.RANDOM.tmp`` beside NAME and renames it
+# at the end; the user asked for NAME and knows nothing of the temporary name.
+_TEMPORARY = re.compile(r"(^|/)\.([^/]+)\.[^./]+\.tmp$")
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line naming the path(s) and the cause of an operating-system error.
+
+    ``[Errno 28] No space left on device: 'out/.t.csv.x1.tmp'`` becomes
+    ``out/.t.csv.x1.tmp: No space left on device (free some space or choose
+    another --out)``. An error without a path (a write to a full disk) keeps
+    the operating system's words.
+    """
+    cause = exc.strerror or str(exc) or type(exc).__name__
+    hint = _HINTS.get(exc.errno or 0)
+    if hint:
+        cause = f"{cause} ({hint})"
+    if exc.filename is None:
+        return cause
+    where = _TEMPORARY.sub(r"\1\2", os.fsdecode(exc.filename))
+    if exc.filename2 is not None:
+        where = f"{where} -> {os.fsdecode(exc.filename2)}"
+    return f"{where}: {cause}"
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # either does not exist: compare the resolved names
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    real, top = Path(os.path.realpath(path)), Path(os.path.realpath(folder))
+    return real == top or top in real.parents
+
+
+def check_output(
+    out: str | Path,
+    *,
+    inputs: Iterable[str | Path | None] = (),
+    models: Iterable[str | Path | None] = (),
+    data_dir: str | Path | None = None,
+    option: str = "--out",
+) -> None:
+    """Refuse an output path that would overwrite something the user needs.
+
+    Refused, before anything is written: the output is one of the command's
+    input files; it is a model folder or lies inside one; it is a file of a
+    registered data set (or catalogue), or a folder holding one, in the data
+    folder or the download cache. Symbolic links and other names of the same
+    file are followed, so ``./in.csv`` and a link to it are the same input.
+
+    Parameters
+    ----------
+    out : path
+        The file or folder the command is about to write.
+    inputs : paths
+        The files the command reads; ``None`` entries (options not given) are skipped.
+    models : paths
+        Model folders the command reads; nothing inside them may be written.
+    data_dir : path, optional
+        The command's ``--data-dir``; ``$FLARECAST_DATA_DIR`` and the cache are checked too.
+    option : str, default "--out"
+        The option named in the message.
+
+    Raises
+    ------
+    click.BadParameter
+        Naming the output, what it would destroy and what to do instead.
+    """
+    out = Path(out)
+    for source in inputs:
+        if source is not None and Path(source).is_file() and _same(out, Path(source)):
+            raise click.BadParameter(
+                f"{out} is an input of this command ({source}); writing it would destroy "
+                "the input. Choose another path.",
+                param_hint=option,
+            )
+    for model in models:
+        if model is not None and Path(model).is_dir() and _inside(out, Path(model)):
+            raise click.BadParameter(
+                f"{out} is inside the model folder {model}; writing there would destroy "
+                "the model. Choose a path outside it.",
+                param_hint=option,
+            )
+    for name, path in _registered_files(data_dir):
+        if _same(out, path) or (out.is_dir() and _inside(path, out)):
+            raise click.BadParameter(
+                f"{out} is {'' if out.is_dir() else 'a file of '}the registered data set "
+                f"{name!r} ({path}); registered data are read only. Choose another path.",
+                param_hint=option,
+            )
+
+
+def _registered_files(data_dir: str | Path | None) -> list[tuple[str, Path]]:
+    """(name, path) of every registered data-set and catalogue file present on this machine."""
+    from flarecast.data import registry
+    from flarecast.data.catalogues.read import CATALOGUES
+
+    roots = {registry.resolve_data_dir(data_dir), registry.resolve_data_dir(None)}
+    roots.add(registry.resolve_cache_dir())
+    relative = [(e.name, f.path) for e in registry.registry().values() for f in e.files]
+    relative += [(name, p) for name, (_, paths, _) in CATALOGUES.items() for p in paths]
+    return [
+        (name, root / rel)
+        for root in roots
+        if root is not None
+        for name, rel in relative
+        if (root / rel).exists()
+    ]

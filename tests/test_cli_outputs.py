@@ -1,0 +1,280 @@
+"""Every command that writes, over the same cases: what the operating system refuses is one
+``Error:`` line (no traceback, non-zero exit, nothing half-written), and no output may
+destroy an input, a model folder or a registered data file.
+
+The commands and their arguments are one table (:data:`WRITERS`), so a new command
+joins every check by adding one row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from flarecast.cli import main
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _forecast_model import demo_records, train_tiny_model  # noqa: E402
+
+FLARECAST = Path(sys.executable).with_name("flarecast")
+
+
+@dataclasses.dataclass(frozen=True)
+class Files:
+    """Small real inputs shared by every case: a model folder, tables, a series and a catalogue."""
+
+    root: Path
+    model: Path
+    table: Path
+    sharp: Path
+    series: Path
+    events: Path
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> Files:
+    from flarecast.data.synthetic import demo_dataset
+
+    root = tmp_path_factory.mktemp("inputs")
+    model = train_tiny_model(root / "model")
+    table = root / "table.csv"
+    demo_dataset(seed=3, n_regions=30, days=20).frame.to_csv(table, index=False)
+    sharp = root / "sharp.csv"
+    demo_records(n_regions=10, days=14).to_csv(sharp, index=False)
+    series = root / "series.csv"
+    series.write_text(
+        "T_REC,HARPNUM,NOAA_AR,USFLUX,TOTPOT\n"
+        "2014.01.01_00:00:00_TAI,10,11944,1e21,1e23\n"
+        "2014.01.02_00:00:00_TAI,10,11944,2e21,2e23\n"
+        "2014.01.01_00:00:00_TAI,11,11950,3e21,3e23\n"
+    )
+    events = root / "events.csv"
+    events.write_text(
+        "Flare Class,Start Time,Peak Time,End Time,Active Region Number\n"
+        "M1.0,2013-12-31T12:00Z,2013-12-31T12:10Z,2013-12-31T12:20Z,11944\n"
+        "C3.0,2014-01-01T07:00Z,2014-01-01T07:10Z,2014-01-01T07:20Z,11950\n"
+    )
+    return Files(root, model, table, sharp, series, events)
+
+
+# command -> (arguments given the inputs and the output path, does it write a folder?)
+WRITERS: dict[str, tuple[Callable[[Files, Path], list[str]], bool]] = {
+    "predict": (
+        lambda f, out: ["predict", "--model", f.model, "--dataset", f.table, "--out", out],
+        False,
+    ),
+    "label": (
+        lambda f, out: ["label", "--sharp", f.series, "--catalogue", f.events, "--out", out],
+        False,
+    ),
+    "evaluate": (
+        lambda f, out: [
+            *("evaluate", "--model", f.model, "--dataset", f.table),
+            *("--n-boot", "10", "--no-figures", "--out", out),
+        ],
+        True,
+    ),
+    "forecast": (
+        lambda f, out: ["forecast", "--model", f.model, "--features", f.sharp, "--out", out],
+        True,
+    ),
+    "train": (
+        lambda f, out: [
+            *("train", "--dataset", "demo", "--epochs", "1", "--seeds", "1"),
+            *("--hidden", "4", "--quiet", "--out", out),
+        ],
+        True,
+    ),
+    "reproduce": (
+        lambda f, out: [
+            *("reproduce", "--dataset", "demo", "--folds", "2", "--seeds", "1"),
+            *("--methods", "climatology", "--n-boot", "10", "--no-figures", "--out", out),
+        ],
+        True,
+    ),
+    "tune": (
+        lambda f, out: [
+            *("tune", "--dataset", "demo", "--folds", "2", "--seeds", "1"),
+            *("--alphas", "0.25", "--gammas", "2", "--out", out),
+        ],
+        True,
+    ),
+    "retrain": (
+        lambda f, out: [
+            *("retrain", "--sharp", "demo", "--catalogue", "demo", "--base-model", f.model),
+            *("--epochs", "1", "--n-boot", "10", "--quiet", "--out", out),
+        ],
+        True,
+    ),
+}
+
+# Commands a test runs to completion are the quick ones; the others fail before their work.
+QUICK = ("predict", "label", "evaluate", "forecast")
+
+
+def _args(command: str, files: Files, out: Path) -> list[str]:
+    return [str(a) for a in WRITERS[command][0](files, out)]
+
+
+def _one_error_line(output: str) -> str:
+    assert "Traceback" not in output, output
+    errors = [line for line in output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, output
+    return errors[0]
+
+
+def _digest(path: Path) -> str:
+    if path.is_file():
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    return ",".join(f"{p.relative_to(path)}:{_digest(p)}" for p in sorted(path.rglob("*")))
+
+
+# -- operating-system errors: one line, in process ------------------------------------------
+
+
+@pytest.mark.parametrize("command", sorted(WRITERS))
+def test_output_below_a_file_is_one_error_line(command, files, tmp_path, monkeypatch):
+    # A path whose parent is a regular file fails for every user, root included.
+    monkeypatch.chdir(tmp_path)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("the user's file\n")
+    out = blocker / ("result" if WRITERS[command][1] else "result.csv")
+    result = CliRunner().invoke(main, _args(command, files, out))
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception  # not an OSError traceback
+    line = _one_error_line(result.output)
+    assert str(blocker) in line and ("Not a directory" in line or "File exists" in line), line
+    assert blocker.read_text() == "the user's file\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker"]
+
+
+def test_os_error_message_names_the_path_not_the_temporary_file():
+    from flarecast.cli._outputs import os_error_message
+
+    exc = OSError(30, "Read-only file system", "/data/out/.table.csv.k2j9x_1a.tmp")
+    assert os_error_message(exc) == (
+        "/data/out/table.csv: Read-only file system (the folder cannot be written)"
+    )
+    moved = OSError(18, "Invalid cross-device link", "a/x", None, "b/y")
+    assert os_error_message(moved) == "a/x -> b/y: Invalid cross-device link"
+
+
+def test_memory_error_is_one_line(monkeypatch, files, tmp_path):
+    # A table too large for the machine: the reader's MemoryError is reported, not raised.
+    import pandas as pd
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError("Unable to allocate 9.31 TiB for an array")
+
+    monkeypatch.setattr(pd, "read_csv", exhausted)
+    out = tmp_path / "p.csv"
+    result = CliRunner().invoke(main, _args("predict", files, out))
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    line = _one_error_line(result.output)
+    assert "out of memory" in line and "9.31 TiB" in line, line
+    assert not out.exists()
+
+
+# -- operating-system errors: real processes on a read-only or full file system ---------------
+
+
+def _namespace_available() -> bool:
+    try:
+        probe = subprocess.run(
+            ["unshare", "--map-root-user", "--mount", "sh", "-c", "mount -t tmpfs tmpfs /mnt"],
+            capture_output=True,
+            timeout=20,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+needs_mounts = pytest.mark.skipif(
+    not _namespace_available(),
+    reason="needs unshare and tmpfs mounts in a user namespace (util-linux, unprivileged userns)",
+)
+
+_SCRIPT = r"""
+set -e
+for d in $READ_ONLY; do mount --bind "$d" "$d"; mount -o remount,bind,ro "$d" "$d"; done
+mount -t tmpfs -o "$TMPFS" tmpfs "$WRITABLE"
+cd "$WORKDIR"
+set +e
+"$@"
+rc=$?
+echo "--- left behind:"
+find "$WRITABLE" -mindepth 1
+exit $rc
+"""
+
+
+def _run_mounted(
+    args: list[str], writable: Path, *, tmpfs: str, read_only: str = "", env=None, cwd=None
+):
+    """Run flarecast in a private mount namespace with ``writable`` a fresh tmpfs."""
+    writable.mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        **(env or {}),
+        "READ_ONLY": read_only,
+        "TMPFS": tmpfs,
+        "WRITABLE": str(writable),
+        "WORKDIR": str(cwd or writable.parent),
+        "MPLBACKEND": "Agg",
+    }
+    proc = subprocess.run(
+        ["unshare", "--map-root-user", "--mount", "sh", "-c", _SCRIPT, "sh", str(FLARECAST), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    left = proc.stdout.split("--- left behind:\n")[-1].split()
+    return proc, left
+
+
+@pytest.mark.slow
+@needs_mounts
+@pytest.mark.parametrize("disk", ["ro", "size=8k"], ids=["read-only", "full"])
+@pytest.mark.parametrize("command", QUICK + ("train", "reproduce"))
+def test_read_only_or_full_disk(command, disk, files, tmp_path):
+    writable = tmp_path / "disk"
+    out = writable / ("result" if WRITERS[command][1] else "result.csv")
+    proc, left = _run_mounted(_args(command, files, out), writable, tmpfs=disk)
+    assert proc.returncode == 1, proc.stderr
+    line = _one_error_line(proc.stderr)
+    cause = "Read-only file system" if disk == "ro" else "No space left on device"
+    assert cause in line, line
+    assert left == [], f"half-written output left on the disk: {left}"
+
+
+@pytest.mark.slow
+@needs_mounts
+@pytest.mark.parametrize("command", sorted(QUICK + ("train", "reproduce")))
+def test_no_usable_temporary_folder(command, files, tmp_path):
+    # TMPDIR names nothing, and /tmp, /var/tmp and the working folder are read only: Python's
+    # tempfile has nowhere to go. The command either does not need it or says so in one line.
+    writable = tmp_path / "disk"
+    out = writable / ("result" if WRITERS[command][1] else "result.csv")
+    proc, left = _run_mounted(
+        _args(command, files, out),
+        writable,
+        tmpfs="size=64m",
+        read_only="/tmp /var/tmp",
+        env={"TMPDIR": str(tmp_path / "missing")},
+        cwd=tmp_path,
+    )
+    if proc.returncode != 0:
+        assert proc.returncode == 1, proc.stderr
+        line = _one_error_line(proc.stderr)
+        assert "No usable temporary directory" in line, line
+        assert left == [], f"half-written output left on the disk: {left}"
