@@ -257,6 +257,7 @@ def test_config_file_sets_targets_unless_the_option_is_given(table_file, tmp_pat
     assert meta["protocol"]["negatives"] == ["C"] and meta["definition"].endswith("negative: C")
 
 
+@pytest.mark.slow
 def test_reproduce_on_real_umich_24h(data_dir, tmp_path):
     """The real Michigan 24 h table: counts match its PROVENANCE.md (597 M/X, 5,053 C, 37 X in 24 regions)."""
     result = CliRunner().invoke(

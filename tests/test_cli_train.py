@@ -17,6 +17,7 @@ def _run(args):
     return result
 
 
+@pytest.mark.slow
 def test_train_and_predict_on_real_umich(tmp_path, data_dir, monkeypatch):
     monkeypatch.setenv("FLARECAST_DATA_DIR", str(data_dir))
     out = tmp_path / "models" / "x"

@@ -32,6 +32,8 @@ import pytest
 from flarecast.forecast.report import _TEST_PAUSE_ENV, FILES, read_index_entries
 from flarecast.io import folder_lock
 
+pytestmark = pytest.mark.slow
+
 sys.path.insert(0, str(Path(__file__).parent))
 
 DAY = "2011-06-01"

@@ -178,6 +178,7 @@ def _flarecast_script() -> Path:
     return script
 
 
+@pytest.mark.slow
 def test_torchrun_two_processes_match_one_process(tmp_path):
     args = [
         "train",

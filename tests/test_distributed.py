@@ -30,6 +30,8 @@ from flarecast.partitions import label_in_partitions, region_partitions
 from flarecast.scaleout.dask import DaskExecutor, dask_executor, make_client
 from flarecast.targets import make_targets
 
+pytestmark = pytest.mark.slow
+
 distributed = pytest.importorskip("distributed")
 
 

@@ -15,7 +15,7 @@ from flarecast.forecast.config import InputInfo, ModelInfo
 from flarecast.forecast.core import make_forecast
 from flarecast.forecast.report import write_report
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = next(
     (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None

@@ -28,6 +28,8 @@ from flarecast.data.tables.read import load_dataset
 from flarecast.training.artifacts import load_model
 from flarecast.training.loop import TrainConfig
 
+pytestmark = pytest.mark.slow
+
 FLARECAST = str(Path(sys.executable).with_name("flarecast"))
 TRAIN = [
     "train",

@@ -34,6 +34,8 @@ from flarecast.training.estimator import FlareClassifier
 sys.path.insert(0, str(Path(__file__).parent))
 from _training_data import region_split, toy_table  # noqa: E402
 
+pytestmark = pytest.mark.slow
+
 FLARECAST = str(Path(sys.executable).with_name("flarecast"))
 
 

@@ -263,6 +263,7 @@ def test_holdout_split_embargo_and_straddling_regions():
         holdout_split(times, groups, gap="1h", days=0)
 
 
+@pytest.mark.slow
 def test_real_hollanda_with_hek_catalogue(data_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("FLARECAST_DATA_DIR", str(data_dir))
     base = tmp_path / "hollanda-base"
