@@ -263,8 +263,8 @@ def tagged_forecast(tag: int):
 
 
 def expected_files(tag: int) -> dict[str, str]:
+    from flarecast.forecast.formats import forecast_to_dict, render_csv, render_md, render_txt
     from flarecast.forecast.html import render_html
-    from flarecast.forecast.report import forecast_to_dict, render_csv, render_md, render_txt
 
     fc = tagged_forecast(tag)
     text = json.dumps(forecast_to_dict(fc), indent=2) + "\n"

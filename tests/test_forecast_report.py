@@ -17,17 +17,15 @@ from click.testing import CliRunner
 from flarecast.cli import main
 from flarecast.forecast.config import ForecastConfig, InputInfo, ModelInfo
 from flarecast.forecast.core import make_forecast
-from flarecast.forecast.report import (
-    FILES,
+from flarecast.forecast.formats import (
     SCHEMA_PATH,
     forecast_to_dict,
     percent,
-    read_history,
     render_csv,
     render_md,
     render_txt,
-    write_report,
 )
+from flarecast.forecast.report import FILES, read_history, write_report
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _forecast_model import TARGET, TRAIN_DATA, demo_records, train_tiny_model, write_jsoc_csv  # noqa: E402

@@ -106,9 +106,10 @@ def forecast(
     from flarecast.errors import ConfigError
     from flarecast.forecast.config import ForecastConfig
     from flarecast.forecast.core import make_forecast
+    from flarecast.forecast.formats import forecast_to_dict, percent
     from flarecast.forecast.inputs import read_input, read_jsoc, resolve_issue_time
     from flarecast.forecast.loading import load_forecaster
-    from flarecast.forecast.report import forecast_to_dict, percent, write_report
+    from flarecast.forecast.report import write_report
     from flarecast.forecast.support import training_overlap
 
     if bool(features_spec) == jsoc:
