@@ -1,0 +1,147 @@
+"""The backtest: no look-ahead, the block resampler, full-disk aggregation, the Murphy decomposition, the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from flarecast.data.tables.srs import SRS_CATEGORIES
+from flarecast.errors import ConfigError
+from flarecast.evaluation.backtest import (
+    BacktestConfig,
+    full_disk,
+    make_folds,
+    murphy,
+    run_backtest,
+    score,
+)
+from flarecast.evaluation.blocks import block_bootstrap, block_interval, rotation_blocks
+
+
+def region_days(seed: int = 0, years: int = 4, per_day: int = 3) -> pd.DataFrame:
+    """A small synthetic region-day table: regions living 10 days, flaring more when large."""
+    rng = np.random.default_rng(seed)
+    days = pd.date_range("2001-01-01 00:30", periods=365 * years, freq="D", tz="UTC")
+    rows = []
+    for i, day in enumerate(days):
+        for k in range(per_day):
+            region = 10000 + (i // 10) * per_day + k
+            size = rng.integers(0, 4)
+            n_m = rng.poisson(0.02 + 0.08 * size)
+            rows.append((day, region, "ABDE"[size], "XSAK"[size], "XOIC"[size],
+                         ["ALPHA", "BETA", "BETA-GAMMA", "BETA-GAMMA-DELTA"][size],
+                         10.0 * 4**size, 2.0 + size, 1.0 + 3 * size, n_m, int(rng.random() < 0.01)))  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["time", "noaa_ar", "mcintosh_zurich", "mcintosh_penumbra",
+                                        "mcintosh_compactness", "mtwilson", "area_msh", "extent_deg",
+                                        "spots", "flares_m", "flares_x"])  # fmt: skip
+    frame["flares_c"] = 0
+    for col, legal in SRS_CATEGORIES.items():
+        frame[col] = pd.Categorical(frame[col], categories=legal)
+    return frame
+
+
+CONFIG = dict(train_until="2002-12-31", validation_years=1, min_validation_events=5, n_boot=0)
+# Gradient boosting is the slow one; the look-ahead test keeps it, the others leave it out.
+FAST = ("climatology", "persistence", "MCSTAT", "MCEVOL", "logistic regression")
+
+
+@pytest.mark.parametrize("retrain", ["none", "yearly"])
+def test_no_test_row_is_used_to_fit_a_model_a_rate_or_a_threshold(retrain):
+    frame = region_days()
+    config = BacktestConfig(retrain=retrain, **CONFIG)
+    calls = []
+    result = run_backtest(frame, config, fit_hook=lambda *a: calls.append(a))
+    folds = {f.name: f for f in make_folds(frame["time"], config)}
+    assert len(folds) == (1 if retrain == "none" else 2)
+    seen = set()
+    for method, fold_name, purpose, rows in calls:
+        fold = folds[fold_name]
+        seen.add((method, fold_name, purpose))
+        used = frame["time"].iloc[rows]
+        # Each used row's label day ends no later than the test period starts.
+        assert (used.dt.floor("D") + pd.Timedelta(days=1) <= fold.test_start).all()
+        assert not np.intersect1d(rows, fold.test).size
+        assert (frame["time"].iloc[fold.test] >= fold.test_start).all()
+    assert len(seen) == len(config.methods) * len(folds) * 3
+    # Test predictions cover exactly the test rows of each fold, once per method.
+    regions = result["regions"]
+    for name, fold in folds.items():
+        got = regions.loc[regions["fold"] == name]
+        assert sorted(got["row"].unique()) == sorted(fold.test)
+
+
+def test_changing_test_labels_changes_no_threshold_rate_or_climatology():
+    frame = region_days()
+    config = BacktestConfig(**CONFIG, methods=FAST)
+    base = run_backtest(frame, config)
+    altered = frame.copy()
+    test = altered["time"] >= pd.Timestamp("2003-01-01", tz="UTC")
+    altered.loc[test, "flares_m"] = 3 - altered.loc[test, "flares_m"].clip(upper=3)
+    other = run_backtest(altered, config)
+    for key in ("regions", "disk"):
+        a, b = base[key], other[key]
+        np.testing.assert_array_equal(a["threshold"], b["threshold"])
+        np.testing.assert_array_equal(a["clim"], b["clim"])
+    assert not np.array_equal(base["regions"]["y"], other["regions"]["y"])
+    # Methods that do not read yesterday's label give the same test probabilities.
+    for method in ("climatology", "MCSTAT"):
+        a = base["regions"].loc[base["regions"]["method"] == method, "p"].to_numpy()
+        b = other["regions"].loc[other["regions"]["method"] == method, "p"].to_numpy()
+        np.testing.assert_array_equal(a, b)
+
+
+def test_rotation_blocks_and_block_bootstrap():
+    t = pd.to_datetime(["2009-01-01 00:30", "2009-01-27 00:30", "2009-01-28 00:30",
+                        "2009-02-23 00:30", "2009-02-24 00:30"], utc=True)  # fmt: skip
+    blocks = rotation_blocks(t)
+    assert blocks.tolist() == [0, 0, 1, 1, 2]
+    resamples = block_bootstrap(blocks, n_boot=50, seed=3)
+    sizes = {0: 2, 1: 2, 2: 1}
+    for idx in resamples:
+        drawn = pd.Series(blocks[idx]).value_counts()
+        # Whole blocks only: each block's rows appear together, a multiple of its size.
+        for b, count in drawn.items():
+            assert count % sizes[b] == 0
+            members = pd.Series(idx[blocks[idx] == b]).value_counts()
+            assert members.nunique() == 1 and len(members) == sizes[b]
+        assert drawn.sum() / 1 == len(idx)
+    assert [i.tolist() for i in block_bootstrap(blocks, 5, 3)] == [
+        i.tolist() for i in block_bootstrap(blocks, 5, 3)
+    ]
+    # The resamples vary, and a constant statistic has a zero-width interval.
+    assert len({tuple(i) for i in resamples}) > 5
+    assert block_interval(lambda i: 0.3, resamples) == (0.3, 0.3)
+    with pytest.raises(ConfigError, match="block length must be an int >= 1"):
+        rotation_blocks(t, days=0)
+
+
+def test_full_disk_probability_and_event():
+    frame = pd.DataFrame(
+        {"time": pd.to_datetime(["2010-01-01 00:30"] * 2 + ["2010-01-02 00:30"], utc=True)}
+    )
+    disk = full_disk(frame, np.array([0.5, 0.2, 0.1]), np.array([0, 1, 0]))
+    np.testing.assert_allclose(disk["p"], [1 - 0.5 * 0.8, 0.1])
+    assert disk["y"].tolist() == [1, 0]
+
+
+def test_murphy_decomposition_is_exact_when_bins_hold_one_probability():
+    y = np.array([0, 1, 1, 1, 0, 0])
+    p = np.array([0.15, 0.15, 0.85, 0.85, 0.05, 0.05])
+    m = murphy(y, p)
+    assert m["brier"] == pytest.approx(m["reliability"] - m["resolution"] + m["uncertainty"])
+    # Bins: {0.05: y 0,0}, {0.15: y 0,1}, {0.85: y 1,1}; base rate 1/2.
+    assert m["uncertainty"] == 0.25
+    assert m["reliability"] == pytest.approx((2 * 0.05**2 + 2 * 0.35**2 + 2 * 0.15**2) / 6)
+    assert m["resolution"] == pytest.approx((2 * 0.25 + 0 + 2 * 0.25) / 6)
+
+
+def test_scores_have_intervals_and_bad_settings_are_named():
+    frame = region_days()
+    config = BacktestConfig(**{**CONFIG, "n_boot": 20}, methods=FAST)
+    table = score(run_backtest(frame, config)["regions"], config)
+    assert list(table["method"]) == list(config.methods)
+    assert (table["bss_low"] <= table["bss"]).all() and (table["bss"] <= table["bss_high"]).all()
+    assert table.loc[table["method"] == "climatology", "roc_auc"].item() == 0.5
+    with pytest.raises(ConfigError, match=r"retrain must be 'none' or 'yearly'.*positive must be"):
+        BacktestConfig(retrain="monthly", positive="B").check()
