@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from flarecast.errors import ConfigError
+from flarecast.io import require_regular_file
 
 __all__ = ["from_dict", "load_toml", "to_dict", "replace"]
 
@@ -48,6 +49,8 @@ def from_dict(cls: type[C], data: dict[str, Any], source: str = "config") -> C:
 def load_toml(path: str | Path, cls: type[C], table: str | None = None) -> C:
     """Read ``cls`` from a TOML file, optionally from one ``[table]`` of it."""
     path = Path(path)
+    if path.exists():
+        require_regular_file(path, what="config file", error=ConfigError)
     try:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError as exc:

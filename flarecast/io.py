@@ -14,6 +14,7 @@ import functools
 import hashlib
 import json
 import os
+import stat
 import sys
 import tempfile
 import time
@@ -29,6 +30,7 @@ __all__ = [
     "folder_lock",
     "exchange_paths",
     "safetensors_json",
+    "require_regular_file",
 ]
 
 
@@ -179,3 +181,44 @@ def safetensors_json(blob: bytes, key: str) -> Any:
     """
     header = json.loads(blob[8 : 8 + int.from_bytes(blob[:8], "little")])
     return json.loads(header["__metadata__"][key])
+
+
+def require_regular_file(
+    path: str | Path, *, what: str = "input file", error: type | None = None
+) -> Path:
+    """``path`` if it names a regular file (links followed); else raise before anything opens it.
+
+    Opening a FIFO blocks until something writes to it, and a device or a
+    folder is never a table: each is refused with one clear error instead.
+
+    Parameters
+    ----------
+    path : str or Path
+    what : str
+        What the file is for, named in the message ("catalogue", "config file").
+    error : type, optional
+        The :class:`~flarecast.errors.FlarecastError` subclass to raise; default
+        :class:`~flarecast.errors.DataError`.
+    """
+    from flarecast.errors import DataError
+
+    error = error or DataError
+    path = Path(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError as exc:
+        raise error(f"{path}: the {what} does not exist.") from exc
+    except OSError as exc:
+        raise error(f"{path}: the {what} cannot be read ({exc.strerror or exc}).") from exc
+    if not stat.S_ISREG(mode):
+        kind = (
+            "a folder"
+            if stat.S_ISDIR(mode)
+            else "a FIFO (named pipe)"
+            if stat.S_ISFIFO(mode)
+            else "a socket"
+            if stat.S_ISSOCK(mode)
+            else "a device"
+        )
+        raise error(f"{path}: the {what} is {kind}, not a regular file; give a file.")
+    return path

@@ -41,6 +41,7 @@ import pandas as pd
 from flarecast.data.schema import GOES_CLASS, NOAA_AR, PEAK_FLUX, TIME
 from flarecast.errors import ConfigError, DataError, SchemaError
 from flarecast.goes import flux_to_class
+from flarecast.time import parse_duration, to_utc
 
 __all__ = [
     "EVENT_TIMES",
@@ -301,18 +302,7 @@ def _classes(flux: np.ndarray) -> pd.arrays.ArrowStringArray:
 
 
 def _duration(name: str, value: str | pd.Timedelta, *, positive: bool) -> pd.Timedelta:
-    try:
-        step = pd.Timedelta(value)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(
-            f"The {name!r} parameter must be a duration such as '24h'. Got {value!r} instead."
-        ) from exc
-    if pd.isna(step) or step < pd.Timedelta(0) or (positive and step == pd.Timedelta(0)):
-        need = "> 0" if positive else ">= 0"
-        raise ConfigError(
-            f"The {name!r} parameter must be a duration {need}. Got {value!r} instead."
-        )
-    return step
+    return parse_duration(value, name=name, positive=positive)
 
 
 def _fmt(step: pd.Timedelta) -> str:
@@ -352,9 +342,8 @@ def _coverage(coverage, events: pd.DataFrame, event_time: str) -> tuple[int, int
             raise DataError(
                 "The catalogue is empty and no coverage was given: no window can be labelled."
             )
-    start, end = (pd.Timestamp(c) for c in coverage)
-    start = start.tz_localize("UTC") if start.tzinfo is None else start.tz_convert("UTC")
-    end = end.tz_localize("UTC") if end.tzinfo is None else end.tz_convert("UTC")
+    # Coverage without a zone is UTC, as every catalogue reader writes it.
+    start, end = (to_utc(c, naive="utc", column="coverage") for c in coverage)
     return start.as_unit("ns").value, end.as_unit("ns").value
 
 

@@ -14,8 +14,6 @@ from flarecast.data.sharp.jsoc import (
     fetch_sharp,
     jsoc_query,
     series_from_response,
-    tai_to_utc,
-    utc_to_tai,
 )
 from flarecast.data.sharp.series import (
     clean_series,
@@ -25,6 +23,7 @@ from flarecast.data.sharp.series import (
     write_table,
 )
 from flarecast.errors import ConfigError, DataError, DownloadError, SchemaError
+from flarecast.time import tai_to_utc, utc_to_tai
 
 KEYS = ["USFLUX", "TOTUSJH", "R_VALUE"]
 

@@ -63,6 +63,22 @@ def scheduler_executor(scheduler: str | None) -> Iterator[Any]:
         yield executor
 
 
+def duration_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Refuse a duration option without a unit (``--horizon 24`` would be 24 ns); keep the text.
+
+    The text is passed on unchanged, so what a run records is what the user wrote.
+    """
+    from flarecast.time import parse_duration
+
+    if value is None:
+        return None
+    try:
+        parse_duration(value, name=f"--{param.name.replace('_', '-')}")
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from exc
+    return value
+
+
 def _negatives_callback(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
     from flarecast.targets import parse_negatives  # lazily: keeps `flarecast --help` fast
 

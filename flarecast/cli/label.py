@@ -6,7 +6,12 @@ from pathlib import Path
 
 import click
 
-from flarecast.cli._common import data_warnings_to_stderr, friendly_errors, scheduler_executor
+from flarecast.cli._common import (
+    data_warnings_to_stderr,
+    duration_callback,
+    friendly_errors,
+    scheduler_executor,
+)
 
 __all__ = ["label", "sharp", "retrain"]
 
@@ -33,8 +38,20 @@ _ON_BAD_ROWS = click.Choice(["error", "skip"])
     metavar="FORMAT",
     help="Catalogue format if it cannot be detected (ncei, swpc-list, hek, xrs-report, ...).",
 )
-@click.option("--horizon", default="24h", show_default=True, help="Forecast window length.")
-@click.option("--latency", default="0h", show_default=True, help="Gap between record and window.")
+@click.option(
+    "--horizon",
+    default="24h",
+    show_default=True,
+    callback=duration_callback,
+    help="Forecast window length, with a unit (24h, 90min, 1d).",
+)
+@click.option(
+    "--latency",
+    default="0h",
+    show_default=True,
+    callback=duration_callback,
+    help="Gap between record and window, with a unit (6h, 0h).",
+)
 @click.option(
     "--event-time",
     type=click.Choice(["peak", "start"]),
@@ -131,7 +148,11 @@ def label(sharp_source, catalogue, catalogue_format, horizon, latency, event_tim
 @click.option("--start", required=True, help="First T_REC (JSOC TAI label), e.g. 2014-01-01.")
 @click.option("--end", required=True, help="End T_REC (exclusive).")
 @click.option(
-    "--cadence", default="1h", show_default=True, help="Record spacing, a multiple of 12 min."
+    "--cadence",
+    default="1h",
+    show_default=True,
+    callback=duration_callback,
+    help="Record spacing, a multiple of 12 min.",
 )
 @click.option(
     "--series",
@@ -238,9 +259,17 @@ def sharp(
     help="New model folder; must not exist (or be empty).",
 )
 @click.option(
-    "--horizon", default=None, help="Label window length [base model's recorded window, else 24h]."
+    "--horizon",
+    default=None,
+    callback=duration_callback,
+    help="Label window length, with a unit [base model's recorded window, else 24h].",
 )
-@click.option("--latency", default=None, help="Gap between record and window [recorded, else 0h].")
+@click.option(
+    "--latency",
+    default=None,
+    callback=duration_callback,
+    help="Gap between record and window, with a unit [recorded, else 0h].",
+)
 @click.option(
     "--event-time",
     type=click.Choice(["peak", "start"]),

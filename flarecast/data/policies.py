@@ -59,6 +59,8 @@ from flarecast.errors import (
     warn_user,
 )
 from flarecast.goes import class_letter
+from flarecast.io import require_regular_file
+from flarecast.time import to_utc
 
 DUPLICATE_POLICIES = ("keep", "drop", "error")
 MISSING_POLICIES = ("drop", "error")
@@ -73,8 +75,6 @@ ENV_MAX_TABLE_BYTES = "FLARECAST_MAX_TABLE_BYTES"
 DEFAULT_MAX_TABLE_BYTES = 2 * 1024**3
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
           "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}  # fmt: skip
-# Canonical times are datetime64[ns, UTC]: this is all nanoseconds can hold.
-_NS_RANGE = (pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC"))
 # Region and HARP numbers are exact integers in float64 only below 2**53.
 _MAX_ID = 2.0**53
 #: Peak fluxes at or above this (W m^-2, class X10000: 250 times the largest
@@ -190,12 +190,6 @@ def _check_header(path: Path, sep: str) -> None:
         raise SchemaError(f"{path}: column name(s) {repeated} occur more than once in the header.")
 
 
-def outside_ns_range(parsed: pd.Series) -> np.ndarray:
-    """True where a parsed (coarser-unit) UTC time cannot be held in nanoseconds (see :func:`utc_ns`)."""
-    lo, hi = _NS_RANGE
-    return (parsed.notna() & ((parsed < lo) | (parsed > hi))).to_numpy(dtype=bool)
-
-
 def refuse_shifted_rows(
     frame: pd.DataFrame, path: Path | str, *, leading_index: bool = False
 ) -> None:
@@ -231,6 +225,7 @@ def read_text_csv(
     Refuses a file over the memory budget (see :func:`max_table_bytes`), a
     repeated column name and rows with more fields than the header.
     """
+    require_regular_file(path, what="table")
     try:
         check_budget(path, path.stat().st_size, max_bytes, "its size on disk")
     except OSError as exc:
@@ -251,6 +246,7 @@ def iter_text_csv(
     Each chunk keeps the file's row numbers as its index. A file with a
     header and no rows yields one empty chunk.
     """
+    require_regular_file(path, what="table")
     _check_header(path, sep)
     try:
         with pd.read_csv(path, sep=sep, chunksize=chunksize, **_CSV_OPTIONS) as reader:
@@ -334,43 +330,11 @@ def optional_ids(values: pd.Series, *, source: str, column: str) -> pd.Series:
     return pd.Series(ids, index=values.index).astype("Int64")
 
 
-def utc_ns(times: pd.Series, raw: pd.Series, *, source: str, column: str) -> pd.Series:
-    """Parsed UTC times as ``datetime64[ns, UTC]``; a time nanoseconds cannot hold is an error.
-
-    ``raw`` (same index) holds the source values shown in the message.
-    """
-    lo, hi = _NS_RANGE
-    outside = ((times < lo) | (times > hi)).to_numpy()
-    if outside.any():
-        rows = times.index.to_numpy()[outside]
-        raw = pd.Series(raw)
-        if pd.api.types.is_datetime64_any_dtype(raw):
-            # numpy formats any year; a Timestamp beyond 9999 cannot even repr itself.
-            shown = np.datetime_as_string(times.dt.tz_localize(None).to_numpy()) + "Z"
-        else:
-            shown = raw.astype(str).to_numpy()
-        raise DataError(
-            f"{source}: column {column!r} has {int(outside.sum())} time(s) outside "
-            f"{lo:%Y-%m-%d} .. {hi:%Y-%m-%d} (UTC), the range flarecast can represent: "
-            f"{format_examples(rows, shown[outside].tolist())}."
-        )
-    return times.astype("datetime64[ns, UTC]")
-
-
 def parse_times(
     values: pd.Series, *, source: str, column: str, fmt: str | None = None
 ) -> pd.Series:
     """Parse time strings in a known format as UTC (the caller documents why they are UTC)."""
-    parsed = pd.to_datetime(values, format=fmt, errors="coerce", utc=True)
-    bad = parsed.isna().to_numpy()
-    if bad.any():
-        rows = values.index.to_numpy()[bad]
-        expected = f"format {fmt!r}" if fmt else "an ISO 8601 time"
-        raise DataError(
-            f"{source}: column {column!r} has {int(bad.sum())} unparseable time(s): "
-            f"{format_examples(rows, values.to_numpy()[bad].tolist())}. Expected {expected}."
-        )
-    return utc_ns(parsed, values, source=source, column=column)
+    return to_utc(values, naive="utc", source=source, column=column, fmt=fmt)
 
 
 def finish(
@@ -464,7 +428,7 @@ def finish(
             f"{format_examples(frame.index[bad_flux], flux[bad_flux].tolist())}."
         )
     frame = frame.reset_index(drop=True)
-    frame[TIME] = utc_ns(frame[TIME], frame[TIME], source=source, column=TIME)
+    frame[TIME] = to_utc(frame[TIME], source=source, column=TIME)
     frame[NOAA_AR] = frame[NOAA_AR].astype("Int64")
     if HARPNUM in frame.columns:
         frame[HARPNUM] = frame[HARPNUM].astype("Int64")

@@ -37,9 +37,11 @@ from flarecast.data.events import (
     parse_classes,
     parse_regions,
 )
-from flarecast.data.policies import _csv_error, outside_ns_range, refuse_shifted_rows
+from flarecast.data.policies import _csv_error, refuse_shifted_rows
 from flarecast.data.schema import GOES_CLASS, NOAA_AR, PEAK_FLUX
 from flarecast.errors import DataError, SchemaError
+from flarecast.io import require_regular_file
+from flarecast.time import to_utc
 
 __all__ = ["read_ncei_events", "read_swpc_flarelist", "read_liu2019_flares", "read_hek_events"]
 
@@ -140,9 +142,7 @@ def read_swpc_flarelist(
         hhmm = raw["start_time"].str.strip().str.fullmatch(r"\d{4}").to_numpy()
         # Most start times decide the layout, so that one bad cell is named, not every row.
         if hhmm.sum() >= len(raw) / 2:  # 2010-2021 layout: YYYYMMDD date and HHMM strings
-            day = pd.to_datetime(raw["date"], format="%Y%m%d", errors="coerce", utc=True)
-            bad.add(day.isna().to_numpy(), "date", raw["date"].to_numpy(), "expected YYYYMMDD")
-            day = _in_ns_range(day, raw["date"], bad, "date")
+            day = _times(raw["date"], "%Y%m%d", bad, "date", required=True)
             start = _hhmm(raw["start_time"], day, bad, "start_time", required=True)
             end = _hhmm(raw["end_time"], day, bad, "end_time")
         else:  # 1996-2018 layout: datetimes, end on the start's date
@@ -328,6 +328,7 @@ def _read_text_csv(
     pandas index) is accepted and dropped. Otherwise, and for a second such
     column, a row 0 wider than the header is an error.
     """
+    require_regular_file(path, what="catalogue")
     try:
         frame = pd.read_csv(
             path, sep=sep, header=header, dtype=str, keep_default_na=False, na_filter=False
@@ -344,6 +345,7 @@ def _read_text_csv(
 
 
 def _first_line(path: Path) -> str:
+    require_regular_file(path, what="catalogue")
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
             return fh.readline()
@@ -363,24 +365,22 @@ def _require(frame: pd.DataFrame, required, path, layout: str) -> None:
 def _times(
     text: pd.Series, fmt: str | None, bad: BadRows, column: str, *, required: bool = False
 ) -> pd.Series:
-    """Parse UTC times; missing markers give NaT (bad if ``required``), other failures are bad."""
+    """Parse UTC times; missing markers give NaT (bad if ``required``), other failures are bad.
+
+    Every list read here documents its times as UTC, so a time without a zone is UTC.
+    """
     missing = is_missing_time(text)
-    parsed = pd.to_datetime(text.str.strip(), format=fmt, errors="coerce", utc=True)
-    failed = parsed.isna().to_numpy() & ~missing
-    expected = (
-        f"expected format {fmt!r}" if fmt and fmt != "ISO8601" else "expected an ISO 8601 time"
+    values = text.to_numpy()
+    parsed = to_utc(
+        text.where(~missing, ""),
+        naive="utc",
+        fmt=fmt,
+        allow_missing=True,
+        on_bad=lambda mask, reason: bad.add(mask, column, values, reason),
     )
-    bad.add(failed, column, text.to_numpy(), expected)
     if required:
-        bad.add(missing, column, text.to_numpy(), "missing, and this time is required")
-    return _in_ns_range(parsed, text, bad, column)
-
-
-def _in_ns_range(parsed: pd.Series, text: pd.Series, bad: BadRows, column: str) -> pd.Series:
-    """Times as ns; those nanoseconds cannot hold (year 9999, parsed at a coarser unit) are bad."""
-    outside = outside_ns_range(parsed)
-    bad.add(outside, column, text.to_numpy(), "outside 1677-09-21 .. 2262-04-11 (UTC)")
-    return parsed.where(~outside).dt.as_unit("ns")
+        bad.add(missing, column, values, "missing, and this time is required")
+    return parsed
 
 
 def _hhmm(

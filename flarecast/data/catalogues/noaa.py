@@ -43,7 +43,9 @@ from flarecast.data.events import (
     parse_regions,
 )
 from flarecast.data.schema import GOES_CLASS, NOAA_AR, PEAK_FLUX
-from flarecast.errors import DataError, FlarecastError, SchemaError
+from flarecast.errors import ConfigError, DataError, FlarecastError, SchemaError
+from flarecast.io import require_regular_file
+from flarecast.time import to_utc
 
 __all__ = ["read_xrs_report", "read_swpc_events", "read_xrs_flsum", "FLSUM_EPOCH"]
 
@@ -76,8 +78,15 @@ def read_xrs_report(
     lines = [ln.ljust(85) for ln in lines if ln.strip()]
     bad = BadRows(len(lines), lines_no, label="line")
     field = lambda a, b: pd.Series([ln[a:b] for ln in lines], dtype=object).str.strip()  # noqa: E731
-    day = pd.to_datetime(field(5, 11), format="%y%m%d", errors="coerce", utc=True)
-    bad.add(day.isna().to_numpy(), "date (cols 6-11)", field(5, 11).to_numpy(), "expected YYMMDD")
+    dates = field(5, 11)
+    day = to_utc(
+        dates,
+        naive="utc",
+        fmt="%y%m%d",
+        on_bad=lambda mask, _: bad.add(
+            mask, "date (cols 6-11)", dates.to_numpy(), "expected YYMMDD"
+        ),
+    )
     start = _hhmm(field(13, 17), day, bad, "start (cols 14-17)", required=True)
     end = _hhmm(field(18, 22), day, bad, "end (cols 19-22)")
     peak = _hhmm(field(23, 27), day, bad, "maximum (cols 24-27)")
@@ -227,7 +236,7 @@ def read_xrs_flsum(
     """
     import xarray as xr  # only this reader needs it
 
-    path = Path(path)
+    path = require_regular_file(path, what="catalogue")
     try:
         with xr.open_dataset(path, engine="h5netcdf") as ds:
             missing = [
@@ -302,7 +311,10 @@ def read_xrs_flsum(
     start, peak, end = utc("EVENT_START"), utc("EVENT_PEAK"), utc("EVENT_END")
     # ACDD global attributes, where present, say which period the file covers.
     attrs = (
-        {"coverage_start": _iso_utc(coverage[0]), "coverage_end": _iso_utc(coverage[1])}
+        {
+            "coverage_start": _iso_utc(coverage[0], path, "time_coverage_start"),
+            "coverage_end": _iso_utc(coverage[1], path, "time_coverage_end"),
+        }
         if all(coverage)
         else {}
     )
@@ -328,6 +340,7 @@ def read_xrs_flsum(
 
 
 def _read_lines(path: Path) -> list[str]:
+    require_regular_file(path, what="catalogue")
     try:
         with open(path, encoding="latin-1") as fh:
             return fh.read().splitlines()
@@ -335,9 +348,12 @@ def _read_lines(path: Path) -> list[str]:
         raise DataError(f"{path}: cannot be read ({exc}).") from exc
 
 
-def _iso_utc(value: object) -> str:
-    stamp = pd.Timestamp(str(value))
-    return (stamp.tz_convert("UTC") if stamp.tzinfo else stamp.tz_localize("UTC")).isoformat()
+def _iso_utc(value: object, path: Path, name: str) -> str:
+    """An ACDD coverage attribute as ISO UTC (a time without a zone is UTC, as ACDD says)."""
+    try:
+        return to_utc(str(value), naive="utc", column=name).isoformat()
+    except ConfigError as exc:
+        raise DataError(f"{path}: global attribute {name!r}: {exc}") from exc
 
 
 def _hhmm(

@@ -46,7 +46,7 @@ from flarecast.data.events import (
 )
 from flarecast.data.schema import GOES_CLASS, NOAA_AR, PEAK_FLUX
 from flarecast.errors import ConfigError, DataError
-from flarecast.io import sha256_file
+from flarecast.io import require_regular_file, sha256_file
 
 __all__ = ["CATALOGUES", "FORMATS", "read_catalogue", "resolve_data_dir"]
 
@@ -187,9 +187,12 @@ def read_catalogue(
                     f"{path}: a catalogue folder must hold goes-xrs-report_*.txt or *events.txt files."
                 )
         else:
+            require_regular_file(path, what="catalogue")
             fmt, paths = format or detect_format(path), [path]
         label = str(path)
     fmt = format or fmt
+    for p in paths:
+        require_regular_file(p, what="catalogue")
     if fmt == "canonical":
         frames = [_read_canonical(p) for p in paths]
     else:

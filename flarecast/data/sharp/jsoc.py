@@ -35,13 +35,12 @@ import pandas as pd
 
 from flarecast.data.schema import HARPNUM, NOAA_AR, TIME
 from flarecast.data.sharp.series import QUALITY, clean_series
-from flarecast.errors import ConfigError, DataError, DownloadError, format_examples
+from flarecast.errors import ConfigError, DataError, DownloadError
+from flarecast.time import tai_to_utc
 
 __all__ = [
     "SERIES",
     "DEFAULT_KEYWORDS",
-    "tai_to_utc",
-    "utc_to_tai",
     "jsoc_query",
     "make_client",
     "fetch_sharp",
@@ -69,63 +68,6 @@ _META_KEYS: tuple[str, ...] = (
     "LAT_FWT",
 )
 _SLOT = pd.Timedelta("12min")  # the 720 s series' record cadence
-# TAI - UTC (IERS Bulletin C) from the UTC instant it took effect; no leap second since 2017.
-_LEAPS = (
-    ("1996-01-01", 30), ("1997-07-01", 31), ("1999-01-01", 32), ("2006-01-01", 33),
-    ("2009-01-01", 34), ("2012-07-01", 35), ("2015-07-01", 36), ("2017-01-01", 37),
-)  # fmt: skip
-_LEAP_UTC = np.array([pd.Timestamp(d).value for d, _ in _LEAPS], dtype=np.int64)
-_LEAP_SECONDS = np.array([s for _, s in _LEAPS], dtype=np.int64)
-_LEAP_TAI = _LEAP_UTC + _LEAP_SECONDS * 1_000_000_000
-
-
-def _offset(instants: np.ndarray, thresholds: np.ndarray, what: str) -> np.ndarray:
-    idx = np.searchsorted(thresholds, instants, side="right") - 1
-    if (idx < 0).any():
-        raise DataError(
-            f"{what} before 1996 are outside flarecast's leap-second table (TAI - UTC from 1996)."
-        )
-    return _LEAP_SECONDS[idx] * 1_000_000_000
-
-
-def tai_to_utc(
-    values: Sequence[str] | pd.Series, *, source: str = "T_REC", column: str = "T_REC"
-) -> pd.Series:
-    """Convert JSOC TAI record times (``2014.01.01_00:12:00_TAI``, seconds optional) to UTC.
-
-    Returns
-    -------
-    pandas.Series of datetime64[ns, UTC]
-        ``T_REC - (TAI - UTC)``, e.g. 37 s since 2017.
-
-    Raises
-    ------
-    DataError
-        Naming the rows that do not parse.
-    """
-    text = pd.Series(values).astype(str).str.strip()
-    body = text.str.replace(r"_TAI$", "", regex=True)
-    parsed = pd.to_datetime(body, format="%Y.%m.%d_%H:%M:%S", errors="coerce")
-    short = parsed.isna()
-    if short.any():
-        parsed[short] = pd.to_datetime(body[short], format="%Y.%m.%d_%H:%M", errors="coerce")
-    bad = parsed.isna().to_numpy() | ~text.str.endswith("_TAI").to_numpy()
-    if bad.any():
-        raise DataError(
-            f"{source}: column {column!r} has {int(bad.sum())} time(s) that are not JSOC TAI record "
-            f"times: {format_examples(np.flatnonzero(bad), text.to_numpy()[bad])}. "
-            "Expected e.g. '2014.01.01_00:12:00_TAI'."
-        )
-    tai = parsed.dt.as_unit("ns").to_numpy().view(np.int64)
-    utc = tai - _offset(tai, _LEAP_TAI, "TAI times")
-    return pd.Series(pd.to_datetime(utc, unit="ns", utc=True), index=text.index)
-
-
-def utc_to_tai(values: pd.Series) -> pd.Series:
-    """UTC times -> TAI clock labels (naive datetimes), the inverse of :func:`tai_to_utc`."""
-    utc = pd.Series(values).dt.tz_convert("UTC").dt.as_unit("ns").array.asi8
-    tai = utc + _offset(np.asarray(utc), _LEAP_UTC, "UTC times")
-    return pd.Series(pd.to_datetime(tai, unit="ns"))
 
 
 def _jsoc_duration(step: pd.Timedelta) -> str:

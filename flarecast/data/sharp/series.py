@@ -13,7 +13,7 @@ Reading a file (:func:`read_sharp_series`) recognises the usual spellings
 ``HARPNUM``/``HARP``) and keeps the SHARP keywords; every other column (a
 label such as ``FlareNumber``, SRS positions) is dropped and listed in
 ``attrs["dropped_columns"]``. Times: ``..._TAI`` strings are converted from
-TAI (:func:`flarecast.data.sharp.jsoc.tai_to_utc`); other text and naive
+TAI (:func:`flarecast.time.tai_to_utc`); other text and naive
 datetimes are read as UTC (the JSOC record time as the source wrote it);
 numbers are Unix seconds. Fetching from JSOC is in
 :mod:`flarecast.data.sharp.jsoc`.
@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from flarecast.data.events import START
-from flarecast.data.policies import _csv_error, refuse_shifted_rows, utc_ns
+from flarecast.data.policies import _csv_error, refuse_shifted_rows
 from flarecast.data.schema import HARPNUM, NOAA_AR, POSITION, SHARP_UNITS, TIME
 from flarecast.errors import (
     ConfigError,
@@ -39,7 +39,8 @@ from flarecast.errors import (
     SchemaError,
     format_examples,
 )
-from flarecast.io import atomic_path, sha256_file, write_json
+from flarecast.io import atomic_path, require_regular_file, sha256_file, write_json
+from flarecast.time import tai_to_utc, to_utc
 
 __all__ = [
     "SERIES_NAMES",
@@ -114,7 +115,9 @@ def read_sharp_series(
         path = registry.locate(dataset, data_dir=data_dir, download=False)[relative]
     else:
         path = Path(source)
-        if not path.is_file():
+        if path.exists():
+            require_regular_file(path, what="SHARP series")
+        else:
             raise ConfigError(
                 f"SHARP series {name!r} is neither a file nor a registered name. "
                 f"Registered: {sorted([*SERIES_NAMES, 'demo'])}."
@@ -128,6 +131,7 @@ def read_sharp_series(
 
 
 def _read_any(path: Path, sep: str | None) -> pd.DataFrame:
+    require_regular_file(path, what="SHARP series")
     suffix = path.suffix.lower()
     try:
         if suffix in (".parquet", ".pq"):
@@ -169,7 +173,7 @@ def _canonical(raw: pd.DataFrame, source: str, keywords: Sequence[str] | None) -
             f"{source}: keyword column(s) {absent} not found; columns are {list(raw.columns)}."
         )
     out = pd.DataFrame(index=raw.index)
-    out[TIME] = parse_times(raw[found[TIME]], source=source, column=found[TIME])
+    out[TIME] = _times(raw[found[TIME]], source=source, column=found[TIME])
     out[NOAA_AR] = _integers(raw[found[NOAA_AR]], source, found[NOAA_AR], zero_is_missing=True)
     if found[HARPNUM]:
         out[HARPNUM] = _integers(raw[found[HARPNUM]], source, found[HARPNUM], zero_is_missing=False)
@@ -187,35 +191,30 @@ def _canonical(raw: pd.DataFrame, source: str, keywords: Sequence[str] | None) -
     return out
 
 
-def parse_times(values: pd.Series, *, source: str, column: str) -> pd.Series:
+def _times(values: pd.Series, *, source: str, column: str) -> pd.Series:
     """Record times as UTC: TAI strings converted, naive times read as UTC, numbers as Unix seconds."""
-    from flarecast.data.sharp.jsoc import tai_to_utc
-
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return values.dt.tz_convert("UTC").dt.as_unit("ns")
-    if pd.api.types.is_datetime64_dtype(values):
-        return values.dt.tz_localize("UTC").dt.as_unit("ns")
-    text = values.astype(str).str.strip()
-    if pd.api.types.is_numeric_dtype(
-        values
-    ):  # seconds beyond what nanoseconds hold become NaT: reported below
-        out = pd.to_datetime(values, unit="s", utc=True, errors="coerce")
-    else:
-        out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
-        tai = text.str.endswith("_TAI").to_numpy()
-        if tai.any():
-            out[tai] = tai_to_utc(text[tai], source=source, column=column)
-        if (~tai).any():
-            parsed = pd.to_datetime(text[~tai], format="ISO8601", utc=True, errors="coerce")
-            out[~tai] = utc_ns(parsed, text[~tai], source=source, column=column)
-    bad = out.isna().to_numpy()
-    if bad.any():
-        raise DataError(
-            f"{source}: column {column!r} has {int(bad.sum())} unparseable time(s): "
-            f"{format_examples(np.flatnonzero(bad), text.to_numpy()[bad])}. Expected ISO 8601 or a JSOC "
-            "T_REC such as '2014.01.01_00:12:00_TAI'."
-        )
-    return out.dt.as_unit("ns")
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        # seconds beyond what nanoseconds hold become NaT: reported as unparseable
+        seconds = pd.to_datetime(values, unit="s", utc=True, errors="coerce")
+        bad = seconds.isna().to_numpy()
+        if bad.any():
+            raise DataError(
+                f"{source}: column {column!r} has {int(bad.sum())} unparseable time(s): "
+                f"{format_examples(np.flatnonzero(bad), values.astype(str).to_numpy()[bad])}. "
+                "Expected Unix seconds within 1677-09-21 .. 2262-04-11, ISO 8601 or a JSOC T_REC "
+                "such as '2014.01.01_00:12:00_TAI'."
+            )
+        return to_utc(seconds, source=source, column=column)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return to_utc(values, naive="utc", source=source, column=column)
+    text = values.astype("str").str.strip()
+    tai = text.str.endswith("_TAI").fillna(False).to_numpy(dtype=bool)
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    if tai.any():
+        out[tai] = tai_to_utc(text[tai], source=source, column=column)
+    if (~tai).any():
+        out[~tai] = to_utc(values[~tai], naive="utc", source=source, column=column)
+    return out
 
 
 def _numbers(values: pd.Series, source: str, column: str) -> np.ndarray:
@@ -270,9 +269,9 @@ def read_harp_map(path: str | Path) -> pd.DataFrame:
     DataError
         Unreadable file or non-integer numbers (named by line).
     """
-    path = Path(path)
+    path = require_regular_file(path, what="HARP map")
     try:
-        with open(path, encoding="utf-8") as fh:
+        with open(path, encoding="utf-8-sig") as fh:
             lines = fh.read().splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot be read as UTF-8 text ({exc}).") from exc

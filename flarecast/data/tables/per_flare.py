@@ -27,6 +27,7 @@ from flarecast.data.schema import GOES_CLASS, NOAA_AR, PEAK_FLUX, TIME, Dataset
 from flarecast.errors import DataError, format_examples
 from flarecast.goes import flux_to_class, parse_goes_class
 from flarecast.io import sha256_file
+from flarecast.time import to_utc
 
 __all__ = [
     "UMICH_FEATURES",
@@ -124,7 +125,7 @@ def read_umich(
     times = pd.Series(pd.to_datetime(epoch, unit="s", utc=True), index=raw.index)
     frame = pd.DataFrame(
         {
-            TIME: pol.utc_ns(times, raw["T_REC"], source=source, column="T_REC"),
+            TIME: to_utc(times, source=source, column="T_REC"),
             NOAA_AR: pol.region_numbers(raw["NOAA_ar_num"], source=source, column="NOAA_ar_num"),
             GOES_CLASS: flux_to_class(flux),
             PEAK_FLUX: flux,

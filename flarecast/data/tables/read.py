@@ -59,13 +59,13 @@ from flarecast.errors import (
     format_examples,
 )
 from flarecast.goes import LETTERS, class_letter, flux_to_class, parse_goes_class
-from flarecast.io import sha256_file
+from flarecast.io import require_regular_file, sha256_file
+from flarecast.time import to_utc
 
 __all__ = ["load_dataset", "read_table", "detect_layout", "summarize"]
 
 _TABLE_SUFFIXES = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
                    ".nc": "netcdf", ".nc4": "netcdf", ".netcdf": "netcdf", ".h5": "netcdf"}  # fmt: skip
-_TZ_SUFFIX = r"(?:Z|[+-]\d{2}:?\d{2})$"
 
 
 def load_dataset(
@@ -224,6 +224,7 @@ def _read_frame(
         )
     if kind == "csv":
         return pol.read_text_csv(path, max_bytes=max_bytes), False
+    require_regular_file(path, what="table")
     try:
         if kind == "parquet":
             import pyarrow.parquet as pq
@@ -255,36 +256,18 @@ def _read_frame(
 
 
 def _times(values: pd.Series, *, source: str, assume_utc: bool, cf_utc: bool) -> pd.Series:
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return pol.utc_ns(values.dt.tz_convert("UTC"), values, source=source, column=TIME)
-    if pd.api.types.is_datetime64_dtype(values):
-        if not (assume_utc or cf_utc):
-            raise DataError(
-                f"{source}: column {TIME!r} holds timezone-naive datetimes. Store UTC-aware times, "
-                "or pass assume_utc=True (CLI: --assume-utc) if they are UTC."
-            )
-        return pol.utc_ns(values.dt.tz_localize("UTC"), values, source=source, column=TIME)
-    if pd.api.types.is_numeric_dtype(values):
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_datetime64_any_dtype(values):
         raise DataError(
             f"{source}: column {TIME!r} is numeric ({values.dtype}); epoch numbers are ambiguous "
             "(s? ms? TAI?). Store ISO 8601 times with a zone, e.g. '2014-01-01T00:12:00Z'."
         )
-    text = values.astype(str).str.strip()
-    naive = ~text.str.contains(_TZ_SUFFIX, regex=True).to_numpy()
-    parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
-    bad = parsed.isna().to_numpy()
-    if bad.any():
-        raise DataError(
-            f"{source}: column {TIME!r} has {int(bad.sum())} unparseable time(s): "
-            f"{format_examples(values.index[bad], text[bad].tolist())}. Expected ISO 8601, e.g. '2014-01-01T00:12:00Z'."
-        )
-    if naive.any() and not assume_utc:
-        raise DataError(
-            f"{source}: column {TIME!r} has {int(naive.sum())} time(s) without a zone: "
-            f"{format_examples(values.index[naive], text[naive].tolist())}. Add 'Z' (UTC) or pass assume_utc=True "
-            "(CLI: --assume-utc) if they are UTC."
-        )
-    return pol.utc_ns(parsed, text, source=source, column=TIME)
+    return to_utc(
+        values,
+        naive="utc" if assume_utc or cf_utc else "refuse",
+        source=source,
+        column=TIME,
+        naive_hint="Add 'Z' (UTC) or pass assume_utc=True (CLI: --assume-utc) if they are UTC.",
+    )
 
 
 def read_table(
