@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -72,7 +73,7 @@ WRITERS: dict[str, tuple[Callable[[Files, Path], list[str]], bool]] = {
         False,
     ),
     "label": (
-        lambda f, out: ["label", "--sharp", f.series, "--catalogue", f.events, "--out", out],
+        lambda f, out: ["label", "--sharp", f.sharp, "--catalogue", "demo", "--out", out],
         False,
     ),
     "evaluate": (
@@ -212,7 +213,7 @@ set +e
 "$@"
 rc=$?
 echo "--- left behind:"
-find "$WRITABLE" -mindepth 1
+find "$WRITABLE" -type f
 exit $rc
 """
 
@@ -238,6 +239,7 @@ def _run_mounted(
         env=env,
         timeout=300,
     )
+    # Files only: an empty folder holds nothing a reader could mistake for a result.
     left = proc.stdout.split("--- left behind:\n")[-1].split()
     return proc, left
 
@@ -278,3 +280,77 @@ def test_no_usable_temporary_folder(command, files, tmp_path):
         line = _one_error_line(proc.stderr)
         assert "No usable temporary directory" in line, line
         assert left == [], f"half-written output left on the disk: {left}"
+
+
+# -- outputs that would destroy the user's own files -----------------------------------------
+
+REGISTERED = "umich_arflares/arflares24h.csv"  # the file of the registered set umich-24h
+
+
+@pytest.fixture
+def data_copy(tmp_path, data_dir, monkeypatch) -> Path:
+    """A data folder holding a copy of one registered file; $FLARECAST_DATA_DIR points at it."""
+    root = tmp_path / "data"
+    (root / REGISTERED).parent.mkdir(parents=True)
+    shutil.copyfile(data_dir / REGISTERED, root / REGISTERED)
+    monkeypatch.setenv("FLARECAST_DATA_DIR", str(root))
+    return root
+
+
+# (command, output relative to the inputs folder): the output is an input, another name
+# for one, a model folder the command reads, or a path inside any model folder.
+INPUT_CASES = [
+    ("predict", "table.csv"),
+    ("predict", "table-link.csv"),
+    ("predict", "model/model.json"),
+    ("label", "sharp.csv"),
+    ("label", "model/labels.csv"),
+    ("evaluate", "model"),
+    ("forecast", "model"),
+    ("retrain", "model"),
+    ("train", "model/new"),
+    ("reproduce", "model/run"),
+    ("tune", "model/run"),
+]
+
+
+def _refused(result, *words: str) -> None:
+    assert result.exit_code == 2, result.output  # a usage error: nothing was run
+    line = _one_error_line(result.output)
+    assert "--out" in line and all(w in line for w in words), line
+
+
+@pytest.mark.parametrize(("command", "output"), INPUT_CASES)
+def test_output_that_is_an_input_or_inside_a_model_folder_is_refused(
+    command, output, files, tmp_path
+):
+    # A private copy of the inputs: a command that does destroy one must not spoil the others' cases.
+    root = tmp_path / "inputs"
+    shutil.copytree(files.root, root, symlinks=True)
+    files = Files(root, *(root / p.relative_to(files.root) for p in dataclasses.astuple(files)[1:]))
+    (root / "table-link.csv").symlink_to(files.table)
+    out = root / output
+    victim = files.model if output.startswith("model") else out.resolve()
+    args = _args(command, files, out)
+    before = _digest(victim)
+    result = CliRunner().invoke(main, args)
+    _refused(result, "model folder" if victim == files.model else "input")
+    assert _digest(victim) == before
+
+
+@pytest.mark.parametrize("command", sorted(WRITERS) + ["data sharp"])
+def test_output_onto_registered_data_is_refused(command, files, data_copy):
+    registered = data_copy / REGISTERED
+    if command == "data sharp":
+        # The refusal comes before any query: the server named here does not exist.
+        args = [
+            *("data", "sharp", "--start", "2014-01-01", "--end", "2014-01-02"),
+            *("--server-url", "http://127.0.0.1:9/", "--out", str(registered)),
+        ]
+    else:
+        out = registered if not WRITERS[command][1] else registered.parent
+        args = _args(command, files, out)
+    before = _digest(data_copy)
+    result = CliRunner().invoke(main, args)
+    _refused(result, "registered data set", "umich-24h")
+    assert _digest(data_copy) == before

@@ -72,7 +72,8 @@ def check_output(
     """Refuse an output path that would overwrite something the user needs.
 
     Refused, before anything is written: the output is one of the command's
-    input files; it is a model folder or lies inside one; it is a file of a
+    input files; it is one of the command's model folders, or lies inside any
+    model folder (a folder with ``model.json`` and its weights); it is a file of a
     registered data set (or catalogue), or a folder holding one, in the data
     folder or the download cache. Symbolic links and other names of the same
     file are followed, so ``./in.csv`` and a link to it are the same input.
@@ -103,8 +104,8 @@ def check_output(
                 "the input. Choose another path.",
                 param_hint=option,
             )
-    for model in models:
-        if model is not None and Path(model).is_dir() and _inside(out, Path(model)):
+    for model in [*(m for m in models if m is not None), *_model_folders_above(out)]:
+        if Path(model).is_dir() and _inside(out, Path(model)):
             raise click.BadParameter(
                 f"{out} is inside the model folder {model}; writing there would destroy "
                 "the model. Choose a path outside it.",
@@ -117,6 +118,14 @@ def check_output(
                 f"{name!r} ({path}); registered data are read only. Choose another path.",
                 param_hint=option,
             )
+
+
+def _model_folders_above(out: Path) -> list[Path]:
+    """Folders above ``out`` that hold a saved model (its sidecar and weights)."""
+    from flarecast.training.sidecar import SIDECAR, WEIGHTS
+
+    real = Path(os.path.realpath(out))
+    return [p for p in real.parents if (p / SIDECAR).is_file() and (p / WEIGHTS).is_file()]
 
 
 def _registered_files(data_dir: str | Path | None) -> list[tuple[str, Path]]:
