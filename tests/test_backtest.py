@@ -145,3 +145,46 @@ def test_scores_have_intervals_and_bad_settings_are_named():
     assert table.loc[table["method"] == "climatology", "roc_auc"].item() == 0.5
     with pytest.raises(ConfigError, match=r"retrain must be 'none' or 'yearly'.*positive must be"):
         BacktestConfig(retrain="monthly", positive="B").check()
+
+
+def _as_hayes_csv(frame: pd.DataFrame, path) -> None:
+    """Write a region-day frame in the layout of Hayes' AR_flare_ml_23_24.csv."""
+    mc = (frame["mcintosh_zurich"].astype(str) + frame["mcintosh_penumbra"].astype(str)
+          + frame["mcintosh_compactness"].astype(str))  # fmt: skip
+    c, m, x = frame["flares_c"], frame["flares_m"], frame["flares_x"]
+    pd.DataFrame({
+        "AR issue_date": frame["time"].dt.strftime("%Y-%m-%d %H:%M"), "noaa_ar": frame["noaa_ar"],
+        "Carrington_long": 0, "AREA": frame["area_msh"], "McIntosh": mc,
+        "Longitude_extent": frame["extent_deg"], "Latitude": 10, "Longitude": 0,
+        "No_sunspots": frame["spots"], "MAGTYPE": frame["mtwilson"].astype(str), "LOCATION": "N10W00",
+        "C": c, "M": m, "X": x, "C+": c + m + x, "M+": m + x, "X+": x,
+    }).to_csv(path)  # fmt: skip
+
+
+def test_cli_writes_every_output(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from flarecast.cli import main
+
+    _as_hayes_csv(region_days(), tmp_path / "srs.csv")
+    out = tmp_path / "run"
+    args = ["backtest", "--dataset", str(tmp_path / "srs.csv"), "--out", str(out),
+            "--train-until", "2002-12-31", "--validation-years", "1", "--n-boot", "5"]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "| MCSTAT |" in result.output and "full-disk day" in result.output
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(["table.md", "table.csv", "predictions.parquet", "run.json",
+                            "reliability.png", "roc.png", "skill_per_year.png",
+                            "full_disk_timeseries.png"])  # fmt: skip
+    table = pd.read_csv(out / "table.csv")
+    assert len(table) == 12 and set(table["level"]) == {"region-day", "full-disk day"}
+    run = json.loads((out / "run.json").read_text())
+    assert run["config"]["train_until"] == "2002-12-31" and run["folds"][0]["test"] == 730 * 3
+    assert "mcintosh_zurich" in run["encodings"]["logistic regression | test"]["categories"]
+    preds = pd.read_parquet(out / "predictions.parquet")
+    assert len(preds) == 6 * (730 * 3 + 730)  # six methods x (region-days + days) of 2003-2004
+    bad = CliRunner().invoke(main, [*args[:5], "--train-until", "2030-01-01"])
+    assert bad.exit_code == 1 and "No test rows after train_until='2030-01-01'" in bad.output

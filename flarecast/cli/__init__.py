@@ -38,6 +38,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "retrain",
         "Relabel, retrain and compare with a base model.",
     ),
+    "backtest": (
+        "flarecast.cli.backtest",
+        "backtest",
+        "Time-ordered backtest against McIntosh-Poisson, persistence, climatology.",
+    ),
     "forecast": (
         "flarecast.cli.forecast",
         "forecast",
