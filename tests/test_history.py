@@ -134,7 +134,7 @@ def test_unknown_history_is_nan_and_counted() -> None:
 
 def test_bad_inputs_are_refused() -> None:
     records = _records([(1, T0)])
-    with pytest.raises(ConfigError, match="duration with a unit"):
+    with pytest.raises(ConfigError, match="'windows' parameter must be a duration.*with a unit"):
         flare_history(records, CATALOGUE, [24])
     with pytest.raises(ConfigError, match="distinct"):
         flare_history(records, CATALOGUE, ["24h", "1440min"])

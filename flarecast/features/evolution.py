@@ -43,6 +43,7 @@ import pandas as pd
 
 from flarecast.data.schema import NOAA_AR, PEAK_FLUX, TIME
 from flarecast.errors import ConfigError, DataError, SchemaError, format_examples
+from flarecast.time import parse_duration
 
 __all__ = [
     "FLARE",
@@ -63,19 +64,7 @@ _NS_PER_HOUR = 3_600_000_000_000
 
 def _duration(name: str, value: Any) -> int:
     """A duration > 0 with a unit, in ns."""
-    if isinstance(value, int | float | np.number) and not isinstance(value, pd.Timedelta):
-        raise ConfigError(
-            f"The {name!r} parameter must be a duration with a unit such as '36h'. Got {value!r} instead."
-        )
-    try:
-        step = pd.Timedelta(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"The {name!r} parameter must be a duration such as '36h'. Got {value!r} instead."
-        ) from exc
-    if pd.isna(step) or step <= pd.Timedelta(0):
-        raise ConfigError(f"The {name!r} parameter must be a duration > 0. Got {value!r} instead.")
-    return int(step.value)
+    return int(parse_duration(value, name=name, positive=True).value)
 
 
 def _times_ns(times: Any, what: str) -> np.ndarray:

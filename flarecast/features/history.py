@@ -39,6 +39,7 @@ import pandas as pd
 from flarecast.data.schema import NOAA_AR, PEAK_FLUX, TIME
 from flarecast.errors import ConfigError, DataError, SchemaError, format_examples
 from flarecast.labels import window_max
+from flarecast.time import format_hours, parse_duration
 
 __all__ = ["NO_FLARE_LOG_FLUX", "history_columns", "flare_history"]
 
@@ -47,30 +48,14 @@ NO_FLARE_LOG_FLUX = -9.0
 
 
 def _span(value: Any) -> pd.Timedelta:
-    if isinstance(value, int | float | np.number):
-        raise ConfigError(
-            f"A look-back window must be a duration with a unit such as '24h'. Got {value!r} instead."
-        )
-    try:
-        step = pd.Timedelta(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"A look-back window must be a duration such as '24h'. Got {value!r} instead."
-        ) from exc
-    if pd.isna(step) or step <= pd.Timedelta(0):
-        raise ConfigError(f"A look-back window must be a duration > 0. Got {value!r} instead.")
-    return step
-
-
-def _hours(step: pd.Timedelta) -> str:
-    return f"{step / pd.Timedelta('1h'):g}h"
+    return parse_duration(value, name="windows", positive=True)
 
 
 def history_columns(windows: Sequence[str | pd.Timedelta] = ("24h", "48h")) -> list[str]:
     """Column names of :func:`flare_history`, e.g. ``history_count_prev_24h``."""
     names = []
     for w in windows:
-        h = _hours(_span(w))
+        h = format_hours(_span(w))
         names += [f"history_count_prev_{h}", f"history_max_log_flux_prev_{h}"]
     return names
 
@@ -228,7 +213,7 @@ def flare_history(
         unknown = no_region | outside
         count[unknown] = np.nan
         log_flux[unknown] = np.nan
-        h = _hours(span)
+        h = format_hours(span)
         out[f"history_count_prev_{h}"] = count
         out[f"history_max_log_flux_prev_{h}"] = log_flux
         outside_counts[h] = int((outside & ~no_region).sum())
