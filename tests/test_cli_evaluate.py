@@ -206,3 +206,91 @@ def test_a_saved_sequence_model_is_scored_with_its_record_windows(tmp_path):
         :, 1
     ]
     np.testing.assert_allclose(pred.loc[pred["seed"] == -1, "p"].to_numpy(), expected, rtol=1e-6)
+
+
+def _tiny_model_on(dataset, folder):
+    """A small network fitted on ``dataset`` and saved as trained on it (its regions recorded)."""
+    from flarecast.training.artifacts import save_model
+    from flarecast.training.estimator import FlareClassifier
+
+    targets = make_targets(dataset)
+    clf = FlareClassifier(loss="ce", hidden=(8,), max_epochs=3, patience=2, seed=0, device="cpu")
+    clf.fit(targets.frame[list(dataset.features)], targets.y, groups=targets.groups)
+    save_model(clf, folder, dataset=dataset, targets_definition=targets.definition)
+    return folder
+
+
+def test_near_overlap_with_the_training_table_is_reported(data_dir, tmp_path):
+    """umich-12h holds the same flares as umich-24h at another lead time: no shared row, no shared
+    checksum, but nearly every region and flare. Scoring a umich-24h model on it said nothing."""
+    import warnings
+
+    from flarecast.data.tables.read import load_dataset
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        train = load_dataset("umich-24h", data_dir=data_dir)
+    folder = _tiny_model_on(train, tmp_path / "m24")
+    recorded = json.loads((folder / "model.json").read_text())["data"]
+    assert len(recorded["regions"]) == 799 and len(recorded["flares"]) == 7249
+    out = tmp_path / "o"
+    args = ["evaluate", "--model", str(folder), "--n-boot", "50", "--no-figures"]
+    result = CliRunner().invoke(
+        main, [*args, "--dataset", "umich-12h", "--data-dir", str(data_dir), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "799 of 822 test regions (97%) and 7081 of 7518 flares (same region and GOES class) "
+        "were in the model's training table (umich-24h)" in result.output
+    )
+    assert "OVERLAP: 799 of 822 test regions" in (out / "table.md").read_text()
+    overlap = json.loads((out / "run.json").read_text())["model"]["overlap"]
+    assert overlap == {
+        "recorded": True,
+        "regions": 799,
+        "of_regions": 822,
+        "flares": 7081,
+        "of_flares": 7518,
+    }
+
+
+def test_disjoint_regions_give_no_overlap_warning_and_old_folders_fall_back(model_dir, tmp_path):
+    from flarecast.evaluation.score import training_overlap
+
+    sidecar = json.loads((model_dir / "model.json").read_text())
+    other = demo_dataset(seed=5, n_regions=80, days=100)
+    other.frame["noaa_ar"] = other.frame["noaa_ar"] + 50_000  # regions the model never saw
+    overlap = training_overlap(sidecar, other)
+    assert overlap.known and not overlap.any and overlap.n_regions == 80
+    # A folder written before regions were recorded: only the checksum can tell.
+    old = {
+        **sidecar,
+        "data": {k: v for k, v in sidecar["data"].items() if k not in ("regions", "flares")},
+    }
+    assert not training_overlap(old, demo_dataset()).known
+    assert not training_overlap(old, demo_dataset()).any
+    same = training_overlap(old, demo_dataset(seed=3, n_regions=120, days=120))
+    assert same.same_checksum and same.regions == same.n_regions
+    assert "same checksum" in same.describe("demo")
+
+
+def test_evaluate_notes_say_one_test_set_and_list_the_data_caveats(model_dir, tmp_path):
+    out = tmp_path / "o"
+    result = CliRunner().invoke(
+        main,
+        [
+            "evaluate",
+            "--model",
+            str(model_dir),
+            "--n-boot",
+            "50",
+            "--no-figures",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    text = (out / "table.md").read_text()
+    assert "out-of-fold" not in text and "per-fold" not in text
+    assert "one test set (no folds)" in text
+    assert "Data caveats:" in text and "SYNTHETIC demo data" in text

@@ -22,12 +22,12 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "train": ("flarecast.cli.train", "train", "Train a flare network and save a model folder."),
     "predict": ("flarecast.cli.train", "predict", "Score a table with a saved model."),
     "reproduce": (
-        "flarecast.cli.evaluate",
+        "flarecast.cli.reproduce",
         "reproduce",
         "Focal vs cross-entropy comparison table.",
     ),
     "tune": (
-        "flarecast.cli.evaluate",
+        "flarecast.cli.tune",
         "tune",
         "Search focal-loss alpha, then gamma, on validation.",
     ),

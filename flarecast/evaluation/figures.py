@@ -29,6 +29,8 @@ __all__ = [
     "tune_heatmap",
     "importance_figure",
     "save_png",
+    "PALETTE",
+    "method_colours",
 ]
 
 
@@ -59,6 +61,31 @@ def _finish(fig: Any, title: str, synthetic: bool) -> Any:
     return fig
 
 
+#: One colour per method in every figure (matplotlib's default cycle, assigned by method rather
+#: than by drawing order, which differs between figures: climatology has no skill curve).
+PALETTE: dict[str, str] = {
+    "climatology": "C7",
+    "logistic": "C0",
+    "gboost": "C2",
+    "ce": "C1",
+    "weighted-ce": "C4",
+    "focal": "C3",
+    "model": "C3",
+}
+_SPARE = ("C5", "C6", "C8", "C9")
+
+
+def method_colours(methods: Any) -> dict[str, str]:
+    """The colour of each method: :data:`PALETTE`, then spare colours for other names in order."""
+    spare = iter(_SPARE * (1 + len(list(methods)) // len(_SPARE)))
+    return {m: PALETTE[m] if m in PALETTE else next(spare) for m in methods}
+
+
+def _pooled(result: ProtocolResult) -> bool:
+    """True when the test predictions come from several folds (else one test set)."""
+    return len(result.folds) > 1
+
+
 def _forecasts(result: ProtocolResult) -> dict[str, pd.DataFrame]:
     pred = result.predictions
     base = pred[pred["seed"] == -1]
@@ -72,17 +99,25 @@ def roc_figure(result: ProtocolResult, summary: Summary, synthetic: bool = False
     fig = _figure((6, 5.5))
     ax = fig.add_subplot()
     table = summary.table.set_index("method")
+    colours = method_colours(result.labels)
     for method, sub in _forecasts(result).items():
         if sub["y"].nunique() < 2:
             continue
         fpr, tpr, _ = roc_curve(sub["y"], sub["p"])
         r = table.loc[method]
-        ax.plot(fpr, tpr, label=f"{r.label}: AUC {r.auc:.3f} [{r.auc_lo:.3f}, {r.auc_hi:.3f}]")
+        ax.plot(
+            fpr,
+            tpr,
+            color=colours[method],
+            label=f"{r.label}: AUC {r.auc:.3f} [{r.auc_lo:.3f}, {r.auc_hi:.3f}]",
+        )
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
     ax.set(xlabel="false-alarm rate (POFD)", ylabel="recall (POD)", xlim=(0, 1), ylim=(0, 1))
     ax.legend(fontsize=7, loc="lower right")
-    ax.set_title("curves pool the folds; legend AUC = mean of per-fold AUCs", fontsize=8)
-    return _finish(fig, "ROC, out-of-fold test predictions", synthetic)
+    if _pooled(result):
+        ax.set_title("curves pool the folds; legend AUC = mean of per-fold AUCs", fontsize=8)
+        return _finish(fig, "ROC, out-of-fold test predictions", synthetic)
+    return _finish(fig, "ROC, test predictions (one test set)", synthetic)
 
 
 def _calibrated(result: ProtocolResult) -> dict[str, pd.DataFrame]:
@@ -146,7 +181,7 @@ def reliability_figure(
     every method.
     """
     raw, calibrated = _forecasts(result), _calibrated(result)
-    colours = {m: f"C{i}" for i, m in enumerate(raw)}
+    colours = method_colours(result.labels)
     fig = _figure((11.5, 7) if calibrated else (6.5, 7))
     grid = fig.subplots(
         2, 2 if calibrated else 1, sharex=True, sharey="row", height_ratios=[3, 1.3], squeeze=False
@@ -158,7 +193,12 @@ def reliability_figure(
     if not calibrated:
         return _finish(fig, "Reliability diagram (bins of 0.1; counts below)", synthetic)
     _reliability_panel(grid[0, 1], grid[1, 1], calibrated, result.labels, colours, base, n_bins)
-    grid[0, 0].set_title("before calibration: raw out-of-fold forecasts", fontsize=9)
+    grid[0, 0].set_title(
+        "before calibration: raw out-of-fold forecasts"
+        if _pooled(result)
+        else "before calibration: raw forecasts",
+        fontsize=9,
+    )
     # A saved model scored by ``flarecast evaluate`` has one fold without inner validation: its own calibrator.
     own = all(len(f.val) == 0 for f in result.folds)
     grid[0, 1].set_title(
@@ -181,21 +221,23 @@ def skill_threshold_figure(
     fig = _figure((10, 4.5))
     axes = fig.subplots(1, 2, sharey=True)
     grid = np.linspace(0, 1, 201)
+    colours = method_colours(result.labels)
     for method, sub in _forecasts(result).items():
         if method == "climatology" or sub["y"].nunique() < 2:
             continue
         curve = skill_curve(sub["y"].to_numpy(), sub["p"].to_numpy(), grid)
         thr = float(sub.groupby("fold")["threshold"].first().mean())
         for ax, score in zip(axes, ("hss", "tss"), strict=True):
-            line = ax.plot(grid, curve[score], label=result.labels[method])[0]
-            ax.axvline(thr, color=line.get_color(), linestyle=":", linewidth=1)
+            ax.plot(grid, curve[score], color=colours[method], label=result.labels[method])
+            ax.axvline(thr, color=colours[method], linestyle=":", linewidth=1)
     base = summary.table["base_rate"].iloc[0]
     axes[0].set(xlabel="threshold", ylabel="skill score", title=f"HSS (base rate {base:.3f})")
     axes[1].set(xlabel="threshold", title="TSS")
     axes[0].legend(fontsize=7)
     return _finish(
         fig,
-        "Skill vs threshold on test folds (dotted: mean threshold chosen on validation)",
+        "Skill vs threshold on the test predictions (dotted: the mean threshold chosen on "
+        "validation)",
         synthetic,
     )
 
@@ -208,9 +250,16 @@ def interval_figure(result: ProtocolResult, summary: Summary, synthetic: bool = 
     ypos = np.arange(len(table))[::-1]
     for ax, score, name in zip(axes, ("x_recall", "hss"), ("X-class recall", "HSS"), strict=True):
         v, lo, hi = (table[c].to_numpy(dtype=float) for c in (score, f"{score}_lo", f"{score}_hi"))
-        ax.errorbar(
-            v, ypos, xerr=[np.nan_to_num(v - lo), np.nan_to_num(hi - v)], fmt="o", capsize=3
-        )
+        colours = method_colours(table["method"])
+        for k, method in enumerate(table["method"]):
+            ax.errorbar(
+                v[k],
+                ypos[k],
+                xerr=[[np.nan_to_num(v[k] - lo[k])], [np.nan_to_num(hi[k] - v[k])]],
+                fmt="o",
+                capsize=3,
+                color=colours[method],
+            )
         ax.axvline(0, color="grey", linewidth=0.8)
         ax.set(xlabel=name)
     first = table.iloc[0]
@@ -307,6 +356,7 @@ def importance_figure(table: pd.DataFrame, labels: dict[str, str], synthetic: bo
     ax = fig.add_subplot()
     height = 0.8 / max(1, len(methods))
     ypos = np.arange(len(order))
+    colours = method_colours(methods)
     for k, method in enumerate(methods):
         sub = table[table["method"] == method].set_index("feature").reindex(order)
         ax.barh(
@@ -315,6 +365,7 @@ def importance_figure(table: pd.DataFrame, labels: dict[str, str], synthetic: bo
             height=height,
             xerr=sub["auc_drop_sd_folds"].fillna(0),
             capsize=2,
+            color=colours[method],
             label=labels.get(method, method),
         )
     ax.axvline(0, color="grey", linewidth=0.8)

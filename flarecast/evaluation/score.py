@@ -11,6 +11,7 @@ bootstrap) and :func:`flarecast.evaluation.tables.write_outputs` apply unchanged
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -18,11 +19,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from flarecast.data.footprint import table_footprint
 from flarecast.data.schema import NOAA_AR, TIME
 from flarecast.errors import ModelFileError
 from flarecast.evaluation.protocol import Fold, Protocol, ProtocolResult
 
-__all__ = ["definition_targets", "score_model", "same_data"]
+__all__ = [
+    "definition_targets",
+    "score_model",
+    "same_data",
+    "Overlap",
+    "training_overlap",
+]
 
 
 def definition_targets(definition: str) -> tuple[tuple[str, ...], str] | None:
@@ -44,6 +52,68 @@ def same_data(sidecar: dict[str, Any], dataset: Any) -> bool:
     """True when the model's recorded training data has the same checksum as ``dataset``."""
     data = sidecar.get("data") or {}
     return bool(data.get("sha256")) and data.get("sha256") == getattr(dataset, "sha256", None)
+
+
+@dataclasses.dataclass(frozen=True)
+class Overlap:
+    """How much of a scored table the model saw in training.
+
+    ``regions``/``flares``: the table's distinct regions and flares (:func:`flarecast.data.footprint.table_footprint`)
+    that were in the training table, of ``n_regions``/``n_flares``. ``same_checksum``: the
+    table is the training table itself. ``known``: the model folder recorded its training
+    regions (older folders record only the checksum).
+    """
+
+    regions: int
+    n_regions: int
+    flares: int
+    n_flares: int
+    same_checksum: bool
+    known: bool
+
+    @property
+    def any(self) -> bool:
+        return self.same_checksum or self.regions > 0 or self.flares > 0
+
+    def describe(self, trained_on: str) -> str:
+        """One sentence for the user, e.g. "412 of 799 test regions (52%) and ... were in ..."."""
+        if self.same_checksum:
+            return (
+                f"the table is the model's training data ({trained_on}, same checksum); "
+                "scores are in-sample"
+            )
+        share = self.regions / self.n_regions if self.n_regions else 0.0
+        return (
+            f"{self.regions} of {self.n_regions} test regions ({share:.0%}) and {self.flares} of "
+            f"{self.n_flares} flares (same region and GOES class) were in the model's training "
+            f"table ({trained_on}); scores on them are not out-of-sample"
+        )
+
+
+def training_overlap(sidecar: dict[str, Any], dataset: Any) -> Overlap:
+    """Compare a table with the training table recorded in a model folder's ``model.json``.
+
+    Uses ``data.regions`` and ``data.flares`` where the folder records them; an older folder
+    records only the checksum, so then only an identical table is recognised.
+    """
+    recorded = sidecar.get("data") or {}
+    mine = table_footprint(dataset.frame)
+    same = same_data(sidecar, dataset)
+    regions, flares = recorded.get("regions"), recorded.get("flares")
+    known = isinstance(regions, list) and isinstance(flares, list)
+    if not known:
+        n_r, n_f = len(mine["regions"]), len(mine["flares"])
+        return Overlap(n_r if same else 0, n_r, n_f if same else 0, n_f, same, False)
+    seen_regions = {int(r) for r in regions}
+    seen_flares = {str(f) for f in flares}
+    return Overlap(
+        sum(r in seen_regions for r in mine["regions"]),
+        len(mine["regions"]),
+        sum(f in seen_flares for f in mine["flares"]),
+        len(mine["flares"]),
+        same,
+        True,
+    )
 
 
 def score_model(

@@ -185,13 +185,27 @@ def _header(table: pd.DataFrame, meta: dict[str, Any]) -> list[str]:
             f"Model: {model['folder']} (trained on {model.get('trained_on') or '?'}; threshold "
             f"{model['threshold']:.3f} chosen at training time; nothing was refitted or re-chosen on this table)."
         )
+        overlap = model.get("overlap") or {}
         if model.get("in_sample"):
             how += " IN-SAMPLE: this table is the model's training data, so these scores are optimistic."
+        elif overlap.get("regions") or overlap.get("flares"):
+            how += (
+                f" OVERLAP: {overlap['regions']} of {overlap['of_regions']} test regions and "
+                f"{overlap['flares']} of {overlap['of_flares']} flares (same region and GOES class) "
+                "were in the model's training table, so these scores are not out-of-sample."
+            )
     else:
         how = (
             f"Protocol: {split}; thresholds chosen on an inner validation split by region "
             f"(rule: {prot.get('threshold_metric', '?')}); networks: {prot.get('seeds', '?')} seeds per fold, "
             f"the table shows the seed-ensemble mean."
+        )
+    if model or prot.get("split", "kfold") != "kfold":
+        pooled = "Scores are computed over the one test set (no folds)."
+    else:
+        pooled = (
+            "Scores pool the out-of-fold test predictions, except ROC AUC, which is the mean of the "
+            "per-fold AUCs (each fold's model has its own calibration)."
         )
     lines += [
         f"Data: {meta.get('dataset', '?')}; target: {meta.get('definition', '?')}.",
@@ -199,14 +213,16 @@ def _header(table: pd.DataFrame, meta: dict[str, Any]) -> list[str]:
         f"Test rows: {int(first.n_test)} from {int(first.n_regions)} regions; positives {int(first.n_pos)} "
         f"(base rate {first.base_rate:.3f}); X events: {int(first.n_x)} from {int(first.n_x_regions)} regions.",
         f"Brackets: {int(round(100 * prot.get('level', 0.95)))}% intervals from {prot.get('n_boot', '?')} "
-        "bootstrap resamples of active regions. Scores pool the out-of-fold test predictions, except ROC AUC, "
-        "which is the mean of the per-fold AUCs (each fold's model has its own calibration).",
+        f"bootstrap resamples of active regions. {pooled}",
     ]
     if meta.get("flaring_only"):
         lines.append(
             "Every sample is a flaring region (negatives are weaker flares, not quiet regions), so "
             "the base rate is far above an operational one and HSS is not comparable with AR-day studies."
         )
+    if meta.get("data_notes"):
+        # The data set's own caveats (a selection artefact, a flux scaling) belong beside its numbers.
+        lines += ["", "Data caveats:"] + [f"- {note}" for note in meta["data_notes"]]
     lines.append("")
     return lines
 

@@ -109,13 +109,16 @@ def _score_candidate(
         if fit.best_epoch is not None:
             epochs.append(fit.best_epoch)
 
+    def named(fold: int, method: str) -> None:
+        progress(fold, f"{method} alpha={protocol.alpha:g} gamma={protocol.gamma:g}")  # type: ignore[misc]
+
     run_protocol(
         targets,
         features,
         dataclasses.replace(protocol, methods=("focal",)),
         methods=methods,
         folds=folds,
-        progress=progress,
+        progress=None if progress is None else named,
         on_fit=record,
         queue=queue,
     )
@@ -153,6 +156,7 @@ def tune_focal(
     folds : list of Fold, optional
         Default :func:`flarecast.evaluation.protocol.make_folds`.
     progress : callable(fold_index, method), optional
+        Called after each fit; ``method`` names the candidate ("focal alpha=0.25 gamma=2").
     executor : flarecast.execution.Executor, optional
         Runs the fits (e.g. a Dask cluster's, built by the command line): all candidates x
         folds of a stage are submitted together, and the table is shared once. Same table as

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from flarecast import __version__
+from flarecast.data.footprint import table_footprint
 from flarecast.data.schema import Dataset
 from flarecast.errors import ModelFileError
 from flarecast.io import atomic_open, write_json
@@ -134,6 +135,8 @@ def save_model(
             "window": dataset.window,
             "flaring_only": dataset.flaring_only,
             "rows": len(dataset.frame),
+            # Regions and flares of the training table: evaluate warns when a table shares them.
+            **table_footprint(dataset.frame),
         }
     sidecar = {
         "format": FORMAT,

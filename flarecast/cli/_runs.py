@@ -1,0 +1,245 @@
+"""Options and steps that ``reproduce``, ``tune`` and ``evaluate`` share.
+
+The protocol from defaults, a TOML file and the command line (:func:`build_protocol`); the
+data options; loading the data with its one-line description; the progress bar (stderr, only
+on a terminal, off with ``--quiet``); and a clean exit on Ctrl-C (:func:`clean_interrupt`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import shutil
+import signal
+import sys
+import tomllib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from flarecast.cli._common import duration_callback, target_options
+
+__all__ = [
+    "build_protocol",
+    "parse_methods",
+    "scheduler_option",
+    "quiet_option",
+    "common_options",
+    "load_targets",
+    "command_line",
+    "progress_bar",
+    "clean_interrupt",
+]
+
+quiet_option = click.option(
+    "--quiet", is_flag=True, help="No progress bar (it is shown only when stderr is a terminal)."
+)
+
+
+def _read_config(path: str | None) -> dict[str, Any]:
+    """Keys of a TOML file's ``[protocol]`` table, or of the whole file when it has none."""
+    from flarecast.errors import ConfigError
+
+    if path is None:
+        return {}
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    return dict(data.get("protocol", data))
+
+
+def build_protocol(config: str | None, ctx: click.Context | None = None, **options: Any) -> Any:
+    """Protocol from defaults < the ``--config`` file < options given on the command line.
+
+    ``options`` holds the command's values; ``None`` means "not given". Options
+    with a click default (``--negatives``, ``--positive-threshold``) count as
+    given only when they did not come from that default.
+    """
+    from click.core import ParameterSource
+
+    from flarecast import config as cfg
+    from flarecast.evaluation.protocol import Protocol
+
+    data = _read_config(config)
+    source = str(config) if config else "command line"
+    protocol = cfg.from_dict(Protocol, data, source=source)
+    given = {}
+    for key, value in options.items():
+        if value is None:
+            continue
+        if ctx is not None and ctx.get_parameter_source(key) == ParameterSource.DEFAULT:
+            continue
+        given[key] = value
+    try:
+        return cfg.replace(protocol, **given)
+    except (TypeError, ValueError) as exc:
+        from flarecast.errors import ConfigError
+
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError(str(exc)) from exc
+
+
+def parse_methods(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return tuple(m.strip() for m in value.split(",") if m.strip())
+
+
+def scheduler_option(func: Any) -> Any:
+    return click.option(
+        "--scheduler",
+        default=None,
+        metavar="local|processes|tcp://HOST:PORT",
+        help="Run the independent fits as Dask tasks (needs flarecast[dask]): threads here, one worker "
+        "process per CPU here, or a running scheduler. Same results as without. [this process]",
+    )(func)
+
+
+def common_options(func: Any) -> Any:
+    """Options shared by ``reproduce`` and ``tune``: data, targets, folds, seeds, config, output."""
+    options = [
+        click.option(
+            "--dataset",
+            default="demo",
+            show_default=True,
+            help="Registered data set name (see 'flarecast data list') or a canonical table file.",
+        ),
+        click.option(
+            "--data-dir",
+            type=click.Path(file_okay=False),
+            default=None,
+            help="Local data folder for registered names (default $FLARECAST_DATA_DIR).",
+        ),
+        click.option("--folds", type=int, default=None, help="Outer region-grouped folds [5]."),
+        click.option(
+            "--seeds", type=int, default=None, help="Seeds (ensemble members) per network fit [5]."
+        ),
+        click.option(
+            "--threshold-metric",
+            default=None,
+            help="Threshold rule, chosen on inner validation: hss, tss or fixed:<p> [hss].",
+        ),
+        click.option(
+            "--split",
+            type=click.Choice(["kfold", "chrono"]),
+            default=None,
+            help="Outer split: region k-fold or chronological hold-out [kfold].",
+        ),
+        click.option(
+            "--cutoff", default=None, help="First test time for --split chrono [2015-01-01]."
+        ),
+        click.option(
+            "--gap",
+            default=None,
+            callback=duration_callback,
+            help="Gap before the cutoff, >= the forecast horizon, with a unit [48h].",
+        ),
+        target_options,
+        click.option(
+            "--seed", type=int, default=None, help="Seed of folds, networks and bootstrap [0]."
+        ),
+        click.option(
+            "--config",
+            type=click.Path(exists=True, dir_okay=False),
+            default=None,
+            help="TOML file with a [protocol] table; command-line options override it.",
+        ),
+        click.option(
+            "--out", required=True, type=click.Path(file_okay=False), help="Output folder."
+        ),
+        quiet_option,
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def load_targets(dataset: str, data_dir: str | None, protocol: Any) -> tuple[Any, Any]:
+    """The data set and its targets under ``protocol``'s class definition, described on stderr."""
+    from flarecast.data.tables.read import load_dataset
+    from flarecast.evaluation.tables import SYNTHETIC_BANNER
+    from flarecast.targets import make_targets
+
+    data = load_dataset(dataset, data_dir=data_dir)
+    targets = make_targets(data, protocol.negatives, protocol.positive_threshold)
+    if data.synthetic:
+        click.echo(SYNTHETIC_BANNER, err=True)
+    click.echo(
+        f"{data.name}: {len(targets.y)} rows ({int(targets.y.sum())} positive), "
+        f"{len(set(targets.groups.tolist()))} regions; {targets.definition}",
+        err=True,
+    )
+    return data, targets
+
+
+def command_line() -> str:
+    """The command as the user typed it, for run.json."""
+    return " ".join(["flarecast", *sys.argv[1:]])
+
+
+@contextlib.contextmanager
+def progress_bar(
+    total: int, what: str, *, folds: int, seeds: int, quiet: bool = False
+) -> Iterator[Callable[[int, str], None]]:
+    """A tqdm bar on stderr counting fits; yields the ``progress(fold, method)`` callback.
+
+    Shown only when stderr is a terminal and ``quiet`` is off. After each fit it names the fit
+    just finished: fold k/K, method, and the seeds a network fit trains together.
+    """
+    from tqdm import tqdm
+
+    show = not quiet and sys.stderr.isatty()
+    # A terminal that reports no width (some IDE consoles, script(1)) made tqdm draw nothing.
+    width = shutil.get_terminal_size().columns
+    with tqdm(
+        total=total, desc=what, unit="fit", file=sys.stderr, disable=not show, ncols=width
+    ) as bar:
+
+        def progress(fold: int, method: str) -> None:
+            members = f" ({seeds} seeds)" if _neural(method) else ""
+            bar.set_postfix_str(f"fold {fold + 1}/{folds}, {method}{members}", refresh=False)
+            bar.update()
+
+        yield progress
+
+
+def _neural(method: str) -> bool:
+    return method.split()[0] in ("ce", "weighted-ce", "focal")
+
+
+def clean_interrupt(out_option: str = "out") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Ctrl-C ends the command with one message and exit status 130, and nothing half-written.
+
+    The output folder is written as one unit (:func:`flarecast.evaluation.outputs.staged_output`),
+    so an interrupted run leaves it as it was; the finished fits stay in ``OUT/.partial`` for
+    ``--resume``. The process then ends at once (``os._exit``) rather than through the
+    interpreter's shutdown, with torch's and OpenMP's worker threads possibly mid-operation:
+    that shutdown is where an interrupted run occasionally aborted (SIGABRT) without a word.
+    """
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return func(*args, **kwargs)
+            except KeyboardInterrupt:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C changes nothing
+                out = kwargs.get(out_option)
+                where = f"; {out} was left as it was" if out else ""
+                partial = Path(str(out)) / ".partial" if out else None
+                kept = ""
+                if partial is not None and partial.is_dir() and any(partial.iterdir()):
+                    kept = f"; the finished fits are kept in {partial} (rerun with --resume)"
+                click.echo(f"\nInterrupted{where}{kept}.", err=True)
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(130)
+
+        return wrapper
+
+    return decorate
