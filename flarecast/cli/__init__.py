@@ -5,6 +5,9 @@ Subcommands live in their own modules and are imported only when run, so
 the operating system refuses in any command (a read-only or full disk, an
 unreadable file, no usable temporary folder) and running out of memory end
 here as one ``Error:`` line with a non-zero exit status, never a traceback.
+Every command's ``--out`` is checked before the command runs: it may not
+overwrite an input, a model folder or a registered data file
+(:func:`flarecast.cli._outputs.guard_outputs`).
 """
 
 from __future__ import annotations
@@ -61,7 +64,9 @@ class _LazyGroup(click.Group):
         module, attr, _ = _COMMANDS[cmd_name]
         if importlib.util.find_spec(module) is None:
             return None
-        return getattr(importlib.import_module(module), attr)
+        from flarecast.cli._outputs import guard_outputs
+
+        return guard_outputs(getattr(importlib.import_module(module), attr))
 
     def invoke(self, ctx: click.Context) -> object:
         try:

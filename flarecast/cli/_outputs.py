@@ -5,14 +5,23 @@ and say in one line what the operating system refused.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import click
 
-__all__ = ["os_error_message", "check_output"]
+__all__ = ["os_error_message", "check_output", "guard_outputs"]
+
+# The options the commands share, by role. The lazy group wraps every command with
+# :func:`guard_outputs`, so a command that writes ``--out`` is checked before its body
+# runs, and a new command is covered by naming its options like the others.
+OUTPUT_OPTIONS = ("--out",)
+INPUT_OPTIONS = ("--dataset", "--sharp", "--catalogue", "--features", "--harp-map", "--config")
+MODEL_OPTIONS = ("--model", "--base-model", "--x-model")
 
 _HINTS = {
     errno.ENOTDIR: "a part of the path is a file, not a folder",
@@ -118,6 +127,47 @@ def check_output(
                 f"{name!r} ({path}); registered data are read only. Choose another path.",
                 param_hint=option,
             )
+
+
+def guard_outputs(command: click.Command) -> click.Command:
+    """Make ``command`` (and a group's subcommands) call :func:`check_output` before its body.
+
+    Idempotent: a command already guarded is returned as it is.
+    """
+    if getattr(command, "_flarecast_outputs_guarded", False):
+        return command
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            guard_outputs(sub)
+
+    def names(options: tuple[str, ...]) -> list[str]:
+        # A choice (train's ``--model mlp|sequence``) names no file.
+        return [
+            p.name
+            for p in command.params
+            if p.name and set(p.opts) & set(options) and not isinstance(p.type, click.Choice)
+        ]
+
+    outputs, inputs, models = names(OUTPUT_OPTIONS), names(INPUT_OPTIONS), names(MODEL_OPTIONS)
+    data_dirs = names(("--data-dir",))
+    callback = command.callback
+    if callback is not None and outputs:
+
+        @functools.wraps(callback)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            for name in outputs:
+                if kwargs.get(name) is not None:
+                    check_output(
+                        kwargs[name],
+                        inputs=[kwargs.get(p) for p in inputs],
+                        models=[kwargs.get(p) for p in models],
+                        data_dir=next((kwargs[p] for p in data_dirs if kwargs.get(p)), None),
+                    )
+            return callback(*args, **kwargs)
+
+        command.callback = checked
+    command._flarecast_outputs_guarded = True  # type: ignore[attr-defined]
+    return command
 
 
 def _model_folders_above(out: Path) -> list[Path]:
