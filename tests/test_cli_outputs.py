@@ -282,6 +282,89 @@ def test_no_usable_temporary_folder(command, files, tmp_path):
         assert left == [], f"half-written output left on the disk: {left}"
 
 
+# -- operating-system errors: unreadable inputs and read-only folders, as an ordinary user ------
+#
+# Root reads and writes through any permission bits. In a user namespace where this user is
+# mapped to an unprivileged id the process keeps its own files' owner bits but has no
+# capability to override them, so chmod 000 and 555 mean what they say, for root too.
+
+
+def _user_namespace_available() -> bool:
+    try:
+        probe = subprocess.run(
+            ["unshare", "--map-user=65534", "--map-group=65534", "true"],
+            capture_output=True,
+            timeout=20,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+needs_user_namespace = pytest.mark.skipif(
+    not _user_namespace_available(),
+    reason="needs unshare --map-user (unprivileged user namespaces)",
+)
+
+
+def _run_unprivileged(args: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["unshare", "--map-user=65534", "--map-group=65534", str(FLARECAST), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+        timeout=300,
+    )
+
+
+def _private_inputs(files: Files, tmp_path: Path) -> Files:
+    root = tmp_path / "inputs"
+    shutil.copytree(files.root, root, symlinks=True)
+    return Files(root, *(root / p.relative_to(files.root) for p in dataclasses.astuple(files)[1:]))
+
+
+UNREADABLE = [
+    ("predict", "model/model.json"),
+    ("predict", "model/weights.safetensors"),
+    ("predict", "table.csv"),
+    ("evaluate", "model/weights.safetensors"),
+    ("evaluate", "table.csv"),
+    ("forecast", "model/model.json"),
+    ("forecast", "sharp.csv"),
+    ("label", "sharp.csv"),
+]
+
+
+@pytest.mark.slow
+@needs_user_namespace
+@pytest.mark.parametrize(("command", "unreadable"), UNREADABLE)
+def test_unreadable_input_is_one_error_line(command, unreadable, files, tmp_path):
+    files = _private_inputs(files, tmp_path)
+    (files.root / unreadable).chmod(0)
+    out = tmp_path / "out" / ("result" if WRITERS[command][1] else "result.csv")
+    proc = _run_unprivileged(_args(command, files, out))
+    assert proc.returncode == 1, proc.stderr
+    line = _one_error_line(proc.stderr)
+    assert unreadable.split("/")[-1] in line and "ermission denied" in line, line
+    assert not out.exists()
+
+
+@pytest.mark.slow
+@needs_user_namespace
+@pytest.mark.parametrize("command", QUICK + ("train", "reproduce"))
+def test_read_only_output_folder_is_one_error_line(command, files, tmp_path):
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    out = folder / ("result" if WRITERS[command][1] else "result.csv")
+    proc = _run_unprivileged(_args(command, files, out))
+    folder.chmod(0o755)
+    assert proc.returncode == 1, proc.stderr
+    line = _one_error_line(proc.stderr)
+    assert str(folder) in line and "Permission denied" in line, line
+    assert list(folder.iterdir()) == []
+
+
 # -- outputs that would destroy the user's own files -----------------------------------------
 
 REGISTERED = "umich_arflares/arflares24h.csv"  # the file of the registered set umich-24h
@@ -298,7 +381,8 @@ def data_copy(tmp_path, data_dir, monkeypatch) -> Path:
 
 
 # (command, output relative to the inputs folder): the output is an input, another name
-# for one, a model folder the command reads, or a path inside any model folder.
+# for one, a file inside a model folder, a model folder the command reads, or an existing
+# model folder that a command which does not write models would fill.
 INPUT_CASES = [
     ("predict", "table.csv"),
     ("predict", "table-link.csv"),
@@ -306,11 +390,11 @@ INPUT_CASES = [
     ("label", "sharp.csv"),
     ("label", "model/labels.csv"),
     ("evaluate", "model"),
+    ("evaluate", "model/report"),
     ("forecast", "model"),
     ("retrain", "model"),
-    ("train", "model/new"),
-    ("reproduce", "model/run"),
-    ("tune", "model/run"),
+    ("reproduce", "model"),
+    ("tune", "model"),
 ]
 
 
@@ -325,9 +409,8 @@ def test_output_that_is_an_input_or_inside_a_model_folder_is_refused(
     command, output, files, tmp_path
 ):
     # A private copy of the inputs: a command that does destroy one must not spoil the others' cases.
-    root = tmp_path / "inputs"
-    shutil.copytree(files.root, root, symlinks=True)
-    files = Files(root, *(root / p.relative_to(files.root) for p in dataclasses.astuple(files)[1:]))
+    files = _private_inputs(files, tmp_path)
+    root = files.root
     (root / "table-link.csv").symlink_to(files.table)
     out = root / output
     victim = files.model if output.startswith("model") else out.resolve()
@@ -336,6 +419,14 @@ def test_output_that_is_an_input_or_inside_a_model_folder_is_refused(
     result = CliRunner().invoke(main, args)
     _refused(result, "model folder" if victim == files.model else "input")
     assert _digest(victim) == before
+
+
+def test_a_new_model_folder_inside_a_model_folder_is_allowed(files, tmp_path):
+    # The forecast reads a separate >= X model from MODEL/x: train must be able to write it.
+    files = _private_inputs(files, tmp_path)
+    result = CliRunner().invoke(main, _args("train", files, files.model / "x"))
+    assert result.exit_code == 0, result.output
+    assert (files.model / "x" / "model.json").is_file()
 
 
 @pytest.mark.parametrize("command", sorted(WRITERS) + ["data sharp"])

@@ -22,6 +22,8 @@ __all__ = ["os_error_message", "check_output", "guard_outputs"]
 OUTPUT_OPTIONS = ("--out",)
 INPUT_OPTIONS = ("--dataset", "--sharp", "--catalogue", "--features", "--harp-map", "--config")
 MODEL_OPTIONS = ("--model", "--base-model", "--x-model")
+# Commands whose output is a model folder, with their own rules for an existing one.
+MODEL_WRITERS = ("train",)
 
 _HINTS = {
     errno.ENOTDIR: "a part of the path is a file, not a folder",
@@ -76,15 +78,20 @@ def check_output(
     inputs: Iterable[str | Path | None] = (),
     models: Iterable[str | Path | None] = (),
     data_dir: str | Path | None = None,
+    folder: bool = False,
+    writes_models: bool = False,
     option: str = "--out",
 ) -> None:
     """Refuse an output path that would overwrite something the user needs.
 
     Refused, before anything is written: the output is one of the command's
-    input files; it is one of the command's model folders, or lies inside any
-    model folder (a folder with ``model.json`` and its weights); it is a file of a
-    registered data set (or catalogue), or a folder holding one, in the data
-    folder or the download cache. Symbolic links and other names of the same
+    input files; it is one of the command's model folders or lies inside one;
+    it is a file inside any model folder (a folder with ``model.json`` and its
+    weights), or a folder output that is an existing model folder (except for
+    a command that writes model folders); it is a file of a registered data set
+    (or catalogue), or a folder holding one, in the data folder or the download
+    cache. A new folder inside a model folder is allowed: that is where an X
+    model goes (``MODEL/x``). Symbolic links and other names of the same
     file are followed, so ``./in.csv`` and a link to it are the same input.
 
     Parameters
@@ -97,6 +104,10 @@ def check_output(
         Model folders the command reads; nothing inside them may be written.
     data_dir : path, optional
         The command's ``--data-dir``; ``$FLARECAST_DATA_DIR`` and the cache are checked too.
+    folder : bool, default False
+        ``out`` is a folder the command fills (else a file).
+    writes_models : bool, default False
+        The command writes a model folder to ``out`` and has its own rules for an existing one.
     option : str, default "--out"
         The option named in the message.
 
@@ -113,11 +124,16 @@ def check_output(
                 "the input. Choose another path.",
                 param_hint=option,
             )
-    for model in [*(m for m in models if m is not None), *_model_folders_above(out)]:
-        if Path(model).is_dir() and _inside(out, Path(model)):
+    read = [Path(m) for m in models if m is not None and Path(m).is_dir()]
+    above = [] if folder else _model_folders_above(out)
+    if folder and not writes_models and _is_model_folder(out):
+        read.append(out)
+    for model in [*read, *above]:
+        if _inside(out, model):
+            what = "the model folder" if _same(out, model) else "inside the model folder"
             raise click.BadParameter(
-                f"{out} is inside the model folder {model}; writing there would destroy "
-                "the model. Choose a path outside it.",
+                f"{out} is {what} {model}; writing there would destroy the model. "
+                "Choose a path outside it.",
                 param_hint=option,
             )
     for name, path in _registered_files(data_dir):
@@ -149,6 +165,13 @@ def guard_outputs(command: click.Command) -> click.Command:
         ]
 
     outputs, inputs, models = names(OUTPUT_OPTIONS), names(INPUT_OPTIONS), names(MODEL_OPTIONS)
+    # An output option that cannot be a file (click.Path(dir_okay=False) is a file; a
+    # plain text or a folder path is a folder) is filled as a folder.
+    folders = {
+        p.name
+        for p in command.params
+        if p.name in outputs and not (isinstance(p.type, click.Path) and not p.type.dir_okay)
+    }
     data_dirs = names(("--data-dir",))
     callback = command.callback
     if callback is not None and outputs:
@@ -162,6 +185,8 @@ def guard_outputs(command: click.Command) -> click.Command:
                         inputs=[kwargs.get(p) for p in inputs],
                         models=[kwargs.get(p) for p in models],
                         data_dir=next((kwargs[p] for p in data_dirs if kwargs.get(p)), None),
+                        folder=name in folders,
+                        writes_models=command.name in MODEL_WRITERS,
                     )
             return callback(*args, **kwargs)
 
@@ -170,12 +195,16 @@ def guard_outputs(command: click.Command) -> click.Command:
     return command
 
 
-def _model_folders_above(out: Path) -> list[Path]:
-    """Folders above ``out`` that hold a saved model (its sidecar and weights)."""
+def _is_model_folder(path: Path) -> bool:
+    """True for a folder holding a saved model (its sidecar and weights)."""
     from flarecast.training.sidecar import SIDECAR, WEIGHTS
 
-    real = Path(os.path.realpath(out))
-    return [p for p in real.parents if (p / SIDECAR).is_file() and (p / WEIGHTS).is_file()]
+    return (path / SIDECAR).is_file() and (path / WEIGHTS).is_file()
+
+
+def _model_folders_above(out: Path) -> list[Path]:
+    """Model folders above ``out``."""
+    return [p for p in Path(os.path.realpath(out)).parents if _is_model_folder(p)]
 
 
 def _registered_files(data_dir: str | Path | None) -> list[tuple[str, Path]]:
