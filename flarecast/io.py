@@ -222,3 +222,42 @@ def require_regular_file(
         )
         raise error(f"{path}: the {what} is {kind}, not a regular file; give a file.")
     return path
+
+
+def read_json(path: str | Path, data: bytes | None = None, *, error: type | None = None) -> Any:
+    """Parse a JSON file strictly: UTF-8 only, no duplicate keys, no runaway nesting.
+
+    ``json.loads`` keeps the last of two equal keys without a word, and a file
+    nested 100 000 levels deep raises ``RecursionError``; both, like bytes that
+    are not UTF-8, become one ``error`` naming the file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file; read unless ``data`` holds its bytes already.
+    data : bytes, optional
+    error : type, optional
+        The :class:`~flarecast.errors.FlarecastError` subclass to raise; default
+        :class:`~flarecast.errors.DataError`.
+    """
+    from flarecast.errors import DataError
+
+    error = error or DataError
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in seen:
+                raise error(f"{path}: the key {key!r} appears twice in one object; keep one.")
+            seen[key] = value
+        return seen
+
+    try:
+        text = (Path(path).read_bytes() if data is None else data).decode("utf-8")
+        return json.loads(text, object_pairs_hook=no_duplicates)
+    except UnicodeDecodeError as exc:
+        raise error(f"{path} is not UTF-8 text (byte {exc.start}): not a JSON file") from exc
+    except RecursionError as exc:
+        raise error(f"{path}: JSON nested too deeply to be a flarecast file") from exc
+    except json.JSONDecodeError as exc:
+        raise error(f"{path} is not valid JSON (truncated or edited?): {exc}") from exc

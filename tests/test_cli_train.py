@@ -129,7 +129,7 @@ def test_demo_sequence_run_says_synthetic_and_config_reruns(tmp_path):
     assert res.output.startswith("SYNTHETIC data: demo")
     assert "(positive: >= M1.0; negative: N, A, B, C)" in res.output
     toml = (out / "train.toml").read_text()
-    assert "alpha = -1" in toml and 'model = "sequence"' in toml and "hidden = [8]" in toml
+    assert 'alpha = "none"' in toml and 'model = "sequence"' in toml and "hidden = [8]" in toml
     assert 'skip = "none"' in toml  # resolved: a rerun keeps it when the default changes
     # the written config trains the same network again
     again = tmp_path / "again"
@@ -325,7 +325,10 @@ def test_before_trains_on_the_records_whose_label_window_closed(tmp_path):
     ("args", "message"),
     [
         (["--before", "someday"], "--before must be a time such as 2014-10-24"),
-        (["--before", "2011-05-01", "--gap", "-1h"], "--gap a duration >= 0"),
+        (
+            ["--before", "2011-05-01", "--gap", "-1h"],
+            "The '--gap' parameter must be a duration >= 0",
+        ),
         (
             ["--before", "1990-01-01"],
             "demo: no record before 1989-12-30 00:00 UTC (--before 1990-01-01 - --gap 48h); "

@@ -30,7 +30,7 @@ from flarecast.models.mlp import EnsembleMLP
 from flarecast.training import ddp
 from flarecast.training.artifacts import load_model
 from flarecast.training.loop import TrainConfig, train_ensemble
-from flarecast.training.losses import make_loss
+from flarecast.training.loss_functions import make_loss
 
 TORCHRUN_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 

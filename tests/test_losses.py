@@ -1,6 +1,10 @@
 """Focal loss, BCE and weighted BCE: reference values, BCE equivalence, bounds, bad arguments."""
 
+import dataclasses
 import math
+import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -9,15 +13,24 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flarecast.training.losses import (
+from flarecast.errors import ConfigError
+from flarecast.training import loss_functions
+from flarecast.training.loss_functions import (
     BCELoss,
     FocalLoss,
     WeightedBCELoss,
     bce_loss,
+    build_loss,
     focal_loss,
     make_loss,
-    pos_weight_from_base_rate,
     weighted_bce_loss,
+)
+from flarecast.training.losses import (
+    LOSS_REGISTRY,
+    LOSSES,
+    LossConfig,
+    pos_weight_from_base_rate,
+    read_alpha,
 )
 
 LOGITS = torch.tensor([-4.59512, 0.0, 2.0, -2.0, 5.0, -5.0], dtype=torch.float64)
@@ -65,10 +78,19 @@ def test_gamma0_alpha_off_equals_bce_with_gradients():
     torch.testing.assert_close(z1.grad, z2.grad, rtol=1e-12, atol=1e-15)
 
 
-def test_alpha_minus_one_is_off():
-    torch.testing.assert_close(
-        focal_loss(LOGITS, TARGETS, alpha=-1), focal_loss(LOGITS, TARGETS, alpha=None)
-    )
+def test_no_weighting_has_one_spelling_in_python():
+    """None is "no class weighting"; the old -1 / "none" / "off" are refused by the functions
+    and configs and read only from files and the command line (read_alpha)."""
+    for spelling in (-1, "none", "off"):
+        with pytest.raises(ConfigError, match=r"'alpha' parameter of focal_loss .* or None"):
+            focal_loss(LOGITS, TARGETS, alpha=spelling)
+        with pytest.raises(ConfigError, match=r"'alpha' parameter of focal_loss"):
+            LossConfig(alpha=spelling)
+    for spelling in (-1, -1.0, "none", "NONE", "off", "-1", None):
+        assert read_alpha(spelling, "train.toml") is None
+    assert read_alpha("0.5", "--alpha") == 0.5 and read_alpha(0.75, "x") == 0.75
+    with pytest.raises(ConfigError, match=r"--alpha must be a number in \[0, 1\] or 'none'"):
+        read_alpha("lots", "--alpha")
 
 
 @settings(max_examples=60, deadline=None)
@@ -162,12 +184,14 @@ def test_make_loss_dispatch():
     [
         (
             {"gamma": -1.0},
-            r"The 'gamma' parameter of focal_loss must be a float >= 0. Got -1.0 instead.",
+            r"The 'gamma' parameter of focal_loss must be a float >= 0 and finite. Got -1.0 instead.",
         ),
         ({"gamma": float("nan")}, r"'gamma' parameter of focal_loss must be a float >= 0"),
+        ({"gamma": float("inf")}, r"must be a float >= 0 and finite. Got inf instead."),
         (
             {"alpha": 1.5},
-            r"The 'alpha' parameter of focal_loss must be a float in \[0, 1\], or None / -1",
+            r"The 'alpha' parameter of focal_loss must be a float in \[0, 1\], or None for no "
+            r"class weighting. Got 1.5 instead.",
         ),
         ({"alpha": -0.1}, r"'alpha' parameter of focal_loss must be a float in \[0, 1\]"),
         (
@@ -199,3 +223,49 @@ def test_other_bad_arguments():
         BCELoss("max")
     with pytest.raises(ValueError, match="'gamma' parameter of FocalLoss"):
         FocalLoss(gamma=-2)
+
+
+def test_loss_config_validates_once_and_lists_every_problem():
+    """gamma=inf used to pass TrainConfig, FlareClassifier and Protocol and fail only in make_loss."""
+    with pytest.raises(ConfigError) as info:
+        LossConfig("hinge", alpha=2.0, gamma=float("inf"))
+    message = str(info.value)
+    assert (
+        "The 'loss' parameter of focal_loss must be one of ['focal', 'ce', 'weighted-ce']"
+        in message
+    )
+    assert "'alpha'" in message and "Got 2.0 instead" in message
+    assert "The 'gamma' parameter of focal_loss must be a float >= 0 and finite. Got inf" in message
+    assert LossConfig() == LossConfig("focal", 0.25, 2.0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        LossConfig().gamma = 1.0  # type: ignore[misc]
+
+
+def test_registry_is_the_one_list_of_losses():
+    assert LOSSES == tuple(LOSS_REGISTRY) == ("focal", "ce", "weighted-ce")
+    assert LOSS_REGISTRY["focal"].uses == ("alpha", "gamma")
+    assert LOSS_REGISTRY["weighted-ce"].positive_weight(0.2) == pytest.approx(4.0)
+    assert LOSS_REGISTRY["ce"].positive_weight is None
+    for spec in LOSS_REGISTRY.values():  # every entry names a function of loss_functions
+        assert callable(getattr(loss_functions, spec.function))
+    for name in LOSSES:
+        fn = build_loss(LossConfig(name), base_rate=0.25)
+        assert fn(LOGITS, TARGETS).shape == LOGITS.shape
+
+
+def test_built_losses_pickle():
+    """A fitted FlareClassifier stores its loss; a lambda there made the estimator unpicklable."""
+    for name in LOSSES:
+        fn = pickle.loads(pickle.dumps(build_loss(LossConfig(name, alpha=0.5), base_rate=0.25)))
+        torch.testing.assert_close(
+            fn(LOGITS, TARGETS), make_loss(name, alpha=0.5, base_rate=0.25)(LOGITS, TARGETS)
+        )
+
+
+def test_losses_module_does_not_import_torch():
+    """The evaluation protocol reads the registry; the forecast path must not pay for torch."""
+    code = (
+        "import sys, flarecast.training.losses as m, flarecast.training.config as c; "
+        "m.LossConfig(); c.TrainConfig(); assert 'torch' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -35,7 +35,8 @@ from hypothesis import strategies as st
 from flarecast.cli import main
 from flarecast.errors import ModelFileError
 from flarecast.forecast.engine import NumpyMLP, UnsupportedModel
-from flarecast.training.artifacts import MAX_SIDECAR_BYTES, SIDECAR, WEIGHTS, load_model
+from flarecast.training.artifacts import SIDECAR, WEIGHTS, load_model
+from flarecast.training.sidecar import MAX_SIDECAR_BYTES
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _forecast_model import demo_records, train_tiny_model  # noqa: E402
@@ -203,8 +204,7 @@ def test_numpy_path_truncated_weights(folder):
     (folder / WEIGHTS).write_bytes(blob[:-7])
     with pytest.raises(
         ModelFileError,
-        match=rf"has {len(blob) - 7} bytes on disk, {len(blob)} recorded in "
-        r"model.json: truncated\?",
+        match=rf"is truncated: {len(blob) - 7} bytes on disk, {len(blob)} recorded in model.json",
     ):
         NumpyMLP.from_folder(folder)
 
@@ -292,7 +292,7 @@ def test_oversized_or_deeply_nested_sidecar(folder):
         )
     (folder / SIDECAR).write_text("[" * 200_000 + "]" * 200_000)
     for how in LOADERS:
-        _refused(how, folder, folder, "is not valid JSON")
+        _refused(how, folder, folder, "JSON nested too deeply to be a flarecast file")
 
 
 def test_config_contradicting_the_architecture(folder):
@@ -309,7 +309,7 @@ def test_config_contradicting_the_architecture(folder):
         (folder / SIDECAR).write_text(json.dumps(meta))
         with pytest.raises(
             ModelFileError,
-            match=r"config or architecture does not describe a model: .*'cpu_threads' "
+            match=r"is not a consistent model sidecar .*'cpu_threads' "
             r"parameter of FlareClassifier must be an int in \[1, 1024\]",
         ):
             load_model(folder)

@@ -23,7 +23,7 @@ __all__ = ["main"]
 _COMMANDS: dict[str, tuple[str, str, str]] = {
     "data": ("flarecast.cli.data", "data", "List, describe and fetch data sets."),
     "train": ("flarecast.cli.train", "train", "Train a flare network and save a model folder."),
-    "predict": ("flarecast.cli.train", "predict", "Score a table with a saved model."),
+    "predict": ("flarecast.cli.predict", "predict", "Score a table with a saved model."),
     "reproduce": (
         "flarecast.cli.reproduce",
         "reproduce",

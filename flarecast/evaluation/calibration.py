@@ -35,7 +35,7 @@ multiclass probability estimates. KDD.
 from __future__ import annotations
 
 import dataclasses
-import json
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from flarecast.errors import ConfigError, DataError, ModelFileError
-from flarecast.io import write_json
+from flarecast.io import read_json, write_json
 
 __all__ = [
     "METHODS",
@@ -63,6 +63,23 @@ _FORMAT_VERSION = 1
 # Scores are clipped this far inside (0, 1) before the logit so that a network
 # that saturates at exactly 0 or 1 still gets a finite Platt input.
 _EPS = 1e-7
+
+
+_MAX_BYTES = 16 * 1024 * 1024
+
+
+def _finite_number(value: Any) -> bool:
+    """A JSON number that is a finite float (an int beyond the float range, e.g. 10**400, is not)."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and abs(value) <= sys.float_info.max
+        and bool(np.isfinite(float(value)))
+    )
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _logit(s: np.ndarray) -> np.ndarray:
@@ -185,7 +202,7 @@ class Calibrator:
             raise ModelFileError(f"{source}: {method} calibration lacks parameter(s) {missing}")
         if method == "platt":
             vals = [params["slope"], params["intercept"]]
-            if not all(isinstance(v, int | float) and np.isfinite(v) for v in vals):
+            if not all(_finite_number(v) for v in vals):
                 raise ModelFileError(
                     f"{source}: Platt slope and intercept must be finite numbers, got {vals}"
                 )
@@ -194,7 +211,7 @@ class Calibrator:
             try:
                 x = np.asarray(params["x"], dtype=float)
                 y = np.asarray(params["y"], dtype=float)
-            except (TypeError, ValueError) as exc:
+            except (TypeError, ValueError, OverflowError) as exc:
                 raise ModelFileError(
                     f"{source}: isotonic thresholds must be lists of numbers ({exc})"
                 ) from exc
@@ -217,11 +234,18 @@ class Calibrator:
             clean = {"x": x.tolist(), "y": y.tolist()}
         else:
             clean = {}
+        counts = {key: state.get(key, 0) for key in ("n_samples", "n_positive")}
+        bad = {k: v for k, v in counts.items() if not _count(v)}
+        if bad or counts["n_positive"] > counts["n_samples"]:
+            raise ModelFileError(
+                f"{source}: n_samples and n_positive must be counts (ints >= 0, n_positive <= "
+                f"n_samples); got {counts}"
+            )
         return cls(
             method=method,
             params=clean,
-            n_samples=int(state.get("n_samples", 0)),
-            n_positive=int(state.get("n_positive", 0)),
+            n_samples=counts["n_samples"],
+            n_positive=counts["n_positive"],
             fitted_on=str(state.get("fitted_on", "unknown")),
         )
 
@@ -339,9 +363,20 @@ def fit_calibrator(
 
 
 def save_calibrator(folder: str | Path, cal: Calibrator) -> Path:
-    """Write ``cal`` as ``folder/calibration.json`` (atomically); return the path."""
-    path = Path(folder) / CALIBRATION_FILE
-    write_json(path, cal.to_dict())
+    """Write ``cal`` as ``folder/calibration.json`` (atomically); return the path.
+
+    When ``folder`` holds a saved model (``model.json``), the file records the
+    sha256 of its weights, so that a calibration left beside other weights is
+    refused on load (:func:`flarecast.training.folder.check_companions`).
+    """
+    from flarecast.training.folder import WEIGHTS_KEY, weights_sha256
+
+    folder = Path(folder)
+    path = folder / CALIBRATION_FILE
+    state = cal.to_dict()
+    if (folder / "model.json").is_file():
+        state[WEIGHTS_KEY] = weights_sha256(folder)
+    write_json(path, state)
     return path
 
 
@@ -368,10 +403,13 @@ def load_calibrator(folder: str | Path, *, missing_ok: bool = False) -> Calibrat
             f"{path} does not exist: this model folder has no calibrator; fit one on the validation split "
             "with fit_calibrator and save_calibrator (flarecast train --calibration platt|isotonic)"
         )
+    size = path.stat().st_size
+    if size > _MAX_BYTES:  # a real one is a few kB: do not read a planted huge file
+        raise ModelFileError(f"{path} is {size} bytes; a calibration file is at most {_MAX_BYTES}")
     try:
-        state = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"{path}: cannot read calibration JSON ({exc})") from exc
+        state = read_json(path, error=ModelFileError)
+    except (OSError, ModelFileError) as exc:
+        raise ModelFileError(f"cannot read calibration JSON: {exc}") from exc
     if not isinstance(state, Mapping) or state.get("format", _FORMAT) != _FORMAT:
         raise ModelFileError(
             f"{path}: not a flarecast calibration file (format {_FORMAT!r} expected)"

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flarecast.evaluation.protocol import Protocol
+from flarecast.training.losses import LOSS_REGISTRY
 
 __all__ = ["MethodSpec", "METHODS"]
 
@@ -75,8 +76,7 @@ def _network(loss: str) -> Factory:
         # TOML gives lists; estimator parameters such as ``hidden`` are tuples.
         extra = {k: tuple(v) if isinstance(v, list) else v for k, v in protocol.network.items()}
         kwargs: dict[str, Any] = {"loss": loss, "n_members": protocol.seeds, "seed": seed, **extra}
-        if loss == "focal":
-            kwargs.update(alpha=protocol.alpha, gamma=protocol.gamma)
+        kwargs.update({field: getattr(protocol, field) for field in LOSS_REGISTRY[loss].uses})
         return FlareClassifier(**kwargs)
 
     return factory
@@ -89,9 +89,9 @@ METHODS: dict[str, MethodSpec] = {
     # One OpenMP thread: on a shared 2-core machine the histogram builder's
     # spin-waiting threads made a 0.2 s fit take over 10 s when another process ran.
     "gboost": MethodSpec("gboost", "gradient boosting", _gboost, threads=1),
-    "ce": MethodSpec("ce", "cross-entropy network", _network("ce"), neural=True),
-    "weighted-ce": MethodSpec(
-        "weighted-ce", "class-weighted cross-entropy network", _network("weighted-ce"), neural=True
-    ),
-    "focal": MethodSpec("focal", "focal-loss network", _network("focal"), neural=True),
+    # One network row per loss of the registry: the baselines first, focal loss last.
+    **{
+        name: MethodSpec(name, LOSS_REGISTRY[name].label, _network(name), neural=True)
+        for name in sorted(LOSS_REGISTRY, key=lambda name: name == "focal")
+    },
 }

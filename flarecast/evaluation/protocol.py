@@ -35,6 +35,7 @@ import pandas as pd
 from flarecast import splits
 from flarecast.errors import ConfigError
 from flarecast.evaluation.thresholds import parse_threshold_metric
+from flarecast.training.losses import LossConfig, loss_problems
 
 __all__ = ["Protocol", "Fold", "FoldFit", "ProtocolResult", "make_folds"]
 
@@ -88,8 +89,8 @@ class Protocol:
     threshold_metric: str = "hss"
     n_boot: int = 1000
     level: float = 0.95
-    alpha: float = 0.25
-    gamma: float = 2.0
+    alpha: float | None = LossConfig.alpha
+    gamma: float = LossConfig.gamma
     methods: tuple[str, ...] = ("climatology", "logistic", "gboost", "ce", "weighted-ce", "focal")
     negatives: tuple[str, ...] = ("C",)
     positive_threshold: str = "M1.0"
@@ -113,10 +114,8 @@ class Protocol:
             bad("validation_fraction", "a float in (0, 1)")
         if not 0 < self.level < 1:
             bad("level", "a float in (0, 1)")
-        if not 0 < self.alpha < 1:
-            bad("alpha", "a float in (0, 1)")
-        if not self.gamma >= 0:
-            bad("gamma", "a float >= 0")
+        # LossConfig's one validator; the loss itself is chosen per row of the table.
+        problems += loss_problems(LossConfig.loss, self.alpha, self.gamma, owner="Protocol")
         if not self.methods or len(set(self.methods)) != len(self.methods):
             bad("methods", "a non-empty list of distinct method names")
         try:

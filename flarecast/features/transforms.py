@@ -79,8 +79,7 @@ class FeatureTransformer(TransformerMixin, BaseEstimator):
         z = np.where(mask, signed_log10(arr), arr)
         self.feature_names_ = tuple(names)
         self.log_mask_ = mask
-        self.mean_ = z.mean(axis=0)
-        scale = z.std(axis=0)
+        self.mean_, scale = _mean_std(z)
         self.scale_ = np.where(scale > 0, scale, 1.0)
         return self
 
@@ -126,3 +125,22 @@ class FeatureTransformer(TransformerMixin, BaseEstimator):
                 )
             return list(self.feature_names)
         return [f"x{i}" for i in range(n)]
+
+
+def _mean_std(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations that do not overflow for values near the float limit.
+
+    A column at +-1e308 overflows the sums inside ``mean`` and ``std`` to inf, and
+    the z-scores to NaN. Such columns (only those: the others keep numpy's exact
+    result) are computed on the column divided by its largest magnitude, and
+    scaled back, which is finite because both results are at most that magnitude.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = z.mean(axis=0), z.std(axis=0)
+    bad = ~(np.isfinite(mean) & np.isfinite(std))
+    if bad.any():
+        big = np.abs(z[:, bad]).max(axis=0)
+        unit = z[:, bad] / big
+        mean[bad] = big * unit.mean(axis=0)
+        std[bad] = big * unit.std(axis=0)
+    return mean, std

@@ -27,7 +27,6 @@ its probabilities against ``FlareClassifier.predict_proba`` on a trained model.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ import numpy as np
 
 from flarecast.errors import ModelFileError
 from flarecast.features.scaling import zscore
+from flarecast.models.config import stored_activation
 
 __all__ = ["NumpyMLP", "UnsupportedModel"]
 
@@ -73,7 +73,7 @@ class NumpyMLP:
         self._log_mask = np.asarray(transform["log_mask"], dtype=bool)
         self._mean = np.asarray(transform["mean"], dtype=float)
         self._scale = np.asarray(transform["scale"], dtype=float)
-        self._act = _ACTIVATIONS[arch.get("activation", "tanh")]
+        self._act = _ACTIVATIONS[stored_activation(arch)]
         n_hidden = len(arch.get("hidden", []))
         self._layers = [
             (tensors[f"layers.{i}.weight"], tensors[f"layers.{i}.bias"]) for i in range(n_hidden)
@@ -97,18 +97,14 @@ class NumpyMLP:
         from safetensors import SafetensorError
         from safetensors.numpy import load as st_load
 
-        from flarecast.training.artifacts import (  # no torch at import
-            SIDECAR,
-            WEIGHTS,
-            foreign_format,
-            read_sidecar,
-        )
+        from flarecast.training.folder import check_companions
+        from flarecast.training.sidecar import SIDECAR, read_model_files
 
         folder = Path(folder)
-        meta = read_sidecar(folder)
+        meta, blob = read_model_files(folder)  # the torch loader's checks
         arch = meta.get("architecture") or {}
         config = meta.get("config") or {}
-        activation = arch.get("activation", "tanh")
+        activation = stored_activation(arch)
         if (
             arch.get("kind") != "mlp"
             or config.get("model", "mlp") != "mlp"
@@ -117,25 +113,7 @@ class NumpyMLP:
             raise UnsupportedModel(
                 f"{folder}: architecture {arch} is not a plain MLP this reader evaluates"
             )
-        path = folder / meta["weights"].get("file", WEIGHTS)
-        if not path.is_file():
-            raise ModelFileError(f"{folder}: the weights file {path.name} is missing")
-        blob = path.read_bytes()
-        kind = foreign_format(blob)
-        if kind is not None:
-            raise ModelFileError(
-                f"{path} is {kind}, not safetensors; flarecast never loads pickles"
-            )
-        size, digest = meta["weights"].get("bytes"), hashlib.sha256(blob).hexdigest()
-        if size is not None and len(blob) != size:
-            raise ModelFileError(
-                f"{path} has {len(blob)} bytes on disk, {size} recorded in {SIDECAR}: truncated?"
-            )
-        if digest != meta["weights"].get("sha256"):
-            raise ModelFileError(
-                f"{path} has been modified since it was saved: sha256 {digest[:16]}... does not "
-                f"match the {str(meta['weights'].get('sha256'))[:16]}... recorded in {SIDECAR}"
-            )
+        path = folder / meta["weights"].get("file", "weights.safetensors")
         try:
             tensors = st_load(blob)
         except (SafetensorError, ValueError) as exc:
@@ -162,6 +140,7 @@ class NumpyMLP:
             raise ModelFileError(
                 f"{folder / SIDECAR}: transform or features do not have {widths[0]} entries"
             )
+        check_companions(folder, meta)
         return cls(meta, {n: t.astype(np.float32) for n, t in tensors.items()})
 
     def predict_proba(self, X: Any) -> np.ndarray:

@@ -36,11 +36,6 @@ __all__ = [
 ]
 
 
-#: Hidden-layer activations by name. tanh was the first default: with cross-entropy on the
-#: Michigan SHARP table it matched logistic regression in ROC AUC (0.688-0.691 over two 5-fold
-#: region splits) where ReLU stayed at 0.677-0.678. ReLU is the default now: chosen with focal
-#: loss in the comparison too, on inner-validation rows only, tanh left the focal network below
-#: logistic regression and ReLU did not (benchmarks/select_network.py).
 class _Tanh(torch.autograd.Function):
     """tanh as ``2 sigmoid(2x) - 1`` (max error 2e-7): torch's CPU tanh kernel is ~5x slower than its
     sigmoid, and in a 10-member ensemble it was a third of the step time."""
@@ -72,6 +67,11 @@ def tanh(x: torch.Tensor) -> torch.Tensor:
     return torch.tanh(x)
 
 
+#: Hidden-layer activations by name (the names are :data:`flarecast.models.config.ACTIVATION_NAMES`;
+#: the default is ``NetworkConfig.activation``). ReLU is the default because, with focal loss on
+#: inner-validation rows only, tanh left the focal network below logistic regression and ReLU did
+#: not (benchmarks/select_network.py); with cross-entropy alone tanh matched logistic regression
+#: (AUC 0.688-0.691 over two 5-fold region splits) where ReLU gave 0.677-0.678.
 ACTIVATIONS = {"tanh": tanh, "relu": torch.relu, "silu": torch.nn.functional.silu}
 
 

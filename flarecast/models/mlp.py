@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from flarecast.models.config import NetworkConfig
 from flarecast.models.ensemble import (
     ACTIVATIONS,
     BatchedLinear,
@@ -18,6 +19,8 @@ from flarecast.models.ensemble import (
 
 __all__ = ["EnsembleMLP"]
 
+_DEFAULT = NetworkConfig()
+
 
 class EnsembleMLP(nn.Module):
     """``K`` independent MLPs ``F -> hidden... -> 1 logit`` with dropout, run as one network.
@@ -26,11 +29,11 @@ class EnsembleMLP(nn.Module):
     ----------
     n_features : int
         Input width ``F`` (standardised features).
-    hidden : sequence of int, default (64, 64)
+    hidden : sequence of int, default ``NetworkConfig.hidden`` (32, 32)
         Widths of the hidden layers; empty gives K logistic regressions.
-    dropout : float in [0, 1), default 0.0
+    dropout : float in [0, 1), default ``NetworkConfig.dropout`` (0.0)
         Dropout after every hidden activation.
-    activation : {"tanh", "relu", "silu"}, default "tanh"
+    activation : {"tanh", "relu", "silu"}, default ``NetworkConfig.activation`` ("relu")
     skip : bool, default False
         Add a linear path from the inputs straight to the logit ("wide and
         deep", Cheng et al. 2016): ``logit = head(h) + x @ v_k``, so every
@@ -55,12 +58,12 @@ class EnsembleMLP(nn.Module):
     def __init__(
         self,
         n_features: int,
-        hidden: Sequence[int] = (64, 64),
-        dropout: float = 0.0,
+        hidden: Sequence[int] = _DEFAULT.hidden,
+        dropout: float = _DEFAULT.dropout,
         base_rate: float = 0.5,
         n_members: int = 1,
         seed: int = 0,
-        activation: str = "tanh",
+        activation: str = _DEFAULT.activation,
         skip: bool = False,
     ):
         super().__init__()

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from flarecast.errors import DataError
+from flarecast.models.config import NetworkConfig
 from flarecast.models.ensemble import (
     ACTIVATIONS,
     BatchedLinear,
@@ -33,6 +34,8 @@ from flarecast.models.ensemble import (
 )
 
 __all__ = ["make_windows", "EnsembleGRU"]
+
+_DEFAULT = NetworkConfig()
 
 
 def _group_codes(groups: np.ndarray | pd.Series) -> np.ndarray:
@@ -127,8 +130,8 @@ class EnsembleGRU(nn.Module):
         MLP head on the final state.
     dropout : float, default 0.0
         Dropout on the final state and after each head layer.
-    activation : {"tanh", "relu", "silu"}, default "tanh"
-        Activation of the head layers.
+    activation : {"tanh", "relu", "silu"}, default ``NetworkConfig.activation`` ("relu")
+        Activation of the head layers (the GRU's own gates use sigmoid and tanh).
     base_rate, n_members, seed
         As :class:`flarecast.models.mlp.EnsembleMLP`.
 
@@ -145,12 +148,12 @@ class EnsembleGRU(nn.Module):
     def __init__(
         self,
         n_features: int,
-        hidden: Sequence[int] = (32,),
-        dropout: float = 0.0,
+        hidden: Sequence[int] = _DEFAULT.hidden,
+        dropout: float = _DEFAULT.dropout,
         base_rate: float = 0.5,
         n_members: int = 1,
         seed: int = 0,
-        activation: str = "tanh",
+        activation: str = _DEFAULT.activation,
     ):
         super().__init__()
         self.activation = activation

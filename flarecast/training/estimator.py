@@ -18,50 +18,27 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from flarecast.data.schema import META, NOAA_AR, TIME
+from flarecast.data.schema import NOAA_AR
 from flarecast.errors import (
     ConfigError,
     DataError,
     DataWarning,
-    SchemaError,
-    format_examples,
     warn_user,
 )
 from flarecast.features.transforms import FeatureTransformer
-from flarecast.models.mlp import EnsembleMLP
-from flarecast.models.sequence import EnsembleGRU, make_windows
-from flarecast.training.loop import (
-    TrainConfig,
-    batched_auc,
-    check_config,
-    resolve_device,
-    skip_path,
-    torch_threads,
-    train_ensemble,
-)
-from flarecast.training.losses import make_loss, pos_weight_from_base_rate
+from flarecast.models.build import build_network
+from flarecast.training.config import TrainConfig, check_config, skip_path
+from flarecast.training.inputs import binary_labels, feature_matrix, network_inputs
+from flarecast.training.loop import batched_auc, resolve_device, torch_threads, train_ensemble
+from flarecast.training.loss_functions import build_loss
+from flarecast.training.memory import check_training_memory
 
-__all__ = ["FlareClassifier", "build_network"]
+__all__ = ["FlareClassifier"]
 
 _CHUNK = 65536  # rows per inference pass: bounds memory for big tables
-
-
-def build_network(
-    architecture: dict[str, Any], *, dropout: float, base_rate: float, seed: int
-) -> torch.nn.Module:
-    """The untrained ensemble network described by ``architecture`` (see ``EnsembleMLP.architecture``)."""
-    cls = {"mlp": EnsembleMLP, "sequence": EnsembleGRU}[architecture["kind"]]
-    extra = {"skip": True} if architecture.get("skip") else {}
-    return cls(
-        architecture["n_features"],
-        tuple(architecture["hidden"]),
-        dropout=dropout,
-        base_rate=base_rate,
-        n_members=architecture["n_members"],
-        seed=seed,
-        activation=architecture.get("activation", "tanh"),
-        **extra,
-    )
+# The parameters' defaults are TrainConfig's (which reads them from LossConfig and NetworkConfig);
+# scikit-learn's get_params needs them spelled out in __init__'s signature.
+_D = TrainConfig()
 
 
 def _logistic_start(
@@ -82,22 +59,29 @@ def _logistic_start(
 class FlareClassifier(ClassifierMixin, BaseEstimator):
     """Neural flare classifier: P(flare >= threshold class) from SHARP features.
 
+    Every parameter shared with :class:`flarecast.training.config.TrainConfig` has
+    its default there (loss and network defaults come from
+    :class:`~flarecast.training.losses.LossConfig` and
+    :class:`~flarecast.models.config.NetworkConfig`).
+
     Parameters
     ----------
     loss : {"focal", "ce", "weighted-ce"}, default "focal"
-        Training loss: focal loss (Lin et al. 2017), binary cross-entropy, or
-        cross-entropy with positive weight ``n_neg / n_pos`` of the training rows.
+        Training loss (a name in :data:`flarecast.training.losses.LOSS_REGISTRY`):
+        focal loss (Lin et al. 2017), binary cross-entropy, or cross-entropy
+        with positive weight ``n_neg / n_pos`` of the training rows.
     alpha : float in [0, 1] or None, default 0.25
-        Focal-loss weight of the flare class (negatives get ``1 - alpha``).
+        Focal-loss weight of the flare class (negatives get ``1 - alpha``);
+        None is no class weighting.
     gamma : float >= 0, default 2.0
-        Focal-loss focusing parameter.
+        Focal-loss focusing parameter (finite).
     model : {"mlp", "sequence"}, default "mlp"
         "sequence" reads windows of ``window`` consecutive records of each region
         with a GRU; it needs ``time`` and ``noaa_ar`` columns in ``X``.
     hidden : tuple of int, default (32, 32)
     activation, skip, dropout, input_noise, weight_decay, lr, batch_size, max_epochs, patience, window,
     early_stopping
-        See :class:`flarecast.training.loop.TrainConfig`, which holds the same defaults.
+        See :class:`flarecast.training.config.TrainConfig`, which holds the same defaults.
     n_members : int, default 1
         Ensemble size; members differ only in their seeds.
     seed : int, default 0
@@ -131,28 +115,28 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        loss: str = "focal",
-        alpha: float | None = 0.25,
-        gamma: float = 2.0,
-        model: str = "mlp",
-        hidden: tuple[int, ...] = (32, 32),
-        activation: str = "relu",
-        skip: str | None = None,
-        dropout: float = 0.0,
-        input_noise: float = 0.0,
-        weight_decay: float = 1e-2,
-        lr: float = 2e-3,
-        batch_size: int = 256,
-        max_epochs: int = 60,
-        patience: int = 8,
-        n_members: int = 1,
-        seed: int = 0,
-        device: str = "auto",
+        loss: str = _D.loss,
+        alpha: float | None = _D.alpha,
+        gamma: float = _D.gamma,
+        model: str = _D.model,
+        hidden: tuple[int, ...] = _D.hidden,
+        activation: str = _D.activation,
+        skip: str | None = _D.skip,
+        dropout: float = _D.dropout,
+        input_noise: float = _D.input_noise,
+        weight_decay: float = _D.weight_decay,
+        lr: float = _D.lr,
+        batch_size: int = _D.batch_size,
+        max_epochs: int = _D.max_epochs,
+        patience: int = _D.patience,
+        n_members: int = _D.n_members,
+        seed: int = _D.seed,
+        device: str = _D.device,
         threshold: float | str = 0.5,
         log: str = "auto",
-        window: int = 4,
-        early_stopping: str = "auc",
-        cpu_threads: int | None = 1,
+        window: int = _D.window,
+        early_stopping: str = _D.early_stopping,
+        cpu_threads: int | None = _D.cpu_threads,
         features: Sequence[str] | None = None,
     ):
         self.loss = loss
@@ -198,83 +182,25 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         return config
 
     # -- input handling ------------------------------------------------------------------------
-    def _columns(self, X: Any) -> list[str]:
-        if self.features is not None:
-            return [str(f) for f in self.features]
-        return [str(c) for c in X.columns if c not in META]
-
     def _matrix(self, X: Any, fitting: bool) -> np.ndarray:
         """Raw feature matrix (n, F) in model order, checked for shape, names and finiteness."""
-        if isinstance(X, pd.DataFrame):
-            names = self._columns(X) if fitting else list(self.feature_names_in_)
-            missing = [c for c in names if c not in X.columns]
-            if missing:
-                raise SchemaError(
-                    f"FlareClassifier: input lacks feature column(s) {missing}; the model uses "
-                    f"{names}"
-                )
-            try:
-                arr = X[names].to_numpy(dtype=float, na_value=np.nan)
-            except (TypeError, ValueError) as exc:
-                raise SchemaError(
-                    f"FlareClassifier: feature columns must be numeric: {exc}"
-                ) from exc
+        if fitting:
+            names = None if self.features is None else [str(f) for f in self.features]
         else:
-            arr = np.asarray(X, dtype=float)
-            if arr.ndim != 2:
-                raise DataError(
-                    f"FlareClassifier: X must be 2-D (n_samples, n_features); got shape {arr.shape}"
-                )
-            names = (
-                list(self.features)
-                if (fitting and self.features is not None)
-                else (
-                    [f"x{i}" for i in range(arr.shape[1])]
-                    if fitting
-                    else list(self.feature_names_in_)
-                )
-            )
-            if arr.shape[1] != len(names):
-                raise SchemaError(
-                    f"FlareClassifier: X has {arr.shape[1]} columns; the model uses {len(names)} "
-                    f"features {names}"
-                )
+            names = list(self.feature_names_in_)
+        arr, names = feature_matrix(X, names)
         if fitting:
             self.feature_names_in_ = np.asarray(names, dtype=object)
             self.n_features_in_ = len(names)
-        bad = ~np.isfinite(arr)
-        if bad.any():
-            rows, cols = np.nonzero(bad)
-            raise DataError(
-                f"FlareClassifier: non-finite feature values at "
-                f"{format_examples(rows, [names[c] for c in cols])} (row: column); drop or impute them first"
-            )
         return arr
 
     def _inputs(self, X: Any, Z: np.ndarray) -> tuple[torch.Tensor, ...]:
         """Network inputs for transformed rows ``Z``: (X,) for the MLP, (windows, mask) for the GRU."""
-        if self.model != "sequence":
-            return (torch.from_numpy(np.ascontiguousarray(Z, dtype=np.float32)),)
-        if not isinstance(X, pd.DataFrame) or TIME not in X.columns or NOAA_AR not in X.columns:
-            raise SchemaError(
-                f"FlareClassifier(model='sequence') needs a DataFrame with {TIME!r} and {NOAA_AR!r} "
-                "columns to build each region's record windows"
-            )
-        windows, mask = make_windows(Z, X[NOAA_AR], X[TIME], self.window)
-        return torch.from_numpy(windows), torch.from_numpy(mask)
+        return network_inputs(X, Z, self.model, self.window)
 
     @staticmethod
     def _labels(y: Any, what: str = "y") -> np.ndarray:
-        arr = np.asarray(y)
-        if arr.ndim != 1:
-            raise DataError(f"FlareClassifier: {what} must be 1-D; got shape {arr.shape}")
-        values = set(np.unique(arr).tolist())
-        if not values <= {0, 1}:
-            raise DataError(
-                f"FlareClassifier: {what} must hold 0/1 labels (1 = flare); got values "
-                f"{sorted(values, key=str)[:5]}"
-            )
-        return arr.astype(np.int64)
+        return binary_labels(y, what)
 
     # -- fit -----------------------------------------------------------------------------------
     def _split(self, X: Any, y: np.ndarray, groups: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -361,6 +287,7 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         ).fit(raw_tr)
         self.base_rate_ = float(y_tr.mean())
         self.device_ = resolve_device(config.device)
+        check_training_memory(config, len(y_tr), len(y_va), self.n_features_in_, self.device_)
         arch = {
             "kind": config.model,
             "n_features": self.n_features_in_,
@@ -372,14 +299,12 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
             arch, dropout=config.dropout, base_rate=self.base_rate_, seed=config.seed
         )
         z_tr = self.transformer_.transform(raw_tr)
+        loss = config.loss_config()
         if skip_path(config) == "logistic":
-            weight = (
-                pos_weight_from_base_rate(self.base_rate_) if config.loss == "weighted-ce" else 1.0
-            )
+            weigh = loss.spec.positive_weight
+            weight = 1.0 if weigh is None else weigh(self.base_rate_)
             self.net_.start_linear(*_logistic_start(z_tr, y_tr, weight))
-        self._loss_fn = make_loss(
-            config.loss, alpha=config.alpha, gamma=config.gamma, base_rate=self.base_rate_
-        )
+        self._loss_fn = build_loss(loss, self.base_rate_)
         with torch_threads(config.cpu_threads, self.device_):
             result = train_ensemble(
                 self.net_,
@@ -431,12 +356,23 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         return torch.cat(out, dim=1).double().numpy()
 
     def decision_function(self, X: Any) -> np.ndarray:
-        """Mean member logit, shape (n,)."""
-        return self._member_logits(X).mean(axis=0)
+        """Logit of the ensemble probability (of :meth:`predict_proba`), shape (n,).
+
+        Not the mean member logit: that ranks rows differently from the mean
+        probability, and a ROC curve from ``decision_function`` must match one
+        from ``predict_proba``. Computed as ``log p - log(1 - p)`` with
+        ``1 - p`` from the members' ``sigmoid(-logit)``, so it stays finite and
+        exact where ``p`` rounds to 1.
+        """
+        logits = self._member_logits(X)
+        p = _sigmoid(logits).mean(axis=0)
+        q = _sigmoid(-logits).mean(axis=0)
+        with np.errstate(divide="ignore"):
+            return np.log(p) - np.log(q)
 
     def predict_proba_members(self, X: Any) -> np.ndarray:
         """P(flare) of each member, shape (n_members, n)."""
-        return 1.0 / (1.0 + np.exp(-self._member_logits(X)))
+        return _sigmoid(self._member_logits(X))
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Mean member probability as [P(no flare), P(flare)], shape (n, 2)."""
@@ -446,6 +382,11 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X: Any) -> np.ndarray:
         """1 where P(flare) >= ``threshold_``, shape (n,)."""
         return (self.predict_proba(X)[:, 1] >= self.threshold_).astype(np.int64)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):  # exp overflows to inf for z < -709: the result is 0, exactly
+        return 1.0 / (1.0 + np.exp(-z))
 
 
 def _best_tss_threshold(p: np.ndarray, y: np.ndarray) -> float:

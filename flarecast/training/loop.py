@@ -38,176 +38,22 @@ from torch import nn
 
 from flarecast.errors import ConfigError
 from flarecast.models.ensemble import (
-    ACTIVATIONS,
     BestWeights,
     member_generators,
     member_seeds,
     replace_parameters,
 )
 from flarecast.training import ddp
-from flarecast.training.losses import LOSSES, LossFn
+from flarecast.training.config import TrainConfig
+from flarecast.training.losses import LossFn
 
 __all__ = [
-    "TrainConfig",
     "TrainResult",
     "resolve_device",
     "train_ensemble",
     "batched_auc",
-    "check_config",
-    "skip_path",
     "torch_threads",
 ]
-
-EARLY_STOPPING = ("loss", "auc")
-MODELS = ("mlp", "sequence")
-SKIPS = ("none", "linear", "logistic")
-#: Most torch threads a configuration may ask for (more than any machine this runs on has cores).
-MAX_THREADS = 1024
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainConfig:
-    """Everything that fixes a training run; saved next to every model.
-
-    Attributes
-    ----------
-    loss : {"focal", "ce", "weighted-ce"}, default "focal"
-    alpha : float or None, default 0.25
-        Focal-loss weight of the flare class (see :func:`flarecast.training.losses.focal_loss`).
-    gamma : float, default 2.0
-        Focal-loss focusing parameter.
-    model : {"mlp", "sequence"}, default "mlp"
-    hidden : tuple of int, default (32, 32)
-        MLP hidden widths; for "sequence", the GRU state size then head widths.
-    activation : {"tanh", "relu", "silu"}, default "relu"
-        Hidden activation.
-    skip : {"none", "linear", "logistic"} or None, default None
-        MLP only: a linear path from the inputs to the logit next to the hidden
-        layers (see :class:`flarecast.models.mlp.EnsembleMLP`), starting at zero
-        ("linear") or at a logistic regression fitted to the training rows
-        ("logistic": the network starts as that model, and its hidden layers,
-        whose output starts near zero, learn what it misses; the combined
-        actuarial neural network of Wuthrich & Merz 2019). None means the
-        model's default: "logistic" for the MLP, "none" for the sequence model.
-
-        ``hidden``, ``activation``, ``skip`` and ``early_stopping`` defaults were
-        chosen together on inner-validation rows only, as the candidate that
-        came closest to logistic regression's validation AUC and TSS with both
-        losses (``benchmarks/select_network.py``, "Network selection" in
-        ``benchmarks/RESULTS.md``).
-    dropout : float, default 0.0
-        Dropout after hidden activations. Off by default: on the Michigan table it
-        did not change the AUC (0.2 vs 0 within 0.002) and it doubles the step time.
-    input_noise : float, default 0.0
-        Standard deviation of Gaussian noise added to the (z-scored) input features
-        of every training batch, a smoothness regulariser; validation and
-        prediction see the inputs unchanged.
-    weight_decay : float, default 1e-2
-        AdamW decoupled weight decay, applied to weight matrices only (not biases).
-    lr : float, default 2e-3
-        AdamW learning rate.
-    batch_size : int, default 256
-        Rows per member per step (the epoch is cut into equal slices near this size).
-    max_epochs : int, default 60
-    patience : int, default 8
-        Epochs without validation improvement before a member stops.
-    n_members : int, default 1
-        Ensemble size K.
-    seed : int, default 0
-    device : str, default "auto"
-        "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "cuda:1", "mps".
-    window : int, default 4
-        Records per window for the sequence model.
-    early_stopping : {"loss", "auc"}, default "auc"
-        Validation score for early stopping and best-epoch choice: the training
-        objective (e.g. focal loss) on the validation rows, or ROC AUC. AUC by
-        default: one criterion whatever the loss, and the one the comparison
-        scores; the validation focal loss is a poor signal of ranking skill.
-    cpu_threads : int in [1, 1024] or None, default 1
-        torch intra-op threads while training or predicting on the CPU (restored
-        afterwards); None keeps torch's setting. (The cap keeps a hand-edited
-        model.json from asking torch for billions of threads, which aborts the process.) One thread is the default
-        because these matrices are tiny: a second thread gains little on an
-        idle machine and, on a busy one, spinning threads made fits 3-4x slower.
-    """
-
-    loss: str = "focal"
-    alpha: float | None = 0.25
-    gamma: float = 2.0
-    model: str = "mlp"
-    hidden: tuple[int, ...] = (32, 32)
-    activation: str = "relu"
-    skip: str | None = None
-    dropout: float = 0.0
-    input_noise: float = 0.0
-    weight_decay: float = 1e-2
-    lr: float = 2e-3
-    batch_size: int = 256
-    max_epochs: int = 60
-    patience: int = 8
-    n_members: int = 1
-    seed: int = 0
-    device: str = "auto"
-    window: int = 4
-    early_stopping: str = "auc"
-    cpu_threads: int | None = 1
-
-
-def check_config(config: TrainConfig, owner: str = "FlareClassifier") -> None:
-    """Raise one :class:`ConfigError` listing every invalid value of ``config``."""
-    problems = []
-
-    def bad(name: str, rule: str) -> None:
-        problems.append(
-            f"The {name!r} parameter of {owner} must be {rule}. Got {getattr(config, name)!r} instead."
-        )
-
-    if config.loss not in LOSSES:
-        bad("loss", f"one of {list(LOSSES)}")
-    if config.model not in MODELS:
-        bad("model", f"one of {list(MODELS)}")
-    if config.activation not in ACTIVATIONS:
-        bad("activation", f"one of {list(ACTIVATIONS)}")
-    if config.early_stopping not in EARLY_STOPPING:
-        bad("early_stopping", f"one of {list(EARLY_STOPPING)}")
-    if config.alpha is not None and config.alpha != -1 and not (0 <= config.alpha <= 1):
-        bad("alpha", "a float in [0, 1], or None / -1 for no class weighting")
-    if not config.gamma >= 0:
-        bad("gamma", "a float >= 0")
-    if not all(isinstance(h, int | np.integer) and h >= 1 for h in config.hidden) or (
-        config.model == "sequence" and len(config.hidden) == 0
-    ):
-        bad("hidden", "a tuple of ints >= 1 (at least one for the sequence model)")
-    if (config.skip is not None and config.skip not in SKIPS) or (
-        skip_path(config) != "none" and config.model != "mlp"
-    ):
-        bad("skip", f"one of {list(SKIPS)} or None ('none' for the 'sequence' model)")
-    if not 0 <= config.dropout < 1:
-        bad("dropout", "a float in [0, 1)")
-    for name in ("weight_decay", "input_noise"):
-        if not getattr(config, name) >= 0:
-            bad(name, "a float >= 0")
-    if not config.lr > 0:
-        bad("lr", "a float > 0")
-    if config.cpu_threads is not None and (
-        isinstance(config.cpu_threads, bool)
-        or not isinstance(config.cpu_threads, int | np.integer)
-        or not 1 <= config.cpu_threads <= MAX_THREADS
-    ):
-        bad("cpu_threads", f"an int in [1, {MAX_THREADS}] or None")
-    for name in ("batch_size", "max_epochs", "patience", "n_members", "window"):
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            bad(name, "an int >= 1")
-    if problems:
-        raise ConfigError(" ".join(problems))
-
-
-def skip_path(config: TrainConfig) -> str:
-    """``config.skip``, with None resolved to the model's default ("logistic" for the MLP, "none" otherwise)."""
-    if config.skip is not None:
-        return config.skip
-    return "logistic" if config.model == "mlp" else "none"
 
 
 @contextlib.contextmanager
@@ -359,7 +205,7 @@ def train_ensemble(
     y_train, y_val : torch.Tensor, shape (n,)
         0/1 targets.
     loss_fn : callable
-        Elementwise loss ``(logits, targets) -> tensor`` (from :func:`flarecast.training.losses.make_loss`).
+        Elementwise loss ``(logits, targets) -> tensor`` (from :func:`flarecast.training.loss_functions.build_loss`).
     config : TrainConfig
     device : torch.device
     callback : callable, optional

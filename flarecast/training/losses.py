@@ -1,176 +1,69 @@
-"""Losses on logits: focal loss, binary cross-entropy and class-weighted cross-entropy.
+"""The training loss as configuration: ``LossConfig``, the loss registry and their one validator.
 
-Every loss here is a pure function ``(logits, targets) -> tensor`` computed from
-logits in a numerically stable way (``log(sigmoid(x))`` is never formed: it
-underflows to ``-inf`` for ``x < -104`` in float32). Thin :class:`torch.nn.Module`
-wrappers hold the parameters for use inside a model.
-
-The shapes are free: ``logits`` and ``targets`` must have the same shape, for
-example ``(n,)`` for one network or ``(K, n)`` for an ensemble of ``K``
-members, and ``reduction="none"`` returns that shape unchanged.
+:class:`LossConfig` validates a loss's parameters in the one place every
+caller goes through (``TrainConfig``, ``FlareClassifier``, the evaluation
+``Protocol``, the command line, a saved model folder), with one message
+style, and :data:`LOSS_REGISTRY` maps each loss name to its function in
+:mod:`flarecast.training.loss_functions` and the config fields it reads:
+adding a loss is that function plus one entry here. This module does not
+import torch, so the protocol, the command line and the numpy forecast
+engine can read the registry and check a config without it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
-
-import torch
-import torch.nn.functional as F
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from flarecast.errors import ConfigError
 
+if TYPE_CHECKING:
+    import torch
+
 __all__ = [
-    "REDUCTIONS",
     "LOSSES",
-    "focal_loss",
-    "bce_loss",
-    "weighted_bce_loss",
+    "NO_WEIGHTING",
+    "LossConfig",
+    "LossSpec",
+    "LOSS_REGISTRY",
+    "LossFn",
+    "loss_problems",
+    "read_alpha",
     "pos_weight_from_base_rate",
-    "make_loss",
-    "FocalLoss",
-    "BCELoss",
-    "WeightedBCELoss",
 ]
 
-#: Legal ``reduction`` values of every loss here.
-REDUCTIONS: tuple[str, ...] = ("none", "mean", "sum", "positives")
-#: Legal loss names of :func:`make_loss` (and of the ``loss`` parameter of FlareClassifier).
-LOSSES: tuple[str, ...] = ("focal", "ce", "weighted-ce")
+#: How the command line and TOML files spell "no class weighting" (``alpha=None`` in Python;
+#: TOML has no null).
+NO_WEIGHTING = "none"
 
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-
-
-def _check_reduction(reduction: str, caller: str) -> None:
-    if reduction not in REDUCTIONS:
-        raise ConfigError(
-            f"The 'reduction' parameter of {caller} must be one of {list(REDUCTIONS)}. "
-            f"Got {reduction!r} instead."
-        )
+#: An elementwise loss: ``loss(logits, targets) -> tensor`` of the logits' shape.
+LossFn = Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]
 
 
-def _check_shapes(logits: torch.Tensor, targets: torch.Tensor, caller: str) -> None:
-    if logits.shape != targets.shape:
-        raise ConfigError(
-            f"{caller}: logits and targets must have the same shape; got logits {tuple(logits.shape)} "
-            f"and targets {tuple(targets.shape)}. Reshape the targets (e.g. y.view_as(logits))."
-        )
-
-
-def _reduce(loss: torch.Tensor, targets: torch.Tensor, reduction: str) -> torch.Tensor:
-    if reduction == "none":
-        return loss
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    # "positives": normalise by the number of positive targets, as Detectron's RetinaNet does,
-    # so the loss scale does not depend on how many easy negatives a batch holds.
-    return loss.sum() / targets.sum().clamp(min=1.0)
-
-
-def _check_alpha(alpha: float | None, caller: str) -> float | None:
-    if alpha is None or alpha == -1:
+def _alpha_problem(alpha: Any, caller: str) -> str | None:
+    if alpha is None:
         return None
     if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0.0 <= alpha <= 1.0:
-        raise ConfigError(
-            f"The 'alpha' parameter of {caller} must be a float in [0, 1], or None / -1 to turn "
-            f"class weighting off. Got {alpha!r} instead."
+        return (
+            f"The 'alpha' parameter of {caller} must be a float in [0, 1], or None for no class "
+            f"weighting. Got {alpha!r} instead."
         )
-    return float(alpha)
+    return None
 
 
-def _check_gamma(gamma: float, caller: str) -> float:
+def _gamma_problem(gamma: Any, caller: str) -> str | None:
     if (
         isinstance(gamma, bool)
         or not isinstance(gamma, int | float)
         or not (gamma >= 0 and math.isfinite(gamma))
     ):
-        raise ConfigError(
-            f"The 'gamma' parameter of {caller} must be a float >= 0. Got {gamma!r} instead."
+        return (
+            f"The 'gamma' parameter of {caller} must be a float >= 0 and finite. "
+            f"Got {gamma!r} instead."
         )
-    return float(gamma)
-
-
-def focal_loss(
-    logits: torch.Tensor,
-    targets: torch.Tensor,
-    alpha: float | None = 0.25,
-    gamma: float = 2.0,
-    reduction: str = "none",
-) -> torch.Tensor:
-    r"""Binary focal loss of Lin et al. (2017), from logits.
-
-    .. math:: \mathrm{FL}(p_t) = -\alpha_t (1 - p_t)^\gamma \log p_t
-
-    with :math:`p_t = p` for a positive target and :math:`1 - p` for a negative
-    one, :math:`p = \sigma(\text{logit})`.
-
-    Parameters
-    ----------
-    logits : torch.Tensor, any shape
-        Raw scores; ``sigmoid(logits)`` is P(flare).
-    targets : torch.Tensor, same shape as ``logits``
-        1 for a flare (positive), 0 otherwise. Soft targets in [0, 1] are allowed.
-    alpha : float in [0, 1] or None, default 0.25
-        Weight of the **flare (positive) class**; negatives get ``1 - alpha``.
-        ``None`` or ``-1`` turns the weighting off (``alpha_t = 1``). Beware:
-        with the paper's ``alpha=0.25`` a missed flare costs *less* than a false
-        alarm of the same confidence, the opposite of what many readers expect.
-        Lin et al. chose it together with ``gamma=2``, which already
-        down-weights the many easy negatives; on a 1:10 flare data set a larger
-        alpha (0.5-0.9) is usually the better start.
-    gamma : float >= 0, default 2.0
-        Focusing parameter; 0 gives (alpha-weighted) cross-entropy.
-    reduction : {"none", "mean", "sum", "positives"}, default "none"
-        "positives" divides the sum by ``max(1, number of positive targets)``,
-        as Detectron does for RetinaNet.
-
-    Returns
-    -------
-    torch.Tensor
-        Shape of ``logits`` for "none", else a scalar.
-
-    Raises
-    ------
-    ConfigError (a ValueError)
-        For ``gamma < 0``, ``alpha`` outside [0, 1], an unknown ``reduction`` or
-        mismatched shapes; the message lists the legal choices.
-
-    References
-    ----------
-    T.-Y. Lin, P. Goyal, R. Girshick, K. He, P. Dollar, "Focal Loss for Dense
-    Object Detection", ICCV 2017, arXiv:1708.02002.
-    """
-    alpha = _check_alpha(alpha, "focal_loss")
-    gamma = _check_gamma(gamma, "focal_loss")
-    _check_reduction(reduction, "focal_loss")
-    _check_shapes(logits, targets, "focal_loss")
-    targets = targets.to(logits.dtype)
-    # -log p_t, stable for any logit (log-sum-exp inside torch).
-    ce = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
-    loss = ce
-    if gamma != 0.0:
-        # 1 - p_t = p (1 - t) + (1 - p) t; sigmoid(-x) keeps 1 - p accurate where p -> 1.
-        one_minus_pt = torch.sigmoid(logits) * (1 - targets) + torch.sigmoid(-logits) * targets
-        loss = ce * one_minus_pt.pow(gamma)
-    if alpha is not None:
-        loss = (alpha * targets + (1 - alpha) * (1 - targets)) * loss
-    return _reduce(loss, targets, reduction)
-
-
-def bce_loss(logits: torch.Tensor, targets: torch.Tensor, reduction: str = "none") -> torch.Tensor:
-    """Binary cross-entropy from logits, ``-[t log p + (1 - t) log(1 - p)]``: the baseline.
-
-    Parameters and returns as :func:`focal_loss` (no alpha, no gamma).
-    """
-    _check_reduction(reduction, "bce_loss")
-    _check_shapes(logits, targets, "bce_loss")
-    targets = targets.to(logits.dtype)
-    return _reduce(
-        F.binary_cross_entropy_with_logits(logits, targets, reduction="none"), targets, reduction
-    )
+    return None
 
 
 def pos_weight_from_base_rate(base_rate: float) -> float:
@@ -193,112 +86,127 @@ def pos_weight_from_base_rate(base_rate: float) -> float:
     return (1.0 - base_rate) / base_rate
 
 
-def weighted_bce_loss(
-    logits: torch.Tensor, targets: torch.Tensor, pos_weight: float, reduction: str = "none"
-) -> torch.Tensor:
-    """Class-weighted cross-entropy, ``-[w t log p + (1 - t) log(1 - p)]``.
+@dataclasses.dataclass(frozen=True)
+class LossSpec:
+    """One entry of :data:`LOSS_REGISTRY`.
 
-    Parameters
+    Attributes
     ----------
-    pos_weight : float > 0
-        Weight ``w`` of the positive (flare) terms, usually
-        :func:`pos_weight_from_base_rate` of the training rows.
-
-    Other parameters and returns as :func:`focal_loss`.
+    function : str
+        Name of the loss function in :mod:`flarecast.training.loss_functions`.
+    uses : tuple of str
+        The :class:`LossConfig` fields besides ``loss`` that the function takes as
+        keyword arguments (the others are ignored).
+    label : str
+        Name of the loss's network in tables and reports.
+    positive_weight : callable, optional
+        ``positive_weight(base_rate) -> float``, passed to the function as
+        ``pos_weight``: the weight of a positive row relative to a negative one.
+        None for losses that weight every row alike. The network's linear path
+        starts at the logistic regression of the same weighting.
     """
-    _check_reduction(reduction, "weighted_bce_loss")
-    _check_shapes(logits, targets, "weighted_bce_loss")
-    if (
-        isinstance(pos_weight, bool)
-        or not isinstance(pos_weight, int | float)
-        or not pos_weight > 0
-    ):
-        raise ConfigError(
-            f"The 'pos_weight' parameter of weighted_bce_loss must be a float > 0. Got {pos_weight!r} instead."
+
+    function: str
+    uses: tuple[str, ...]
+    label: str
+    positive_weight: Callable[[float], float] | None = None
+
+
+#: Every loss flarecast trains with, by name: the ``--loss`` choices, ``TrainConfig.loss`` and
+#: the network rows of ``flarecast reproduce`` are all read from here.
+LOSS_REGISTRY: dict[str, LossSpec] = {
+    "focal": LossSpec("focal_loss", ("alpha", "gamma"), "focal-loss network"),
+    "ce": LossSpec("bce_loss", (), "cross-entropy network"),
+    "weighted-ce": LossSpec(
+        "weighted_bce_loss",
+        (),
+        "class-weighted cross-entropy network",
+        positive_weight=pos_weight_from_base_rate,
+    ),
+}
+#: Legal loss names (of ``TrainConfig.loss``, ``FlareClassifier(loss=...)`` and ``--loss``).
+LOSSES: tuple[str, ...] = tuple(LOSS_REGISTRY)
+
+
+def loss_problems(loss: Any, alpha: Any, gamma: Any, owner: str = "LossConfig") -> list[str]:
+    """Every problem of a (loss, alpha, gamma) triple, one message each; empty when it is valid.
+
+    ``alpha`` and ``gamma`` are checked whatever the loss (a config that switches to focal loss
+    later must not carry an invalid one), and messages name ``owner`` as the parameters' owner.
+    """
+    problems = []
+    if loss not in LOSS_REGISTRY:
+        problems.append(
+            f"The 'loss' parameter of {owner} must be one of {list(LOSSES)}. Got {loss!r} instead."
         )
-    targets = targets.to(logits.dtype)
-    weight = torch.tensor(float(pos_weight), dtype=logits.dtype, device=logits.device)
-    loss = F.binary_cross_entropy_with_logits(logits, targets, reduction="none", pos_weight=weight)
-    return _reduce(loss, targets, reduction)
+    for problem in (_alpha_problem(alpha, owner), _gamma_problem(gamma, owner)):
+        if problem:
+            problems.append(problem)
+    return problems
 
 
-def make_loss(
-    name: str, *, alpha: float | None = 0.25, gamma: float = 2.0, base_rate: float | None = None
-) -> LossFn:
-    """The elementwise (``reduction="none"``) loss function called ``name``.
+def read_alpha(value: Any, source: str, *, legacy: bool = True) -> float | None:
+    """``alpha`` as written on the command line or in a TOML file or model folder.
 
-    Parameters
-    ----------
-    name : {"focal", "ce", "weighted-ce"}
-    alpha, gamma : float
-        Focal-loss parameters (ignored by the others).
-    base_rate : float, optional
-        Training base rate; required by "weighted-ce" for its ``pos_weight``.
+    ``"none"`` (:data:`NO_WEIGHTING`, any case) is no class weighting. Older train.toml
+    files spell it ``-1`` (TOML has no null) and older options "off"; both are read here,
+    and only here, so that existing model folders and configs keep loading with the same
+    meaning; ``legacy=False`` (the command line) accepts "none" only. Anything else must be
+    a number; its range is :class:`LossConfig`'s to check.
 
-    Returns
-    -------
-    callable
-        ``loss(logits, targets) -> tensor`` of the logits' shape.
+    Raises
+    ------
+    ConfigError
+        For a value that is neither a number nor one of those spellings, naming ``source``.
     """
-    if name == "focal":
-        alpha, gamma = _check_alpha(alpha, "focal_loss"), _check_gamma(gamma, "focal_loss")
-        return lambda z, t: focal_loss(z, t, alpha=alpha, gamma=gamma)
-    if name == "ce":
-        return bce_loss
-    if name == "weighted-ce":
-        if base_rate is None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text == NO_WEIGHTING or (legacy and text in ("off", "-1")):
+            return None
+        try:
+            return float(text)
+        except ValueError:
             raise ConfigError(
-                "The 'weighted-ce' loss needs the training base rate to set its pos_weight."
-            )
-        w = pos_weight_from_base_rate(base_rate)
-        return lambda z, t: weighted_bce_loss(z, t, w)
-    raise ConfigError(f"Unknown loss {name!r}; choose one of {list(LOSSES)}.")
+                f"{source} must be a number in [0, 1] or {NO_WEIGHTING!r}. Got {value!r}."
+            ) from None
+    if legacy and isinstance(value, int | float) and not isinstance(value, bool) and value == -1:
+        return None
+    return value
 
 
-class FocalLoss(nn.Module):
-    """:func:`focal_loss` as a module; see there for the meaning of ``alpha`` and ``gamma``."""
+@dataclasses.dataclass(frozen=True)
+class LossConfig:
+    """The training loss and its parameters, validated once on construction.
 
-    def __init__(self, alpha: float | None = 0.25, gamma: float = 2.0, reduction: str = "mean"):
-        super().__init__()
-        self.alpha = _check_alpha(alpha, "FocalLoss")
-        self.gamma = _check_gamma(gamma, "FocalLoss")
-        _check_reduction(reduction, "FocalLoss")
-        self.reduction = reduction
+    Attributes
+    ----------
+    loss : str, default "focal"
+        A name in :data:`LOSS_REGISTRY` ("focal", "ce", "weighted-ce").
+    alpha : float in [0, 1] or None, default 0.25
+        Focal-loss weight of the flare class; None is no class weighting
+        (see :func:`flarecast.training.loss_functions.focal_loss`).
+    gamma : float >= 0, finite, default 2.0
+        Focal-loss focusing parameter.
 
-    def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return focal_loss(logits, targets, self.alpha, self.gamma, self.reduction)
+    Raises
+    ------
+    ConfigError
+        Listing every invalid value, e.g. "The 'gamma' parameter of focal_loss must be a
+        float >= 0 and finite. Got inf instead."
+    """
 
-    def extra_repr(self) -> str:
-        return f"alpha={self.alpha}, gamma={self.gamma}, reduction={self.reduction!r}"
+    loss: str = "focal"
+    alpha: float | None = 0.25
+    gamma: float = 2.0
 
+    def __post_init__(self) -> None:
+        problems = loss_problems(self.loss, self.alpha, self.gamma, owner="focal_loss")
+        if problems:
+            raise ConfigError(" ".join(problems))
 
-class BCELoss(nn.Module):
-    """:func:`bce_loss` as a module."""
-
-    def __init__(self, reduction: str = "mean"):
-        super().__init__()
-        _check_reduction(reduction, "BCELoss")
-        self.reduction = reduction
-
-    def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return bce_loss(logits, targets, self.reduction)
-
-
-class WeightedBCELoss(nn.Module):
-    """:func:`weighted_bce_loss` as a module; build it with ``from_base_rate`` to balance the classes."""
-
-    def __init__(self, pos_weight: float, reduction: str = "mean"):
-        super().__init__()
-        _check_reduction(reduction, "WeightedBCELoss")
-        self.pos_weight = float(pos_weight)
-        self.reduction = reduction
-
-    @classmethod
-    def from_base_rate(cls, base_rate: float, reduction: str = "mean") -> WeightedBCELoss:
-        return cls(pos_weight_from_base_rate(base_rate), reduction)
-
-    def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return weighted_bce_loss(logits, targets, self.pos_weight, self.reduction)
-
-    def extra_repr(self) -> str:
-        return f"pos_weight={self.pos_weight:.4g}, reduction={self.reduction!r}"
+    @property
+    def spec(self) -> LossSpec:
+        """This loss's registry entry."""
+        return LOSS_REGISTRY[self.loss]
