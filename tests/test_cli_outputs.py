@@ -168,20 +168,16 @@ def test_os_error_message_names_the_path_not_the_temporary_file():
     assert os_error_message(moved) == "a/x -> b/y: Invalid cross-device link"
 
 
-def test_memory_error_is_one_line(monkeypatch, files, tmp_path):
-    # A table too large for the machine: the reader's MemoryError is reported, not raised.
-    import pandas as pd
-
-    def exhausted(*args, **kwargs):
-        raise MemoryError("Unable to allocate 9.31 TiB for an array")
-
-    monkeypatch.setattr(pd, "read_csv", exhausted)
-    out = tmp_path / "p.csv"
-    result = CliRunner().invoke(main, _args("predict", files, out))
+def test_memory_error_is_one_line(files, tmp_path):
+    # 10**12 bootstrap resamples: numpy refuses the 218 TiB array at once, a real MemoryError.
+    out = tmp_path / "report"
+    args = _args("evaluate", files, out)
+    args[args.index("--n-boot") + 1] = str(10**12)
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
     line = _one_error_line(result.output)
-    assert "out of memory" in line and "9.31 TiB" in line, line
-    assert not out.exists()
+    assert "out of memory" in line and "TiB" in line and "--n-boot" in line, line
+    assert not out.exists() or not any(p.is_file() for p in out.rglob("*"))
 
 
 # -- operating-system errors: real processes on a read-only or full file system ---------------

@@ -80,7 +80,8 @@ class _LazyGroup(click.Group):
         except MemoryError as exc:
             detail = f": {exc}" if str(exc) else ""
             raise click.ClickException(
-                f"out of memory{detail}; try a smaller data set, fewer --seeds or a larger machine"
+                f"out of memory{detail}. Use a smaller data set or smaller settings "
+                "(--n-boot, --seeds), or a machine with more memory."
             ) from exc
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
