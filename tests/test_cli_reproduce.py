@@ -231,7 +231,8 @@ def test_unknown_config_key_lists_legal_keys(table_file, tmp_path):
 
 def test_cli_module_imports_neither_torch_nor_matplotlib():
     code = (
-        "import sys, flarecast.cli.evaluate, flarecast.evaluation.protocol, flarecast.evaluation.tables, flarecast.evaluation.bootstrap; "
+        "import sys, flarecast.cli.reproduce, flarecast.cli.tune, flarecast.cli.evaluate, "
+        "flarecast.evaluation.protocol, flarecast.evaluation.tables, flarecast.evaluation.bootstrap; "
         "print(sorted(m for m in ('torch', 'matplotlib') if m in sys.modules))"
     )
     out = subprocess.run(
@@ -287,3 +288,120 @@ def test_reproduce_on_real_umich_24h(data_dir, tmp_path):
     assert 0.6 < table.loc["logistic", "auc"] < 0.8  # real but modest skill (C vs M/X is hard)
     meta = json.loads((tmp_path / "run.json").read_text())
     assert meta["flaring_only"] is True and "flaring region" in (tmp_path / "table.md").read_text()
+
+
+FAST_RUN = [
+    "reproduce",
+    "--dataset",
+    "demo",
+    "--folds",
+    "2",
+    "--seeds",
+    "1",
+    "--n-boot",
+    "50",
+    "--methods",
+    "climatology,logistic,focal",
+    "--no-importance",
+]
+
+
+def _fast_config(tmp_path):
+    config = tmp_path / "fast.toml"
+    config.write_text("[protocol.network]\nmax_epochs = 4\npatience = 2\nhidden = [8]\n")
+    return ["--config", str(config)]
+
+
+def test_a_rerun_replaces_the_whole_folder(tmp_path):
+    """A rerun without figures left the first run's PNGs beside its new tables."""
+    out = tmp_path / "out"
+    args = [*FAST_RUN, *_fast_config(tmp_path), "--out", str(out)]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    assert (out / "roc.png").exists()
+    (out / "my-notes.txt").write_text("kept")
+    result = CliRunner().invoke(main, [*args, "--no-figures", "--seeds", "2"])
+    assert result.exit_code == 0, result.output
+    assert not list(out.glob("*.png")) and (out / "my-notes.txt").read_text() == "kept"
+    assert json.loads((out / "run.json").read_text())["protocol"]["seeds"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fast.toml", "out"]
+
+
+def test_sigint_is_a_clean_exit_and_leaves_the_old_outputs(tmp_path):
+    """Ctrl-C once ended reproduce with SIGABRT and no message; a killed rerun mixed old and new files."""
+    import os
+    import signal
+    import time
+    from pathlib import Path
+
+    flarecast = str(Path(sys.executable).with_name("flarecast"))
+    out = tmp_path / "out"
+    args = [*FAST_RUN, *_fast_config(tmp_path), "--no-figures"]
+    assert CliRunner().invoke(main, [*args, "--out", str(out)]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    proc = subprocess.Popen(
+        [flarecast, *args, "--seeds", "2", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},
+    )
+    deadline = time.monotonic() + 120
+    while not list((out / ".partial").glob("fold*.safetensors")):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no fit was finished"
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr.decode()
+    assert b"Interrupted" in stderr and b"--resume" in stderr and b"Traceback" not in stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fast.toml", "out"]
+
+
+def test_progress_is_shown_on_a_terminal_only(tmp_path):
+    """reproduce printed one line and then nothing for the whole run."""
+    import os
+    import pty
+    from pathlib import Path
+
+    flarecast = str(Path(sys.executable).with_name("flarecast"))
+    args = [*FAST_RUN, *_fast_config(tmp_path), "--no-figures"]
+    outputs = {}
+    for name, extra in (("tty", []), ("quiet", ["--quiet"])):
+        leader, follower = pty.openpty()
+        proc = subprocess.Popen(
+            [flarecast, *args, *extra, "--out", str(tmp_path / name)],
+            stdout=subprocess.DEVNULL,
+            stderr=follower,
+            env={**os.environ, "COLUMNS": "120"},
+        )
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                data = os.read(leader, 4096)
+            except OSError:  # the process closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        os.close(leader)
+        assert proc.wait(timeout=120) == 0
+        outputs[name] = b"".join(chunks).decode(errors="replace")
+    assert "reproduce" in outputs["tty"] and "6/6" in outputs["tty"]
+    assert "fold 2/2, focal (1 seeds)" in outputs["tty"]
+    assert "fit" not in outputs["quiet"].replace("fits", "")
+    # Not a terminal (CliRunner): no bar at all.
+    result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "pipe")])
+    assert result.exit_code == 0 and "6/6" not in result.output
+
+
+def test_each_method_has_one_colour_in_every_figure(run):
+    """Logistic regression was orange in roc.png and blue in skill_threshold.png."""
+    from flarecast.evaluation.figures import PALETTE, method_colours
+
+    assert method_colours(["logistic", "ce", "focal", "climatology"]) == {
+        m: PALETTE[m] for m in ("logistic", "ce", "focal", "climatology")
+    }
+    # Another order or subset of methods does not move a colour.
+    assert method_colours(["focal"])["focal"] == method_colours(["ce", "focal"])["focal"]
+    assert len(set(method_colours(["a", "b", "ce"]).values())) == 3

@@ -194,10 +194,17 @@ def progress_bar(
     from tqdm import tqdm
 
     show = not quiet and sys.stderr.isatty()
-    # A terminal that reports no width (some IDE consoles, script(1)) made tqdm draw nothing.
-    width = shutil.get_terminal_size().columns
+    # A terminal that reports its size as 0 x 0 (some IDE consoles, script(1), a fresh pty) made
+    # tqdm draw nothing; shutil falls back to $COLUMNS/$LINES or 80 x 24.
+    size = shutil.get_terminal_size()
     with tqdm(
-        total=total, desc=what, unit="fit", file=sys.stderr, disable=not show, ncols=width
+        total=total,
+        desc=what,
+        unit="fit",
+        file=sys.stderr,
+        disable=not show,
+        ncols=size.columns,
+        nrows=size.lines,
     ) as bar:
 
         def progress(fold: int, method: str) -> None:

@@ -100,9 +100,7 @@ def tune(
     n_folds = 1 if protocol.split == "chrono" else protocol.folds
     # The pair (best alpha, fixed gamma) is trained once, in stage 1.
     n_pairs = len(set(tune_cfg.alphas)) + len(set(tune_cfg.gammas) - {tune_cfg.fixed_gamma})
-    bar = progress_bar(
-        n_folds * n_pairs, "tune", folds=n_folds, seeds=protocol.seeds, quiet=quiet
-    )
+    bar = progress_bar(n_folds * n_pairs, "tune", folds=n_folds, seeds=protocol.seeds, quiet=quiet)
     with bar as progress, scheduler_executor(scheduler) as executor:
         table = tune_focal(
             targets, data.features, protocol, tune_cfg, progress=progress, executor=executor
