@@ -48,6 +48,11 @@ OUTPUT_FILES: frozenset[str] = frozenset(
         "tune.md",
         "tune.csv",
         "tune_heatmap.png",
+        # reproduce --repeats (flarecast.evaluation.repeated_comparison.REPEAT_FILES)
+        "repeated.md",
+        "repeats.csv",
+        "repeated_comparison.csv",
+        "predictions_repeats.parquet",
     }
 )
 # flarecast.io's temporary files (".NAME.RANDOM.tmp") of a run that was killed.
@@ -125,7 +130,7 @@ def write_tune_outputs(out: str | Path, table: Any, meta: dict[str, Any]) -> str
         The Markdown table (tune.md), for the command to print.
     """
     from flarecast.evaluation.figures import save_png, tune_heatmap
-    from flarecast.evaluation.tables import format_tune_markdown
+    from flarecast.evaluation.report import format_tune_markdown
     from flarecast.io import atomic_open, atomic_path, write_json
 
     synthetic = bool(meta.get("synthetic"))
