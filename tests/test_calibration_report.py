@@ -19,8 +19,9 @@ from flarecast.evaluation.fits import calibrate_fold, run_protocol
 from flarecast.evaluation.methods import METHODS, MethodSpec
 from flarecast.evaluation.metrics import brier, roc_auc
 from flarecast.evaluation.protocol import Protocol, make_folds
+from flarecast.evaluation.report import format_markdown
 from flarecast.evaluation.score import score_model
-from flarecast.evaluation.tables import calibration_table, format_markdown
+from flarecast.evaluation.tables import calibration_table
 from flarecast.targets import make_targets
 
 sys.path.insert(0, str(Path(__file__).parent))

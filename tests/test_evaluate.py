@@ -243,8 +243,8 @@ def test_paired_comparison_same_regions(small):
     [
         ({"split": "random"}, "'split'.*'kfold', 'chrono'.*'random'"),
         ({"folds": 1}, "'folds'.*int >= 2. Got 1"),
-        ({"alpha": 1.5}, "'alpha'.*\\(0, 1\\). Got 1.5"),
-        ({"gamma": -1.0}, "'gamma'.*>= 0. Got -1.0"),
+        ({"alpha": 1.5}, "'alpha'.*\\[0, 1\\].*Got 1.5"),
+        ({"gamma": -1.0}, "'gamma'.*>= 0.*Got -1.0"),
         ({"threshold_metric": "auc"}, "'hss', 'tss' or 'fixed:<p>'"),
         ({"methods": ()}, "'methods'"),
     ],

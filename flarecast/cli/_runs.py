@@ -162,7 +162,7 @@ def common_options(func: Any) -> Any:
 def load_targets(dataset: str, data_dir: str | None, protocol: Any) -> tuple[Any, Any]:
     """The data set and its targets under ``protocol``'s class definition, described on stderr."""
     from flarecast.data.tables.read import load_dataset
-    from flarecast.evaluation.tables import SYNTHETIC_BANNER
+    from flarecast.evaluation.report import SYNTHETIC_BANNER
     from flarecast.targets import make_targets
 
     data = load_dataset(dataset, data_dir=data_dir)

@@ -80,13 +80,9 @@ def evaluate(
     from flarecast.evaluation.calibration import load_calibrator
     from flarecast.evaluation.comparison import run_meta
     from flarecast.evaluation.outputs import staged_output
+    from flarecast.evaluation.report import SYNTHETIC_BANNER, format_markdown
     from flarecast.evaluation.score import definition_targets, score_model, training_overlap
-    from flarecast.evaluation.tables import (
-        SYNTHETIC_BANNER,
-        calibration_table,
-        format_markdown,
-        write_outputs,
-    )
+    from flarecast.evaluation.tables import calibration_table, write_outputs
     from flarecast.targets import make_targets
     from flarecast.training.artifacts import load_model, read_sidecar
 
