@@ -15,6 +15,7 @@ import pandas as pd
 from flarecast.errors import ConfigError
 from flarecast.forecast.config import InputInfo
 from flarecast.forecast.records import check_issue_time
+from flarecast.time import to_utc
 
 __all__ = ["read_input", "read_jsoc", "resolve_issue_time"]
 
@@ -110,25 +111,21 @@ def read_jsoc(
 def resolve_issue_time(
     date: str | None, issue_time: str | None, frame: Any = None
 ) -> tuple[Any, str | None]:
-    """The issue time in UTC from ``--date`` / ``--issue-time``, or the newest record; plus a note."""
+    """The issue time in UTC from ``--date`` / ``--issue-time``, or the newest record; plus a note.
+
+    Both options are documented as UTC: a time without a zone is read as UTC
+    (:func:`flarecast.time.to_utc` with ``naive="utc"``, as ``flarecast retrain
+    --holdout-start``); words such as "now" are refused.
+    """
     if date and issue_time:
         raise ConfigError("give --date or --issue-time, not both")
     if date:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
             raise ConfigError(f"--date must be YYYY-MM-DD; got {date!r}")
-        try:
-            t = pd.Timestamp(date, tz="UTC")
-        except ValueError as exc:
-            raise ConfigError(f"--date {date!r} is not a valid date ({exc})") from exc
+        t = to_utc(date, naive="utc", column="--date")
         return check_issue_time(t, "--date", date), None
     if issue_time:
-        try:
-            t = pd.Timestamp(issue_time)
-        except ValueError as exc:
-            raise ConfigError(
-                f"--issue-time {issue_time!r} is not an ISO 8601 time ({exc})"
-            ) from exc
-        t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+        t = to_utc(issue_time, naive="utc", column="--issue-time")
         return check_issue_time(t, "--issue-time", issue_time), None
     if frame is None:
         return pd.Timestamp.now(tz="UTC").floor(

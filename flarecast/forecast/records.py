@@ -47,8 +47,9 @@ def check_issue_time(
     lo, hi = ISSUE_TIME_RANGE
     if not lo <= t <= hi:
         raise ConfigError(
-            f"{name} {given or t.isoformat()} lies outside the times a forecast can hold "
-            f"({lo:%Y-%m-%d} to {hi:%Y-%m-%d} UTC)."
+            f"The {name!r} parameter must be a time in {lo:%Y-%m-%d} .. {hi:%Y-%m-%d} (UTC), the "
+            f"times a forecast can hold with its look-back and valid period. "
+            f"Got {given or t.isoformat()!r} instead."
         )
     return t.tz_convert("UTC")
 
