@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,9 @@ from flarecast.data.synthetic import demo_dataset
 from flarecast.errors import ConfigError
 from flarecast.evaluation.metrics import tss
 from flarecast.labels import labelled_table
-from flarecast.retrain.run import check_out_folder, content_sha256, holdout_split, read_base_model
+from flarecast.retrain.base import check_out_folder, read_base_model
+from flarecast.retrain.holdout import holdout_split
+from flarecast.retrain.lineage import content_sha256
 from flarecast.targets import make_targets
 from flarecast.training.artifacts import load_model
 
@@ -279,17 +282,30 @@ def test_real_hollanda_with_hek_catalogue(data_dir, tmp_path, monkeypatch):
         "hek-2010-2019",
         "--on-bad-rows",
         "skip",
-        "--event-time",
-        "start",
         "--base-model",
         str(base),
         "--quiet",
         "--n-boot",
         "200",
     ]
-    # the default hold-out (last 90 days: solar minimum) has no >= M1.0 record
+    # The defaults work on the only real series: the last 90 days (solar minimum) hold no
+    # >= M1.0 record, so the hold-out starts earlier, and says so; the base model's labels were
+    # made from start times (its data.window says so), and so are the new ones.
     res = _run([*common, "--out", str(tmp_path / "v0")])
+    assert res.exit_code == 0, res.output
+    assert "(the last 90 days held 0 positive rows) to hold at least 20 positive rows" in res.output
+    defaults = json.loads((tmp_path / "v0" / "comparison.json").read_text())
+    assert defaults["counts"]["positives"] >= 20
+    assert defaults["lineage"]["labelling"]["event_time"] == "start"
+    assert defaults["lineage"]["labelling"]["source"]["event_time"] == "base model (data.window)"
+    assert defaults["lineage"]["holdout"]["rule"].startswith("moved back from 2019-02-13")
+    # a hold-out start in the quiet years names one that would work
+    res = _run([*common, "--holdout-start", "2019-03-01", "--out", str(tmp_path / "v1")])
     assert res.exit_code == 1 and "holds 6 rows with 0 positive" in res.output
+    assert re.search(
+        r"--holdout-start \d{4}-\d{2}-\d{2} would hold 20 positive row\(s\)", res.output
+    )
+    common += ["--event-time", "start"]
     out = tmp_path / "hollanda-hek"
     res = _run([*common, "--holdout-start", "2015-01-01", "--out", str(out)])
     assert res.exit_code == 0, res.output

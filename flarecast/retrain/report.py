@@ -137,12 +137,12 @@ def format_comparison(result: Any, out_name: str = "new model") -> str:
     from flarecast.evaluation.tables import SYNTHETIC_BANNER
 
     lin, c = result.lineage, _counts(result)
-    hold, cat, base, lab = lin["holdout"], lin["catalogue"], lin["base_model"], lin["labelling"]
+    hold, cat, base, lab = lin.holdout, lin.catalogue, lin.base_model, lin.labelling
     lines = ["# Retrained model vs base model on the same hold-out", ""]
-    if lin["synthetic"]:
+    if lin.synthetic:
         lines += [f"**{SYNTHETIC_BANNER}**", ""]
     lines += [
-        f"- New model: {out_name}, trained on {lin['split']['fit_rows']} rows (+ {lin['split']['validation_rows']} "
+        f"- New model: {out_name}, trained on {lin.split['fit_rows']} rows (+ {lin.split['validation_rows']} "
         f"validation rows for early stopping, threshold and calibration) with records before {hold['train_end']} "
         f"(hold-out start minus a {hold['gap']} gap; {hold['straddling_regions_dropped']} region(s) alive "
         f"across the start left out of training, {hold['straddling_rows_dropped']} rows).",
@@ -152,7 +152,8 @@ def format_comparison(result: Any, out_name: str = "new model") -> str:
         f"flux scaling {cat['flux_scaling']}).",
         f"- Labels (both models are scored against these): {lab['window']}; target {result.targets_definition}. "
         f"Base model's own training labels: {base['window'] or 'not recorded'}.",
-        f"- Hold-out: {c['rows']} records from {hold['start']} to {hold['end']}, {c['regions']} regions; "
+        f"- Hold-out: {c['rows']} records from {hold['start']} to {hold['end']} (start: "
+        f"{hold.get('rule', 'given')}), {c['regions']} regions; "
         f"{c['positives']} positive (base rate {c['base_rate']:.3f}): {c['m_events']} M and {c['x_events']} X "
         f"records ({c['x_regions']} X-flaring regions).",
         f"- Thresholds, each chosen at its own training time: new {c['threshold_new']:.3f}, base "
@@ -230,8 +231,8 @@ def write_retrained(
         sidecar_extra = {
             "command": "flarecast retrain",
             **(extra or {}),
-            "lineage": result.lineage,
-            "split": result.lineage["split"],
+            "lineage": result.lineage.to_dict(),
+            "split": result.lineage.split,
             "notes": list(result.dataset.notes),
             "forecast": forecast_support(fit[features], fit["peak_flux"], fit["time"]),
         }
@@ -250,12 +251,12 @@ def write_retrained(
         with atomic_open(tmp / "comparison.md", "w") as fh:
             fh.write(text)
         frame = comparison_frame(result)
-        hold = result.lineage["holdout"]
+        hold = result.lineage.holdout
         csv = frame.assign(
             holdout_start=hold["start"],
             holdout_end=hold["end"],
             **_counts(result),
-            synthetic=result.lineage["synthetic"],
+            synthetic=result.lineage.synthetic,
         )
         with atomic_path(tmp / "comparison.csv") as path:
             csv.to_csv(path, index=False, float_format="%.6g")
@@ -263,18 +264,18 @@ def write_retrained(
             tmp / "comparison.json",
             _json_ready(
                 {
-                    "synthetic": result.lineage["synthetic"],
+                    "synthetic": result.lineage.synthetic,
                     "new_model": out.name,
                     "counts": _counts(result),
                     "scores": frame.to_dict(orient="records"),
                     "caveats": [*result.flags, *result.summary.notes],
-                    "lineage": result.lineage,
+                    "lineage": result.lineage.to_dict(),
                     **provenance(),
                 }
             ),
         )
         preds = result.predictions.copy()
-        if result.lineage["synthetic"]:
+        if result.lineage.synthetic:
             preds["note"] = "SYNTHETIC data"
         with atomic_path(tmp / "holdout_predictions.csv") as path:
             preds.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%SZ", float_format="%.6g")

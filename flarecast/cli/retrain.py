@@ -1,0 +1,276 @@
+"""``flarecast retrain``: relabel SHARP records with a new catalogue, retrain the base model's recipe,
+compare the two on the latest period.
+
+Options in, lines out: the work is :func:`flarecast.retrain.run.retrain`, the
+new model folder :func:`flarecast.retrain.report.write_retrained`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from flarecast.cli._common import data_warnings_to_stderr, duration_callback, friendly_errors
+
+__all__ = ["retrain"]
+
+_ON_BAD_ROWS = click.Choice(["error", "skip"])
+
+
+@click.command("retrain")
+@click.option(
+    "--sharp",
+    "sharp_source",
+    required=True,
+    metavar="FILE_OR_NAME",
+    help="SHARP series file (CSV/Parquet/netCDF) or name: hollanda-2019, demo.",
+)
+@click.option(
+    "--catalogue",
+    required=True,
+    metavar="FILE_OR_NAME",
+    help="The new flare catalogue: file, folder or name (hek-2010-2019, ncei-1996-2022, demo, ...).",
+)
+@click.option(
+    "--catalogue-format",
+    default=None,
+    metavar="FORMAT",
+    help="Catalogue format if it cannot be detected (ncei, swpc-list, hek, xrs-report, ...).",
+)
+@click.option(
+    "--on-bad-rows",
+    type=_ON_BAD_ROWS,
+    default="error",
+    show_default=True,
+    help="Malformed catalogue rows: stop with an error, or skip them (counted).",
+)
+@click.option(
+    "--base-model",
+    "base_model",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Model folder to retrain (read only; never modified).",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="New model folder; must not exist (or be empty).",
+)
+@click.option(
+    "--horizon",
+    default=None,
+    callback=duration_callback,
+    help="Label window length, with a unit [base model's recorded window, else 24h].",
+)
+@click.option(
+    "--latency",
+    default=None,
+    callback=duration_callback,
+    help="Gap between record and window, with a unit [recorded, else 0h].",
+)
+@click.option(
+    "--event-time",
+    type=click.Choice(["peak", "start"]),
+    default=None,
+    help="Flare time that must fall in the window [recorded, else peak].",
+)
+@click.option(
+    "--holdout-start",
+    default=None,
+    help="First hold-out time, e.g. 2017-01-01 (UTC if no zone) [the last --holdout-days of "
+    "labelled records, moved back to hold --holdout-min-positives].",
+)
+@click.option(
+    "--holdout-days",
+    type=float,
+    default=90.0,
+    show_default=True,
+    help="Length of the default hold-out (the latest period), days.",
+)
+@click.option(
+    "--holdout-min-positives",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="The default hold-out starts earlier when needed to hold this many positive rows "
+    "(at most half of all; 0: exactly the last --holdout-days).",
+)
+@click.option(
+    "--keep-straddling",
+    is_flag=True,
+    help="Keep regions alive across the hold-out start in training (default: left out).",
+)
+@click.option(
+    "--any-quality", is_flag=True, help="Keep SHARP records with QUALITY != 0 (default: dropped)."
+)
+@click.option("--max-abs-lon", type=float, default=None, help="Keep |LON_FWT| <= this (deg) [all].")
+@click.option(
+    "--harp-map",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="HARP->NOAA map: label by HARP, counting all its regions.",
+)
+@click.option("--epochs", type=int, default=None, help="Maximum epochs [the base model's].")
+@click.option("--device", default=None, help="auto, cpu, cuda, cuda:N or mps [the base model's].")
+@click.option(
+    "--n-boot", type=int, default=1000, show_default=True, help="Region bootstrap resamples."
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Shared data folder for registered names (default $FLARECAST_DATA_DIR).",
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@friendly_errors
+def retrain(sharp_source, catalogue, catalogue_format, on_bad_rows, base_model, out, horizon, latency, event_time,
+            holdout_start, holdout_days, holdout_min_positives, keep_straddling, any_quality, max_abs_lon, harp_map, epochs, device,
+            n_boot, seed, data_dir, quiet) -> None:  # fmt: skip
+    """Relabel SHARP records with a new catalogue, retrain the base model's recipe, compare on the latest period.
+
+    The new model trains on records before the hold-out (minus a latency +
+    horizon gap); both models are scored on the same hold-out records with
+    region-bootstrap intervals. Writes a new model folder with comparison.md,
+    comparison.csv, comparison.json and holdout_predictions.csv; the base
+    model folder is only read.
+    """
+    import sys
+    import time
+
+    from tqdm import tqdm
+
+    from flarecast import config as cfg
+    from flarecast.data.catalogues.read import read_catalogue
+    from flarecast.data.sharp.series import read_harp_map, read_sharp_series
+    from flarecast.retrain.base import check_out_folder, read_base_model
+    from flarecast.retrain.config import RetrainConfig
+    from flarecast.retrain.report import write_retrained
+    from flarecast.retrain.run import retrain as run_retrain
+    from flarecast.time import to_utc
+
+    t0 = time.perf_counter()
+    check_out_folder(out, base_model)  # both before any long work
+    read_base_model(base_model)
+    if holdout_start is not None:  # checked before any long work; the library reads it the same way
+        to_utc(holdout_start, naive="utc", column="--holdout-start")
+    config = RetrainConfig(
+        horizon=horizon,
+        latency=latency,
+        event_time=event_time,
+        holdout_start=holdout_start,
+        holdout_days=holdout_days,
+        holdout_min_positives=holdout_min_positives,
+        drop_straddling=not keep_straddling,
+        quality_zero=not any_quality,
+        max_abs_lon=max_abs_lon,
+        max_epochs=epochs,
+        device=device,
+        n_boot=n_boot,
+        seed=seed,
+    )
+    bar = tqdm(unit="epoch", desc="training", disable=quiet, file=sys.stderr)
+
+    def progress(epoch: int, info: dict) -> None:
+        bar.update(1)
+        bar.set_postfix(
+            val_loss=f"{info['val_loss']:.4f}",
+            val_auc=f"{info['val_auc']:.3f}",
+            active=info["active"],
+        )
+
+    with data_warnings_to_stderr():
+        events = read_catalogue(
+            catalogue, format=catalogue_format, on_bad_rows=on_bad_rows, data_dir=data_dir
+        )
+        series = read_sharp_series(sharp_source, data_dir=data_dir)
+        mapping = read_harp_map(harp_map) if harp_map is not None else None
+        try:
+            result = run_retrain(
+                base_model, series, events, config, harp_map=mapping, callback=progress
+            )
+        finally:
+            bar.close()
+
+    options = {
+        k: (str(v) if isinstance(v, Path) else v)
+        for k, v in click.get_current_context().params.items()
+    }
+    write_retrained(
+        result,
+        out,
+        extra={"options": options, "retrain_config": cfg.to_dict(config)},
+        writers=_recipe_writers(result),
+    )
+    _echo_summary(result, out)
+    click.echo(
+        f"{'SYNTHETIC data: ' if result.lineage.synthetic else ''}saved {out} in "
+        f"{time.perf_counter() - t0:.1f} s; the base model {base_model} was not modified."
+    )
+
+
+def _recipe_writers(result: Any) -> list[Callable[[Path], None]]:
+    """Writers of ``train.toml`` (the new model's recipe, rerunnable by flarecast train) and ``history.csv``."""
+    import dataclasses
+
+    from flarecast.training.config import write_train_toml as _write_toml
+    from flarecast.training.folder import write_history as _write_history
+    from flarecast.training.loop import TrainConfig
+
+    params = result.model.get_params()
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    train_table = {
+        k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items() if k in names
+    }
+    data_table = {
+        "dataset": result.dataset.name,
+        "sha256": result.dataset.sha256,
+        "synthetic": result.dataset.synthetic,
+        "features": list(result.base.features),
+        "negatives": list(result.base.negatives),
+        "positive_threshold": result.base.positive_threshold,
+        "threshold": params["threshold"],
+    }
+
+    def write_toml(folder: Path) -> None:
+        _write_toml(folder / "train.toml", {"train": train_table, "data": data_table})
+        text = (
+            (folder / "train.toml").read_text().split("\n", 1)[1]
+        )  # say who wrote it (the folder is private)
+        (folder / "train.toml").write_text(
+            f"# Written by `flarecast retrain` from {result.base.model_id}; the [train] table reruns with: "
+            f"flarecast train --config THIS_FILE ...\n{text}"
+        )
+
+    return [
+        write_toml,
+        lambda folder: _write_history(folder / "history.csv", result.model.history_),
+    ]
+
+
+def _echo_summary(result: Any, out: Path) -> None:
+    """What was labelled, how the hold-out was chosen, what was trained, and the comparison."""
+    from flarecast.retrain.report import format_comparison
+
+    a, lab = result.lineage, result.lineage.labelling
+    hold, split = a.holdout, a.split
+    banner = "SYNTHETIC data: " if a.synthetic else ""
+    dropped = ", ".join(f"{v} {k}" for k, v in a.sharp_series["dropped"].items())
+    sources = ", ".join(f"{k} {lab[k]} ({lab['source'][k]})" for k in lab["source"])
+    click.echo(
+        f"{banner}labelled {a.sharp_series['records']} records of {a.sharp_series['source']} with "
+        f"{a.catalogue['source']} ({lab['window']}); dropped {dropped or 'none'} (filters), "
+        f"{a.sharp_series['dropped_unknown_label']} without a known label, "
+        f"{a.sharp_series['dropped_missing_feature']} with a missing feature"
+    )
+    click.echo(f"label window: {sources}")
+    click.echo(
+        f"hold-out {hold['start']} .. {hold['end']} ({hold['rule']}): {hold['test_rows']} rows; trained on "
+        f"{split['fit_rows']} + {split['validation_rows']} validation rows before {hold['train_end']} "
+        f"(gap {hold['gap']}); best epochs {result.model.best_epoch_.tolist()}"
+    )
+    click.echo(format_comparison(result, out.name))
