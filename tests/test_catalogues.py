@@ -15,7 +15,8 @@ from flarecast.data.catalogues.csv_lists import (
     read_ncei_events,
     read_swpc_flarelist,
 )
-from flarecast.data.catalogues.noaa import read_swpc_events, read_xrs_flsum, read_xrs_report
+from flarecast.data.catalogues.flsum import read_xrs_flsum
+from flarecast.data.catalogues.noaa import read_swpc_events, read_xrs_report
 from flarecast.data.catalogues.read import CATALOGUES, detect_format, read_catalogue
 from flarecast.data.events import EVENT_COLUMNS
 from flarecast.errors import ConfigError, DataError, DataWarning, SchemaError
@@ -395,7 +396,12 @@ def test_swpc_list_hhmm_and_blank_region(tmp_path):
 def test_missing_columns_and_unknown_layout(tmp_path):
     path = tmp_path / "x.csv"
     path.write_text("a,b\n1,2\n")
-    with pytest.raises(DataError, match="unknown catalogue layout.*Pass format="):
+    # Both the CLI option and the API argument are named, and the canonical columns listed.
+    with pytest.raises(
+        DataError,
+        match=r"unknown catalogue layout.*--catalogue-format \(CLI\) or format= \(Python\).*"
+        r"canonical columns start, peak, noaa_ar and goes_class and/or peak_flux",
+    ):
         read_catalogue(path)
     with pytest.raises(SchemaError, match=r"missing column\(s\).*NCEI event list"):
         read_catalogue(path, format="ncei")

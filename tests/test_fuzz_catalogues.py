@@ -57,7 +57,8 @@ from flarecast.data.catalogues.csv_lists import (
     read_ncei_events,
     read_swpc_flarelist,
 )
-from flarecast.data.catalogues.noaa import read_swpc_events, read_xrs_flsum, read_xrs_report
+from flarecast.data.catalogues.flsum import read_xrs_flsum
+from flarecast.data.catalogues.noaa import read_swpc_events, read_xrs_report
 from flarecast.data.catalogues.read import read_catalogue
 from flarecast.data.events import END, PEAK, START
 from flarecast.data.schema import SHARP_UNITS

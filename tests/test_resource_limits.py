@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flarecast.cli import main
-from flarecast.data import policies as pol
+from flarecast.data import budget
 from flarecast.data import registry
 from flarecast.data.tables.per_flare import UMICH_FEATURES, read_umich
 from flarecast.data.tables.read import load_dataset, read_table, summarize
@@ -30,17 +30,17 @@ BUDGET = r"more than the memory budget of {}\. Raise it with max_bytes=\.\.\. or
 
 @pytest.fixture
 def no_budget_env(monkeypatch):
-    monkeypatch.delenv(pol.ENV_MAX_TABLE_BYTES, raising=False)
+    monkeypatch.delenv(budget.ENV_MAX_TABLE_BYTES, raising=False)
 
 
 # --------------------------------------------------------------------------- budget
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("500MB", 500 * 10**6), ("8GiB", 8 * 2**30), ("1e9", 10**9), (" 2 kib ", 2048), (4096, 4096),
-     ("12345", 12345), ("none", None), ("Unlimited", None), (None, pol.DEFAULT_MAX_TABLE_BYTES)],
+     ("12345", 12345), ("none", None), ("Unlimited", None), (None, budget.DEFAULT_MAX_TABLE_BYTES)],
 )  # fmt: skip
 def test_budget_spellings(no_budget_env, text, expected):
-    assert pol.max_table_bytes(text) == expected
+    assert budget.max_table_bytes(text) == expected
 
 
 @pytest.mark.parametrize("text", ["lots", "-5MB", "0", "5 parsecs", True])
@@ -48,7 +48,7 @@ def test_bad_budget_is_a_config_error_naming_the_variable(no_budget_env, text):
     with pytest.raises(
         ConfigError, match=r"\$FLARECAST_MAX_TABLE_BYTES\) must be a positive number"
     ):
-        pol.max_table_bytes(text)
+        budget.max_table_bytes(text)
 
 
 def test_real_file_over_a_small_budget_is_refused(data_dir, no_budget_env):
@@ -65,18 +65,18 @@ def test_real_file_over_a_small_budget_is_refused(data_dir, no_budget_env):
 
 
 def test_budget_from_environment_applies_to_registered_sets_and_companions(data_dir, monkeypatch):
-    monkeypatch.setenv(pol.ENV_MAX_TABLE_BYTES, "1MB")
+    monkeypatch.setenv(budget.ENV_MAX_TABLE_BYTES, "1MB")
     with pytest.raises(DataError, match=BUDGET.format(r"976\.6 KiB")):
         load_dataset("umich-24h", data_dir=data_dir, download=False)
     # flareml-2017-train reads a 55 kB sample and its 116 kB companion: the companion counts too.
-    monkeypatch.setenv(pol.ENV_MAX_TABLE_BYTES, "100kB")
+    monkeypatch.setenv(budget.ENV_MAX_TABLE_BYTES, "100kB")
     with pytest.raises(
         DataError, match=r"flaringar_original_data.csv: the table needs about 113\.7 KiB"
     ):
         load_dataset("flareml-2017-train", data_dir=data_dir, download=False)
     # An explicit argument wins over the environment, both ways.
     assert len(load_dataset("flareml-2017-train", data_dir=data_dir, max_bytes="1MB").frame) == 435
-    monkeypatch.setenv(pol.ENV_MAX_TABLE_BYTES, "none")
+    monkeypatch.setenv(budget.ENV_MAX_TABLE_BYTES, "none")
     with pytest.raises(DataError, match="memory budget of 1000 B"):
         load_dataset("flareml-2017-train", data_dir=data_dir, max_bytes=1000)
     with warnings.catch_warnings():
@@ -215,16 +215,16 @@ def test_data_info_streams_plain_csv_but_not_known_layouts(data_dir, tmp_path, m
     assert is_plain_csv(path) and not is_plain_csv(data_dir / "umich_arflares/arflares24h.csv")
     assert not is_plain_csv(tmp_path / "mine.parquet")
     # A budget far below the file: the full read refuses, data info streams it anyway.
-    monkeypatch.setenv(pol.ENV_MAX_TABLE_BYTES, "1kB")
+    monkeypatch.setenv(budget.ENV_MAX_TABLE_BYTES, "1kB")
     with pytest.raises(DataError, match="memory budget of 1000 B"):
         load_dataset(path)
     result = CliRunner().invoke(main, ["data", "info", str(path), "--json"])
     assert result.exit_code == 0, result.output
-    monkeypatch.setenv(pol.ENV_MAX_TABLE_BYTES, "none")
+    monkeypatch.setenv(budget.ENV_MAX_TABLE_BYTES, "none")
     assert json.loads(result.output) == summarize(load_dataset(path))
     # A registered set goes through the reader, and so meets the budget.
     monkeypatch.setenv(registry.ENV_DATA_DIR, str(data_dir))
-    monkeypatch.setenv(pol.ENV_MAX_TABLE_BYTES, "1MB")
+    monkeypatch.setenv(budget.ENV_MAX_TABLE_BYTES, "1MB")
     refused = CliRunner().invoke(main, ["data", "info", "umich-24h"])
     assert refused.exit_code == 1
     assert "Error:" in refused.output and "memory budget of 976.6 KiB" in refused.output

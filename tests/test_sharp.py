@@ -20,8 +20,8 @@ from flarecast.data.sharp.series import (
     events_by_harp,
     read_harp_map,
     read_sharp_series,
-    write_table,
 )
+from flarecast.data.tables.write import write_table
 from flarecast.errors import ConfigError, DataError, DownloadError, SchemaError
 from flarecast.time import tai_to_utc, utc_to_tai
 

@@ -578,7 +578,7 @@ def test_summarize_counts_every_letter(tmp_path):
 @pytest.mark.parametrize("suffix", [".parquet", ".csv", ".nc"])
 def test_a_written_synthetic_table_stays_synthetic_when_read_back(tmp_path, suffix):
     """Regression: a labelled table made from the demo data lost its SYNTHETIC mark once saved to a file."""
-    from flarecast.data.sharp.series import write_table
+    from flarecast.data.tables.write import write_table
     from flarecast.data.synthetic import demo_dataset
 
     demo = demo_dataset(seed=1, n_regions=8, days=14)
@@ -600,7 +600,7 @@ def test_a_written_synthetic_table_stays_synthetic_when_read_back(tmp_path, suff
 
 
 def test_an_unreadable_csv_attribute_file_is_an_error_not_a_lost_mark(tmp_path):
-    from flarecast.data.sharp.series import write_table
+    from flarecast.data.tables.write import write_table
     from flarecast.data.synthetic import demo_dataset
 
     frame = demo_dataset(seed=1, n_regions=8, days=14).frame.copy()

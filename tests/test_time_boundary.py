@@ -271,7 +271,8 @@ def make_fifo():
 def _readers():
     from flarecast.config import load_toml
     from flarecast.data.catalogues.csv_lists import read_hek_events, read_ncei_events
-    from flarecast.data.catalogues.noaa import read_swpc_events, read_xrs_flsum, read_xrs_report
+    from flarecast.data.catalogues.flsum import read_xrs_flsum
+    from flarecast.data.catalogues.noaa import read_swpc_events, read_xrs_report
     from flarecast.data.catalogues.read import read_catalogue
     from flarecast.data.sharp.series import read_harp_map, read_sharp_series
     from flarecast.data.tables.read import read_table

@@ -27,7 +27,7 @@ def data() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @friendly_errors
 def list_(as_json: bool) -> None:
-    """List the registered data sets: name, rows, licence, description."""
+    """List the registered data sets (name, rows, licence, description), then the flare catalogues."""
     from flarecast.data import registry
 
     entries = list(registry.registry().values())
@@ -45,6 +45,27 @@ def list_(as_json: bool) -> None:
         click.echo(f"{name:<{widths[0]}}  {n:>{widths[1]}}  {lic:<{widths[2]}}  {desc}")
     click.echo(
         "\n'?' rows: generated on demand. Details: flarecast data info NAME; sources: data/README.md"
+    )
+    _list_catalogues()
+
+
+def _list_catalogues() -> None:
+    """The registered flare catalogues and SHARP series, the names `label --catalogue/--sharp` take."""
+    from flarecast.data.catalogues.read import CATALOGUES
+    from flarecast.data.sharp.series import SERIES_NAMES
+
+    rows = [(name, fmt, desc) for name, (fmt, _, desc) in CATALOGUES.items()]
+    rows.append(("demo", "demo", "SYNTHETIC demo catalogue (generated)"))
+    width = max(len(r[0]) for r in [("CATALOGUE", ""), *rows])
+    fmt_width = max(len(r[1]) for r in [("", "FORMAT"), *rows])
+    click.echo(f"\n{'CATALOGUE':<{width}}  {'FORMAT':<{fmt_width}}  DESCRIPTION")
+    for name, fmt, desc in rows:
+        click.echo(f"{name:<{width}}  {fmt:<{fmt_width}}  {desc}")
+    series = ", ".join([*SERIES_NAMES, "demo"])
+    click.echo(
+        f"\nSHARP series names (flarecast label --sharp NAME): {series}. Catalogue names go to "
+        "--catalogue; a file in another layout needs --catalogue-format (see 'flarecast label "
+        "--help')."
     )
 
 

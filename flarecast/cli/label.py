@@ -104,7 +104,8 @@ def label(sharp_source, catalogue, catalogue_format, horizon, latency, event_tim
     import pandas as pd
 
     from flarecast.data.catalogues.read import read_catalogue
-    from flarecast.data.sharp.series import read_harp_map, read_sharp_series, write_table
+    from flarecast.data.sharp.series import read_harp_map, read_sharp_series
+    from flarecast.data.tables.write import write_table
     from flarecast.labels import labelled_table
 
     with data_warnings_to_stderr():
@@ -190,7 +191,7 @@ def sharp(
 ) -> None:
     """Fetch SHARP keyword series from JSOC (needs flarecast[jsoc]); QUALITY == 0, TAI -> UTC."""
     from flarecast.data.sharp.jsoc import DEFAULT_KEYWORDS, fetch_sharp
-    from flarecast.data.sharp.series import write_table
+    from flarecast.data.tables.write import write_table
 
     keys = (
         [k.strip() for k in keywords.split(",") if k.strip()]

@@ -44,15 +44,14 @@ Conventions and counted policies (each count is stored in ``frame.attrs``):
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
+from flarecast.data.event_fields import BadRows
 from flarecast.data.schema import GOES_CLASS, NOAA_AR, PEAK_FLUX
-from flarecast.errors import DataError, DataWarning, GOESClassError, SchemaError, warn_user
-from flarecast.goes import parse_goes_class
+from flarecast.errors import DataError, DataWarning, SchemaError, warn_user
 
 __all__ = [
     "START",
@@ -62,14 +61,11 @@ __all__ = [
     "EVENT_COLUMNS",
     "FLUX_OPERATIONAL",
     "FLUX_SCIENCE",
+    "FLUX_UNKNOWN",
     "BAD_ROW_POLICIES",
-    "BadRows",
     "check_policies",
-    "DUPLICATE_POLICIES",
-    "is_missing_time",
+    "EVENT_DUPLICATE_POLICIES",
     "combine_events",
-    "parse_classes",
-    "parse_regions",
     "roll_past_midnight",
     "finish_events",
     "validate_events",
@@ -79,15 +75,20 @@ START, PEAK, END, SOURCE = "start", "peak", "end", "source"
 EVENT_COLUMNS: tuple[str, ...] = (START, PEAK, END, GOES_CLASS, PEAK_FLUX, NOAA_AR, SOURCE)
 FLUX_OPERATIONAL = "operational"
 FLUX_SCIENCE = "science"
+#: A canonical catalogue made by hand cannot say which convention its classes follow.
+FLUX_UNKNOWN = "unknown"
 _SCALING_NOTES = {
     FLUX_OPERATIONAL: (
         "classes as SWPC issued them: GOES-15 and earlier carry the 0.7 factor "
         "(about 30% below NCEI's reprocessed science fluxes); GOES-16+ events are unaffected"
     ),
     FLUX_SCIENCE: "NCEI reprocessed science fluxes (no 0.7 factor)",
+    FLUX_UNKNOWN: "not recorded by the source: classes may or may not carry the 0.7 factor",
 }
 BAD_ROW_POLICIES: tuple[str, ...] = ("error", "skip")
-DUPLICATE_POLICIES: tuple[str, ...] = ("drop", "keep")
+#: Policies for duplicate events (labelled tables have their own:
+#: :data:`flarecast.data.row_policies.DUPLICATE_POLICIES`).
+EVENT_DUPLICATE_POLICIES: tuple[str, ...] = ("drop", "keep")
 _MISSING_TIME = ("////", "//", "--")
 
 
@@ -95,116 +96,12 @@ def check_policies(on_bad_rows: str, duplicates: str = "drop") -> None:
     """Validate ``on_bad_rows`` and ``duplicates`` with the house message style."""
     for name, value, legal in (
         ("on_bad_rows", on_bad_rows, BAD_ROW_POLICIES),
-        ("duplicates", duplicates, DUPLICATE_POLICIES),
+        ("duplicates", duplicates, EVENT_DUPLICATE_POLICIES),
     ):
         if value not in legal:
             raise DataError(
                 f"The {name!r} parameter must be one of {list(legal)}. Got {value!r} instead."
             )
-
-
-@dataclasses.dataclass
-class BadRows:
-    """Collects malformed cells while a reader parses, so that it can report them all at once.
-
-    Parameters
-    ----------
-    n : int
-        Number of source rows.
-    rows : array-like of int, shape (n,)
-        How each row is named in messages (0-based data row, or file line).
-    label : str, default "row"
-        ``"row"`` for tables, ``"line"`` for text files.
-    """
-
-    n: int
-    rows: np.ndarray
-    label: str = "row"
-
-    def __post_init__(self) -> None:
-        self.mask = np.zeros(self.n, dtype=bool)
-        self.examples: list[tuple[int, str]] = []
-
-    def add(
-        self, bad: np.ndarray, column: str, values: Sequence[object], reason: str | Sequence[str]
-    ) -> None:
-        """Mark rows ``bad`` (bool, shape (n,)) as malformed in ``column``, with their raw ``values``.
-
-        ``reason`` is one text for all of them, or one per row (shape (n,)).
-        """
-        bad = np.asarray(bad, dtype=bool)
-        if not bad.any():
-            return
-        values = np.asarray(values, dtype=object)
-        reasons = np.broadcast_to(np.asarray(reason, dtype=object), (self.n,))
-        for i in np.flatnonzero(bad)[:5]:
-            self.examples.append(
-                (i, f"{self.label} {self.rows[i]} column {column!r}: {values[i]!r} ({reasons[i]})")
-            )
-        self.mask |= bad
-
-
-def parse_classes(values: Sequence[object], bad: BadRows, column: str) -> np.ndarray:
-    """GOES class strings -> peak flux (W m^-2); unparseable or missing classes are marked bad (NaN).
-
-    Parsing is per distinct value, so a file of 40,000 rows costs a few hundred parses.
-    """
-    text = (
-        pd.Series(np.asarray(values, dtype=object)).fillna("").astype(str).str.strip().str.upper()
-    )
-    uniques = pd.unique(text)
-    table = _parse_unique(np.asarray(uniques, dtype=object))
-    flux = table[pd.Index(uniques).get_indexer(text)]
-    bad.add(
-        ~np.isfinite(flux),
-        column,
-        text.to_numpy(),
-        "expected a GOES class such as 'M1.2' with a magnitude in (0, 10), X open-ended",
-    )
-    return flux
-
-
-def _parse_unique(values: np.ndarray) -> np.ndarray:
-    """Fluxes of distinct class strings, NaN for the bad ones; halves a failing batch to find them."""
-    try:
-        return parse_goes_class(values)
-    except GOESClassError:
-        if len(values) == 1:
-            return np.array([np.nan])
-        mid = len(values) // 2
-        return np.concatenate([_parse_unique(values[:mid]), _parse_unique(values[mid:])])
-
-
-#: Largest NOAA region number accepted: five digits (the numbering passed 10000 in 2002 and is near 14000
-#: in 2025); anything larger is a corrupt cell, not a region.
-MAX_REGION = 99999
-
-
-def parse_regions(
-    values: Sequence[object], bad: BadRows, column: str, *, four_digit: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """Region numbers -> float array (NaN = unknown) in the 5-digit convention, and where +10000 was added.
-
-    Blank and 0 mean unknown. With ``four_digit`` (SWPC-style sources) numbers in
-    1..9999 get +10000 (the returned bool mask marks them). Text that is not a
-    non-negative integer is marked bad.
-    """
-    text = pd.Series(np.asarray(values, dtype=object)).fillna("").astype(str).str.strip()
-    num = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    blank = (text == "").to_numpy()
-    with np.errstate(invalid="ignore"):
-        invalid = ~blank & (
-            ~np.isfinite(num) | (num < 0) | (num != np.round(num)) | (num > MAX_REGION)
-        )
-    bad.add(
-        invalid,
-        column,
-        text.to_numpy(),
-        f"expected a NOAA region number up to {MAX_REGION}, 0 or blank",
-    )
-    num = np.where(invalid | blank | (num == 0), np.nan, num)
-    short = (num < 10000) if four_digit else np.zeros(len(num), dtype=bool)
-    return np.where(short, num + 10000, num), short
 
 
 def roll_past_midnight(start: pd.Series, later: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -235,7 +132,7 @@ def finish_events(
     columns : dict
         ``start``, ``peak``, ``end`` (UTC Series, as the source gives them),
         ``goes_class`` (str), ``peak_flux`` (float), ``noaa_ar`` (float, NaN = unknown),
-        each of length n.
+        each of length n; optionally ``source`` (str per row, default ``reader``).
     bad : BadRows
         Malformed cells found while parsing.
     source : str
@@ -314,7 +211,11 @@ def finish_events(
             NOAA_AR: pd.array(np.asarray(columns[NOAA_AR], dtype=float)[keep], dtype="Int64"),
         }
     ).reset_index(drop=True)
-    frame[SOURCE] = pd.array([reader] * len(frame), dtype="str")
+    given = columns.get(SOURCE)
+    frame[SOURCE] = pd.array(
+        np.asarray(given, dtype=object)[keep] if given is not None else [reader] * len(frame),
+        dtype="str",
+    )
     dup = frame.duplicated(subset=[START, PEAK, END, PEAK_FLUX, NOAA_AR], keep="first").to_numpy()
     if duplicates == "drop":
         frame = frame.loc[~dup].reset_index(drop=True)
@@ -354,12 +255,6 @@ def _utc(values: object) -> pd.Series:
     if not isinstance(series.dtype, pd.DatetimeTZDtype):
         series = pd.to_datetime(series, utc=True)
     return series.dt.tz_convert("UTC").dt.as_unit("ns")
-
-
-def is_missing_time(text: pd.Series) -> np.ndarray:
-    """True where a time field holds a missing marker (``////``, ``//://``, ``--``, blank)."""
-    stripped = text.astype(str).str.strip()
-    return (stripped.str.contains("//", regex=False) | stripped.isin(["", "--"])).to_numpy()
 
 
 def validate_events(events: pd.DataFrame, source: str = "catalogue") -> None:

@@ -26,19 +26,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from flarecast.data.events import (
-    END,
-    FLUX_OPERATIONAL,
-    PEAK,
-    START,
-    BadRows,
-    finish_events,
-    is_missing_time,
-    parse_classes,
-    parse_regions,
-)
-from flarecast.data.policies import _csv_error, refuse_shifted_rows
+from flarecast.data.columns import require_columns
+from flarecast.data.event_fields import BadRows, is_missing_time, parse_classes, parse_regions
+from flarecast.data.events import END, FLUX_OPERATIONAL, PEAK, START, finish_events
 from flarecast.data.schema import GOES_CLASS, NOAA_AR, PEAK_FLUX
+from flarecast.data.text_csv import read_text_csv
 from flarecast.errors import DataError, SchemaError
 from flarecast.io import require_regular_file
 from flarecast.time import to_utc
@@ -71,7 +63,7 @@ def read_ncei_events(
         The canonical event table; ``attrs`` hold the counts of every policy applied.
     """
     raw = _read_text_csv(path)
-    _require(raw, NCEI_COLUMNS, path, "NCEI event list")
+    require_columns(raw, NCEI_COLUMNS, path, "NCEI event list")
     bad = BadRows(len(raw), np.arange(len(raw)))
     fmt = "%Y-%m-%dT%H:%MZ"
     start = _times(raw["Start Time"], fmt, bad, "Start Time", required=True)
@@ -121,7 +113,7 @@ def read_swpc_flarelist(
     raw = _read_text_csv(path, leading_index=True)  # Hayes' lists carry a written pandas index
     bad = BadRows(len(raw), np.arange(len(raw)))
     if "event_starttime" in raw.columns:
-        _require(
+        require_columns(
             raw,
             ("event_starttime", "event_peaktime", "event_endtime", "goes_class", "noaa_ar"),
             path,
@@ -133,7 +125,7 @@ def read_swpc_flarelist(
         end = _times(raw["event_endtime"], "ISO8601", bad, "event_endtime")
         names = {PEAK: "event_peaktime", END: "event_endtime"}
     else:
-        _require(
+        require_columns(
             raw,
             ("date", "start_time", "max_time", "end_time", "goes_class", "noaa_ar"),
             path,
@@ -190,7 +182,7 @@ def read_liu2019_flares(
         The canonical event table.
     """
     raw = _read_text_csv(path)
-    _require(raw, LIU_COLUMNS, path, "Liu et al. (2019) flare collection")
+    require_columns(raw, LIU_COLUMNS, path, "Liu et al. (2019) flare collection")
     bad = BadRows(len(raw), np.arange(len(raw)))
     fmt = "%Y-%m-%d %H:%M:%S"
     start = _times(raw["Start Time"], fmt, bad, "Start Time", required=True)
@@ -238,10 +230,10 @@ def read_hek_events(
     first = _first_line(path)
     if "event_starttime" in first:
         raw = _read_text_csv(path)
-        _require(raw, HEK_COLUMNS, path, "HEK table")
+        require_columns(raw, HEK_COLUMNS, path, "HEK table")
         names = dict(zip(_HEK_EXPORT[1:4] + ("goes_class", "noaa_ar"), HEK_COLUMNS, strict=True))
     else:
-        raw = _read_text_csv(path, sep=";", header=None)
+        raw = _read_text_csv(path, sep=";", header=False)
         if raw.shape[1] < len(_HEK_EXPORT):
             raise SchemaError(
                 f"{path}: the sunpy/HEK export has at least {len(_HEK_EXPORT)} ';'-separated fields "
@@ -320,46 +312,31 @@ def _finish(
 
 
 def _read_text_csv(
-    path: str | Path, *, sep: str = ",", header: int | None = 0, leading_index: bool = False
+    path: str | Path, *, sep: str = ",", header: bool = True, leading_index: bool = False
 ) -> pd.DataFrame:
-    """Every cell as text (nothing guessed).
+    """Every cell as text (nothing guessed), through the one CSV path (memory budget included).
 
     With ``leading_index`` one leading column without a header name (a written
     pandas index) is accepted and dropped. Otherwise, and for a second such
-    column, a row 0 wider than the header is an error.
+    column, a row 0 wider than the header is an error. Columns without a name are dropped.
     """
-    require_regular_file(path, what="catalogue")
-    try:
-        frame = pd.read_csv(
-            path, sep=sep, header=header, dtype=str, keep_default_na=False, na_filter=False
-        )
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise _csv_error(path, sep, exc, header=header is not None) from exc
-    if header is not None:
-        refuse_shifted_rows(frame, path, leading_index=leading_index)
-        frame.columns = [str(c).strip() for c in frame.columns]
+    frame = read_text_csv(
+        path, sep=sep, header=header, leading_index=leading_index, what="catalogue"
+    )
+    if header:
         frame = frame.drop(
             columns=[c for c in frame.columns if c == "" or c.startswith("Unnamed:")]
         )
-    return frame.reset_index(drop=True)
+    return frame
 
 
 def _first_line(path: Path) -> str:
     require_regular_file(path, what="catalogue")
     try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
+        with open(path, encoding="utf-8-sig", errors="replace") as fh:
             return fh.readline()
     except OSError as exc:
         raise DataError(f"{path}: cannot be read ({exc}).") from exc
-
-
-def _require(frame: pd.DataFrame, required, path, layout: str) -> None:
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise SchemaError(
-            f"{path}: missing column(s) {missing} for the {layout} layout. "
-            f"Required: {list(required)}; found: {list(frame.columns)}."
-        )
 
 
 def _times(

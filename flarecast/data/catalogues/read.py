@@ -16,8 +16,14 @@ format             files
 ``xrs-report``     NCEI/NGDC fixed-width ``goes-xrs-report_YYYY.txt``
 ``swpc-events``    SWPC daily edited events ``YYYYMMDDevents.txt``
 ``xrs-flsum``      GOES-R XRS flare summary netCDF ``sci_xrsf-l2-flsum_*.nc``
-``canonical``      a table with the canonical columns (CSV or Parquet)
+``canonical``      a table with the canonical columns (CSV or Parquet): ``start``,
+                   ``peak``, ``noaa_ar``, ``goes_class`` and/or ``peak_flux``,
+                   optionally ``end`` and ``source`` (see
+                   :mod:`flarecast.data.catalogues.canonical`)
 =================  =============================================================
+
+The format is found from the file name and first line; pass ``format=``
+(CLI ``--catalogue-format``) where it cannot be.
 """
 
 from __future__ import annotations
@@ -27,24 +33,24 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from flarecast.data.catalogues import csv_lists as catalogues_csv
 from flarecast.data.catalogues import noaa as catalogues_noaa
+from flarecast.data.catalogues.canonical import (
+    CANONICAL_COLUMNS,
+    is_canonical_header,
+    read_canonical_events,
+)
+from flarecast.data.catalogues.flsum import read_xrs_flsum
 from flarecast.data.events import (
     END,
-    EVENT_COLUMNS,
     FLUX_OPERATIONAL,
-    FLUX_SCIENCE,
-    PEAK,
     SOURCE,
-    START,
     check_policies,
     combine_events,
-    validate_events,
 )
-from flarecast.data.schema import GOES_CLASS, NOAA_AR, PEAK_FLUX
+from flarecast.data.schema import GOES_CLASS, PEAK_FLUX
 from flarecast.errors import ConfigError, DataError
 from flarecast.io import require_regular_file, sha256_file
 
@@ -57,7 +63,7 @@ READERS: dict[str, Callable[..., pd.DataFrame]] = {
     "hek": catalogues_csv.read_hek_events,
     "xrs-report": catalogues_noaa.read_xrs_report,
     "swpc-events": catalogues_noaa.read_swpc_events,
-    "xrs-flsum": catalogues_noaa.read_xrs_flsum,
+    "xrs-flsum": read_xrs_flsum,
 }
 FORMATS: tuple[str, ...] = (*READERS, "canonical")
 
@@ -194,7 +200,9 @@ def read_catalogue(
     for p in paths:
         require_regular_file(p, what="catalogue")
     if fmt == "canonical":
-        frames = [_read_canonical(p) for p in paths]
+        frames = [
+            read_canonical_events(p, on_bad_rows=on_bad_rows, duplicates=duplicates) for p in paths
+        ]
     else:
         frames = [READERS[fmt](p, on_bad_rows=on_bad_rows, duplicates=duplicates) for p in paths]
     frame = frames[0] if len(frames) == 1 else combine_events(frames, label, duplicates=duplicates)
@@ -209,7 +217,8 @@ def detect_format(path: Path) -> str:
     Raises
     ------
     DataError
-        If no format matches; the message lists the formats and ``format=``.
+        If no format matches; the message lists the formats, ``format=`` and
+        ``--catalogue-format``, and the canonical columns.
     """
     name = path.name.lower()
     if path.suffix.lower() in (".nc", ".nc4", ".netcdf"):
@@ -217,10 +226,13 @@ def detect_format(path: Path) -> str:
     if path.suffix.lower() == ".parquet":
         return "canonical"
     try:
-        with open(path, encoding="latin-1") as fh:
-            head = [fh.readline() for _ in range(3)]
+        with open(path, "rb") as fh:
+            raw = [fh.readline() for _ in range(3)]
     except OSError as exc:
         raise DataError(f"{path}: cannot be read ({exc}).") from exc
+    # A UTF-8 byte-order mark is no part of the first column's name.
+    raw[0] = raw[0].removeprefix(b"\xef\xbb\xbf")
+    head = [line.decode("latin-1") for line in raw]
     first = head[0]
     text = "".join(head)
     if name.startswith("goes-xrs-report") or first.startswith("31777"):
@@ -237,39 +249,15 @@ def detect_format(path: Path) -> str:
         return "swpc-list"
     if first.count(";") >= 6 and first[:4].isdigit():
         return "hek"
-    if all(c in first for c in (START, PEAK, GOES_CLASS, NOAA_AR)):
+    if is_canonical_header(first.strip().split(",")):
         return "canonical"
+    needed, optional = CANONICAL_COLUMNS
     raise DataError(
-        f"{path}: unknown catalogue layout (first line {first.strip()[:80]!r}). "
-        f"Pass format= one of {list(FORMATS)}."
+        f"{path}: unknown catalogue layout (first line {first.strip()[:80]!r}). Name the format "
+        f"with --catalogue-format (CLI) or format= (Python), one of {list(FORMATS)}; or write the "
+        f"canonical columns {', '.join(needed)} and {GOES_CLASS} and/or {PEAK_FLUX} "
+        f"(optional: {END}, {SOURCE}), times in ISO 8601 with a zone."
     )
-
-
-def _read_canonical(path: Path) -> pd.DataFrame:
-    """A table with the canonical columns (CSV or Parquet), as written by flarecast or by hand."""
-    try:
-        raw = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: cannot be read as a canonical catalogue ({exc}).") from exc
-    frame = pd.DataFrame(index=raw.index)
-    for col in (START, PEAK, END):
-        frame[col] = pd.to_datetime(raw[col], utc=True) if col in raw.columns else pd.NaT
-    if PEAK_FLUX not in raw.columns:
-        from flarecast.goes import parse_goes_class
-
-        raw[PEAK_FLUX] = parse_goes_class(raw[GOES_CLASS], source=str(path), column=GOES_CLASS)
-    frame[GOES_CLASS] = raw[GOES_CLASS].astype(str)
-    frame[PEAK_FLUX] = raw[PEAK_FLUX].astype(float)
-    frame[NOAA_AR] = pd.array(raw[NOAA_AR].to_numpy(dtype=float, na_value=np.nan), dtype="Int64")
-    frame[SOURCE] = raw[SOURCE].astype(str) if SOURCE in raw.columns else str(path)
-    frame[END] = frame[END].astype("datetime64[ns, UTC]")
-    validate_events(frame, str(path))
-    frame = frame[list(EVENT_COLUMNS)].reset_index(drop=True)
-    # A Parquet table written by flarecast keeps its convention in attrs; a hand-made CSV cannot say.
-    scaling = raw.attrs.get("flux_scaling")
-    known = scaling in (FLUX_OPERATIONAL, FLUX_SCIENCE)
-    frame.attrs = {"format": "canonical", "flux_scaling": scaling if known else "unknown"}
-    return frame
 
 
 def _demo() -> pd.DataFrame:

@@ -21,7 +21,6 @@ numbers are Unix seconds. Fetching from JSOC is in
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,9 +28,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from flarecast.data.budget import check_budget
 from flarecast.data.events import START
-from flarecast.data.policies import _csv_error, refuse_shifted_rows
 from flarecast.data.schema import HARPNUM, NOAA_AR, POSITION, SHARP_UNITS, TIME
+from flarecast.data.text_csv import read_text_csv
 from flarecast.errors import (
     ConfigError,
     DataError,
@@ -39,7 +39,7 @@ from flarecast.errors import (
     SchemaError,
     format_examples,
 )
-from flarecast.io import atomic_path, require_regular_file, sha256_file, write_json
+from flarecast.io import require_regular_file, sha256_file
 from flarecast.time import tai_to_utc, to_utc
 
 __all__ = [
@@ -48,7 +48,6 @@ __all__ = [
     "read_harp_map",
     "events_by_harp",
     "clean_series",
-    "write_table",
 ]
 
 #: Registered SHARP series files: name -> (data set in flarecast.data.registry, file, separator).
@@ -74,6 +73,7 @@ def read_sharp_series(
     *,
     keywords: Sequence[str] | None = None,
     data_dir: str | Path | None = None,
+    max_bytes: int | str | None = None,
 ) -> pd.DataFrame:
     """Read a SHARP keyword series (CSV, Parquet or netCDF) into the canonical series layout.
 
@@ -86,6 +86,9 @@ def read_sharp_series(
         Keyword columns to keep; default every column named in ``SHARP_UNITS``.
     data_dir : str or Path, optional
         Shared data folder for registered names (default ``$FLARECAST_DATA_DIR``).
+    max_bytes : int or str, optional
+        Memory budget of the file (:mod:`flarecast.data.budget`; default
+        ``$FLARECAST_MAX_TABLE_BYTES``, else 2 GiB): a larger file is refused before it is read.
 
     Returns
     -------
@@ -98,7 +101,8 @@ def read_sharp_series(
     SchemaError
         No time or region column, or requested keywords absent.
     DataError
-        Unreadable file, unparseable times, non-numeric keywords or regions.
+        Unreadable file, unparseable times, non-numeric keywords or regions, a file over the
+        memory budget, or two records of one region and time.
     """
     name = str(source)
     if name == "demo":
@@ -122,40 +126,62 @@ def read_sharp_series(
                 f"SHARP series {name!r} is neither a file nor a registered name. "
                 f"Registered: {sorted([*SERIES_NAMES, 'demo'])}."
             )
-    raw = _read_any(path, sep)
+    raw = _read_any(path, sep, max_bytes)
     out = _canonical(raw, str(path), keywords)
+    _refuse_duplicates(out, str(path))
     out.attrs.update(
         {"source": name if name in SERIES_NAMES else str(path), "sha256": sha256_file(path)}
     )
     return out
 
 
-def _read_any(path: Path, sep: str | None) -> pd.DataFrame:
-    require_regular_file(path, what="SHARP series")
+def _read_any(path: Path, sep: str | None, max_bytes: int | str | None) -> pd.DataFrame:
+    path = require_regular_file(path, what="SHARP series")
     suffix = path.suffix.lower()
-    try:
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        if suffix in (".nc", ".nc4", ".netcdf"):
-            import xarray as xr
-
-            with xr.open_dataset(path, engine="h5netcdf") as ds:
-                frame = ds.to_dataframe()
-            return frame.reset_index(drop=frame.index.name not in _ALIASES[TIME])
+    if suffix not in (".parquet", ".pq", ".nc", ".nc4", ".netcdf"):
         if sep is None:
-            with open(path, encoding="utf-8", errors="replace") as fh:
+            with open(path, encoding="utf-8-sig", errors="replace") as fh:
                 first = fh.readline()
             sep = ";" if first.count(";") > first.count(",") else ","
-        try:
-            frame = pd.read_csv(path, sep=sep)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise _csv_error(path, sep, exc) from exc  # names the row the parser stopped at
-        refuse_shifted_rows(frame, path)
-        return frame
+        # Text cells: every column is parsed and checked below, nothing guessed by pandas.
+        return read_text_csv(path, sep=sep, max_bytes=max_bytes, what="SHARP series")
+    try:
+        if suffix in (".parquet", ".pq"):
+            import pyarrow.parquet as pq
+
+            meta = pq.ParquetFile(path).metadata
+            need = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+            check_budget(path, need, max_bytes, "its uncompressed Parquet columns")
+            return pd.read_parquet(path)
+        import xarray as xr
+
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            check_budget(path, ds.nbytes, max_bytes, "its netCDF variables")
+            frame = ds.to_dataframe()
+        return frame.reset_index(drop=frame.index.name not in _ALIASES[TIME])
     except FlarecastError:
         raise
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot be read as a SHARP series table ({exc}).") from exc
+    except Exception as exc:
+        # A damaged binary file can fail anywhere inside pyarrow, h5py or xarray.
+        raise DataError(
+            f"{path}: cannot be read as a SHARP series table ({type(exc).__name__}: {exc})."
+        ) from exc
+
+
+def _refuse_duplicates(out: pd.DataFrame, source: str) -> None:
+    """Two records of one region (and HARP) at one time: refused, since one would silently win."""
+    key = [c for c in (NOAA_AR, HARPNUM, TIME) if c in out.columns]
+    dup = out.duplicated(key, keep=False).to_numpy()
+    if dup.any():
+        rows = np.flatnonzero(dup)
+        shown = [
+            f"{out[TIME].iloc[i]:%Y-%m-%dT%H:%M:%SZ} region {out[NOAA_AR].iloc[i]}" for i in rows
+        ]
+        raise DataError(
+            f"{source}: {len(rows)} records share their region{' and HARP' if HARPNUM in key else ''}"
+            f" and time with another record: {format_examples(rows, shown)}. Keep one record per "
+            "region and time (a forecast or label would otherwise use whichever came last)."
+        )
 
 
 def _canonical(raw: pd.DataFrame, source: str, keywords: Sequence[str] | None) -> pd.DataFrame:
@@ -271,6 +297,7 @@ def read_harp_map(path: str | Path) -> pd.DataFrame:
     """
     path = require_regular_file(path, what="HARP map")
     try:
+        check_budget(path, path.stat().st_size, None, "its size on disk")
         with open(path, encoding="utf-8-sig") as fh:
             lines = fh.read().splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -358,84 +385,3 @@ def clean_series(
     out = frame.loc[keep].reset_index(drop=True)
     out.attrs = {**frame.attrs, "dropped": {**frame.attrs.get("dropped", {}), **dropped}}
     return out
-
-
-def write_table(
-    frame: pd.DataFrame, path: str | Path, *, attrs: dict[str, object] | None = None
-) -> Path:
-    """Write a series or labelled table atomically as Parquet, netCDF or CSV, with its attributes.
-
-    Parquet keeps ``attrs`` in the file metadata (pandas reads them back into
-    ``frame.attrs``); netCDF stores them as global attributes (lists and dicts
-    as JSON text) with times as CF UTC; CSV writes ISO times with ``Z`` and the
-    attributes to ``<path>.meta.json`` beside it.
-
-    Returns
-    -------
-    Path
-        The written file.
-
-    Raises
-    ------
-    ConfigError
-        Unknown suffix.
-    """
-    path = Path(path)
-    meta = {k: _jsonable(v) for k, v in {**frame.attrs, **(attrs or {})}.items()}
-    suffix = path.suffix.lower()
-    if suffix not in (".parquet", ".nc", ".csv"):
-        raise ConfigError(
-            f"The output file must end in .parquet, .nc or .csv. Got {str(path)!r} instead."
-        )
-    out = frame.copy(deep=False)
-    out.attrs = meta
-    with atomic_path(path) as tmp:
-        if suffix == ".parquet":
-            out.to_parquet(tmp, index=False)
-        elif suffix == ".csv":
-            out.to_csv(tmp, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
-        else:
-            _to_netcdf(out, tmp, meta)
-    if suffix == ".csv":
-        write_json(path.with_name(path.name + ".meta.json"), meta)
-    return path
-
-
-def _to_netcdf(frame: pd.DataFrame, path: Path, meta: dict[str, object]) -> None:
-    import xarray as xr
-
-    data = {}
-    for col in frame.columns:
-        values = frame[col]
-        if isinstance(values.dtype, pd.DatetimeTZDtype):
-            data[col] = ("record", values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy())
-        elif isinstance(values.dtype, pd.Int64Dtype):
-            data[col] = ("record", values.to_numpy(dtype=float, na_value=np.nan))
-        elif pd.api.types.is_numeric_dtype(values):
-            data[col] = ("record", values.to_numpy())
-        else:
-            data[col] = ("record", values.astype(object).where(values.notna(), "").to_numpy())
-    ds = xr.Dataset(data)
-    # netCDF attributes hold text and numbers: booleans become 0/1, lists and dicts JSON text.
-    ds.attrs = {
-        k: int(v)
-        if isinstance(v, bool)
-        else v
-        if isinstance(v, str | int | float)
-        else json.dumps(v)
-        for k, v in meta.items()
-    }
-    for col in frame.columns:
-        if isinstance(frame[col].dtype, pd.DatetimeTZDtype):
-            ds[col].encoding = {"units": "seconds since 1970-01-01 00:00:00", "dtype": "float64"}
-    ds.to_netcdf(path, engine="h5netcdf")
-
-
-def _jsonable(value: object) -> object:
-    if value is None or isinstance(value, str | int | float | bool):
-        return "" if value is None else value
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return str(value)

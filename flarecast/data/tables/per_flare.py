@@ -5,7 +5,7 @@ with no-flare rows are in :mod:`flarecast.data.tables.windowed`. One function
 per source layout. Each parses its file(s) once at the boundary
 (times to UTC, classes to fluxes), checks what the source promises (the class
 letter agrees with the flux, labels agree with classes, joined files line up)
-and hands the rest to the shared policies of :mod:`flarecast.data.policies`:
+and hands the rest to the shared policies of :mod:`flarecast.data.row_policies`:
 rows with a missing feature are dropped and counted (``missing="drop"``) or
 refused (``"error"``); exact duplicates are kept and counted
 (``duplicates="keep"``), dropped (``"drop"``) or refused (``"error"``).
@@ -22,8 +22,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from flarecast.data import policies as pol
+from flarecast.data.columns import (
+    MAX_PEAK_FLUX,
+    letter_check,
+    numeric,
+    region_numbers,
+    require_columns,
+)
+from flarecast.data.row_policies import TAI_NOTE, finish
 from flarecast.data.schema import GOES_CLASS, NOAA_AR, PEAK_FLUX, TIME, Dataset
+from flarecast.data.text_csv import read_text_csv
 from flarecast.errors import DataError, format_examples
 from flarecast.goes import flux_to_class, parse_goes_class
 from flarecast.io import sha256_file
@@ -73,7 +81,7 @@ def read_umich(
     name : str, optional
         Data-set name stored on the result; default the path.
     duplicates, missing : str
-        Row policies, see :mod:`flarecast.data.policies`.
+        Row policies, see :mod:`flarecast.data.row_policies`.
     max_bytes : int or str, optional
         Memory budget of the file (default ``$FLARECAST_MAX_TABLE_BYTES`` or
         2 GiB); a larger file is refused before it is read.
@@ -96,25 +104,25 @@ def read_umich(
     if lead_hours is None:
         match = re.search(r"(\d+)h", path.stem)
         lead_hours = int(match.group(1)) if match else None
-    raw = pol.read_text_csv(path, max_bytes=max_bytes)
+    raw = read_text_csv(path, max_bytes=max_bytes)
     meta = ("NOAA_ar_num", "LON_FWT", "LAT_FWT", "T_REC", "log_intensity", "category")
-    pol.require_columns(raw, (*meta, *UMICH_FEATURES), source, "Michigan arflares")
+    require_columns(raw, (*meta, *UMICH_FEATURES), source, "Michigan arflares")
 
-    epoch = pol.numeric(raw["T_REC"], source=source, column="T_REC", allow_missing=False)
-    log_flux = pol.numeric(
+    epoch = numeric(raw["T_REC"], source=source, column="T_REC", allow_missing=False)
+    log_flux = numeric(
         raw["log_intensity"], source=source, column="log_intensity", allow_missing=False
     )
     with np.errstate(over="ignore"):
         flux = 10.0**log_flux
-    bad = ~(flux < pol.MAX_PEAK_FLUX)
+    bad = ~(flux < MAX_PEAK_FLUX)
     if bad.any():
         raise DataError(
             f"{source}: column 'log_intensity' has {int(bad.sum())} value(s) whose flux 10**x is not "
-            f"finite or >= {pol.MAX_PEAK_FLUX:g} W m^-2 (X10000): "
+            f"finite or >= {MAX_PEAK_FLUX:g} W m^-2 (X10000): "
             f"{format_examples(raw.index[bad], raw['log_intensity'][bad].tolist())}. "
             "Expected log10 of a peak flux in W m^-2, e.g. -5.0 for M1.0."
         )
-    pol.letter_check(flux, raw["category"], source, "category")
+    letter_check(flux, raw["category"], source, "category")
     # Epochs beyond +-9.2e9 s (1678..2261) do not fit nanosecond times; to_datetime would raise.
     outside = ~(np.abs(epoch) < 9.2e9)
     if outside.any():
@@ -126,20 +134,20 @@ def read_umich(
     frame = pd.DataFrame(
         {
             TIME: to_utc(times, source=source, column="T_REC"),
-            NOAA_AR: pol.region_numbers(raw["NOAA_ar_num"], source=source, column="NOAA_ar_num"),
+            NOAA_AR: region_numbers(raw["NOAA_ar_num"], source=source, column="NOAA_ar_num"),
             GOES_CLASS: flux_to_class(flux),
             PEAK_FLUX: flux,
         },
         index=raw.index,
     )
     for col in ("LON_FWT", "LAT_FWT", *UMICH_FEATURES):
-        frame[col] = pol.numeric(raw[col], source=source, column=col)
+        frame[col] = numeric(raw[col], source=source, column=col)
     lead = (
         f"{lead_hours} h"
         if lead_hours is not None
         else "a fixed lead time (unknown from the file name)"
     )
-    return pol.finish(
+    return finish(
         frame,
         features=UMICH_FEATURES,
         source=source,
@@ -149,7 +157,7 @@ def read_umich(
         "(snapshot = peak - lead, nearest 12-min SHARP record)",
         flaring_only=True,
         notes=(
-            pol.TAI_NOTE,
+            TAI_NOTE,
             "every row is a flare (A/B/C/M/X): no quiet regions, so base rates overstate operational ones",
             "rows of one region are near-duplicates in time: split by region or time, never by row",
         ),
@@ -192,8 +200,8 @@ def read_flareml(
     """
     path = Path(path)
     source = str(path)
-    raw = pol.read_text_csv(path, max_bytes=max_bytes)
-    pol.require_columns(raw, ("Flare Class", *FLAREML_FEATURES), source, "FlareML")
+    raw = read_text_csv(path, max_bytes=max_bytes)
+    require_columns(raw, ("Flare Class", *FLAREML_FEATURES), source, "FlareML")
     notes = [
         "snapshot at 00:10 UT of the flare day; 'Flare Date' is read as UTC",
         "every row is a flaring region-day (B/C/M/X): no quiet regions",
@@ -219,13 +227,13 @@ def read_flareml(
             raw,
             source,
             _flareml_dated(
-                pol.read_text_csv(original, max_bytes=max_bytes), "Flare Date", "AR", str(original)
+                read_text_csv(original, max_bytes=max_bytes), "Flare Date", "AR", str(original)
             ),
         )
         notes.append(
             f"time, region and class recovered by exact feature match with {original.name} (all rows matched once)"
         )
-    return pol.finish(
+    return finish(
         frame,
         features=FLAREML_FEATURES,
         source=source,
@@ -240,30 +248,28 @@ def read_flareml(
 
 
 def _flareml_dated(raw: pd.DataFrame, date_col: str, ar_col: str, source: str) -> pd.DataFrame:
-    pol.require_columns(
-        raw, ("Flare Class", date_col, ar_col, *FLAREML_FEATURES), source, "FlareML"
-    )
+    require_columns(raw, ("Flare Class", date_col, ar_col, *FLAREML_FEATURES), source, "FlareML")
     flux = parse_goes_class(raw["Flare Class"], compact=True, source=source, column="Flare Class")
     frame = pd.DataFrame(
         {
-            TIME: pol.parse_times(
-                raw[date_col], source=source, column=date_col, fmt="%m/%d/%Y %H:%M"
+            TIME: to_utc(
+                raw[date_col], source=source, column=date_col, fmt="%m/%d/%Y %H:%M", naive="utc"
             ),
-            NOAA_AR: pol.region_numbers(raw[ar_col], source=source, column=ar_col),
+            NOAA_AR: region_numbers(raw[ar_col], source=source, column=ar_col),
             GOES_CLASS: flux_to_class(flux),
             PEAK_FLUX: flux,
         },
         index=raw.index,
     )
     for col in FLAREML_FEATURES:
-        frame[col] = pol.numeric(raw[col], source=source, column=col)
+        frame[col] = numeric(raw[col], source=source, column=col)
     return frame
 
 
 def _flareml_recover(raw: pd.DataFrame, source: str, original: pd.DataFrame) -> pd.DataFrame:
     letters = raw["Flare Class"].str.upper()
     feats = pd.DataFrame(
-        {c: pol.numeric(raw[c], source=source, column=c) for c in FLAREML_FEATURES}, index=raw.index
+        {c: numeric(raw[c], source=source, column=c) for c in FLAREML_FEATURES}, index=raw.index
     )
     keyed = feats[list(_FLAREML_MATCH_KEYS)].reset_index(names="_row")
     target = original[list(_FLAREML_MATCH_KEYS)].reset_index(names="_orig")
@@ -278,7 +284,7 @@ def _flareml_recover(raw: pd.DataFrame, source: str, original: pd.DataFrame) -> 
     orig = original.loc[merged.set_index("_row").loc[raw.index, "_orig"].to_numpy()].set_index(
         raw.index
     )
-    pol.letter_check(orig[PEAK_FLUX].to_numpy(), letters, source, "Flare Class")
+    letter_check(orig[PEAK_FLUX].to_numpy(), letters, source, "Flare Class")
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = np.abs(
             feats[["TOTPOT", "USFLUX"]].to_numpy() / orig[["TOTPOT", "USFLUX"]].to_numpy() - 1

@@ -20,7 +20,7 @@ Canonical table rules (:func:`read_table`):
 - Given both class and flux, they must agree to the class's tenth.
 - ``flaring_only`` is True when no row is ``N``; the window is unknown.
 - Missing features and duplicate rows follow the shared policies (see
-  :mod:`flarecast.data.policies`).
+  :mod:`flarecast.data.row_policies`).
 """
 
 from __future__ import annotations
@@ -35,8 +35,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from flarecast.data import policies as pol
 from flarecast.data import registry
+from flarecast.data.budget import check_budget
+from flarecast.data.columns import MAX_PEAK_FLUX, numeric, optional_ids, region_numbers
+from flarecast.data.row_policies import finish
 from flarecast.data.schema import (
     GOES_CLASS,
     HARPNUM,
@@ -50,6 +52,7 @@ from flarecast.data.schema import (
 from flarecast.data.tables.per_flare import read_flareml, read_umich
 from flarecast.data.tables.srs import read_hayes_srs
 from flarecast.data.tables.windowed import read_hollanda, read_liu2019_demo
+from flarecast.data.text_csv import read_text_csv
 from flarecast.errors import (
     ConfigError,
     DataError,
@@ -110,7 +113,7 @@ def load_dataset(
     max_bytes : int or str, optional
         Memory budget of each table file, bytes or ``"500MB"``/``"8GiB"``; default
         ``$FLARECAST_MAX_TABLE_BYTES``, else 2 GiB. A larger file is refused
-        before it is read (see :mod:`flarecast.data.policies`).
+        before it is read (see :mod:`flarecast.data.budget`).
 
     Returns
     -------
@@ -193,7 +196,7 @@ def detect_layout(path: str | Path) -> str:
     path = Path(path)
     if _TABLE_SUFFIXES.get(path.suffix.lower()) != "csv":
         return "table"
-    with open(path, encoding="utf-8", errors="replace") as fh:
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:  # a BOM is not a name
         header = fh.readline().strip()
     cols = {c.strip() for c in header.replace(";", ",").split(",")}
     if {"NOAA_ar_num", "T_REC", "log_intensity", "category"} <= cols:
@@ -223,7 +226,7 @@ def _read_frame(
             f"{path}: unknown table format {path.suffix!r}; expected one of {sorted(_TABLE_SUFFIXES)}."
         )
     if kind == "csv":
-        return pol.read_text_csv(path, max_bytes=max_bytes), False
+        return read_text_csv(path, max_bytes=max_bytes), False
     require_regular_file(path, what="table")
     try:
         if kind == "parquet":
@@ -231,7 +234,7 @@ def _read_frame(
 
             meta = pq.ParquetFile(path).metadata
             need = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-            pol.check_budget(path, need, max_bytes, "its uncompressed Parquet columns")
+            check_budget(path, need, max_bytes, "its uncompressed Parquet columns")
             return pd.read_parquet(path), False
         import xarray as xr
 
@@ -240,7 +243,7 @@ def _read_frame(
                 raise DataError(
                     f"{path}: a netCDF table needs one dimension (samples); found {dict(ds.sizes)}."
                 )
-            pol.check_budget(path, ds.nbytes, max_bytes, "its netCDF variables")
+            check_budget(path, ds.nbytes, max_bytes, "its netCDF variables")
             frame = ds.to_dataframe()
             attrs = dict(ds.attrs)
         index_name = frame.index.name
@@ -311,7 +314,7 @@ def read_table(
         assume_utc=assume_utc,
         cf_utc=cf_utc,
     )
-    return pol.finish(
+    return finish(
         out,
         features=features,
         source=source,
@@ -327,7 +330,7 @@ def read_table(
 
 
 def _written_attrs(path: Path, frame: pd.DataFrame) -> dict[str, Any]:
-    """The attributes flarecast's table writer stored with ``path`` (:func:`flarecast.data.sharp.series.write_table`).
+    """The attributes flarecast's table writer stored with ``path`` (:func:`flarecast.data.tables.write.write_table`).
 
     Parquet and netCDF carry them in the file (``frame.attrs`` after reading);
     a CSV has them in ``<path>.meta.json`` beside it. They say, above all,
@@ -413,16 +416,16 @@ def canonical_frame(
     out = pd.DataFrame(
         {
             TIME: _times(frame[TIME], source=source, assume_utc=assume_utc, cf_utc=cf_utc),
-            NOAA_AR: pol.region_numbers(frame[NOAA_AR], source=source, column=NOAA_AR),
+            NOAA_AR: region_numbers(frame[NOAA_AR], source=source, column=NOAA_AR),
         },
         index=frame.index,
     )
     if HARPNUM in frame.columns:
-        out[HARPNUM] = pol.optional_ids(frame[HARPNUM], source=source, column=HARPNUM)
+        out[HARPNUM] = optional_ids(frame[HARPNUM], source=source, column=HARPNUM)
     out[GOES_CLASS], out[PEAK_FLUX] = _labels(frame, source)
     for col in POSITION:
         if col in frame.columns:
-            out[col] = pol.numeric(frame[col], source=source, column=col)
+            out[col] = numeric(frame[col], source=source, column=col)
     if features is None:
         features = [c for c in frame.columns if c not in META]
     absent = [c for c in features if c not in frame.columns]
@@ -431,7 +434,7 @@ def canonical_frame(
             f"{source}: feature column(s) {absent or '(none)'} not found; columns are {list(frame.columns)}."
         )
     for col in features:
-        out[col] = pol.numeric(frame[col], source=source, column=col)
+        out[col] = numeric(frame[col], source=source, column=col)
     return out, list(features)
 
 
@@ -439,22 +442,22 @@ def _labels(frame: pd.DataFrame, source: str) -> tuple[np.ndarray, np.ndarray]:
     """Canonical class strings and fluxes from ``goes_class`` and/or ``peak_flux``, checked against each other."""
     flux = None
     if PEAK_FLUX in frame.columns:
-        flux = pol.numeric(frame[PEAK_FLUX], source=source, column=PEAK_FLUX, allow_missing=False)
-        bad = ~np.isfinite(flux) | (flux < 0) | (flux >= pol.MAX_PEAK_FLUX)
+        flux = numeric(frame[PEAK_FLUX], source=source, column=PEAK_FLUX, allow_missing=False)
+        bad = ~np.isfinite(flux) | (flux < 0) | (flux >= MAX_PEAK_FLUX)
         if bad.any():
             raise GOESClassError(
                 f"{source}: column {PEAK_FLUX!r} has {int(bad.sum())} invalid flux(es): "
                 f"{format_examples(frame.index[bad], flux[bad].tolist())}. Expected W m^-2 >= 0 (0 = no flare)"
-                f" and below {pol.MAX_PEAK_FLUX:g} (X10000)."
+                f" and below {MAX_PEAK_FLUX:g} (X10000)."
             )
     if GOES_CLASS not in frame.columns:
         return flux_to_class(flux), flux
     stated = parse_goes_class(frame[GOES_CLASS], allow_none=True, source=source, column=GOES_CLASS)
-    huge = stated >= pol.MAX_PEAK_FLUX
+    huge = stated >= MAX_PEAK_FLUX
     if huge.any():
         raise GOESClassError(
             f"{source}: column {GOES_CLASS!r} has {int(huge.sum())} class(es) of X10000 "
-            f"({pol.MAX_PEAK_FLUX:g} W m^-2) or more, far beyond any flare on record: "
+            f"({MAX_PEAK_FLUX:g} W m^-2) or more, far beyond any flare on record: "
             f"{format_examples(frame.index[huge], frame[GOES_CLASS].to_numpy()[huge].tolist())}."
         )
     if flux is None:

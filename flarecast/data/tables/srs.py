@@ -41,7 +41,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from flarecast.data import policies as pol
+from flarecast.data.columns import numeric, region_numbers, require_columns
+from flarecast.data.row_policies import finish
 from flarecast.data.schema import (
     FLARE_COUNTS,
     GOES_CLASS,
@@ -50,8 +51,10 @@ from flarecast.data.schema import (
     TIME,
     Dataset,
 )
+from flarecast.data.text_csv import read_text_csv
 from flarecast.errors import DataError, format_examples
 from flarecast.io import sha256_file
+from flarecast.time import to_utc
 
 __all__ = [
     "SRS_CATEGORIES",
@@ -123,7 +126,7 @@ def _categorical(
 def _counts(raw: pd.DataFrame, source: str) -> dict[str, np.ndarray]:
     out = {}
     for col in ("C", "M", "X", "C+", "M+", "X+"):
-        num = pol.numeric(raw[col], source=source, column=col, allow_missing=False)
+        num = numeric(raw[col], source=source, column=col, allow_missing=False)
         bad = ~(num >= 0) | (num != np.round(num))
         if bad.any():
             raise DataError(
@@ -175,7 +178,7 @@ def read_hayes_srs(
     path = Path(path)
     source = str(path)
     raw = _read(path, max_bytes)
-    pol.require_columns(raw, _COLUMNS, source, "Hayes SRS region-day")
+    require_columns(raw, _COLUMNS, source, "Hayes SRS region-day")
     issue = raw["AR issue_date"]
     not_0030 = ~issue.str.fullmatch(r"\d{4}-\d{2}-\d{2} 00:30").to_numpy()
     if not_0030.any():
@@ -183,13 +186,13 @@ def read_hayes_srs(
             f"{source}: column 'AR issue_date' has {int(not_0030.sum())} value(s) that are not an SRS "
             f"issue 'YYYY-MM-DD 00:30': {format_examples(raw.index[not_0030], issue[not_0030].tolist())}."
         )
-    regions = pol.region_numbers(raw["noaa_ar"], source=source, column="noaa_ar")
+    regions = region_numbers(raw["noaa_ar"], source=source, column="noaa_ar")
     numbers, wrapped = five_digit_regions(regions.to_numpy(dtype=np.int64))
     frame = pd.DataFrame(
         {
             # SRS are issued in UT.
-            TIME: pol.parse_times(
-                issue, source=source, column="AR issue_date", fmt="%Y-%m-%d %H:%M"
+            TIME: to_utc(
+                issue, source=source, column="AR issue_date", fmt="%Y-%m-%d %H:%M", naive="utc"
             ),
             NOAA_AR: pd.array(numbers, dtype="Int64"),
         },
@@ -228,7 +231,7 @@ def read_hayes_srs(
         "Mt Wilson class(es)",
     )
     for col, canonical in SRS_NUMERIC.items():
-        frame[canonical] = pol.numeric(raw[col], source=source, column=col)
+        frame[canonical] = numeric(raw[col], source=source, column=col)
     notes = [
         f"noaa_ar: {int(wrapped.sum())} row(s) with a 4-digit number got +10000 (flarecast's 5-digit rule)",
         "label: largest class letter of the flares starting on the SRS issue's UT day; peak_flux is the "
@@ -240,7 +243,7 @@ def read_hayes_srs(
         "only because of them)",
         "Carrington_long and LOCATION (same as Latitude/Longitude) are not kept",
     ]
-    dataset = pol.finish(
+    dataset = finish(
         frame,
         features=SRS_FEATURES,
         source=source,
@@ -262,18 +265,7 @@ def read_hayes_srs(
 
 def _read(path: Path, max_bytes: int | str | None) -> pd.DataFrame:
     """Read the CSV as text; the header lacks a name for the written index, which pandas takes as the index."""
-    try:
-        pol.check_budget(path, path.stat().st_size, max_bytes, "its size on disk")
-    except OSError as exc:
-        raise DataError(f"{path}: cannot be read ({exc}).") from exc
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{path}: cannot be read as a CSV table ({exc}).") from exc
-    pol.refuse_shifted_rows(raw, path, leading_index=True)
-    raw.columns = [str(c).strip() for c in raw.columns]
-    raw = raw.reset_index(drop=True).apply(lambda col: col.str.strip())
-    return raw
+    return read_text_csv(path, max_bytes=max_bytes, leading_index=True)
 
 
 def pre_issue_flares(dataset: Dataset, events: pd.DataFrame) -> dict[str, int]:

@@ -6,7 +6,7 @@ options (same counts, notes and warnings), but reads ``chunksize`` rows at a
 time. Memory is one chunk plus 10 bytes per row (a 64-bit hash of each kept
 row for the exact-duplicate policy, a class code and a kept flag) plus the
 distinct region numbers, so a multi-GB CSV is summarised in a few hundred MB
-at most; the memory budget of :mod:`flarecast.data.policies` does not apply.
+at most; the memory budget of :mod:`flarecast.data.budget` does not apply.
 
 Two differences from reading the whole table: a bad value is reported from
 the first chunk that holds one (its count is that chunk's), and duplicates are
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from flarecast.data import policies as pol
+from flarecast.data.row_policies import DUPLICATE_POLICIES, MISSING_POLICIES, check_policy
 from flarecast.data.schema import META, NOAA_AR, PEAK_FLUX, TIME, validate_labelled
 from flarecast.data.tables.read import (
     _TABLE_SUFFIXES,
@@ -32,6 +32,7 @@ from flarecast.data.tables.read import (
     canonical_frame,
     detect_layout,
 )
+from flarecast.data.text_csv import iter_text_csv
 from flarecast.errors import DataError, DataWarning, SchemaError, format_examples, warn_user
 from flarecast.goes import LETTERS, class_letter
 from flarecast.io import sha256_file
@@ -89,8 +90,8 @@ def summarize_csv(
     DataError, SchemaError, GOESClassError
         As :func:`~flarecast.data.tables.read.read_table` would, naming the file, row and column.
     """
-    pol.check_policy("duplicates", duplicates, pol.DUPLICATE_POLICIES)
-    pol.check_policy("missing", missing, pol.MISSING_POLICIES)
+    check_policy("duplicates", duplicates, DUPLICATE_POLICIES)
+    check_policy("missing", missing, MISSING_POLICIES)
     if not isinstance(chunksize, int) or chunksize < 1:
         raise DataError(
             f"The 'chunksize' parameter must be an int >= 1. Got {chunksize!r} instead."
@@ -103,13 +104,13 @@ def summarize_csv(
     regions = np.empty(0, dtype=np.int64)
     start = end = None
     n_bad, bad_cols, bad_pairs = 0, set(), []
-    for chunk in pol.iter_text_csv(path, chunksize=chunksize):
+    for chunk in iter_text_csv(path, chunksize=chunksize):
         out, feats = canonical_frame(
             chunk, source=source, columns=columns, features=features, assume_utc=assume_utc
         )
         out = out[[c for c in META if c in out.columns] + feats]
         flaring_only &= bool((out[PEAK_FLUX] > 0).all())
-        # The missing-feature policy of _policies.finish, one chunk at a time.
+        # The missing-feature policy of row_policies.finish, one chunk at a time.
         values = out[feats].to_numpy(dtype=float, na_value=np.nan)
         bad = ~np.isfinite(values)
         bad_rows = bad.any(axis=1)
@@ -185,7 +186,7 @@ def _duplicates(hashes: list[np.ndarray], kept: np.ndarray) -> tuple[int, np.nda
     """Exact duplicates among the kept rows, from their hashes in file order.
 
     Returns None, or (count, positions of the later copies among the kept
-    rows, the policy note's text naming rows as ``_policies.finish`` does).
+    rows, the policy note's text naming rows as ``row_policies.finish`` does).
     """
     if not hashes:
         return None

@@ -4,7 +4,7 @@ Hollanda's SHARP + SWPC region-day set (2010-2019) and the Liu et al. (2019)
 LSTM demo files. Each row is a SHARP snapshot labelled with the largest flare
 of its region in a window after it (``N`` = none). Parsing and checks follow
 :mod:`flarecast.data.tables.per_flare`; the row policies are those of
-:mod:`flarecast.data.policies`.
+:mod:`flarecast.data.row_policies`.
 """
 
 from __future__ import annotations
@@ -15,11 +15,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from flarecast.data import policies as pol
+from flarecast.data.columns import numeric, region_numbers, require_columns
+from flarecast.data.row_policies import TAI_NOTE, check_policy, finish
 from flarecast.data.schema import GOES_CLASS, HARPNUM, NOAA_AR, PEAK_FLUX, TIME, Dataset
+from flarecast.data.text_csv import read_text_csv
 from flarecast.errors import DataError, format_examples
 from flarecast.goes import flux_to_class, parse_goes_class
 from flarecast.io import sha256_file
+from flarecast.time import to_utc
 
 __all__ = ["HOLLANDA_FEATURES", "read_hollanda", "read_liu2019_demo", "is_history_feature"]
 
@@ -71,7 +74,7 @@ def read_hollanda(
         ``QUALITY`` and ``FlareNumber`` are not kept.
     """
     columns = {"0-24h": "max_class_next_0_24h", "24-48h": "max_class_next_24_48h"}
-    pol.check_policy("window", window, tuple(columns))
+    check_policy("window", window, tuple(columns))
     path = Path(path)
     source = str(path)
     labels = (
@@ -82,13 +85,13 @@ def read_hollanda(
             f"{source} needs its derived window labels, not found at {labels} "
             "(the file's own FlareNumber is a selection artefact and is not used as a label)."
         )
-    raw = pol.read_text_csv(path, sep=";", max_bytes=max_bytes)
-    pol.require_columns(
+    raw = read_text_csv(path, sep=";", max_bytes=max_bytes)
+    require_columns(
         raw, ("FlareNumber", "T_REC", "NOAA_AR", *HOLLANDA_FEATURES), source, "Hollanda"
     )
-    lab = pol.read_text_csv(labels, max_bytes=max_bytes)
+    lab = read_text_csv(labels, max_bytes=max_bytes)
     label_col = columns[window]
-    pol.require_columns(
+    require_columns(
         lab, ("row", "NOAA_AR", "T_REC", "FlareNumber", label_col), str(labels), "derived labels"
     )
     if len(lab) != len(raw):
@@ -113,19 +116,19 @@ def read_hollanda(
     frame = pd.DataFrame(
         {
             # SHARP T_REC strings without a zone: JSOC TAI record times, read as UTC.
-            TIME: pol.parse_times(
-                raw["T_REC"], source=source, column="T_REC", fmt="%Y-%m-%d %H:%M:%S"
+            TIME: to_utc(
+                raw["T_REC"], source=source, column="T_REC", fmt="%Y-%m-%d %H:%M:%S", naive="utc"
             ),
-            NOAA_AR: pol.region_numbers(raw["NOAA_AR"], source=source, column="NOAA_AR"),
+            NOAA_AR: region_numbers(raw["NOAA_AR"], source=source, column="NOAA_AR"),
             GOES_CLASS: flux_to_class(flux),
             PEAK_FLUX: flux,
         },
         index=raw.index,
     )
     for col in HOLLANDA_FEATURES:
-        frame[col] = pol.numeric(raw[col], source=source, column=col)
+        frame[col] = numeric(raw[col], source=source, column=col)
     notes = [
-        pol.TAI_NOTE,
+        TAI_NOTE,
         "label from the derived GOES windows, not the file's FlareNumber (a selection artefact: negatives "
         "exclude region-days with >=M on D or D+1, so flare-history features leak)",
         "Longitude/Latitude (absolute SRS values, hemisphere lost), QUALITY and FlareNumber are not kept",
@@ -139,7 +142,7 @@ def read_hollanda(
         )
         frame = frame.loc[~past_end]
     hours = "(T_REC, T_REC+24h]" if window == "0-24h" else "(T_REC+24h, T_REC+48h]"
-    return pol.finish(
+    return finish(
         frame,
         features=HOLLANDA_FEATURES,
         source=source,
@@ -196,15 +199,15 @@ def read_liu2019_demo(
     """
     path = Path(path)
     source = str(path)
-    raw = pol.read_text_csv(path, max_bytes=max_bytes)
+    raw = read_text_csv(path, max_bytes=max_bytes)
     label_col = next((c for c in raw.columns if c.lower() == "label"), "label")
     meta = (label_col, "flare", "timestamp", "NOAA", "HARP")
-    pol.require_columns(raw, meta, source, "Liu et al. (2019) demo")
+    require_columns(raw, meta, source, "Liu et al. (2019) demo")
     if task is None:
         match = re.search(r"demo_(M5|C|M)_", path.name, flags=re.IGNORECASE)
         task = match.group(1).upper() if match else None
     if task is not None:
-        pol.check_policy("task", task, tuple(_LIU_TASKS))
+        check_policy("task", task, tuple(_LIU_TASKS))
     flux = parse_goes_class(raw["flare"], allow_none=True, source=source, column="flare")
     label = raw[label_col]
     illegal = ~label.isin(["Positive", "Negative"]).to_numpy()
@@ -233,18 +236,18 @@ def read_liu2019_demo(
     features = [c for c in raw.columns if c not in meta and (history or c not in history_cols)]
     frame = pd.DataFrame(
         {
-            TIME: pol.parse_times(
-                raw["timestamp"], source=source, column="timestamp", fmt="ISO8601"
+            TIME: to_utc(
+                raw["timestamp"], source=source, column="timestamp", fmt="ISO8601", naive="utc"
             ),
-            NOAA_AR: pol.region_numbers(raw["NOAA"], source=source, column="NOAA"),
-            HARPNUM: pol.region_numbers(raw["HARP"], source=source, column="HARP"),
+            NOAA_AR: region_numbers(raw["NOAA"], source=source, column="NOAA"),
+            HARPNUM: region_numbers(raw["HARP"], source=source, column="HARP"),
             GOES_CLASS: flux_to_class(flux),
             PEAK_FLUX: flux,
         },
         index=raw.index,
     )
     for col in features:
-        frame[col] = pol.numeric(raw[col], source=source, column=col)
+        frame[col] = numeric(raw[col], source=source, column=col)
     notes = [
         "features are z-scores with the authors' training statistics, not physical values",
         "feature names are unreliable: a third party (Dewald928/DeepFlarePred) found permuted headers "
@@ -259,7 +262,7 @@ def read_liu2019_demo(
         notes.append(
             f"flare-history features kept on request (they leak persistence): {history_cols}"
         )
-    return pol.finish(
+    return finish(
         frame,
         features=features,
         source=source,

@@ -1,0 +1,177 @@
+"""Row policies of the labelled-table readers: missing features and exact duplicate rows.
+
+Every reader parses its source into raw columns, then hands them here so that
+all of them apply the same documented, counted policies:
+
+- **missing features** (NaN, empty cell or +-inf in a feature column):
+  ``missing="drop"`` (default) drops those rows, counts them in
+  ``Dataset.notes`` and warns with :class:`~flarecast.errors.DataWarning`;
+  ``missing="error"`` raises :class:`~flarecast.errors.SchemaError`.
+- **exact duplicate rows** (every kept column equal): ``duplicates="keep"``
+  (default) keeps them and counts them in the notes, because in the one real
+  source that has them (the Michigan 24/36/48 h files) they are two distinct
+  flares of one region that share the nearest SHARP snapshot (the 6 h file
+  separates them), and the published row counts include them. Both copies
+  share time and region, so region or time splits keep them together.
+  ``"drop"`` drops later copies (counted, warned); ``"error"`` raises.
+- the column checks (:mod:`flarecast.data.columns`) and the memory budget
+  (:mod:`flarecast.data.budget`) apply before these policies.
+
+Rows are reported 0-based as data rows of the source file (header not
+counted), the numbering pandas and :func:`~flarecast.errors.format_examples` use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from flarecast.data.columns import MAX_PEAK_FLUX
+from flarecast.data.schema import (
+    GOES_CLASS,
+    HARPNUM,
+    META,
+    NOAA_AR,
+    PEAK_FLUX,
+    TIME,
+    Dataset,
+    validate_labelled,
+)
+from flarecast.errors import (
+    DataError,
+    DataWarning,
+    GOESClassError,
+    SchemaError,
+    format_examples,
+    warn_user,
+)
+from flarecast.time import to_utc
+
+__all__ = ["DUPLICATE_POLICIES", "MISSING_POLICIES", "TAI_NOTE", "check_policy", "finish"]
+
+#: Policies for exact duplicate rows of a labelled table (the catalogues have their own:
+#: :data:`flarecast.data.events.EVENT_DUPLICATE_POLICIES`).
+DUPLICATE_POLICIES = ("keep", "drop", "error")
+MISSING_POLICIES = ("drop", "error")
+#: Time convention of SHARP T_REC values once read as UTC.
+TAI_NOTE = "T_REC is the JSOC TAI record time read as UTC (TAI - UTC = 34-37 s in 2010-2019)"
+
+
+def check_policy(name: str, value: str, choices: Sequence[str]) -> None:
+    """Validate a policy keyword with the house message style."""
+    if value not in choices:
+        raise DataError(
+            f"The {name!r} parameter must be one of {list(choices)}. Got {value!r} instead."
+        )
+
+
+def finish(
+    frame: pd.DataFrame,
+    *,
+    features: Sequence[str],
+    source: str,
+    name: str,
+    sha256: str | None,
+    window: str,
+    flaring_only: bool,
+    notes: Sequence[str] = (),
+    duplicates: str = "keep",
+    missing: str = "drop",
+    synthetic: bool = False,
+) -> Dataset:
+    """Apply the missing-feature and duplicate policies, order the columns, validate, wrap.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Canonical meta columns plus float64 ``features``; its index holds the
+        source row numbers used in messages.
+    features : sequence of str
+        Feature columns in model order.
+    source : str
+        File path (or paths) named in messages.
+    name, sha256, window, flaring_only, synthetic
+        Stored on the :class:`Dataset`.
+    notes : sequence of str
+        Reader-specific notes; the policy notes are appended.
+    duplicates : {"keep", "drop", "error"}, default "keep"
+    missing : {"drop", "error"}, default "drop"
+
+    Returns
+    -------
+    Dataset
+        With a fresh 0-based index and ``feature_columns(frame) == features``.
+    """
+    check_policy("duplicates", duplicates, DUPLICATE_POLICIES)
+    check_policy("missing", missing, MISSING_POLICIES)
+    notes = list(notes)
+    features = list(features)
+    order = [c for c in META if c in frame.columns] + features
+    frame = frame[order]
+
+    values = frame[features].to_numpy(dtype=float, na_value=np.nan)
+    bad = ~np.isfinite(values)
+    bad_rows = bad.any(axis=1)
+    if bad_rows.any():
+        cols = [f for f, b in zip(features, bad.any(axis=0), strict=True) if b]
+        rows = frame.index.to_numpy()[bad_rows]
+        first = bad[bad_rows].argmax(axis=1)
+        shown = [
+            f"{features[j]}={values[i, j]}"
+            for i, j in zip(np.flatnonzero(bad_rows), first, strict=True)
+        ]
+        what = (
+            f"{int(bad_rows.sum())} row(s) with a missing or non-finite feature value "
+            f"(columns {cols}; {format_examples(rows, shown)})"
+        )
+        if missing == "error":
+            raise SchemaError(f"{source}: {what}. Fix the file or pass missing='drop'.")
+        frame = frame.loc[~bad_rows]
+        notes.append(f"dropped {what} [missing='drop']")
+        warn_user(f"{source}: dropped {what}.", DataWarning, stacklevel=3)
+
+    dup = frame.duplicated(keep="first").to_numpy()
+    if dup.any():
+        rows = frame.index.to_numpy()[dup]
+        # Name the first copy of each duplicate so the pair can be inspected.
+        hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+        first = dict(zip(hashes[::-1], frame.index.to_numpy()[::-1], strict=True))
+        shown = [f"copy of row {first[h]}" for h in hashes[dup]]
+        what = f"{int(dup.sum())} exact duplicate row(s) ({format_examples(rows, shown)})"
+        if duplicates == "error":
+            raise DataError(f"{source}: {what}. Pass duplicates='keep' or 'drop' to accept them.")
+        if duplicates == "drop":
+            frame = frame.loc[~dup]
+            notes.append(f"dropped {what} [duplicates='drop']")
+            warn_user(f"{source}: dropped {what}.", DataWarning, stacklevel=3)
+        else:
+            notes.append(f"kept {what} [duplicates='keep']")
+
+    flux = frame[PEAK_FLUX].to_numpy(dtype=float, na_value=np.nan)
+    bad_flux = ~(flux >= 0) | ~(flux < MAX_PEAK_FLUX)  # NaN fails both
+    if bad_flux.any():  # readers check their flux column; this guards every path
+        raise GOESClassError(
+            f"{source}: {int(bad_flux.sum())} peak flux(es) outside 0 <= flux < "
+            f"{MAX_PEAK_FLUX:g} W m^-2 (X10000): "
+            f"{format_examples(frame.index[bad_flux], flux[bad_flux].tolist())}."
+        )
+    frame = frame.reset_index(drop=True)
+    frame[TIME] = to_utc(frame[TIME], source=source, column=TIME)
+    frame[NOAA_AR] = frame[NOAA_AR].astype("Int64")
+    if HARPNUM in frame.columns:
+        frame[HARPNUM] = frame[HARPNUM].astype("Int64")
+    frame[GOES_CLASS] = frame[GOES_CLASS].astype(str)
+    frame[PEAK_FLUX] = frame[PEAK_FLUX].astype(float)
+    validate_labelled(frame, source, features)
+    return Dataset(
+        frame=frame,
+        name=name,
+        features=tuple(features),
+        synthetic=synthetic,
+        sha256=sha256,
+        window=window,
+        flaring_only=flaring_only,
+        notes=tuple(notes),
+    )
