@@ -115,7 +115,13 @@ WRITERS: dict[str, tuple[Callable[[Files, Path], list[str]], bool]] = {
         ],
         True,
     ),
+    "backtest": (
+        lambda f, out: ["backtest", "--dataset", "hayes-srs", "--n-boot", "0", "--out", out],
+        True,
+    ),
 }
+# Commands that read a real data set (FLARECAST_DATA_DIR) and work for minutes before writing.
+REAL_DATA = ("backtest",)
 
 # Commands a test runs to completion are the quick ones; the others fail before their work.
 QUICK = ("predict", "label", "evaluate", "forecast")
@@ -141,9 +147,14 @@ def _digest(path: Path) -> str:
 # -- operating-system errors: one line, in process ------------------------------------------
 
 
-@pytest.mark.parametrize("command", sorted(WRITERS))
-def test_output_below_a_file_is_one_error_line(command, files, tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "command",
+    [pytest.param(c, marks=pytest.mark.slow) if c in REAL_DATA else c for c in sorted(WRITERS)],
+)
+def test_output_below_a_file_is_one_error_line(command, files, tmp_path, monkeypatch, request):
     # A path whose parent is a regular file fails for every user, root included.
+    if command in REAL_DATA:
+        monkeypatch.setenv("FLARECAST_DATA_DIR", str(request.getfixturevalue("data_dir").resolve()))
     monkeypatch.chdir(tmp_path)
     blocker = tmp_path / "blocker"
     blocker.write_text("the user's file\n")
