@@ -11,8 +11,10 @@ from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
 from flarecast.errors import ConfigError, DataError, DataWarning, SchemaError
+from flarecast.training.config import TrainConfig
+from flarecast.training.device import resolve_device
 from flarecast.training.estimator import FlareClassifier
-from flarecast.training.loop import TrainConfig, batched_auc, resolve_device
+from flarecast.training.loop import batched_auc
 
 FAST = {"max_epochs": 25, "patience": 5, "hidden": (16, 16), "batch_size": 128}
 
@@ -299,7 +301,9 @@ def test_bad_data(toy):
     fitted = FlareClassifier(max_epochs=1, hidden=(4,)).fit(frame.iloc[tr], y[tr])
     with pytest.raises(SchemaError, match=r"lacks feature column\(s\) \['NOISE'\]"):
         fitted.predict(frame.drop(columns="NOISE"))
-    with pytest.raises(SchemaError, match="X has 3 columns; the model uses 4 features"):
+    with pytest.raises(
+        SchemaError, match="X has 3 features, but FlareClassifier is expecting 4 features as input"
+    ):
         fitted.predict(np.ones((2, 3)))
     assert fitted.predict(
         pd.DataFrame(frame[list(fitted.feature_names_in_)]).to_numpy()[:3]

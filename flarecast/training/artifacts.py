@@ -213,8 +213,8 @@ def load_model(
     """
     from flarecast.features.transforms import FeatureTransformer
     from flarecast.models.build import build_network
+    from flarecast.training.device import resolve_device
     from flarecast.training.estimator import FlareClassifier
-    from flarecast.training.loop import resolve_device
 
     folder = Path(folder)
     meta, blob = read_model_files(folder)

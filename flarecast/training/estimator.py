@@ -28,8 +28,9 @@ from flarecast.errors import (
 from flarecast.features.transforms import FeatureTransformer
 from flarecast.models.build import build_network
 from flarecast.training.config import TrainConfig, check_config, skip_path
+from flarecast.training.device import resolve_device, torch_threads
 from flarecast.training.inputs import binary_labels, feature_matrix, network_inputs
-from flarecast.training.loop import batched_auc, resolve_device, torch_threads, train_ensemble
+from flarecast.training.loop import batched_auc, train_ensemble
 from flarecast.training.loss_functions import build_loss
 from flarecast.training.memory import check_training_memory
 
@@ -163,6 +164,12 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         self.cpu_threads = cpu_threads
         self.features = features
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False  # flare or no flare
+        tags.input_tags.allow_nan = False
+        return tags
+
     # -- configuration -------------------------------------------------------------------------
     def train_config(self) -> TrainConfig:
         """The :class:`TrainConfig` these parameters describe (validated)."""
@@ -193,14 +200,6 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
             self.feature_names_in_ = np.asarray(names, dtype=object)
             self.n_features_in_ = len(names)
         return arr
-
-    def _inputs(self, X: Any, Z: np.ndarray) -> tuple[torch.Tensor, ...]:
-        """Network inputs for transformed rows ``Z``: (X,) for the MLP, (windows, mask) for the GRU."""
-        return network_inputs(X, Z, self.model, self.window)
-
-    @staticmethod
-    def _labels(y: Any, what: str = "y") -> np.ndarray:
-        return binary_labels(y, what)
 
     # -- fit -----------------------------------------------------------------------------------
     def _split(self, X: Any, y: np.ndarray, groups: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -257,7 +256,7 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         """
         config = self.train_config()
         raw = self._matrix(X, fitting=True)
-        y = self._labels(y)
+        y = binary_labels(y)
         if len(y) != len(raw):
             raise DataError(f"FlareClassifier: X has {len(raw)} rows but y has {len(y)}")
         if validation is None:
@@ -269,7 +268,7 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         else:
             X_tr, raw_tr, y_tr = X, raw, y
             X_va, y_va = validation
-            raw_va, y_va = self._matrix(X_va, fitting=False), self._labels(y_va, "y_val")
+            raw_va, y_va = self._matrix(X_va, fitting=False), binary_labels(y_va, "y_val")
             if len(raw_va) != len(y_va):
                 raise DataError(
                     f"FlareClassifier: validation X has {len(raw_va)} rows but y has {len(y_va)}"
@@ -308,9 +307,9 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         with torch_threads(config.cpu_threads, self.device_):
             result = train_ensemble(
                 self.net_,
-                self._inputs(X_tr, z_tr),
+                network_inputs(X_tr, z_tr, self.model, self.window),
                 torch.from_numpy(y_tr),
-                self._inputs(X_va, self.transformer_.transform(raw_va)),
+                network_inputs(X_va, self.transformer_.transform(raw_va), self.model, self.window),
                 torch.from_numpy(y_va),
                 self._loss_fn,
                 config,
@@ -343,7 +342,7 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         if not fitted:
             check_is_fitted(self, "net_")
         raw = self._matrix(X, fitting=False)
-        inputs = self._inputs(X, self.transformer_.transform(raw))
+        inputs = network_inputs(X, self.transformer_.transform(raw), self.model, self.window)
         self.net_.eval()
         out = []
         autocast = torch.autocast(

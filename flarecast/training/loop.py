@@ -26,17 +26,15 @@ float32. On the CPU, a seeded run is reproducible bit for bit.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from flarecast.errors import ConfigError
 from flarecast.models.ensemble import (
     BestWeights,
     member_generators,
@@ -49,61 +47,12 @@ from flarecast.training.losses import LossFn
 
 __all__ = [
     "TrainResult",
-    "resolve_device",
     "train_ensemble",
     "batched_auc",
-    "torch_threads",
 ]
 
-
-@contextlib.contextmanager
-def torch_threads(n: int | None, device: torch.device) -> Iterator[None]:
-    """Run the block with ``n`` torch intra-op threads on the CPU, then restore the previous count."""
-    if n is None or device.type != "cpu" or n == torch.get_num_threads():
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """The torch device for ``name``: "auto" picks CUDA, then Apple MPS, then the CPU.
-
-    Raises
-    ------
-    ConfigError
-        If an explicitly requested accelerator is not available.
-    """
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError as exc:
-        raise ConfigError(
-            f"Unknown device {name!r}; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'."
-        ) from exc
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(
-            f"Device {name!r} was requested but this torch ({torch.__version__}) sees no CUDA GPU; "
-            "use --device cpu or auto."
-        )
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError(
-            f"Device {name!r} was requested but MPS is not available; use 'cpu' or 'auto'."
-        )
-    if device.type not in ("cpu", "cuda", "mps"):
-        raise ConfigError(
-            f"Unsupported device {name!r}; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'."
-        )
-    return device
+#: The early-stopping arrays a checkpoint saves, in this order.
+_LOOP_KEYS = ("best_score", "best_epoch", "since_best", "active", "members")
 
 
 def batched_auc(scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -229,13 +178,11 @@ def train_ensemble(
     TrainResult
     """
     start = time.perf_counter()
-    k = net.n_members
     net.to(device)
     x_tr = [t.to(device) for t in train_inputs]
     x_va = [t.to(device) for t in val_inputs]
     y_tr = y_train.to(device=device, dtype=torch.float32)
     y_va = y_val.to(device=device, dtype=torch.float32)
-    n = len(y_tr)
     # Resuming restores the parameters first: DDP and the optimiser must see the restored ones.
     resumed = (
         None if checkpoint is None else checkpoint.start(net, config, (*x_tr, y_tr, *x_va, y_va))
@@ -245,130 +192,187 @@ def train_ensemble(
     model = net if parallel is None else parallel.wrap(net)
     opt = _optimizer(net, config)
     # Batch order comes from per-member CPU generators (same on every device);
-    # dropout masks from one generator on the device.
-    order_gens = member_generators(member_seeds(config.seed + 1, k))
+    # dropout masks and input noise from one generator on the device.
+    order_gens = member_generators(member_seeds(config.seed + 1, net.n_members))
     drop_gen = torch.Generator(device=device).manual_seed(int(config.seed))
-    n_batches = max(1, round(n / config.batch_size))
+    best = BestWeights(net)
+    state = _EarlyStopping.start(net.n_members, higher_is_better=config.early_stopping == "auc")
+    first_epoch = 1
+    if resumed is not None:
+        resumed.restore(opt, net, order_gens, drop_gen, best)
+        state = _EarlyStopping.resume(resumed, higher_is_better=state.higher_is_better)
+        first_epoch = resumed.epoch + 1
     autocast = torch.autocast(
         device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"
     )
 
-    best = BestWeights(net)
-    higher_is_better = config.early_stopping == "auc"
-    best_score = np.full(k, -np.inf if higher_is_better else np.inf)
-    best_epoch = np.zeros(k, dtype=np.int64)
-    since_best = np.zeros(k, dtype=np.int64)
-    active = np.ones(k, dtype=bool)  # still improving within `patience`
-    members = np.arange(k)  # the members the network holds now, in its order
-    history: dict[str, list[np.ndarray]] = {"train_loss": [], "val_loss": [], "val_auc": []}
-    first_epoch = 1
-    if resumed is not None:
-        resumed.restore(opt, net, order_gens, drop_gen, best)
-        best_score, best_epoch, since_best, active, members = (
-            resumed.loop[key]
-            for key in ("best_score", "best_epoch", "since_best", "active", "members")
-        )
-        history, first_epoch = resumed.history, resumed.epoch + 1
-
     for epoch in range(first_epoch, config.max_epochs + 1):
-        net.train()
-        perms = torch.stack([torch.randperm(n, generator=order_gens[m]) for m in members]).to(
-            device
-        )
-        epoch_loss = torch.zeros(len(members), device=device)
-        for idx in torch.tensor_split(perms, n_batches, dim=1):  # idx: (K, B)
-            if (
-                parallel is not None
-            ):  # this rank's columns; weight = its share of the batch x world size
-                idx, weight = parallel.shard(idx)
-            inputs = [_rows(t, idx) for t in x_tr]
-            if (
-                config.input_noise > 0
-            ):  # drawn from the dropout generator: a seeded run stays reproducible
-                inputs[0] = inputs[0] + config.input_noise * torch.randn(
-                    inputs[0].shape, generator=drop_gen, device=device, dtype=inputs[0].dtype
-                )
-            with autocast:
-                logits = model(*inputs, generator=drop_gen)
-            member_loss = loss_fn(logits.float(), _rows(y_tr, idx)).mean(dim=1)  # (K,)
-            opt.zero_grad(set_to_none=True)
-            (member_loss.sum() if parallel is None else member_loss.sum() * weight).backward()
-            opt.step()
-            epoch_loss += member_loss.detach() * idx.shape[1] / n
-        if parallel is not None:  # each rank summed its own rows
-            epoch_loss = parallel.all_sum(epoch_loss)
-
-        net.eval()
-        with torch.inference_mode(), autocast:
-            val_logits = (
-                net(*x_va) if parallel is None else parallel.gather_rows(net, x_va)
-            ).float()
-        val_loss = (
-            loss_fn(val_logits, y_va.expand_as(val_logits)).mean(dim=1).double().cpu().numpy()
-        )
-        val_auc = batched_auc(val_logits, y_va).cpu().numpy()
-        score = val_auc if higher_is_better else val_loss
-
-        live = active[
-            members
-        ]  # members still in the net that have not stopped (all, unless under DDP)
-        better = (
-            (score > best_score[members]) if higher_is_better else (score < best_score[members])
-        )
-        improved = better & live
-        best.update(improved, members)
-        best_score[members[improved]] = score[improved]
-        best_epoch[members[improved]] = epoch
-        since_best[members[live]] = np.where(improved[live], 0, since_best[members[live]] + 1)
-
-        for key, values in (
-            ("train_loss", epoch_loss.cpu().numpy()),
-            ("val_loss", val_loss),
-            ("val_auc", val_auc),
-        ):
-            row = np.full(k, np.nan)
-            row[members[live]] = values[live]  # NaN once a member has stopped
-            history[key].append(row)
-        active = since_best < config.patience
+        train_loss = _train_epoch(
+            model, net, opt, x_tr, y_tr, loss_fn, config, state.members, order_gens, drop_gen,
+            parallel, autocast,
+        )  # fmt: skip
+        val_loss, val_auc = _validate(net, x_va, y_va, loss_fn, parallel, autocast)
+        live = state.update(epoch, best, train_loss, val_loss, val_auc, config.patience)
         if callback is not None:
-            callback(
-                epoch,
-                {
-                    "train_loss": float(np.nanmean(history["train_loss"][-1])),
-                    "val_loss": float(np.nanmean(history["val_loss"][-1])),
-                    "val_auc": float(np.nanmean(history["val_auc"][-1]))
-                    if live.any()
-                    else float("nan"),
-                    "active": int(active.sum()),
-                },
-            )
-        if not active.any():
+            callback(epoch, state.summary(live))
+        if not state.active.any():
             break
-        if parallel is None and not active[members].all():
+        if parallel is None and not state.active[state.members].all():
             # Drop the members that stopped from the network and the optimiser, so the rest of the
             # run costs what the remaining members cost (their best weights are in the snapshot).
-            keep = np.flatnonzero(active[members])
+            keep = np.flatnonzero(state.active[state.members])
             _keep_members(net, opt, torch.from_numpy(keep).to(device))
-            members = members[keep]
+            state.members = state.members[keep]
         if checkpoint is not None and (parallel is None or parallel.is_main):
-            checkpoint.save(
-                epoch,
-                net=net,
-                opt=opt,
-                order_gens=order_gens,
-                drop_gen=drop_gen,
-                best=best,
-                loop={
-                    "best_score": best_score,
-                    "best_epoch": best_epoch,
-                    "since_best": since_best,
-                    "active": active,
-                    "members": members,
-                },
-                history=history,
-            )
+            checkpoint.save(epoch, net=net, opt=opt, order_gens=order_gens, drop_gen=drop_gen,
+                            best=best, loop=state.loop(), history=state.history)  # fmt: skip
 
     best.restore()
     net.eval()
-    hist = {key: np.stack(v) for key, v in history.items()}
-    return TrainResult(best_epoch=best_epoch, history=hist, seconds=time.perf_counter() - start)
+    hist = {key: np.stack(v) for key, v in state.history.items()}
+    return TrainResult(
+        best_epoch=state.best_epoch, history=hist, seconds=time.perf_counter() - start
+    )
+
+
+def _train_epoch(
+    model: nn.Module,
+    net: nn.Module,
+    opt: torch.optim.Optimizer,
+    x_tr: Sequence[torch.Tensor],
+    y_tr: torch.Tensor,
+    loss_fn: LossFn,
+    config: TrainConfig,
+    members: np.ndarray,
+    order_gens: Sequence[torch.Generator],
+    drop_gen: torch.Generator,
+    parallel: Any,
+    autocast: Any,
+) -> np.ndarray:
+    """One pass over the training rows; each member's mean training loss, shape (members held,)."""
+    net.train()
+    n = len(y_tr)
+    n_batches = max(1, round(n / config.batch_size))
+    device = y_tr.device
+    perms = torch.stack([torch.randperm(n, generator=order_gens[m]) for m in members]).to(device)
+    epoch_loss = torch.zeros(len(members), device=device)
+    for idx in torch.tensor_split(perms, n_batches, dim=1):  # idx: (K, B)
+        if (
+            parallel is not None
+        ):  # this rank's columns; weight = its share of the batch x world size
+            idx, weight = parallel.shard(idx)
+        inputs = [_rows(t, idx) for t in x_tr]
+        if (
+            config.input_noise > 0
+        ):  # drawn from the dropout generator: a seeded run stays reproducible
+            inputs[0] = inputs[0] + config.input_noise * torch.randn(
+                inputs[0].shape, generator=drop_gen, device=device, dtype=inputs[0].dtype
+            )
+        with autocast:
+            logits = model(*inputs, generator=drop_gen)
+        member_loss = loss_fn(logits.float(), _rows(y_tr, idx)).mean(dim=1)  # (K,)
+        opt.zero_grad(set_to_none=True)
+        (member_loss.sum() if parallel is None else member_loss.sum() * weight).backward()
+        opt.step()
+        epoch_loss += member_loss.detach() * idx.shape[1] / n
+    if parallel is not None:  # each rank summed its own rows
+        epoch_loss = parallel.all_sum(epoch_loss)
+    return epoch_loss.cpu().numpy()
+
+
+def _validate(
+    net: nn.Module,
+    x_va: Sequence[torch.Tensor],
+    y_va: torch.Tensor,
+    loss_fn: LossFn,
+    parallel: Any,
+    autocast: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each held member's validation loss (the training objective) and ROC AUC."""
+    net.eval()
+    with torch.inference_mode(), autocast:
+        val_logits = (net(*x_va) if parallel is None else parallel.gather_rows(net, x_va)).float()
+    val_loss = loss_fn(val_logits, y_va.expand_as(val_logits)).mean(dim=1).double().cpu().numpy()
+    return val_loss, batched_auc(val_logits, y_va).cpu().numpy()
+
+
+@dataclasses.dataclass
+class _EarlyStopping:
+    """Per-member early-stopping state, indexed by member number (``members``: those the net holds)."""
+
+    higher_is_better: bool
+    best_score: np.ndarray
+    best_epoch: np.ndarray
+    since_best: np.ndarray
+    active: np.ndarray  # still improving within `patience`
+    members: np.ndarray  # the members the network holds now, in its order
+    history: dict[str, list[np.ndarray]]
+
+    @classmethod
+    def start(cls, k: int, *, higher_is_better: bool) -> _EarlyStopping:
+        return cls(
+            higher_is_better=higher_is_better,
+            best_score=np.full(k, -np.inf if higher_is_better else np.inf),
+            best_epoch=np.zeros(k, dtype=np.int64),
+            since_best=np.zeros(k, dtype=np.int64),
+            active=np.ones(k, dtype=bool),
+            members=np.arange(k),
+            history={"train_loss": [], "val_loss": [], "val_auc": []},
+        )
+
+    @classmethod
+    def resume(cls, resumed: Any, *, higher_is_better: bool) -> _EarlyStopping:
+        return cls(higher_is_better, *(resumed.loop[key] for key in _LOOP_KEYS), resumed.history)
+
+    def loop(self) -> dict[str, np.ndarray]:
+        """The arrays a checkpoint saves."""
+        return {key: getattr(self, key) for key in _LOOP_KEYS}
+
+    def update(
+        self,
+        epoch: int,
+        best: BestWeights,
+        train_loss: np.ndarray,
+        val_loss: np.ndarray,
+        val_auc: np.ndarray,
+        patience: int,
+    ) -> np.ndarray:
+        """Record an epoch: snapshot the members that improved, count the others' idle epochs.
+
+        Returns which held members were still live (not stopped) during the epoch.
+        """
+        members = self.members
+        score = val_auc if self.higher_is_better else val_loss
+        live = self.active[members]  # held members that have not stopped (all, unless under DDP)
+        if self.higher_is_better:
+            better = score > self.best_score[members]
+        else:
+            better = score < self.best_score[members]
+        improved = better & live
+        best.update(improved, members)
+        self.best_score[members[improved]] = score[improved]
+        self.best_epoch[members[improved]] = epoch
+        self.since_best[members[live]] = np.where(
+            improved[live], 0, self.since_best[members[live]] + 1
+        )
+        for key, values in (
+            ("train_loss", train_loss),
+            ("val_loss", val_loss),
+            ("val_auc", val_auc),
+        ):
+            row = np.full(len(self.best_score), np.nan)
+            row[members[live]] = values[live]  # NaN once a member has stopped
+            self.history[key].append(row)
+        self.active = self.since_best < patience
+        return live
+
+    def summary(self, live: np.ndarray) -> dict[str, Any]:
+        """The epoch's means over members, for the progress callback."""
+        return {
+            "train_loss": float(np.nanmean(self.history["train_loss"][-1])),
+            "val_loss": float(np.nanmean(self.history["val_loss"][-1])),
+            "val_auc": float(np.nanmean(self.history["val_auc"][-1]))
+            if live.any()
+            else float("nan"),
+            "active": int(self.active.sum()),
+        }
