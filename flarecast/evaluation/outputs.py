@@ -19,6 +19,7 @@ import contextlib
 import os
 import re
 import shutil
+import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,22 +95,63 @@ def staged_output(out: str | Path) -> Iterator[Path]:
     try:
         yield staged
         with folder_lock(out.parent, timeout=_LOCK_TIMEOUT_S, what="another flarecast run"):
-            if not out.exists():
-                os.rename(staged, out)
-                return
-            for entry in out.iterdir():
-                if not _stale(entry.name) and not (staged / entry.name).exists():
-                    os.rename(entry, staged / entry.name)
-            if exchange_paths(staged, out):
-                old = staged  # now holds the old outputs
-            else:
-                old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-                os.rename(out, old)
-                os.rename(staged, out)
+            with _signals_held():
+                old = _swap(staged, out)
     finally:
         for leftover in (staged, old):
             if leftover is not None and leftover.exists() and leftover != out:
                 shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _swap(staged: Path, out: Path) -> Path | None:
+    """Put ``staged`` in place of ``out``, carrying over what the commands did not write.
+
+    Returns the folder now holding the old outputs (to delete), or None. If a step fails, the
+    carried entries go back to ``out`` first: the caller deletes ``staged`` after an error,
+    and it must never hold a user's files then.
+    """
+    if not out.exists():
+        os.rename(staged, out)
+        return None
+    carried: list[str] = []
+    try:
+        for entry in out.iterdir():
+            if not _stale(entry.name) and not (staged / entry.name).exists():
+                os.rename(entry, staged / entry.name)
+                carried.append(entry.name)
+        if exchange_paths(staged, out):
+            return staged  # it now holds the old outputs
+        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+        os.rename(out, old)
+        try:
+            os.rename(staged, out)
+        except BaseException:
+            os.rename(old, out)
+            raise
+        return old
+    except BaseException:
+        for name in carried:
+            if (staged / name).exists() and not (out / name).exists():
+                os.rename(staged / name, out / name)
+        raise
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back for the few renames of the swap (delivered right after).
+
+    A Ctrl-C between two renames would otherwise leave the user's carried files in the staging
+    folder that the cleanup then deletes.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def write_tune_outputs(out: str | Path, table: Any, meta: dict[str, Any]) -> str:
