@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from flarecast.data.synthetic import demo_sharp_series
 from flarecast.forecast.config import InputInfo, ModelInfo
 from flarecast.forecast.core import make_forecast
 from flarecast.forecast.report import write_report
@@ -137,3 +139,57 @@ def test_screenshot_is_not_blank(tmp_path):
     )  # colour scale, banner, anti-aliased text
     # the SYNTHETIC banner across the top is the page's red (#b00020)
     assert (np.abs(img[5:30, 100:1100].astype(int) - [176, 0, 32]).sum(axis=2) < 60).mean() > 0.5
+
+
+_OVERLAP_SCRIPT = """<script>
+const svg = document.getElementById('disk-map');
+const size = {w: +svg.getAttribute('width'), h: +svg.getAttribute('height')};
+const labels = [...svg.querySelectorAll('text.region-label')].map(t => [t.textContent, t.getBBox()]);
+const circles = [...svg.querySelectorAll('circle.region')].map(
+  c => [+c.getAttribute('cx'), +c.getAttribute('cy'), +c.getAttribute('r')]);
+const tol = 0.5, bad = [];
+const hit = (a, b) => a.x < b.x + b.width - tol && b.x < a.x + a.width - tol &&
+                      a.y < b.y + b.height - tol && b.y < a.y + a.height - tol;
+labels.forEach(([n, a], i) => {
+  labels.slice(i + 1).forEach(([m, b]) => { if (hit(a, b)) bad.push(n + ' on ' + m); });
+  circles.forEach(([x, y, r]) => {
+    const nx = Math.min(Math.max(x, a.x), a.x + a.width), ny = Math.min(Math.max(y, a.y), a.y + a.height);
+    if ((nx - x) ** 2 + (ny - y) ** 2 < (r - tol) ** 2) bad.push(n + ' on a circle at ' + x + ',' + y);
+  });
+  if (a.x < 0 || a.y < 0 || a.x + a.width > size.w || a.y + a.height > size.h) bad.push(n + ' outside');
+});
+console.log('LABELS ' + JSON.stringify({n: labels.length, bad: bad}));
+</script>"""
+
+
+def _label_check(tmp_path: Path, html_path: Path) -> dict:
+    page = html_path.with_name("check.html")
+    page.write_text(html_path.read_text().replace("</body>", _OVERLAP_SCRIPT + "</body>"))
+    res = _chromium(tmp_path, "--enable-logging=stderr", "--v=0", "--dump-dom", page.as_uri())
+    assert res.returncode == 0, res.stderr[-2000:]
+    line = next(m for m in _console_messages(res.stderr) if "LABELS " in m)
+    return json.loads(re.search(r"LABELS (\{.*\})", line).group(1))
+
+
+@needs_chromium
+@pytest.mark.parametrize("where", ["demo day", "crowded west limb"])
+def test_disk_map_labels_do_not_overlap_as_rendered(tmp_path, where):
+    """Measured by the browser (real font metrics): no label on another label or on a circle."""
+    info = ModelInfo("browser-test", ("USFLUX",), "positive: >= M1.0; negative: N, A, B, C")
+    t0 = pd.Timestamp("2011-06-01", tz="UTC")
+    if where == "demo day":  # the regions of `flarecast forecast --features demo --date 2011-06-01`
+        frame = demo_sharp_series(seed=1)
+    else:
+        rng = np.random.default_rng(5)
+        frame = pd.DataFrame({
+            "time": t0 - pd.Timedelta(hours=1), "noaa_ar": pd.array(11900 + np.arange(16), dtype="Int64"),
+            "LON_FWT": np.r_[rng.uniform(75, 90, 12), -88, -86, 0, 10], "LAT_FWT": rng.uniform(-15, 15, 16),
+            "USFLUX": rng.uniform(1e20, 9e22, 16),
+        })  # fmt: skip
+    fc = make_forecast(
+        frame, Scale(), info, t0, input_info=InputInfo("test (SYNTHETIC)", None, True)
+    )
+    day = write_report(fc, tmp_path / "reports")
+    found = _label_check(tmp_path, day / "forecast.html")
+    assert found["n"] == len(fc.regions) > 8
+    assert found["bad"] == []
