@@ -262,7 +262,7 @@ def test_read_only_or_full_disk(command, disk, files, tmp_path):
     assert proc.returncode == 1, proc.stderr
     line = _one_error_line(proc.stderr)
     cause = "Read-only file system" if disk == "ro" else "No space left on device"
-    assert cause in line, line
+    assert cause in line and str(writable) in line, line  # the path, also for a full disk
     assert left == [], f"half-written output left on the disk: {left}"
 
 

@@ -43,10 +43,10 @@ _TEMPORARY = re.compile(r"(^|/)\.([^/]+)\.[^./]+\.tmp$")
 def os_error_message(exc: OSError) -> str:
     """One line naming the path(s) and the cause of an operating-system error.
 
-    ``[Errno 28] No space left on device: 'out/.t.csv.x1.tmp'`` becomes
-    ``out/.t.csv.x1.tmp: No space left on device (free some space or choose
-    another --out)``. An error without a path (a write to a full disk) keeps
-    the operating system's words.
+    ``[Errno 30] Read-only file system: 'out/.t.csv.x1k2.tmp'`` becomes
+    ``out/t.csv: Read-only file system (the folder cannot be written)``: the
+    temporary name of :mod:`flarecast.io` is replaced by the file the user
+    asked for. An error that names no path keeps the operating system's words.
     """
     cause = exc.strerror or str(exc) or type(exc).__name__
     hint = _HINTS.get(exc.errno or 0)
