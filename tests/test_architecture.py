@@ -217,6 +217,22 @@ def test_graph_sees_lazy_and_relative_imports() -> None:
     assert lazy, "no module imports torch: the import reader is broken"
 
 
+def test_reader_resolves_relative_lazy_and_type_checking_imports(tmp_path: Path) -> None:
+    source = tmp_path / "fake.py"
+    source.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "from .metrics import tss\n"
+        "from .. import goes\n"
+        "if TYPE_CHECKING:\n"
+        "    import torch\n"
+        "def f():\n"
+        "    from flarecast.data import schema\n"
+    )
+    found = {name for name, _ in _imports("flarecast.evaluation.fake", source)}
+    assert {"flarecast.evaluation.metrics", "flarecast.goes", "flarecast.data.schema"} <= found
+    assert "torch" not in found
+
+
 def test_no_import_circles() -> None:
     circles = _strongly_connected()
     messages = []
