@@ -178,8 +178,12 @@ def test_refusals_before_any_work(demo_base, tmp_path):
     )
     assert (taken / "notes.txt").read_text() == "keep me"
     for out in (demo_base, demo_base / "v2"):
+        # the command line's output guard refuses it first (a usage error) ...
         res = _run([*common, "--base-model", str(demo_base), "--out", str(out)])
-        assert res.exit_code == 1 and "would write into the base model folder" in res.output
+        assert res.exit_code == 2 and "writing there would destroy the model" in res.output
+        # ... and the library refuses it too, for callers that bypass the command line
+        with pytest.raises(ConfigError, match="would write into the base model folder"):
+            check_out_folder(out, demo_base)
     assert _snapshot(demo_base) == before
     with pytest.raises(ConfigError, match="is a file"):
         check_out_folder(taken / "notes.txt", demo_base)
@@ -294,11 +298,15 @@ def test_real_hollanda_with_hek_catalogue(data_dir, tmp_path, monkeypatch):
     res = _run([*common, "--out", str(tmp_path / "v0")])
     assert res.exit_code == 0, res.output
     assert "(the last 90 days held 0 positive rows) to hold at least 20 positive rows" in res.output
+    assert "event_time start (base model (data.window))" in res.output
     defaults = json.loads((tmp_path / "v0" / "comparison.json").read_text())
     assert defaults["counts"]["positives"] >= 20
     assert defaults["lineage"]["labelling"]["event_time"] == "start"
     assert defaults["lineage"]["labelling"]["source"]["event_time"] == "base model (data.window)"
     assert defaults["lineage"]["holdout"]["rule"].startswith("moved back from 2019-02-13")
+    # --holdout-min-positives 0: exactly the last 90 days, which cannot be scored
+    res = _run([*common, "--holdout-min-positives", "0", "--out", str(tmp_path / "v1")])
+    assert res.exit_code == 1 and "holds 6 rows with 0 positive" in res.output
     # a hold-out start in the quiet years names one that would work
     res = _run([*common, "--holdout-start", "2019-03-01", "--out", str(tmp_path / "v1")])
     assert res.exit_code == 1 and "holds 6 rows with 0 positive" in res.output

@@ -37,7 +37,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "evaluate": ("flarecast.cli.evaluate", "evaluate", "Score a saved model on a labelled table."),
     "label": ("flarecast.cli.label", "label", "Label SHARP records from a flare catalogue."),
     "retrain": (
-        "flarecast.cli.label",
+        "flarecast.cli.retrain",
         "retrain",
         "Relabel, retrain and compare with a base model.",
     ),

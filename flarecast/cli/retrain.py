@@ -214,12 +214,15 @@ def retrain(sharp_source, catalogue, catalogue_format, on_bad_rows, base_model, 
 
 
 def _recipe_writers(result: Any) -> list[Callable[[Path], None]]:
-    """Writers of ``train.toml`` (the new model's recipe, rerunnable by flarecast train) and ``history.csv``."""
+    """Writers of ``history.csv`` and ``train.toml`` (the new model's recipe, rerunnable by flarecast train).
+
+    In that order, as ``flarecast train`` writes them: ``train.toml`` records the
+    sha256 of the weights and of ``history.csv`` beside it.
+    """
     import dataclasses
 
-    from flarecast.training.config import write_train_toml as _write_toml
-    from flarecast.training.folder import write_history as _write_history
-    from flarecast.training.loop import TrainConfig
+    from flarecast.training.config import TrainConfig, write_train_toml
+    from flarecast.training.folder import write_history
 
     params = result.model.get_params()
     names = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -235,20 +238,15 @@ def _recipe_writers(result: Any) -> list[Callable[[Path], None]]:
         "positive_threshold": result.base.positive_threshold,
         "threshold": params["threshold"],
     }
-
-    def write_toml(folder: Path) -> None:
-        _write_toml(folder / "train.toml", {"train": train_table, "data": data_table})
-        text = (
-            (folder / "train.toml").read_text().split("\n", 1)[1]
-        )  # say who wrote it (the folder is private)
-        (folder / "train.toml").write_text(
-            f"# Written by `flarecast retrain` from {result.base.model_id}; the [train] table reruns with: "
-            f"flarecast train --config THIS_FILE ...\n{text}"
-        )
-
+    header = (
+        f"# Written by `flarecast retrain` from {result.base.model_id}; the [train] table reruns "
+        "with: flarecast train --config THIS_FILE ..."
+    )
     return [
-        write_toml,
-        lambda folder: _write_history(folder / "history.csv", result.model.history_),
+        lambda folder: write_history(folder / "history.csv", result.model.history_),
+        lambda folder: write_train_toml(
+            folder / "train.toml", {"train": train_table, "data": data_table}, header=header
+        ),
     ]
 
 

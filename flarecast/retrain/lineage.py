@@ -60,10 +60,6 @@ class Lineage:
         """The lineage as one JSON-ready mapping (the keys of the attributes)."""
         return dataclasses.asdict(self)
 
-    def __getitem__(self, key: str) -> Any:
-        # the retrain command in flarecast.cli.label reads the lineage by key until it moves to cli.retrain
-        return getattr(self, key)
-
 
 def content_sha256(frame: pd.DataFrame) -> str:
     """sha256 of a table's contents (values and column names, not the index): an id for generated tables."""

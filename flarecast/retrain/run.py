@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from flarecast.retrain.base import BaseModel, check_out_folder, read_base_model
+from flarecast.retrain.base import BaseModel, read_base_model
 from flarecast.retrain.compare import caveats, compare_on_holdout, subset_targets
 from flarecast.retrain.config import RetrainConfig
 from flarecast.retrain.fit import VALIDATION_FRACTION, fit_new_model, recipe_params
@@ -46,8 +46,7 @@ from flarecast.retrain.lineage import (
 )
 from flarecast.retrain.relabel import DEFAULT_LABELLING, choose_labelling, relabel
 
-# flarecast.cli.label imports these from here until its retrain command moves to cli.retrain
-__all__ = ["RetrainResult", "retrain", "RetrainConfig", "check_out_folder", "read_base_model"]
+__all__ = ["RetrainResult", "retrain"]
 
 
 @dataclasses.dataclass
