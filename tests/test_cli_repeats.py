@@ -95,3 +95,47 @@ def test_bad_repeat_options_fail_cleanly(runs, tmp_path, extra, message) -> None
     result = CliRunner().invoke(main, [*common, *extra, "--out", str(tmp_path / "x")])
     assert result.exit_code != 0 and message in result.output
     assert "Traceback" not in result.output
+
+
+def _frozen_copy(tmp_path):
+    """protocols/comparison.toml with cheap values: 2 repeats, 3 folds, the two fast methods."""
+    from flarecast.evaluation.frozen import DEFAULT_PATH
+
+    text = DEFAULT_PATH.read_text()
+    for old, new in (
+        ("repeats = 10", "repeats = 2"),
+        ("folds = 5", "folds = 3"),
+        (
+            'methods = ["climatology", "logistic", "gboost", "ce", "weighted-ce", "focal"]',
+            'methods = ["climatology", "logistic"]',
+        ),
+    ):
+        assert old in text
+        text = text.replace(old, new)
+    path = tmp_path / "frozen.toml"
+    path.write_text(text)
+    return path
+
+
+def test_a_frozen_protocol_runs_as_written_and_records_its_hash(runs, tmp_path) -> None:
+    import hashlib
+
+    folder, _, _ = runs
+    frozen = _frozen_copy(tmp_path)
+    out = tmp_path / "out"
+    args = ["reproduce", "--dataset", str(folder / "small_demo.parquet"), "--no-figures"]
+    result = CliRunner().invoke(main, [*args, "--protocol", str(frozen), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    run = json.loads((out / "run.json").read_text())
+    assert run["protocol_sha256"] == hashlib.sha256(frozen.read_bytes()).hexdigest()
+    assert run["protocol_version"] == 1 and run["protocol"]["folds"] == 3
+    assert run["repeats"]["repeats"] == 2
+    assert sorted(pd.read_csv(out / "repeats.csv")["method"].unique()) == [
+        "climatology",
+        "logistic",
+    ]
+    refused = CliRunner().invoke(
+        main, [*args, "--protocol", str(frozen), "--folds", "4", "--seed", "1", "--out", str(out)]
+    )
+    assert refused.exit_code != 0
+    assert "frozen protocol; --folds, --seed would change it" in refused.output

@@ -41,11 +41,18 @@ __all__ = ["reproduce"]
 @click.option(
     "--repeats",
     type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
+    default=None,
     help="Region-grouped partitions, each with its own folds, inner splits and network seeds; "
     "above 1 also writes repeated.md, repeats.csv and repeated_comparison.csv (means over "
-    "repeats, corrected repeated k-fold intervals).",
+    "repeats, corrected repeated k-fold intervals). [1, or the --protocol file's]",
+)
+@click.option(
+    "--protocol",
+    "protocol_file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="A frozen protocol file (protocols/comparison.toml): its settings and repeats, with its "
+    "sha256 recorded in run.json. No protocol option, --config or --methods may change it.",
 )
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
 @click.option(
@@ -76,7 +83,8 @@ def reproduce(
     methods: str | None,
     scheduler: str | None,
     quiet: bool,
-    repeats: int,
+    repeats: int | None,
+    protocol_file: str | None,
     **options: Any,
 ) -> None:
     """Focal loss vs cross-entropy on the same folds and seeds, with region-bootstrap intervals.
@@ -93,11 +101,28 @@ def reproduce(
 
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
-    protocol = build_protocol(config, ctx, methods=parse_methods(methods), **options)
+    record: dict[str, Any] = {}
+    if protocol_file is None:
+        protocol = build_protocol(config, ctx, methods=parse_methods(methods), **options)
+        repeats = 1 if repeats is None else repeats
+    else:
+        frozen = _frozen_protocol(ctx, protocol_file, config, methods, repeats, options)
+        protocol, repeats, record = frozen.protocol, frozen.repeats, frozen.record()
     data, targets = load_targets(dataset, data_dir, protocol)
     if repeats > 1:
         _reproduce_repeated(
-            data, targets, protocol, out, repeats, resume, no_figures, scheduler, quiet, started, t0
+            data,
+            targets,
+            protocol,
+            out,
+            repeats,
+            record,
+            resume=resume,
+            no_figures=no_figures,
+            scheduler=scheduler,
+            quiet=quiet,
+            started=started,
+            t0=t0,
         )
         return
     folds = 1 if protocol.split == "chrono" else protocol.folds
@@ -117,6 +142,7 @@ def reproduce(
         )
         store.clear()
     meta = run_meta(data, targets, protocol, started, time.perf_counter() - t0, command_line())
+    meta.update(record)
     bar = progress_bar(steps, "reproduce", folds=folds, seeds=protocol.seeds, quiet=quiet)
     with bar as progress, scheduler_executor(scheduler) as executor:
         run = run_comparison(
@@ -139,12 +165,44 @@ def reproduce(
     )
 
 
+def _frozen_protocol(
+    ctx: click.Context,
+    path: str,
+    config: str | None,
+    methods: str | None,
+    repeats: int | None,
+    options: dict[str, Any],
+) -> Any:
+    """The frozen protocol of ``--protocol``, refusing any option that would change it."""
+    from click.core import ParameterSource
+
+    from flarecast.errors import ConfigError
+    from flarecast.evaluation.frozen import load_frozen_protocol
+
+    given = [
+        "--" + key.replace("_", "-")
+        for key, value in {**options, "config": config, "methods": methods}.items()
+        if value is not None and ctx.get_parameter_source(key) != ParameterSource.DEFAULT
+    ]
+    frozen = load_frozen_protocol(path)
+    if repeats is not None and repeats != frozen.repeats:
+        given.append("--repeats")
+    if given:
+        raise ConfigError(
+            f"--protocol {path} is a frozen protocol; {', '.join(sorted(given))} would change it. "
+            "Drop those options, or run without --protocol (and the run is not the frozen one)."
+        )
+    return frozen
+
+
 def _reproduce_repeated(
     data: Any,
     targets: Any,
     protocol: Any,
     out: str,
     repeats: int,
+    record: dict[str, Any],
+    *,
     resume: bool,
     no_figures: bool,
     scheduler: str | None,
@@ -167,6 +225,7 @@ def _reproduce_repeated(
             "--repeats needs region folds (--split kfold); a chronological split has one partition."
         )
     meta = run_meta(data, targets, protocol, started, time.perf_counter() - t0, command_line())
+    meta.update(record)
     steps = repeats * protocol.folds * len(protocol.methods)
     bar = progress_bar(steps, "reproduce", folds=protocol.folds, seeds=protocol.seeds, quiet=quiet)
     with bar as progress, scheduler_executor(scheduler) as executor:
