@@ -209,7 +209,7 @@ def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None
     from flarecast.errors import ConfigError
     from flarecast.evaluation.calibration import fit_calibrator, save_calibrator
     from flarecast.evaluation.tables import provenance
-    from flarecast.forecast.core import forecast_support
+    from flarecast.forecast.support import forecast_support
     from flarecast.training.checkpoint import Checkpoint
     from flarecast.training.ddp import init_from_env, shutdown
     from flarecast.training.fit import (

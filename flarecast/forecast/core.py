@@ -49,9 +49,6 @@ from flarecast.forecast.records import (
     location_string,
 )
 
-# flarecast.cli.train imports forecast_support from here; its home is flarecast.forecast.support
-from flarecast.forecast.support import forecast_support  # noqa: F401
-
 __all__ = ["Forecast", "full_disk_probability", "make_forecast"]
 
 
