@@ -76,13 +76,14 @@ def evaluate(
     from click.core import ParameterSource
 
     from flarecast.data.tables.read import load_dataset
-    from flarecast.evaluation.bootstrap import summarise
-    from flarecast.evaluation.calibration import load_calibrator
     from flarecast.evaluation.comparison import run_meta
-    from flarecast.evaluation.outputs import staged_output
     from flarecast.evaluation.report import SYNTHETIC_BANNER, format_markdown
-    from flarecast.evaluation.score import definition_targets, score_model, training_overlap
-    from flarecast.evaluation.tables import calibration_table, write_outputs
+    from flarecast.evaluation.score import (
+        definition_targets,
+        evaluate_saved_model,
+        training_overlap,
+    )
+    from flarecast.evaluation.tables import calibration_table
     from flarecast.targets import make_targets
     from flarecast.training.artifacts import load_model, read_sidecar
 
@@ -103,50 +104,21 @@ def evaluate(
         click.echo(SYNTHETIC_BANNER, err=True)
     overlap = training_overlap(sidecar, data)
     trained_on = str((sidecar.get("data") or {}).get("name") or "unknown")
-    in_sample = overlap.same_checksum
     if overlap.any:
         click.echo(f"Warning: {data.name}: {overlap.describe(trained_on)}.", err=True)
-    thr = float(model.threshold_ if threshold is None else threshold)
-    calibrator = load_calibrator(
-        model_dir, missing_ok=True
-    )  # fitted on the model's validation rows, if any
-    result = score_model(
+    meta = run_meta(data, targets, None, started, time.perf_counter() - t0, command_line())
+    result, summary, meta = evaluate_saved_model(
+        model_dir,
         model,
+        sidecar,
+        data,
         targets,
-        sidecar["features"],
-        threshold=thr,
-        climatology=float(sidecar["base_rate"]),
+        out,
+        threshold=threshold,
         n_boot=n_boot,
         seed=seed,
-        calibrator=calibrator,
+        figures=not no_figures,
+        meta=meta,
     )
-    summary = summarise(result)
-    meta = run_meta(
-        data, targets, result.protocol, started, time.perf_counter() - t0, command_line()
-    )
-    trained = sidecar.get("data") or {}
-    meta.update(
-        synthetic=synthetic,
-        model={
-            "folder": str(model_dir),
-            "trained_on": trained.get("name"),
-            "trained_sha256": trained.get("sha256"),
-            "class_definition": sidecar.get("class_definition"),
-            "threshold": thr,
-            "in_sample": in_sample,
-            "overlap": {
-                "recorded": overlap.known,
-                "regions": overlap.regions,
-                "of_regions": overlap.n_regions,
-                "flares": overlap.flares,
-                "of_flares": overlap.n_flares,
-            },
-            "weights_sha256": sidecar["weights"]["sha256"],
-            "created": sidecar.get("created"),
-        },
-    )
-    meta["model"]["calibration"] = None if calibrator is None else calibrator.describe()
-    with staged_output(out) as staged:
-        write_outputs(staged, result, summary, meta, figures=not no_figures)
     click.echo(format_markdown(summary, meta, calibration_table(result)))
     click.echo(f"Wrote {Path(out)}/ in {time.perf_counter() - t0:.1f} s.")

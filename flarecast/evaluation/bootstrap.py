@@ -121,23 +121,18 @@ def summarise(
     letter = first["letter"].to_numpy(dtype=object)
     y = first["y"].to_numpy()
     fold = first["fold"].to_numpy()
+
+    def scores(method: str, member: int, weights: np.ndarray | None = None) -> dict[str, Any]:
+        sub = _method_rows(pred, method, member, rows)
+        args = (y, sub["p"].to_numpy(), sub["pred"].to_numpy(), letter)
+        return bootstrap_scores(
+            resampler, *args, sub["climatology"].to_numpy(), weights=weights, strata=fold
+        )
+
     table_rows, boot, undefined = [], {}, {}
     for method in result.labels:
-        sub = _method_rows(pred, method, -1, rows)
-        args = (
-            y,
-            sub["p"].to_numpy(),
-            sub["pred"].to_numpy(),
-            letter,
-            sub["climatology"].to_numpy(),
-        )
-        point = {
-            k: float(v[0])
-            for k, v in bootstrap_scores(
-                resampler, *args, weights=resampler.identity, strata=fold
-            ).items()
-        }
-        boot[method] = bootstrap_scores(resampler, *args, strata=fold)
+        point = {k: float(v[0]) for k, v in scores(method, -1, resampler.identity).items()}
+        boot[method] = scores(method, -1)
         row: dict[str, Any] = {"method": method, "label": result.labels[method], **point}
         for score in INTERVAL_SCORES:
             lo, hi, n_nan = interval(boot[method][score], level)
@@ -145,23 +140,12 @@ def summarise(
             if n_nan:
                 undefined.setdefault((score, n_nan), []).append(method)
         members = sorted(s for s in pred.loc[pred["method"] == method, "seed"].unique() if s >= 0)
-        per_seed = []
-        for s in members:
-            msub = _method_rows(pred, method, s, rows)
-            margs = (
-                y,
-                msub["p"].to_numpy(),
-                msub["pred"].to_numpy(),
-                letter,
-                msub["climatology"].to_numpy(),
-            )
-            per_seed.append(
-                bootstrap_scores(resampler, *margs, weights=resampler.identity, strata=fold)
-            )
+        per_seed = [scores(method, s, resampler.identity) for s in members]
         for score in SEED_SCORES:
             vals = [d[score][0] for d in per_seed]
             row[f"{score}_seed_sd"] = float(np.std(vals, ddof=1)) if len(vals) > 1 else float("nan")
         row["n_seeds"] = len(members) if members else 1
+        sub = _method_rows(pred, method, -1, rows)
         row["threshold_mean"] = float(sub.groupby("fold")["threshold"].first().mean())
         table_rows.append(row)
     table = pd.DataFrame(table_rows)
@@ -176,6 +160,27 @@ def summarise(
     table["n_x"] = int(is_x.sum())
     table["n_x_regions"] = int(pd.unique(first["region"].to_numpy()[is_x]).size)
     table["n_regions"] = int(resampler.regions.size)
+    return Summary(table, _paired(table, boot, level, n_boot), boot, notes)
+
+
+_COMPARISON_COLUMNS = (
+    "comparison",
+    "method",
+    "baseline",
+    "score",
+    "difference",
+    "lo",
+    "hi",
+    "p_boot",
+    "significant",
+    "n_boot",
+)
+
+
+def _paired(
+    table: pd.DataFrame, boot: dict[str, dict[str, np.ndarray]], level: float, n_boot: int
+) -> pd.DataFrame:
+    """One row per (pair of :data:`PAIRS` that both ran, score): the paired resampled difference."""
     comp_rows = []
     for a, b in PAIRS:
         if a in boot and b in boot:
@@ -205,19 +210,4 @@ def summarise(
                         "n_boot": n_boot,
                     }
                 )
-    comparison = pd.DataFrame(
-        comp_rows,
-        columns=[
-            "comparison",
-            "method",
-            "baseline",
-            "score",
-            "difference",
-            "lo",
-            "hi",
-            "p_boot",
-            "significant",
-            "n_boot",
-        ],
-    )
-    return Summary(table, comparison, boot, notes)
+    return pd.DataFrame(comp_rows, columns=list(_COMPARISON_COLUMNS))

@@ -33,13 +33,13 @@ __all__ = ["Comparison", "run_meta", "fold_store", "run_comparison"]
 def run_meta(
     data: Any,
     targets: Any,
-    protocol: Protocol,
+    protocol: Protocol | None,
     started: dt.datetime,
     wall: float,
     command: str = "",
 ) -> dict[str, Any]:
-    """What run.json says about a run: command, data (name, checksum, notes), target, protocol,
-    start time, wall time and software versions."""
+    """What run.json says about a run: command, data (name, checksum, notes), target, protocol
+    (None: filled in later), start time, wall time and software versions."""
     from flarecast import config as cfg
 
     return {
@@ -54,7 +54,7 @@ def run_meta(
         "definition": targets.definition,
         "rows": len(targets.y),
         "dropped": targets.dropped,
-        "protocol": cfg.to_dict(protocol),
+        "protocol": None if protocol is None else cfg.to_dict(protocol),
         "started_utc": started.isoformat(),
         "wall_seconds": round(wall, 2),
         **provenance(),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -207,3 +208,93 @@ def score_model(
     protocol = Protocol(folds=2, methods=(name,), n_boot=n_boot, seed=seed)
     fold = Fold(0, np.empty(0, dtype=int), rows, np.empty(0, dtype=int), np.empty(0, dtype=int))
     return ProtocolResult(protocol, [fold], predictions, {name: label}, {name: 0.0}, {name: []})
+
+
+def evaluate_saved_model(
+    model_dir: str | Any,
+    model: Any,
+    sidecar: dict[str, Any],
+    data: Any,
+    targets: Any,
+    out: str | Any,
+    *,
+    threshold: float | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+    figures: bool = True,
+    meta: dict[str, Any] | None = None,
+) -> tuple[ProtocolResult, Any, dict[str, Any]]:
+    """What ``flarecast evaluate`` does after loading: score, summarise, and write OUT as one unit.
+
+    Parameters
+    ----------
+    model_dir : path
+        The model folder (its calibrator, if any, fills ``p_calibrated``).
+    model, sidecar
+        :func:`flarecast.training.artifacts.load_model` and ``read_sidecar`` of ``model_dir``.
+    data, targets
+        The table to score and its targets under the model's class definition.
+    out : path
+    threshold : float, optional
+        Default the model's own (chosen at training time).
+    n_boot, seed : int
+        Region bootstrap.
+    figures : bool, default True
+    meta : dict, optional
+        run.json content so far (:func:`flarecast.evaluation.comparison.run_meta`); the model's
+        record and its overlap with the table (:func:`training_overlap`) are added.
+
+    Returns
+    -------
+    (ProtocolResult, Summary, dict)
+        The scored predictions, the table with intervals, and run.json's content.
+    """
+    from flarecast import config as cfg
+    from flarecast.evaluation.bootstrap import summarise
+    from flarecast.evaluation.calibration import load_calibrator
+    from flarecast.evaluation.outputs import staged_output
+    from flarecast.evaluation.tables import write_outputs
+
+    t0 = time.perf_counter()
+    thr = float(model.threshold_ if threshold is None else threshold)
+    calibrator = load_calibrator(model_dir, missing_ok=True)  # fitted on its validation rows
+    result = score_model(
+        model,
+        targets,
+        sidecar["features"],
+        threshold=thr,
+        climatology=float(sidecar["base_rate"]),
+        n_boot=n_boot,
+        seed=seed,
+        calibrator=calibrator,
+    )
+    summary = summarise(result)
+    overlap = training_overlap(sidecar, data)
+    trained = sidecar.get("data") or {}
+    meta = dict(meta or {})
+    meta["protocol"] = cfg.to_dict(result.protocol)
+    meta["wall_seconds"] = round(meta.get("wall_seconds", 0.0) + time.perf_counter() - t0, 2)
+    meta.update(
+        synthetic=bool(data.synthetic or sidecar.get("synthetic")),
+        model={
+            "folder": str(model_dir),
+            "trained_on": trained.get("name"),
+            "trained_sha256": trained.get("sha256"),
+            "class_definition": sidecar.get("class_definition"),
+            "threshold": thr,
+            "in_sample": overlap.same_checksum,
+            "overlap": {
+                "recorded": overlap.known,
+                "regions": overlap.regions,
+                "of_regions": overlap.n_regions,
+                "flares": overlap.flares,
+                "of_flares": overlap.n_flares,
+            },
+            "weights_sha256": sidecar["weights"]["sha256"],
+            "created": sidecar.get("created"),
+            "calibration": None if calibrator is None else calibrator.describe(),
+        },
+    )
+    with staged_output(out) as staged:
+        write_outputs(staged, result, summary, meta, figures=figures)
+    return result, summary, meta
