@@ -405,3 +405,35 @@ def test_each_method_has_one_colour_in_every_figure(run):
     # Another order or subset of methods does not move a colour.
     assert method_colours(["focal"])["focal"] == method_colours(["ce", "focal"])["focal"]
     assert len(set(method_colours(["a", "b", "ce"]).values())) == 3
+
+
+def test_table_notes_follow_what_was_run(run, tmp_path):
+    """A chronological hold-out has one test set: no "out-of-fold" or "per-fold AUC" wording; every
+    table.md lists the data set's caveats (they were only in run.json)."""
+    out, _ = run
+    text = (out / "table.md").read_text()
+    assert "Data caveats:" in text and "out-of-fold" in text  # 3 region folds: pooled over folds
+    result = CliRunner().invoke(
+        main,
+        [
+            "reproduce",
+            "--dataset",
+            "demo",
+            "--split",
+            "chrono",
+            "--cutoff",
+            "2011-09-01",
+            "--methods",
+            "climatology,logistic",
+            "--n-boot",
+            "50",
+            "--no-figures",
+            "--out",
+            str(tmp_path / "chrono"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "chrono" / "table.md").read_text()
+    assert "one test set (no folds)" in text
+    assert "out-of-fold" not in text and "per-fold" not in text
+    assert "Data caveats:" in text and "SYNTHETIC demo data" in text
