@@ -21,6 +21,7 @@ import os
 import pickle
 import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -419,3 +420,116 @@ def test_safetensors_whose_header_length_starts_with_the_pickle_opcode_is_not_ta
     buffer = io.BytesIO()
     torch.save({"w": torch.zeros(2)}, buffer)
     assert foreign_format(buffer.getvalue()).startswith("a zip archive")
+
+
+# -- issue #16: calibration.json, duplicate keys, one validator for both engines, huge weights -------
+
+
+def _calibration(folder: Path) -> dict:
+    return json.loads((folder / "calibration.json").read_text())
+
+
+def _damaged_calibrations(folder: Path) -> dict[str, tuple[bytes, str]]:
+    good = _calibration(folder)
+    big = "1" + "0" * 400  # 10**400: a valid JSON number that no float holds
+
+    def text(state: dict) -> bytes:
+        return json.dumps(state).encode()
+
+    isotonic = {**good, "method": "isotonic", "params": {"x": [0.0, 0.5], "y": [0.1, 0.9]}}
+    return {
+        "not UTF-8": (b"\xff\xfe" + text(good), "is not UTF-8 text"),
+        "nested 100k deep": (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        "n_samples null": (text({**good, "n_samples": None}), "must be counts"),
+        "n_samples many": (text({**good, "n_samples": "many"}), "must be counts"),
+        "slope 10**400": (
+            text({**good, "params": {**good["params"], "slope": 0.5}}).replace(
+                b"0.5", big.encode()
+            ),
+            "slope and intercept must be finite numbers",
+        ),
+        "x 10**400": (
+            text(isotonic).replace(b"0.5]", big.encode() + b"]"),
+            "isotonic thresholds must be lists of numbers",
+        ),
+        "duplicate key": (
+            text(good).replace(b'{"format"', b'{"method": "isotonic", "format"', 1),
+            "the key 'method' appears twice",
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["not UTF-8", "nested 100k deep", "n_samples null", "n_samples many", "slope 10**400",
+     "x 10**400", "duplicate key"],
+)  # fmt: skip
+def test_damaged_calibration_is_a_clean_error_everywhere(folder, tmp_path, damage):
+    """Each of these gave a traceback in predict and forecast."""
+    blob, match = _damaged_calibrations(folder)[damage]
+    (folder / "calibration.json").write_bytes(blob)
+    from flarecast.evaluation.calibration import load_calibrator
+
+    with pytest.raises(ModelFileError, match=match):
+        load_calibrator(folder)
+    for how in ("predict", "forecast --engine numpy", "forecast --engine torch"):
+        _refused(how, folder, tmp_path / how.replace(" ", "_"), match)
+
+
+def test_duplicate_keys_in_model_json_are_refused(folder, tmp_path):
+    """json.loads kept the last of two equal keys without a word."""
+    text = (folder / SIDECAR).read_text()
+    (folder / SIDECAR).write_text(text.replace('"threshold":', '"threshold": 0.0, "threshold":', 1))
+    for how in (*LOADERS, "predict", "forecast --engine numpy"):
+        _refused(how, folder, tmp_path / how.replace(" ", "_"), "the key 'threshold' appears twice")
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"colour": "blue"}, r"'config' has unknown key\(s\) \['colour'\]"),
+        ({"n_members": -1}, r"'n_members' parameter of FlareClassifier must be an int >= 1"),
+        ({"gamma": 1e999}, r"'gamma' parameter of FlareClassifier must be a float >= 0 and finite"),
+    ],
+)
+def test_both_engines_refuse_what_one_refuses(folder, change, match):
+    """The numpy engine accepted a model.json (unknown key, n_members -1) that load_model refused."""
+    meta = json.loads((folder / SIDECAR).read_text())
+    meta["config"].update(change)
+    (folder / SIDECAR).write_text(json.dumps(meta))
+    for how in LOADERS:
+        with pytest.raises(ModelFileError, match=match):
+            LOADERS[how](folder, None)
+
+
+_PEAK_RSS = """
+import resource, sys
+from flarecast.errors import ModelFileError
+from flarecast.training.artifacts import load_model
+try:
+    load_model(sys.argv[1])
+except ModelFileError as exc:
+    print(exc)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, "MiB")
+"""
+
+
+@pytest.mark.parametrize("gib", [2, 30])
+@pytest.mark.parametrize("vouched", [False, True])
+def test_huge_sparse_weights_are_refused_unread(folder, gib, vouched):
+    """A sparse 2 GiB weights file was read whole (2.2-2.5 GB) before the size check; 30 GiB
+    raised MemoryError."""
+    with open(folder / WEIGHTS, "r+b") as fh:
+        fh.truncate(gib << 30)
+    if vouched:  # an attacker also edits model.json to match; the size cap refuses it unread
+        meta = json.loads((folder / SIDECAR).read_text())
+        meta["weights"]["bytes"] = gib << 30
+        (folder / SIDECAR).write_text(json.dumps(meta))
+    res = subprocess.run(
+        [sys.executable, "-c", _PEAK_RSS, str(folder)], capture_output=True, text=True, timeout=120
+    )
+    assert res.returncode == 0, res.stderr
+    message, rss = res.stdout.strip().splitlines()
+    expected = "a flare network is a few MB" if vouched else "is longer than written"
+    assert expected in message and str(gib << 30) in message
+    assert int(rss.split()[0]) < 1024  # MiB: nothing near the file's size was read

@@ -272,8 +272,14 @@ class Checkpoint:
             "saved": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
         blob = save(tensors, metadata={_META_KEY: json.dumps(meta)})
-        with atomic_path(self.path) as tmp:
-            tmp.write_bytes(blob)
+        try:
+            with atomic_path(self.path) as tmp:
+                tmp.write_bytes(blob)
+        except FileNotFoundError:
+            # Another run into the same --out put its finished model folder in place of this
+            # one's between the temporary file and the rename; write into the new folder.
+            with atomic_path(self.path) as tmp:
+                tmp.write_bytes(blob)
 
     def remove(self) -> None:
         """Delete the checkpoint and anything a killed writer left beside it (after the model is saved)."""
