@@ -89,3 +89,10 @@ def test_missing_and_invalid_files(tmp_path: Path) -> None:
     broken.write_text("[protocol\n")
     with pytest.raises(ConfigError, match="invalid TOML"):
         load_frozen_protocol(broken)
+
+
+def test_the_file_hash_is_listed_in_the_protocol_history() -> None:
+    """A changed protocol file is a new version: its hash must be added to benchmarks/RESULTS.md."""
+    results = DEFAULT_PATH.parents[1] / "benchmarks" / "RESULTS.md"
+    frozen = load_frozen_protocol()
+    assert f"`{frozen.sha256}`" in results.read_text()
