@@ -191,3 +191,53 @@ def test_missing_weights_file(folder):
     (folder / WEIGHTS).unlink()
     with pytest.raises(ModelFileError, match="the weights file weights.safetensors is missing"):
         load_model(folder)
+
+
+# -- folders written before NetworkConfig / LossConfig keep loading as they did -------------------
+
+
+def test_old_folder_without_an_activation_key_is_read_as_tanh(tmp_path, data):
+    """Such folders were written when tanh was the only activation; both engines must keep using it
+    (new networks default to NetworkConfig's relu)."""
+    from flarecast.forecast.engine import NumpyMLP
+
+    frame, y, tr, te = data
+    clf = FlareClassifier(max_epochs=2, hidden=(6,), activation="tanh", device="cpu")
+    folder = save_model(clf.fit(frame.iloc[tr], y[tr]), tmp_path / "m")
+    expected = clf.predict_proba(frame.iloc[te])
+    meta = json.loads((folder / SIDECAR).read_text())
+    del meta["architecture"]["activation"]
+    (folder / SIDECAR).write_text(json.dumps(meta))
+    np.testing.assert_array_equal(load_model(folder).predict_proba(frame.iloc[te]), expected)
+    np.testing.assert_allclose(
+        NumpyMLP.from_folder(folder).predict_proba(frame.iloc[te]), expected, rtol=1e-5, atol=1e-7
+    )
+
+
+def test_old_spellings_of_no_class_weighting_still_load(folder, tmp_path):
+    """alpha = -1 (train.toml, hand-set model.json) meant "no class weighting"; it still does, and
+    only there: FlareClassifier(alpha=-1) is refused."""
+    from click.testing import CliRunner
+
+    from flarecast.cli import main
+    from flarecast.training.config import load_train_config
+
+    meta = json.loads((folder / SIDECAR).read_text())
+    meta["config"]["alpha"] = -1
+    (folder / SIDECAR).write_text(json.dumps(meta))
+    assert load_model(folder).alpha is None
+    with pytest.raises(ValueError, match="'alpha' parameter of FlareClassifier"):
+        FlareClassifier(alpha=-1).train_config()
+    for spelling in ("-1", '"none"', '"off"'):
+        toml = tmp_path / f"old{len(spelling)}.toml"
+        toml.write_text(f'[train]\nloss = "focal"\nalpha = {spelling}\nhidden = [4]\n')
+        assert load_train_config(toml).alpha is None
+        res = CliRunner().invoke(
+            main,
+            ["train", "--dataset", "demo", "--config", str(toml), "--epochs", "1", "--quiet",
+             "--out", str(tmp_path / f"m{len(spelling)}")],
+        )  # fmt: skip
+        assert res.exit_code == 0, res.output
+        assert 'alpha = "none"' in (tmp_path / f"m{len(spelling)}" / "train.toml").read_text()
+    res = CliRunner().invoke(main, ["train", "--dataset", "demo", "--alpha", "off", "--out", "x"])
+    assert res.exit_code == 1 and "--alpha must be a number in [0, 1] or 'none'" in res.output
