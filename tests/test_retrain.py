@@ -184,6 +184,11 @@ def test_refusals_before_any_work(demo_base, tmp_path):
         # ... and the library refuses it too, for callers that bypass the command line
         with pytest.raises(ConfigError, match="would write into the base model folder"):
             check_out_folder(out, demo_base)
+    # --holdout-start is read by flarecast.time.to_utc before any work: no zone = UTC, words refused
+    res = _run([*common, "--base-model", str(demo_base), "--out", str(tmp_path / "v3"),
+                "--holdout-start", "today"])  # fmt: skip
+    assert res.exit_code == 1 and "must be a time written out as a date" in res.output
+    assert not (tmp_path / "v3").exists()
     assert _snapshot(demo_base) == before
     with pytest.raises(ConfigError, match="is a file"):
         check_out_folder(taken / "notes.txt", demo_base)
@@ -250,15 +255,15 @@ def test_incompatible_features_and_holdout_outside_the_data(demo_base, tmp_path,
 def test_holdout_split_embargo_and_straddling_regions():
     times = pd.Series(pd.date_range("2020-01-01", periods=10, freq="h", tz="UTC"))
     groups = np.array([1, 1, 2, 2, 3, 3, 3, 4, 4, 4])  # region 3 lives across the start (06:00)
-    train, test, info = holdout_split(times, groups, gap="2h", start="2020-01-01T06:00")
+    train, test, info = holdout_split(times, groups, gap="2h", start="2020-01-01T06:00Z")
     # 04:00 and 05:00 are embargoed; region 3's 04:00 row would be too, so nothing more is lost
     assert train.tolist() == [0, 1, 2, 3] and test.tolist() == [6, 7, 8, 9]
     assert info["embargoed_rows"] == 2 and info["straddling_rows_dropped"] == 0
-    train, test, info = holdout_split(times, groups, gap="1h", start="2020-01-01T06:00")
+    train, test, info = holdout_split(times, groups, gap="1h", start="2020-01-01T06:00Z")
     assert train.tolist() == [0, 1, 2, 3] and info["straddling_rows_dropped"] == 1
     assert info["straddling_regions_dropped"] == 1
     train, _, info = holdout_split(
-        times, groups, gap="1h", start="2020-01-01T06:00", drop_straddling=False
+        times, groups, gap="1h", start="2020-01-01T06:00Z", drop_straddling=False
     )
     assert train.tolist() == [0, 1, 2, 3, 4] and info["train_end"] == "2020-01-01T04:00:00+00:00"
     three_days = pd.Series(pd.date_range("2020-01-01", periods=72, freq="h", tz="UTC"))

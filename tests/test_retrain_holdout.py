@@ -77,14 +77,14 @@ def test_suggest_start_is_the_latest_day_holding_n_positives():
     assert suggest_start(index, y, 5) is None and suggest_start(index, y, 0) is None
 
 
-def test_a_holdout_start_without_a_zone_is_utc_and_words_are_refused():
+def test_the_library_refuses_a_naive_holdout_start_and_words():
     from flarecast.errors import ConfigError
 
     index = _days(3)
-    _, test, info = holdout_split(index, np.arange(72), gap="1h", start="2020-01-02T00:00")
-    assert info["start"] == "2020-01-02T00:00:00+00:00" and test[0] == 24
-    _, test, _ = holdout_split(index, np.arange(72), gap="1h", start="2020-01-02T00:00+02:00")
-    assert test[0] == 22  # 2020-01-01T22:00 UTC
+    _, test, info = holdout_split(index, np.arange(72), gap="1h", start="2020-01-02T00:00+02:00")
+    assert info["start"] == "2020-01-01T22:00:00+00:00" and test[0] == 22
+    with pytest.raises(ConfigError, match="'holdout_start' parameter must be timezone-aware"):
+        holdout_split(index, np.arange(72), gap="1h", start="2020-01-02T00:00")
     with pytest.raises(ConfigError, match="written out as a date"):
         holdout_split(index, np.arange(72), gap="1h", start="today")
 

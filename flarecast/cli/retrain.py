@@ -156,8 +156,8 @@ def retrain(sharp_source, catalogue, catalogue_format, on_bad_rows, base_model, 
     t0 = time.perf_counter()
     check_out_folder(out, base_model)  # both before any long work
     read_base_model(base_model)
-    if holdout_start is not None:  # checked before any long work; the library reads it the same way
-        to_utc(holdout_start, naive="utc", column="--holdout-start")
+    if holdout_start is not None:  # an option documented as UTC: a time without a zone is UTC
+        holdout_start = to_utc(holdout_start, naive="utc", column="--holdout-start").isoformat()
     config = RetrainConfig(
         horizon=horizon,
         latency=latency,

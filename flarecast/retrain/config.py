@@ -19,7 +19,8 @@ class RetrainConfig:
     event_time : {"peak", "start"} or None, default None
         Flare time that must fall in the window; None as above, else "peak".
     holdout_start : str or None, default None
-        First hold-out time (UTC); None means ``holdout_days`` before the last labelled record.
+        First hold-out time, ISO 8601 with a zone (e.g. "2017-01-01T00:00Z"; a naive
+        time is refused); None means ``holdout_days`` before the last labelled record.
     holdout_days : float, default 90
         Length of the default hold-out, days (> 0).
     holdout_min_positives : int, default 20

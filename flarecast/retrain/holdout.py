@@ -85,7 +85,9 @@ def holdout_split(
     gap : str or pandas.Timedelta
         Embargo before the hold-out, at least latency + horizon.
     start : str or Timestamp, optional
-        First hold-out time; UTC if it has no zone (:func:`flarecast.time.to_utc`, ``naive="utc"``). Default: ``days`` before the last time,
+        First hold-out time, with a zone (a naive time is refused, as by
+        :func:`flarecast.forecast.core.make_forecast`; the command line reads its
+        options as UTC before they get here). Default: ``days`` before the last time,
         floored to 00:00 UTC, moved earlier when needed to hold ``min_positives``
         positive rows (see :func:`default_start`).
     days : float, default 90
@@ -112,7 +114,7 @@ def holdout_split(
     if start is None:
         cutoff, rule = default_start(index, days, y=y, min_positives=min_positives)
     else:
-        cutoff, rule = to_utc(start, naive="utc", column="holdout_start"), "given (--holdout-start)"
+        cutoff, rule = to_utc(start, column="holdout_start"), "given (--holdout-start)"
     step = pd.Timedelta(gap)
     train_all, test = chronological_split(index, cutoff, step)
     train = train_all
