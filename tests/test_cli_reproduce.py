@@ -437,3 +437,17 @@ def test_table_notes_follow_what_was_run(run, tmp_path):
     assert "one test set (no folds)" in text
     assert "out-of-fold" not in text and "per-fold" not in text
     assert "Data caveats:" in text and "SYNTHETIC demo data" in text
+
+
+def test_an_interrupt_that_surfaced_as_another_error_is_still_an_interrupt():
+    # Ctrl-C during `import torch` came out as "RuntimeError: Error calling __set_name__ ...".
+    from flarecast.cli._runs import _interrupted
+
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as inner:
+            raise RuntimeError("Error calling __set_name__") from inner
+    except RuntimeError as exc:
+        assert _interrupted(exc)
+    assert not _interrupted(RuntimeError("a real error"))

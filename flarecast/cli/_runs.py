@@ -219,6 +219,19 @@ def _neural(method: str) -> bool:
     return method.split()[0] in ("ce", "weighted-ce", "focal")
 
 
+def _interrupted(exc: BaseException) -> bool:
+    """True for a KeyboardInterrupt, also one that surfaced as another error: Ctrl-C during
+    ``import torch`` came out as "RuntimeError: Error calling __set_name__"."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def clean_interrupt(out_option: str = "out") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Ctrl-C ends the command with one message and exit status 130, and nothing half-written.
 
@@ -234,7 +247,9 @@ def clean_interrupt(out_option: str = "out") -> Callable[[Callable[..., Any]], C
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
                 return func(*args, **kwargs)
-            except KeyboardInterrupt:
+            except BaseException as exc:
+                if not _interrupted(exc):
+                    raise
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C changes nothing
                 out = kwargs.get(out_option)
                 where = f"; {out} was left as it was" if out else ""
