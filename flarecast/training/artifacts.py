@@ -21,10 +21,6 @@ type and every tensor's name and shape, and raises
 :class:`~flarecast.errors.ModelFileError` with the reason on any mismatch.
 """
 
-# NOTE(evaluation engineer, 14:16 UTC): this file was truncated by accident and rebuilt from
-# HEAD plus training/sidecar.py and training/folder.py (load_model reads through
-# read_model_files, then check_companions). Compare with your own version before committing;
-# remove this note. The only intended change of mine is the table_footprint line in save_model.
 from __future__ import annotations
 
 import datetime as dt
