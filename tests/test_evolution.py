@@ -218,3 +218,10 @@ def test_umich_files_join_without_reaching_past_the_forecast_time(data_dir) -> N
     only_longer = umich_evolution({h: tables[h] for h in (24, 36, 48)}, 24, UMICH_FEATURES)
     pd.testing.assert_frame_equal(evo, only_longer)
     assert evo["hours_since1"].dropna().between(11.5, 24.5).all()
+
+
+def test_lead_tables_without_a_region_are_refused() -> None:
+    tables = _lead_tables()
+    tables[36] = tables[36].assign(noaa_ar=pd.array([2, None, 1], dtype="Int64"))
+    with pytest.raises(DataError, match=r"36 h table's 'noaa_ar' is missing at row 1"):
+        lead_snapshots(tables, 24, ["USFLUX"])

@@ -253,6 +253,15 @@ def _check_lead_table(frame: pd.DataFrame, lead: int, features: Sequence[str]) -
             f"lead_snapshots: the {lead} h table lacks column(s) {missing}; it needs {need} "
             "(a Michigan file read by flarecast.data.tables.per_flare.read_umich)."
         )
+    for column in (NOAA_AR, PEAK_FLUX):
+        absent = frame[column].isna().to_numpy()
+        if absent.any():
+            rows = np.flatnonzero(absent)
+            raise DataError(
+                f"lead_snapshots: the {lead} h table's {column!r} is missing at "
+                f"{format_examples(rows, ['<NA>'] * len(rows))}; a flare is matched across the "
+                "files by region and peak flux."
+            )
 
 
 def lead_snapshots(
