@@ -375,7 +375,8 @@ def test_numpy_engine_checks_the_folder_like_load_model(tmp_path, model_dir):
     assert res.exit_code == 1 and "has been modified since it was saved" in res.output
     seq = shutil.copytree(model_dir, tmp_path / "s")
     meta = json.loads((seq / "model.json").read_text())
-    meta["architecture"]["kind"] = "sequence"
+    # a consistent sidecar of a sequence model (one half-edited is refused earlier, as inconsistent)
+    meta["architecture"]["kind"] = meta["config"]["model"] = "sequence"
     (seq / "model.json").write_text(json.dumps(meta))
     with pytest.raises(UnsupportedModel, match=r"is not a plain MLP"):
         NumpyMLP.from_folder(seq)
