@@ -130,6 +130,11 @@ def test_a_day_inside_the_training_period_warns_without_changing_the_report(tmp_
     assert f"Warning: the issue time {inside} 00:00 UTC lies inside the training period" in (
         res.stderr
     )
+    res = _run(
+        "--model", model_dir, "--features", "demo", "--date", inside, "--json", "--out", tmp_path
+    )
+    assert res.exit_code == 0 and "inside the training period" in res.stderr
+    assert json.loads(res.stdout)["issue_time"] == f"{inside}T00:00:00Z"  # stdout: the JSON only
     res = _run("--model", model_dir, "--features", "demo", "--date", after, "--out", tmp_path)
     assert res.exit_code == 0, res.output
     assert "inside the training period" not in res.stderr

@@ -137,8 +137,11 @@ def forecast(
             frame, model, info, t0, input_info=input_info, x_model=x_clf, config=config
         )
         day = write_report(fc, out_dir)
+    overlap = training_overlap(fc.issue_time, info)  # not in the report: see training_overlap
     if as_json:
         click.echo(json.dumps(forecast_to_dict(fc), indent=2))
+        if overlap:
+            click.echo(f"Warning: {overlap}", err=True)
         return
     if fc.synthetic:
         click.echo("SYNTHETIC DATA -- NOT A REAL FORECAST")
@@ -150,7 +153,6 @@ def forecast(
         f"Full disk: Class M {percent(fc.full_disk_m)}%  Class X {percent(fc.full_disk_x)}% "
         "(1 - prod(1 - p_i), regions assumed independent)"
     )
-    overlap = training_overlap(fc.issue_time, info)
     for w in (*fc.warnings, *([overlap] if overlap else [])):
         click.echo(f"Warning: {w}", err=True)
     click.echo(
