@@ -122,8 +122,6 @@ def test_a_failure_while_writing_leaves_the_old_folder_whole(folder):
             clf,
             prepared,
             TrainConfig(),
-            negatives=("C",),
-            positive_threshold="M1.0",
             threshold="tss",
             extra={},
             writers=[crash],

@@ -203,7 +203,6 @@ def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None
     Under torchrun (torchrun --nproc_per_node=N --no-python flarecast train ...)
     the processes train data-parallel and only rank 0 prints and writes.
     """
-    import numpy as np
     from tqdm import tqdm
 
     from flarecast.errors import ConfigError
@@ -212,12 +211,7 @@ def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None
     from flarecast.forecast.support import forecast_support
     from flarecast.training.checkpoint import Checkpoint
     from flarecast.training.ddp import init_from_env, shutdown
-    from flarecast.training.fit import (
-        VALIDATION_FRACTION,
-        fit_network,
-        prepare_training,
-        save_trained,
-    )
+    from flarecast.training.fit import describe_fit, fit_network, prepare_training, save_trained
     from flarecast.training.folder import CHECKPOINT_DIR, check_out_folder
 
     config = _config_from_options(
@@ -232,53 +226,26 @@ def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None
         raise ConfigError(f"--threshold must be a number or 'tss': {exc}") from exc
     check_out_folder(out, overwrite=overwrite)  # before the long part, and again at the end
     with data_warnings_to_stderr():
-        prepared = prepare_training(
-            dataset,
-            features=_split_list(features),
-            before=before,
-            gap=gap,
-            negatives=negatives,
-            positive_threshold=positive_threshold,
-            seed=config.seed,
-        )
+        prepared = prepare_training(dataset, features=_split_list(features), before=before, gap=gap,
+                                    negatives=negatives, positive_threshold=positive_threshold,
+                                    seed=config.seed)  # fmt: skip
     # Under torchrun every process runs this command: join the process group (flarecast.training.ddp);
     # each rank then trains on its shard of every batch, and only rank 0 prints and writes.
     ddp = init_from_env(config.device)
     if ddp is not None:
         click.get_current_context().call_on_close(shutdown)
     is_main = ddp is None or ddp.is_main
-    echo = click.echo if is_main else (lambda *args, **kwargs: None)
-
-    data, targets, chosen = prepared.data, prepared.targets, prepared.features
-    groups = targets.groups
-    fit_idx, val_idx = prepared.fit_idx, prepared.val_idx
-    banner = "SYNTHETIC data: " if data.synthetic else ""
-    dropped = {k: v for k, v in targets.dropped.items() if v}
-    echo(
-        f"{banner}{data.name}: {len(targets.frame)} rows ({targets.definition}), {targets.n_positive} "
-        f"positive; left out {sum(dropped.values())} rows {dropped}{prepared.cut_note}"
-    )
-    echo(
-        f"training on {len(fit_idx)} rows of {len(np.unique(groups[fit_idx]))} regions, validating on "
-        f"{len(val_idx)} rows of {len(np.unique(groups[val_idx]))} regions; {config.n_members} member(s), "
-        f"{config.loss} loss, {config.model}, {len(chosen)} features"
-    )
+    notes = prepared.describe(config)
     if ddp is not None:
-        echo(
+        notes.append(
             f"data-parallel: {ddp.world_size} torchrun processes ({ddp.backend}), each training on 1/"
             f"{ddp.world_size} of every batch; rank 0 writes the model"
         )
     checkpoint = Checkpoint(out / CHECKPOINT_DIR / "train.safetensors", resume=resume)
-    found = checkpoint.peek()
-    if found is not None:
-        echo(
-            f"resuming after epoch {found['epoch']} from {checkpoint.path}"
-            if resume
-            else f"{checkpoint.path} holds an interrupted run (epoch {found['epoch']}); starting "
-            "afresh, use --resume to continue it"
-        )
-    elif resume:
-        echo(f"--resume: no checkpoint in {checkpoint.path.parent}; starting afresh")
+    notes.append(checkpoint.start_note())
+    for line in notes if is_main else ():
+        if line:
+            click.echo(line)
     bar = tqdm(total=config.max_epochs, unit="epoch", desc="training", disable=quiet or not is_main,
                file=sys.stderr)  # fmt: skip
 
@@ -298,46 +265,33 @@ def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None
     if not is_main:  # every rank holds the same weights; rank 0 writes them
         return
 
-    frame = targets.frame
-    options = {
-        k: (str(v) if isinstance(v, Path) else v)
-        for k, v in click.get_current_context().params.items()
-    }
-    extra = {
-        "command": "flarecast train",
-        "options": options,
-        "split": {"method": "inner_validation by region", "fraction": VALIDATION_FRACTION, "seed": config.seed,
-                  "fit_rows": len(fit_idx), "validation_rows": len(val_idx)},
-        "dropped": targets.dropped,
-        "notes": list(data.notes),
-        # training feature range, M/X counts and data cut-off, for flarecast forecast's flags
-        "forecast": forecast_support(frame[chosen], frame["peak_flux"], frame["time"]),
-        # the code that produced the model: package versions and the git commit of a source checkout
-        "provenance": provenance(),
-    }  # fmt: skip
+    frame, params = prepared.targets.frame, click.get_current_context().params
+    extra = prepared.provenance(
+        config,
+        options={k: (str(v) if isinstance(v, Path) else v) for k, v in params.items()},
+    )
+    # training feature range, M/X counts and data cut-off, for flarecast forecast's flags
+    extra["forecast"] = forecast_support(
+        frame[prepared.features], frame["peak_flux"], frame["time"]
+    )
+    # the code that produced the model: package versions and the git commit of a source checkout
+    extra["provenance"] = provenance()
     if ddp is not None:
         extra["data_parallel"] = {"world_size": ddp.world_size, "backend": ddp.backend}
     if checkpoint.resumed_epoch:
         extra["resumed_after_epoch"] = checkpoint.resumed_epoch
     writers = []
     if calibration != "none":  # fitted on the validation rows only, like the threshold
-        X_val, y_val = prepared.rows(val_idx)
+        X_val, y_val = prepared.rows(prepared.val_idx)
         calibrator = fit_calibrator(clf.predict_proba(X_val)[:, 1], y_val, calibration)
         writers.append(lambda folder: save_calibrator(folder, calibrator))
-    save_trained(out, clf, prepared, config, negatives=negatives,
-                 positive_threshold=positive_threshold, threshold=threshold, extra=extra,
-                 writers=writers, overwrite=overwrite)  # fmt: skip
+    save_trained(out, clf, prepared, config, threshold=threshold, extra=extra, writers=writers,
+                 overwrite=overwrite)  # fmt: skip
 
-    v = clf.validation_
-    click.echo(
-        f"validation ({v['n']} rows, base rate {v['base_rate']:.3f}; training base rate "
-        f"{clf.base_rate_:.3f}): ensemble AUC {v['auc']:.3f}, mean {config.loss} loss {v['loss']:.4f}"
-    )
-    click.echo(
-        f"best epochs per member: {clf.best_epoch_.tolist()} of {len(clf.history_['val_loss'])} run; "
-        f"threshold {clf.threshold_:.3f}; {seconds:.1f} s on {clf.device_}"
-    )
+    for line in describe_fit(clf, config, seconds):
+        click.echo(line)
     cal_file = ", calibration.json" if calibration != "none" else ""
     click.echo(
-        f"{banner}saved {out} (weights.safetensors, model.json{cal_file}, train.toml, history.csv)"
+        f"{prepared.banner}saved {out} (weights.safetensors, model.json{cal_file}, train.toml, "
+        "history.csv)"
     )

@@ -151,6 +151,20 @@ class Checkpoint:
             return None
         return self._read()[0]
 
+    def start_note(self) -> str | None:
+        """What a run will do with the checkpoint it finds (or does not), for the command to print."""
+        found = self.peek()
+        if found is not None:
+            if self.resume:
+                return f"resuming after epoch {found['epoch']} from {self.path}"
+            return (
+                f"{self.path} holds an interrupted run (epoch {found['epoch']}); starting afresh, "
+                "use --resume to continue it"
+            )
+        if self.resume:
+            return f"--resume: no checkpoint in {self.path.parent}; starting afresh"
+        return None
+
     def _read(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         from safetensors import SafetensorError
         from safetensors.torch import load

@@ -31,6 +31,7 @@ __all__ = [
     "prepare_training",
     "fit_network",
     "save_trained",
+    "describe_fit",
     "VALIDATION_FRACTION",
 ]
 
@@ -51,6 +52,9 @@ class TrainingData:
         Feature columns in model order.
     fit_idx, val_idx : ndarray of int
         Rows of ``targets.frame`` that train and validate.
+    negatives : tuple of str
+    positive_threshold : str
+        The class definition the targets were made with.
     cut_note : str
         What ``before`` left out, for the command's summary ("" when nothing).
     """
@@ -60,7 +64,44 @@ class TrainingData:
     features: list[str]
     fit_idx: np.ndarray
     val_idx: np.ndarray
+    negatives: tuple[str, ...] = ("C",)
+    positive_threshold: str = "M1.0"
     cut_note: str = ""
+
+    @property
+    def banner(self) -> str:
+        """ "SYNTHETIC data: " for a synthetic data set, else ""."""
+        return "SYNTHETIC data: " if self.data.synthetic else ""
+
+    def describe(self, config: TrainConfig) -> list[str]:
+        """What is trained on and validated with, as lines for the command to print."""
+        targets, groups = self.targets, self.targets.groups
+        dropped = {k: v for k, v in targets.dropped.items() if v}
+        fit, val = self.fit_idx, self.val_idx
+        return [
+            f"{self.banner}{self.data.name}: {len(targets.frame)} rows ({targets.definition}), "
+            f"{targets.n_positive} positive; left out {sum(dropped.values())} rows {dropped}"
+            f"{self.cut_note}",
+            f"training on {len(fit)} rows of {len(np.unique(groups[fit]))} regions, validating on "
+            f"{len(val)} rows of {len(np.unique(groups[val]))} regions; {config.n_members} "
+            f"member(s), {config.loss} loss, {config.model}, {len(self.features)} features",
+        ]
+
+    def provenance(self, config: TrainConfig, **more: Any) -> dict[str, Any]:
+        """The sidecar's ``extra``: how the rows were split and dropped, plus ``more`` entries."""
+        return {
+            "command": "flarecast train",
+            **more,
+            "split": {
+                "method": "inner_validation by region",
+                "fraction": VALIDATION_FRACTION,
+                "seed": config.seed,
+                "fit_rows": len(self.fit_idx),
+                "validation_rows": len(self.val_idx),
+            },
+            "dropped": self.targets.dropped,
+            "notes": list(self.data.notes),
+        }
 
     @property
     def y(self) -> np.ndarray:
@@ -160,7 +201,9 @@ def prepare_training(
     fit_idx, val_idx = inner_validation(
         y, targets.groups, np.arange(len(y)), fraction=VALIDATION_FRACTION, seed=seed
     )
-    return TrainingData(data, targets, chosen, fit_idx, val_idx, cut_note)
+    return TrainingData(
+        data, targets, chosen, fit_idx, val_idx, tuple(negatives), positive_threshold, cut_note
+    )
 
 
 def fit_network(
@@ -198,8 +241,6 @@ def save_trained(
     prepared: TrainingData,
     config: TrainConfig,
     *,
-    negatives: Sequence[str],
-    positive_threshold: str,
     threshold: str,
     extra: dict[str, Any],
     writers: Iterable[Callable[[Path], Any]] = (),
@@ -235,10 +276,21 @@ def save_trained(
                     "sha256": data.sha256,
                     "synthetic": data.synthetic,
                     "features": list(prepared.features),
-                    "negatives": list(negatives),
-                    "positive_threshold": positive_threshold,
+                    "negatives": list(prepared.negatives),
+                    "positive_threshold": prepared.positive_threshold,
                     "threshold": threshold,
                 },
             },
         )
     return Path(out)
+
+
+def describe_fit(clf: Any, config: TrainConfig, seconds: float) -> list[str]:
+    """The validation scores and best epochs of a fitted classifier, as lines to print."""
+    v = clf.validation_
+    return [
+        f"validation ({v['n']} rows, base rate {v['base_rate']:.3f}; training base rate "
+        f"{clf.base_rate_:.3f}): ensemble AUC {v['auc']:.3f}, mean {config.loss} loss {v['loss']:.4f}",
+        f"best epochs per member: {clf.best_epoch_.tolist()} of {len(clf.history_['val_loss'])} run; "
+        f"threshold {clf.threshold_:.3f}; {seconds:.1f} s on {clf.device_}",
+    ]
