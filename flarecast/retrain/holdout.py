@@ -41,8 +41,9 @@ def default_start(
 
     ``days`` before the newest record, floored to 00:00 UTC; when that period
     holds fewer than ``min_positives`` positive rows, the start moves back to
-    the latest day that gives it that many, but never so far that the
-    hold-out holds more than half of all positive rows (training needs the rest).
+    the latest 00:00 UTC that gives it that many. The target is capped at half
+    of all positive rows, so training keeps the rest (less any positives that
+    share the start's day).
     """
     if not days > 0:
         raise ConfigError(
