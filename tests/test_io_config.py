@@ -71,3 +71,23 @@ def test_bad_toml_and_missing_file(tmp_path):
     bad.write_text("folds = = 3")
     with pytest.raises(ConfigError, match="invalid TOML"):
         load_toml(bad, _Cfg)
+
+
+def test_read_json_is_strict(tmp_path):
+    from flarecast.errors import DataError, ModelFileError
+    from flarecast.io import read_json
+
+    path = tmp_path / "x.json"
+    path.write_text('{"a": [1, 2.5, null], "b": {"c": "d"}}')
+    assert read_json(path) == {"a": [1, 2.5, None], "b": {"c": "d"}}
+    for blob, match in (
+        (b'{"a": 1, "b": {"c": 1, "c": 2}}', r"the key 'c' appears twice in one object"),
+        (b'\xff{"a": 1}', r"is not UTF-8 text \(byte 0\)"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"a": ', r"is not valid JSON \(truncated or edited\?\)"),
+    ):
+        with pytest.raises(DataError, match=match):
+            read_json(path, blob)
+        path.write_bytes(blob)
+        with pytest.raises(ModelFileError, match=str(path)):
+            read_json(path, error=ModelFileError)
