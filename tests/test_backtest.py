@@ -16,6 +16,8 @@ from flarecast.evaluation.backtest import (
     run_backtest,
     score,
 )
+from flarecast.evaluation.backtest_methods import DEFAULT_METHODS, METHODS
+from flarecast.evaluation.backtest_report import paired_differences
 from flarecast.evaluation.blocks import block_bootstrap, block_interval, rotation_blocks
 
 
@@ -49,7 +51,9 @@ FAST = ("climatology", "persistence", "MCSTAT", "MCEVOL", "logistic regression")
 @pytest.mark.parametrize("retrain", ["none", "yearly"])
 def test_no_test_row_is_used_to_fit_a_model_a_rate_or_a_threshold(retrain):
     frame = region_days()
-    config = BacktestConfig(retrain=retrain, **CONFIG)
+    # All eight methods on the fixed split; the networks are left out of the yearly folds (time).
+    methods = tuple(METHODS) if retrain == "none" else DEFAULT_METHODS
+    config = BacktestConfig(retrain=retrain, methods=methods, **CONFIG)
     calls = []
     result = run_backtest(frame, config, fit_hook=lambda *a: calls.append(a))
     folds = {f.name: f for f in make_folds(frame["time"], config)}
@@ -171,7 +175,8 @@ def test_cli_writes_every_output(tmp_path):
     _as_hayes_csv(region_days(), tmp_path / "srs.csv")
     out = tmp_path / "run"
     args = ["backtest", "--dataset", str(tmp_path / "srs.csv"), "--out", str(out),
-            "--train-until", "2002-12-31", "--validation-years", "1", "--n-boot", "5"]  # fmt: skip
+            "--train-until", "2002-12-31", "--validation-years", "1", "--n-boot", "5",
+            "--methods", ",".join(DEFAULT_METHODS)]  # fmt: skip
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "| MCSTAT |" in result.output and "full-disk day" in result.output
@@ -188,3 +193,26 @@ def test_cli_writes_every_output(tmp_path):
     assert len(preds) == 6 * (730 * 3 + 730)  # six methods x (region-days + days) of 2003-2004
     bad = CliRunner().invoke(main, [*args[:5], "--train-until", "2030-01-01"])
     assert bad.exit_code == 1 and "No test rows after train_until='2030-01-01'" in bad.output
+
+
+def test_paired_differences_of_x_recall_bss_and_tss():
+    t = pd.date_range("2010-01-01 00:30", periods=60, freq="D", tz="UTC")
+    y = np.zeros(60, int)
+    y[[5, 20, 40]] = 1
+    x = np.zeros(60, int)
+    x[[5, 40]] = 1
+    base = pd.DataFrame({"time": t, "row": np.arange(60), "fold": "test", "y": y, "x_event": x,
+                         "clim": 0.05, "threshold": 0.5})  # fmt: skip
+    ce = base.assign(method="CE network", p=np.where(np.arange(60) == 5, 0.9, 0.01))
+    focal = base.assign(method="focal network", p=np.where(y == 1, 0.9, 0.01))
+    config = BacktestConfig(n_boot=30, methods=("CE network", "focal network"))
+    out = paired_differences(pd.concat([ce, focal]), config).set_index("score")
+    # X recall: focal finds both X days (1.0), CE one of two (0.5).
+    assert out.loc["recall_x", "difference"] == 0.5 and out.loc["recall_x", "x_events"] == 2
+    # TSS: focal 3/3 - 0 = 1, CE 1/3 - 0.
+    assert out.loc["tss", "difference"] == pytest.approx(2 / 3)
+    assert (out["low"] <= out["difference"]).all() and (out["difference"] <= out["high"]).all()
+    same = paired_differences(pd.concat([ce, ce.assign(method="focal network")]), config)
+    assert (
+        (same["difference"] == 0).all() and (same["low"] == 0).all() and (same["high"] == 0).all()
+    )

@@ -34,6 +34,8 @@ __all__ = ["backtest"]
               help="Last training years whose predictions choose the thresholds.")  # fmt: skip
 @click.option("--n-boot", default=200, show_default=True, type=int,
               help="Block-bootstrap resamples over 27-day rotations (0: no intervals).")  # fmt: skip
+@click.option("--methods", default=None,
+              help="Comma-separated rows of the table (default: all eight, networks included).")  # fmt: skip
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Data folder (default $FLARECAST_DATA_DIR).")  # fmt: skip
@@ -46,15 +48,19 @@ def backtest(
     positive: str,
     validation_years: int,
     n_boot: int,
+    methods: str | None,
     seed: int,
     data_dir: str | None,
 ) -> None:
-    """Backtest climatology, persistence, MCSTAT, MCEVOL, logistic regression and gradient boosting."""
+    """Backtest climatology, persistence, MCSTAT, MCEVOL, logistic regression, gradient boosting, CE and focal networks."""
     from flarecast.data.tables.read import load_dataset
     from flarecast.evaluation.backtest import BacktestConfig, run_backtest
+    from flarecast.evaluation.backtest_methods import METHODS
     from flarecast.evaluation.backtest_report import markdown_table, write_backtest
 
+    chosen = tuple(m.strip() for m in methods.split(",")) if methods else tuple(METHODS)
     config = BacktestConfig(
+        methods=chosen,
         train_until=train_until,
         retrain=retrain,
         positive=positive,

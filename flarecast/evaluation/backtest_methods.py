@@ -30,7 +30,7 @@ from flarecast.reference.baselines import Climatology, Persistence
 from flarecast.reference.history import PREV_EVENT
 from flarecast.reference.mcintosh import MCEVOL, MCSTAT
 
-__all__ = ["RegionDayMatrix", "Learned", "METHODS", "make_method"]
+__all__ = ["RegionDayMatrix", "Learned", "Network", "METHODS", "DEFAULT_METHODS", "make_method"]
 
 _NUMERIC = ("area_msh", "extent_deg", "spots")
 
@@ -126,6 +126,40 @@ class Learned:
         return dict(self.matrix_.unseen_)
 
 
+class Network(Learned):
+    """A :class:`flarecast.training.estimator.FlareClassifier` on :class:`RegionDayMatrix` features.
+
+    The network gets the same one-hot and numeric columns as logistic regression
+    (with ``log="none"``: area is already logged, and one-hot columns must not
+    be). Early stopping uses the classifier's own validation split by region,
+    inside the training rows.
+
+    Parameters
+    ----------
+    loss : {"ce", "focal"}
+    seed : int, default 0
+    """
+
+    def __init__(self, loss: str, seed: int = 0) -> None:
+        super().__init__(self._classifier, scale=False)
+        self.loss = loss
+        self.seed = seed
+
+    def _classifier(self) -> Any:
+        from flarecast.training.estimator import FlareClassifier  # torch: only when a network runs
+
+        return FlareClassifier(loss=self.loss, log="none", seed=self.seed)
+
+    def fit(self, frame: pd.DataFrame, y: Any, n_events: Any = None) -> Network:
+        """Fit the encoding and train the network (validation rows split off by region)."""
+        self.matrix_ = RegionDayMatrix().fit(frame)
+        X = self.matrix_.transform(frame)
+        self.mean_, self.std_ = np.zeros(X.shape[1]), np.ones(X.shape[1])
+        groups = frame["noaa_ar"].to_numpy(dtype=np.int64)
+        self.model_ = self._classifier().fit(X, np.asarray(y, dtype=int), groups=groups)
+        return self
+
+
 def _logistic() -> Any:
     from sklearn.linear_model import LogisticRegression
 
@@ -149,7 +183,11 @@ METHODS: dict[str, Callable[[], Any]] = {
     "MCEVOL": MCEVOL,
     "logistic regression": lambda: Learned(_logistic),
     "gradient boosting": lambda: Learned(_boosting, scale=False),
+    "CE network": lambda: Network("ce"),
+    "focal network": lambda: Network("focal"),
 }
+#: Methods run unless others are asked for (the networks take minutes per fit on a CPU).
+DEFAULT_METHODS: tuple[str, ...] = tuple(m for m in METHODS if "network" not in m)
 
 
 def make_method(name: str) -> Any:

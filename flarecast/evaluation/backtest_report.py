@@ -17,9 +17,10 @@ import pandas as pd
 from flarecast.data.schema import TIME
 from flarecast.errors import MetricWarning
 from flarecast.evaluation.backtest import BacktestConfig, score
+from flarecast.evaluation.blocks import block_bootstrap, block_interval, rotation_blocks
 from flarecast.io import atomic_open, atomic_path, write_json
 
-__all__ = ["skill_per_year", "markdown_table", "write_backtest"]
+__all__ = ["skill_per_year", "markdown_table", "paired_differences", "write_backtest"]
 
 _LEVELS = {"regions": "region-day", "disk": "full-disk day"}
 
@@ -34,6 +35,56 @@ def skill_per_year(pred: pd.DataFrame, config: BacktestConfig) -> pd.DataFrame:
             table = score(g, quick)
         rows.append(table[["method", "events", "bss", "roc_auc", "tss"]].assign(year=year))
     return pd.concat(rows, ignore_index=True)
+
+
+def _pairs(methods: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(method, reference) pairs to compare: focal - CE, and each network - logistic regression / MCSTAT."""
+    pairs = [("focal network", "CE network")]
+    pairs += [(net, ref) for net in ("CE network", "focal network")
+              for ref in ("logistic regression", "MCSTAT")]  # fmt: skip
+    return [(a, b) for a, b in pairs if a in methods and b in methods]
+
+
+def _pair_stats(y: np.ndarray, x: np.ndarray, p: np.ndarray, t: np.ndarray, c: np.ndarray) -> dict:
+    pos, neg = p >= t, p < t
+    tss = pos[y == 1].mean() - pos[y == 0].mean() if 0 < y.sum() < len(y) else np.nan
+    ref = np.sum((c - y) ** 2)
+    return {
+        "bss": 1.0 - np.sum((p - y) ** 2) / ref if ref > 0 else np.nan,
+        "tss": tss,
+        "recall_x": 1.0 - neg[x == 1].mean() if x.any() else np.nan,
+    }
+
+
+def paired_differences(pred: pd.DataFrame, config: BacktestConfig) -> pd.DataFrame:
+    """Method-minus-reference differences of BSS, TSS and X recall, with paired block-bootstrap intervals.
+
+    Both methods are resampled with the same 27-day blocks, so the interval is
+    that of the difference itself. Thresholds are each method's validation ones.
+    """
+    methods = tuple(pred["method"].unique())
+    rows = []
+    for a, b in _pairs(methods):
+        ga = pred[pred["method"] == a].sort_values(["row" if "row" in pred else TIME, "fold"])
+        gb = pred[pred["method"] == b].sort_values(["row" if "row" in pred else TIME, "fold"])
+        y, x = ga["y"].to_numpy(dtype=int), ga["x_event"].to_numpy(dtype=int)
+        cols = ("p", "threshold", "clim")
+        A = [ga[k].to_numpy(dtype=float) for k in cols]
+        B = [gb[k].to_numpy(dtype=float) for k in cols]
+
+        def diff(i: np.ndarray, A=A, B=B, y=y, x=x) -> dict:
+            sa = _pair_stats(y[i], x[i], *(v[i] for v in A))
+            sb = _pair_stats(y[i], x[i], *(v[i] for v in B))
+            return {k: sa[k] - sb[k] for k in sa}
+
+        point = diff(np.arange(len(y)))
+        resamples = block_bootstrap(rotation_blocks(ga[TIME], config.block_days),
+                                    config.n_boot, config.seed)  # fmt: skip
+        for key, value in point.items():
+            low, high = block_interval(lambda i, key=key: diff(i)[key], resamples)
+            rows.append({"method": a, "minus": b, "score": key, "difference": value,
+                         "low": low, "high": high, "x_events": int(x.sum())})  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 def _cell(row: pd.Series, key: str) -> str:
@@ -162,6 +213,19 @@ def write_backtest(
             "(TSS maximum); TSS@50% the fixed 50% threshold; max TSS (test) is the best threshold chosen "
             "on the test rows, not a forecast. Intervals: 95% block bootstrap over 27-day rotations "
             f"({config.n_boot} resamples). Full disk: 1 - prod(1 - p_i), regions assumed independent."]  # fmt: skip
+    tables["pairs"] = {k: paired_differences(result[k], config) for k in _LEVELS}
+    for key, level in _LEVELS.items():
+        pairs = tables["pairs"][key]
+        if len(pairs):
+            text += [
+                "",
+                f"**Paired differences, {level}** (95% block-bootstrap interval of the difference)",
+                "",
+                "| method | minus | score | difference [95%] |",
+                "|---|---|---|---|",
+            ]
+            text += [f"| {r.method} | {r.minus} | {r.score} | {r.difference:+.3f} [{r.low:+.3f}, {r.high:+.3f}] |"
+                     for r in pairs.itertuples()]  # fmt: skip
     with atomic_open(out / "table.md", "w") as fh:
         fh.write("\n".join(text) + "\n")
     preds = pd.concat([result["regions"].assign(level="region-day"),
@@ -178,6 +242,7 @@ def write_backtest(
         "config": dataclasses.asdict(config), **provenance, "folds": result["folds"],
         "backoff": result["backoff"], "encodings": result["encodings"],
         "skill_per_year": per_year.to_dict(orient="records"),
+        "paired_differences": {k: v.to_dict(orient="records") for k, v in tables["pairs"].items()},
     })  # fmt: skip
     names = ["table.md", "table.csv", "predictions.parquet", "run.json", "reliability.png",
              "roc.png", "skill_per_year.png", "full_disk_timeseries.png"]  # fmt: skip
