@@ -49,6 +49,7 @@ FAST = ("climatology", "persistence", "MCSTAT", "MCEVOL", "logistic regression")
 
 
 @pytest.mark.parametrize("retrain", ["none", "yearly"])
+@pytest.mark.slow
 def test_no_test_row_is_used_to_fit_a_model_a_rate_or_a_threshold(retrain):
     frame = region_days()
     # All eight methods on the fixed split; the networks are left out of the yearly folds (time).
@@ -165,6 +166,7 @@ def _as_hayes_csv(frame: pd.DataFrame, path) -> None:
     }).to_csv(path)  # fmt: skip
 
 
+@pytest.mark.slow
 def test_cli_writes_every_output(tmp_path):
     import json
 

@@ -357,6 +357,7 @@ def test_sigint_is_a_clean_exit_and_leaves_the_old_outputs(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fast.toml", "out"]
 
 
+@pytest.mark.slow
 def test_progress_is_shown_on_a_terminal_only(tmp_path):
     """reproduce printed one line and then nothing for the whole run."""
     import os

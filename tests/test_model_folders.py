@@ -140,6 +140,7 @@ def test_check_out_folder_allows_a_checkpoint_only(tmp_path):
         check_out_folder(out, overwrite=False)
 
 
+@pytest.mark.slow
 def test_two_runs_into_one_folder_end_cleanly(tmp_path):
     """Two concurrent train runs into one --out raised FileNotFoundError in 1 of 6 rounds."""
     env = {**os.environ, "FLARECAST_DATA_DIR": os.environ.get("FLARECAST_DATA_DIR", "")}
@@ -176,6 +177,7 @@ def test_two_runs_into_one_folder_end_cleanly(tmp_path):
         assert not [p for p in tmp_path.iterdir() if p.name.startswith(".shared.")]
 
 
+@pytest.mark.slow
 def test_predict_shows_data_warnings_as_one_line(folder, tmp_path):
     """predict printed raw Python warnings, with the source line that raised them."""
     from flarecast.data.tables.read import load_dataset

@@ -142,6 +142,7 @@ def _simulate(seed: int, cols_a: list[int], cols_b: list[int], repeats: int = 10
     return d, n_train, len(y) - n_train, pooled
 
 
+@pytest.mark.slow
 def test_calibrated_when_two_methods_are_identical_in_distribution() -> None:
     """40 fresh data sets; A sees noise feature x2, B the independent copy x3, each bagged with its own seed.
 
