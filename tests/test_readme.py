@@ -78,3 +78,17 @@ def test_every_named_file_exists():
     assert len(named) >= 10
     missing = sorted(p for p in named if not (ROOT / p.split(" ")[0]).exists())
     assert not missing, f"README names files that do not exist: {missing}"
+
+
+def test_data_fetch_is_described_as_it_works(data_dir, monkeypatch, tmp_path):
+    # A file already in the data folder is verified where it is; nothing goes to the cache.
+    monkeypatch.setenv("FLARECAST_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("FLARECAST_CACHE_DIR", str(tmp_path / "cache"))
+    result = CliRunner().invoke(main, ["data", "fetch", "umich-24h"])
+    assert result.exit_code == 0, result.output
+    assert str(data_dir / "umich_arflares" / "arflares24h.csv") in result.output
+    assert "sha256 verified" in result.output and not (tmp_path / "cache").exists()
+    help_text = CliRunner().invoke(main, ["data", "fetch", "--help"]).output
+    readme = next(c for c in README.splitlines() if "flarecast data fetch" in c and "#" in c)
+    for text in (help_text, readme):
+        assert "data folder" in text and "cache" in text, text

@@ -237,7 +237,7 @@ def fetch(
     cache_dir: Path | None,
     base_url: str | None,
 ) -> None:
-    """Download data sets into the cache, verifying every file's sha256."""
+    """Verify data sets in the data folder; download what is missing into the cache (sha256-checked)."""
     from flarecast.data import registry
     from flarecast.errors import ConfigError, FlarecastError
 
