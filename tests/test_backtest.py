@@ -16,7 +16,7 @@ from flarecast.evaluation.backtest import (
     run_backtest,
     score,
 )
-from flarecast.evaluation.backtest_methods import DEFAULT_METHODS, METHODS
+from flarecast.evaluation.backtest_methods import DEFAULT_METHODS, METHODS, make_method
 from flarecast.evaluation.backtest_report import paired_differences
 from flarecast.evaluation.blocks import block_bootstrap, block_interval, rotation_blocks
 
@@ -218,3 +218,22 @@ def test_paired_differences_of_x_recall_bss_and_tss():
     assert (
         (same["difference"] == 0).all() and (same["low"] == 0).all() and (same["high"] == 0).all()
     )
+
+
+def test_unseen_category_gives_an_all_zero_block_and_is_counted():
+    from flarecast.evaluation.backtest_methods import RegionDayMatrix
+    from flarecast.reference.history import with_previous_day
+
+    frame = with_previous_day(region_days(years=1), np.zeros(365 * 3))
+    train = frame[frame["mcintosh_zurich"] != "E"]
+    matrix = RegionDayMatrix().fit(train)
+    assert "mcintosh_zurich=E" not in matrix.columns_ and "mcintosh_zurich=D" in matrix.columns_
+    X = matrix.transform(frame)
+    zurich = [i for i, c in enumerate(matrix.columns_) if c.startswith("mcintosh_zurich=")]
+    unseen = (frame["mcintosh_zurich"] == "E").to_numpy()
+    assert unseen.sum() > 0 and matrix.unseen_["mcintosh_zurich"] == unseen.sum()
+    assert (X[unseen][:, zurich] == 0).all() and (X[~unseen][:, zurich].sum(axis=1) == 1).all()
+    # In this synthetic table K, C and BETA-GAMMA-DELTA occur only with E: they are unseen too.
+    assert matrix.unseen_ == dict.fromkeys(SRS_CATEGORIES, int(unseen.sum()))
+    learned = make_method("logistic regression").fit(train, (train["flares_m"] > 0).astype(int))
+    assert learned.backoff_counts(frame) == matrix.unseen_
