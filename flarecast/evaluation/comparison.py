@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import pandas as pd
 
 from flarecast.evaluation.bootstrap import Summary, summarise
 from flarecast.evaluation.fits import run_protocol
+from flarecast.evaluation.methods import MethodSpec
 from flarecast.evaluation.outputs import staged_output
 from flarecast.evaluation.protocol import Protocol, ProtocolResult
 from flarecast.evaluation.store import FoldStore, run_fingerprint
@@ -106,6 +107,7 @@ def run_comparison(
     executor: Executor | None = None,
     progress: Callable[[int, str], None] | None = None,
     meta: dict[str, Any] | None = None,
+    methods: Mapping[str, MethodSpec] | None = None,
 ) -> Comparison:
     """Fit every method on every fold, summarise, and write OUT as one unit.
 
@@ -128,6 +130,8 @@ def run_comparison(
     progress : callable(fold_index, method), optional
     meta : dict, optional
         From :func:`run_meta` (the wall time is updated here); written to run.json.
+    methods : mapping of str to MethodSpec, optional
+        Registry of the rows; default :data:`~flarecast.evaluation.methods.METHODS`.
     """
     t0 = time.perf_counter()
     collector = None
@@ -155,6 +159,7 @@ def run_comparison(
         targets,
         data.features,
         protocol,
+        methods=methods,
         progress=progress,
         on_fit=on_fit,
         executor=executor,

@@ -23,7 +23,7 @@ intervals, which hold the partition and seeds fixed.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ import pandas as pd
 
 from flarecast.errors import DataError
 from flarecast.evaluation.bootstrap import PAIRS, summarise
+from flarecast.evaluation.methods import MethodSpec
 from flarecast.evaluation.outputs import staged_output
 from flarecast.evaluation.paired import paired_intervals, scores_by
 from flarecast.evaluation.protocol import Protocol
@@ -212,8 +213,13 @@ def run_repeated_comparison(
     executor: Executor | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     meta: dict[str, Any] | None = None,
+    methods: Mapping[str, MethodSpec] | None = None,
+    pairs: Sequence[tuple[str, str]] = PAIRS,
 ) -> tuple[RepeatedResult, str, dict[str, Any]]:
     """Run R repeats on one executor, write the repeat-0 outputs and the repeated ones as one unit.
+
+    ``methods`` is the registry of the rows (default :data:`~flarecast.evaluation.methods.METHODS`)
+    and ``pairs`` the paired differences of the repeated table.
 
     Returns
     -------
@@ -222,13 +228,19 @@ def run_repeated_comparison(
     """
     t0 = time.perf_counter()
     result = run_repeated(
-        targets, data.features, protocol, repeats, executor=executor, progress=progress
+        targets,
+        data.features,
+        protocol,
+        repeats,
+        methods=methods,
+        executor=executor,
+        progress=progress,
     )
     first = result.runs[0]
     summary = summarise(first)
     per_repeat = repeat_scores(result.predictions)
     table = repeat_summary(per_repeat, protocol.methods)
-    differences = repeat_differences(result, level=protocol.level)
+    differences = repeat_differences(result, pairs, level=protocol.level)
     meta = dict(meta or {})
     meta["wall_seconds"] = round(meta.get("wall_seconds", 0.0) + time.perf_counter() - t0, 2)
     meta["fold_sizes"] = [
