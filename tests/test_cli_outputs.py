@@ -254,7 +254,7 @@ def _run_mounted(
 @pytest.mark.slow
 @needs_mounts
 @pytest.mark.parametrize("disk", ["ro", "size=8k"], ids=["read-only", "full"])
-@pytest.mark.parametrize("command", QUICK + ("train", "reproduce"))
+@pytest.mark.parametrize("command", QUICK + ("train", "reproduce", "tune", "retrain"))
 def test_read_only_or_full_disk(command, disk, files, tmp_path):
     writable = tmp_path / "disk"
     out = writable / ("result" if WRITERS[command][1] else "result.csv")
@@ -268,7 +268,7 @@ def test_read_only_or_full_disk(command, disk, files, tmp_path):
 
 @pytest.mark.slow
 @needs_mounts
-@pytest.mark.parametrize("command", sorted(QUICK + ("train", "reproduce")))
+@pytest.mark.parametrize("command", sorted(QUICK + ("train", "reproduce", "tune", "retrain")))
 def test_no_usable_temporary_folder(command, files, tmp_path):
     # TMPDIR names nothing, and /tmp, /var/tmp and the working folder are read only: Python's
     # tempfile has nowhere to go. The command either does not need it or says so in one line.
@@ -358,7 +358,7 @@ def test_unreadable_input_is_one_error_line(command, unreadable, files, tmp_path
 
 @pytest.mark.slow
 @needs_user_namespace
-@pytest.mark.parametrize("command", QUICK + ("train", "reproduce"))
+@pytest.mark.parametrize("command", QUICK + ("train", "reproduce", "tune", "retrain"))
 def test_read_only_output_folder_is_one_error_line(command, files, tmp_path):
     folder = tmp_path / "read-only"
     folder.mkdir()
