@@ -42,9 +42,11 @@ __all__ = ["reproduce"]
     "--repeats",
     type=click.IntRange(min=1),
     default=None,
-    help="Region-grouped partitions, each with its own folds, inner splits and network seeds; "
-    "above 1 also writes repeated.md, repeats.csv and repeated_comparison.csv (means over "
-    "repeats, corrected repeated k-fold intervals). [1, or the --protocol file's]",
+    help="Region-grouped partitions, each with its own folds, inner splits and network seeds. "
+    "Above 1, table.md/table.csv/comparison.csv/intervals.png give means over the repeats with "
+    "corrected repeated k-fold intervals (per-repeat values in repeats.csv; repeat 0 alone in "
+    "partition0.md). [10 for a real data set (a registered one or your own table); 1 for "
+    "SYNTHETIC data, so the demo stays fast, and for --split chrono; or the --protocol file's]",
 )
 @click.option(
     "--protocol",
@@ -53,6 +55,20 @@ __all__ = ["reproduce"]
     default=None,
     help="A frozen protocol file (protocols/comparison.toml): its settings and repeats, with its "
     "sha256 recorded in run.json. No protocol option, --config or --methods may change it.",
+)
+@click.option(
+    "--evolution",
+    is_flag=True,
+    help="Add rows on the features plus their change since the two previous snapshots (umich-<L>h: "
+    "the same flare's longer-lead snapshots; region series: the region's earlier records), each "
+    "paired with the method without them and with logistic regression on the same features.",
+)
+@click.option(
+    "--history",
+    metavar="CATALOGUE",
+    default=None,
+    help="Add rows on the features plus the region's flares in the previous 24 h and 48 h from "
+    "CATALOGUE (e.g. hek-2010-2019; malformed rows skipped and counted), paired as --evolution.",
 )
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
 @click.option(
@@ -85,16 +101,24 @@ def reproduce(
     quiet: bool,
     repeats: int | None,
     protocol_file: str | None,
+    evolution: bool,
+    history: str | None,
     **options: Any,
 ) -> None:
-    """Focal loss vs cross-entropy on the same folds and seeds, with region-bootstrap intervals.
+    """Focal loss vs cross-entropy on the same folds and seeds, with honest intervals.
 
-    Writes table.md, table.csv, comparison.csv, calibration.csv (the networks
-    before and after a Platt map fitted on each fold's inner validation),
-    predictions.parquet, run.json, importance.csv and PNG figures into OUT,
-    then prints the table and its plain reading. OUT is replaced as a whole once
-    everything is written. Every finished (fold, method) fit is kept in
-    OUT/.partial/ until then, so an interrupted run continues with --resume.
+    On a real data set the comparison runs on 10 region-grouped partitions by
+    default (--repeats): table.md, table.csv and comparison.csv give the means
+    over the repeats with corrected repeated k-fold intervals, which hold the
+    partition and seed variance, and repeats.csv the per-repeat values. On
+    SYNTHETIC data (the demo) and with --repeats 1 it is one partition with
+    region-bootstrap intervals. Also written into OUT: calibration.csv (the
+    networks before and after a Platt map fitted on each fold's inner
+    validation), predictions.parquet, run.json, importance.csv (one partition)
+    and PNG figures; then the table and its plain reading are printed. OUT is
+    replaced as a whole once everything is written. In a one-partition run every
+    finished (fold, method) fit is kept in OUT/.partial/ until then, so an
+    interrupted run continues with --resume.
     """
     from flarecast.evaluation.comparison import fold_store, run_comparison, run_meta
     from flarecast.evaluation.tables import calibration_table, format_markdown
@@ -104,11 +128,24 @@ def reproduce(
     record: dict[str, Any] = {}
     if protocol_file is None:
         protocol = build_protocol(config, ctx, methods=parse_methods(methods), **options)
-        repeats = 1 if repeats is None else repeats
     else:
-        frozen = _frozen_protocol(ctx, protocol_file, config, methods, repeats, options)
+        extra = {"evolution": evolution or None, "history": history}
+        frozen = _frozen_protocol(ctx, protocol_file, config, methods, repeats, options | extra)
         protocol, repeats, record = frozen.protocol, frozen.repeats, frozen.record()
     data, targets = load_targets(dataset, data_dir, protocol)
+    if repeats is None:
+        repeats = _default_repeats(data, protocol, resume)
+    registry, pairs = None, None
+    if evolution or history is not None:
+        from flarecast.evaluation.methods import augmented_run
+        from flarecast.features.augment import describe
+
+        aug = augmented_run(data, protocol, evolution=evolution, history=history, data_dir=data_dir)
+        data, targets, protocol = aug.data, aug.targets, aug.protocol
+        registry, pairs = aug.registry, aug.pairs
+        record["additions"] = describe(aug.additions)
+        for addition in aug.additions:
+            click.echo(addition.note, err=True)
     if repeats > 1:
         _reproduce_repeated(
             data,
@@ -123,6 +160,8 @@ def reproduce(
             quiet=quiet,
             started=started,
             t0=t0,
+            registry=registry,
+            pairs=pairs,
         )
         return
     folds = 1 if protocol.split == "chrono" else protocol.folds
@@ -157,12 +196,28 @@ def reproduce(
             executor=executor,
             progress=progress,
             meta=meta,
+            methods=registry,
         )
     click.echo(format_markdown(run.summary, run.meta, calibration_table(run.result)))
     click.echo(
         f"Wrote {Path(out)}/ (table.md, table.csv, comparison.csv, predictions.parquet, run.json"
         f"{'' if no_figures else ', figures'}) in {time.perf_counter() - t0:.1f} s."
     )
+
+
+def _default_repeats(data: Any, protocol: Any, resume: bool) -> int:
+    """Repeats when none are asked for: the frozen protocol's 10 on real data, else 1."""
+    from flarecast.errors import ConfigError
+    from flarecast.evaluation.repeated_comparison import DEFAULT_REPEATS
+
+    if data.synthetic or protocol.split != "kfold":
+        return 1
+    if resume:
+        raise ConfigError(
+            f"--resume continues one partition, and {data.name} is real data, which runs "
+            f"{DEFAULT_REPEATS} repeats by default; add --repeats 1 to resume a single-partition run."
+        )
+    return DEFAULT_REPEATS
 
 
 def _frozen_protocol(
@@ -209,12 +264,13 @@ def _reproduce_repeated(
     quiet: bool,
     started: dt.datetime,
     t0: float,
+    registry: Any = None,
+    pairs: Any = None,
 ) -> None:
     """``reproduce --repeats R`` (R > 1): every repeat's fits on one executor, then one output folder."""
     from flarecast.errors import ConfigError
     from flarecast.evaluation.comparison import run_meta
     from flarecast.evaluation.repeated_comparison import run_repeated_comparison
-    from flarecast.evaluation.tables import calibration_table, format_markdown
 
     if resume:
         raise ConfigError(
@@ -239,14 +295,12 @@ def _reproduce_repeated(
             executor=executor,
             progress=lambda r, k, name: progress(k, f"{name} (repeat {r + 1}/{repeats})"),
             meta=meta,
+            methods=registry,
+            **({} if pairs is None else {"pairs": pairs}),
         )
-    first = result.runs[0]
-    from flarecast.evaluation.bootstrap import summarise
-
-    click.echo(format_markdown(summarise(first), meta, calibration_table(first)))
     click.echo(text)
     click.echo(
-        f"Wrote {Path(out)}/ (repeated.md, repeats.csv, repeated_comparison.csv, "
-        f"predictions_repeats.parquet; table.md and the rest for repeat 0) in "
-        f"{time.perf_counter() - t0:.1f} s."
+        f"Wrote {Path(out)}/ (table.md, table.csv, comparison.csv over {repeats} repeats; "
+        "repeats.csv, repeated_comparison.csv, predictions_repeats.parquet; repeat 0 alone in "
+        f"partition0.md and the rest) in {time.perf_counter() - t0:.1f} s."
     )

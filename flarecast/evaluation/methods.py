@@ -10,13 +10,26 @@ networks bring torch).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
+from flarecast.errors import ConfigError
+from flarecast.evaluation.bootstrap import PAIRS
 from flarecast.evaluation.protocol import Protocol
 from flarecast.training.losses import LOSS_REGISTRY
 
-__all__ = ["MethodSpec", "METHODS"]
+__all__ = [
+    "MethodSpec",
+    "METHODS",
+    "ColumnView",
+    "augmented_methods",
+    "AugmentedRun",
+    "augmented_run",
+]
 
 Factory = Callable[[Protocol, int], Any]
 
@@ -95,3 +108,151 @@ METHODS: dict[str, MethodSpec] = {
         for name in sorted(LOSS_REGISTRY, key=lambda name: name == "focal")
     },
 }
+
+
+class ColumnView:
+    """An estimator that sees only ``columns`` of the table, with NaN filled from its fit rows.
+
+    Rule for missing values (an added column, e.g. a flare without an earlier snapshot): each
+    NaN becomes the median of its column over the rows ``fit`` is given (0 for a column
+    without any value there), fitted once, so validation and test rows are filled with the
+    fit rows' medians and never with their own. The
+    :class:`~flarecast.features.augment.Addition` indicator columns tell the model which
+    values were filled. Columns without NaN pass unchanged, so a method on the original
+    columns predicts exactly as it does unwrapped.
+
+    ``validation=`` and ``groups=`` are passed on when the wrapped ``fit`` takes them (the
+    networks), ``predict_proba_members`` and ``best_epoch_`` when it has them.
+    """
+
+    def __init__(self, estimator: Any, columns: Sequence[str]):
+        self.estimator = estimator
+        self.columns = list(columns)
+
+    def _view(self, X: pd.DataFrame) -> pd.DataFrame:
+        part = X[self.columns]
+        return part.fillna(self.fill_) if part.isna().to_numpy().any() else part
+
+    def fit(
+        self, X: pd.DataFrame, y: Any, groups: Any = None, validation: Any = None
+    ) -> ColumnView:
+        self.fill_ = X[self.columns].median(skipna=True).fillna(0.0)
+        kwargs: dict[str, Any] = {}
+        params = inspect.signature(self.estimator.fit).parameters
+        if validation is not None and "validation" in params:
+            kwargs["validation"] = (self._view(validation[0]), validation[1])
+        if groups is not None and "groups" in params:
+            kwargs["groups"] = groups
+        self.estimator.fit(self._view(X), y, **kwargs)
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        return self.estimator.predict_proba(self._view(X))
+
+    def __getattr__(self, name: str) -> Any:
+        # Only what the wrapped estimator has: fit_fold asks hasattr() before using them.
+        inner = self.__dict__.get("estimator")
+        if name == "predict_proba_members" and hasattr(inner, name):
+            return lambda X: inner.predict_proba_members(self._view(X))
+        if name == "best_epoch_" and inner is not None:
+            return getattr(inner, name)
+        raise AttributeError(name)
+
+
+def _viewed(spec: MethodSpec, name: str, label: str, columns: Sequence[str]) -> MethodSpec:
+    def factory(protocol: Protocol, seed: int) -> Any:
+        return ColumnView(spec.factory(protocol, seed), columns)
+
+    return dataclasses.replace(spec, name=name, label=label, factory=factory)
+
+
+def augmented_methods(
+    methods: Sequence[str], base: Sequence[str], additions: Sequence[tuple[str, Sequence[str]]]
+) -> tuple[dict[str, MethodSpec], tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """Rows with added feature columns, and the pairs that measure each addition.
+
+    Parameters
+    ----------
+    methods : sequence of str
+        The protocol's rows (names in :data:`METHODS`); each keeps its row on ``base``.
+    base : sequence of str
+        The data set's own feature columns.
+    additions : sequence of (name, columns)
+        E.g. ``[("evolution", [...]), ("history", [...])]``. Each method but climatology gets
+        a row ``"<method>+<name>"`` on ``base`` + those columns; with two or more additions,
+        a row with all of them too (``"<method>+evolution+history"``).
+
+    Returns
+    -------
+    registry : dict of str to MethodSpec
+        Every row, each seeing only its own columns (:class:`ColumnView`).
+    rows : tuple of str
+        The table's rows: the original methods, then each addition's rows.
+    pairs : tuple of (str, str)
+        (A, B) paired differences: the base table's :data:`~flarecast.evaluation.bootstrap.PAIRS`;
+        each row with an addition against the same method without it; and, on the same
+        features, every row against logistic regression and focal against cross-entropy.
+    """
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ConfigError(f"unknown method(s) {unknown}; legal methods are {sorted(METHODS)}")
+    sets = [(name, list(columns)) for name, columns in additions]
+    if len(sets) > 1:
+        sets.append(("+".join(n for n, _ in sets), [c for _, cols in sets for c in cols]))
+    registry = {m: _viewed(METHODS[m], m, METHODS[m].label, base) for m in methods}
+    rows = list(methods)
+    pairs = [(a, b) for a, b in PAIRS if a in methods and b in methods]
+    for suffix, columns in sets:
+        added = [m for m in methods if m != "climatology"]
+        for m in added:
+            name = f"{m}+{suffix}"
+            label = f"{METHODS[m].label} + {suffix.replace('+', ' + ')}"
+            registry[name] = _viewed(METHODS[m], name, label, [*base, *columns])
+            rows.append(name)
+            pairs.append((name, m))
+        logistic = f"logistic+{suffix}"
+        if logistic in registry:
+            pairs += [(f"{m}+{suffix}", logistic) for m in added if m != "logistic"]
+        if {"focal", "ce"} <= set(added):
+            pairs.append((f"focal+{suffix}", f"ce+{suffix}"))
+    return registry, tuple(rows), tuple(dict.fromkeys(pairs))
+
+
+@dataclasses.dataclass
+class AugmentedRun:
+    """What ``reproduce --evolution/--history`` runs: the augmented data, its targets and rows."""
+
+    data: Any
+    targets: Any
+    protocol: Protocol
+    registry: dict[str, MethodSpec]
+    pairs: tuple[tuple[str, str], ...]
+    additions: list[Any]
+
+
+def augmented_run(
+    data: Any,
+    protocol: Protocol,
+    *,
+    evolution: bool = False,
+    history: str | None = None,
+    data_dir: str | None = None,
+) -> AugmentedRun:
+    """The data set with the added columns, its targets, and the protocol with the added rows.
+
+    See :func:`flarecast.features.augment.augment_dataset` for the columns and
+    :func:`augmented_methods` for the rows and pairs. The targets are rebuilt from the
+    augmented table under ``protocol``'s class definition (same rows, same order).
+    """
+    from flarecast.features.augment import augment_dataset
+    from flarecast.targets import make_targets
+
+    augmented, additions = augment_dataset(
+        data, evolution=evolution, history=history, data_dir=data_dir
+    )
+    registry, rows, pairs = augmented_methods(
+        protocol.methods, data.features, [(a.name, a.columns) for a in additions]
+    )
+    targets = make_targets(augmented, protocol.negatives, protocol.positive_threshold)
+    protocol = dataclasses.replace(protocol, methods=rows)
+    return AugmentedRun(augmented, targets, protocol, registry, pairs, additions)
