@@ -51,6 +51,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "forecast",
         "Daily per-region and full-disk flare probabilities.",
     ),
+    "reference-rates": (
+        "flarecast.cli.forecast",
+        "reference_rates",
+        "Fit the McIntosh-Poisson rates the daily report shows.",
+    ),
 }
 
 

@@ -18,7 +18,7 @@ import click
 from flarecast.cli._common import data_warnings_to_stderr, friendly_errors
 from flarecast.forecast.loading import ENGINES
 
-__all__ = ["forecast"]
+__all__ = ["forecast", "reference_rates"]
 
 
 @click.command("forecast")
@@ -79,6 +79,35 @@ __all__ = ["forecast"]
     help="Model evaluation: numpy for plain MLPs (fast start, no torch import), else torch.",
 )
 @click.option(
+    "--srs",
+    "srs_path",
+    default=None,
+    type=click.Path(path_type=Path),
+    help="The day's NOAA SRS text file (needs the 'srs' extra): the report shows MCSTAT beside flarecast.",
+)
+@click.option(
+    "--srs-previous",
+    "srs_previous",
+    default=None,
+    type=click.Path(path_type=Path),
+    help="The previous day's SRS: adds MCEVOL (rate per previous-day/today class pair).",
+)
+@click.option(
+    "--reference-rates",
+    "rates_path",
+    default=None,
+    type=click.Path(path_type=Path),
+    help="McIntosh-Poisson rates file (flarecast reference-rates); required with --srs.",
+)
+@click.option(
+    "--skill",
+    "skill_paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="table.csv of flarecast backtest or flarecast verify: each method's verified skill is shown "
+    "beside its numbers (repeatable). Without it the report says 'no verified track record'.",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print the forecast JSON instead of the summary."
 )
 @friendly_errors
@@ -94,6 +123,10 @@ def forecast(
     lookback_hours: float | None,
     limb_deg: float | None,
     engine: str,
+    srs_path: Path | None,
+    srs_previous: Path | None,
+    rates_path: Path | None,
+    skill_paths: tuple[Path, ...],
     as_json: bool,
 ) -> None:
     """Daily per-region and full-disk flare probabilities (P(>=M), P(>=X) in the next 24 h).
@@ -114,6 +147,13 @@ def forecast(
 
     if bool(features_spec) == jsoc:
         raise ConfigError("give exactly one of --features FILE|NAME|demo and --jsoc")
+    if srs_path is None and (srs_previous or rates_path or skill_paths):
+        raise ConfigError("--srs-previous, --reference-rates and --skill need --srs FILE")
+    if srs_path is not None and rates_path is None:
+        raise ConfigError(
+            "--srs needs --reference-rates FILE; write one with "
+            "flarecast reference-rates --dataset hayes-srs --out FILE"
+        )
     try:
         config = replace(
             ForecastConfig(),
@@ -136,6 +176,8 @@ def forecast(
         fc = make_forecast(
             frame, model, info, t0, input_info=input_info, x_model=x_clf, config=config
         )
+        if srs_path is not None:
+            fc = _with_comparison(fc, srs_path, srs_previous, rates_path, skill_paths)
         day = write_report(fc, out_dir)
     overlap = training_overlap(fc.issue_time, info)  # not in the report: see training_overlap
     if as_json:
@@ -155,6 +197,68 @@ def forecast(
     )
     for w in (*fc.warnings, *([overlap] if overlap else [])):
         click.echo(f"Warning: {w}", err=True)
+    if fc.comparison is not None:
+        click.echo(
+            "Full disk Class M: "
+            + ", ".join(
+                f"{m} {percent(fc.comparison.full_disk[m][0])}%" for m in fc.comparison.methods
+            )
+        )
     click.echo(
         f"Wrote {day}/ (forecast.json, .csv, .txt, .md, .html) and {Path(out_dir) / 'index.html'}"
+    )
+
+
+def _with_comparison(
+    fc: object,
+    srs_path: Path,
+    srs_previous: Path | None,
+    rates_path: Path,
+    skill_paths: tuple[Path, ...],
+) -> object:
+    """``fc`` with MCSTAT (and MCEVOL) beside it, from the day's SRS and a rates file."""
+    import dataclasses
+
+    from flarecast.data.tables.srs_text import read_srs_text
+    from flarecast.forecast.comparison import compare, read_skill
+    from flarecast.forecast.rates import load_rates
+
+    rates = load_rates(rates_path)
+    previous = read_srs_text(srs_previous) if srs_previous is not None else None
+    skill = read_skill(list(skill_paths)) if skill_paths else None
+    comparison = compare(fc, read_srs_text(srs_path), rates, previous=previous, skill=skill)
+    return dataclasses.replace(fc, comparison=comparison)
+
+
+@click.command("reference-rates")
+@click.option("--dataset", default="hayes-srs", show_default=True,
+              help="Region-day data set with McIntosh classes and flare counts.")  # fmt: skip
+@click.option("--train-until", default="2008-12-31", show_default=True,
+              help="Last issue day (UTC) fitted: the backtest's default training period.")  # fmt: skip
+@click.option("--min-days", default=10, show_default=True, type=int,
+              help="MCEVOL: pairs seen on fewer training region-days back off to MCSTAT.")  # fmt: skip
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The rates file (JSON) that flarecast forecast --reference-rates reads.")  # fmt: skip
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Data folder (default $FLARECAST_DATA_DIR).")  # fmt: skip
+@friendly_errors
+def reference_rates(
+    dataset: str, train_until: str, min_days: int, out: Path, data_dir: str | None
+) -> None:
+    """Fit the McIntosh-Poisson (MCSTAT, MCEVOL) rates the daily report shows beside flarecast."""
+    from flarecast.data.tables.read import load_dataset
+    from flarecast.forecast.rates import fit_rates, save_rates
+
+    with data_warnings_to_stderr():
+        data = load_dataset(dataset, data_dir=data_dir)
+        rates = fit_rates(
+            data.frame, train_until=train_until, min_days=min_days, dataset=data.name,
+            sha256=data.sha256,
+        )  # fmt: skip
+        save_rates(out, rates)
+    m = rates["thresholds"]["M"]
+    click.echo(
+        f"Fitted on {rates['region_days']} region-days {rates['first_issue']}..{rates['last_issue']} of "
+        f"{data.name}: {len(m['class_rate'])} McIntosh classes, {len(m['pair_rate'])} MCEVOL pairs, "
+        f">=M climatology {m['climatology_rate']:.4f} flares/region-day. Wrote {out}."
     )

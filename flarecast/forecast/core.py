@@ -77,6 +77,9 @@ class Forecast:
         Things every reader must see (flaring-only model, lower-bound full disk, ...).
     notes : tuple of str
         Counted policies (records after issue time, regions off the disk, ...).
+    comparison : flarecast.forecast.comparison.Comparison or None
+        McIntosh-Poisson beside this forecast, when the day's SRS was given
+        (added by :func:`flarecast.forecast.comparison.compare`).
     """
 
     issue_time: pd.Timestamp
@@ -93,6 +96,7 @@ class Forecast:
     x_fraction: float | None
     warnings: tuple[str, ...]
     notes: tuple[str, ...]
+    comparison: Any = None
 
     @property
     def synthetic(self) -> bool:

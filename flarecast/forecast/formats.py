@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from flarecast import __version__
+from flarecast.forecast.comparison import comparison_to_dict, skill_text
 from flarecast.forecast.core import Forecast
 from flarecast.forecast.flags import FLAGS
 
@@ -73,7 +74,7 @@ def percent(p: float) -> str:
 def forecast_to_dict(fc: Forecast) -> dict[str, Any]:
     """The forecast as JSON-ready data, following ``forecast.schema.json``."""
     m = fc.model
-    regions = []
+    regions: list[dict[str, Any]] = []
     for r in fc.regions.itertuples(index=False):
         regions.append(
             {
@@ -92,7 +93,7 @@ def forecast_to_dict(fc: Forecast) -> dict[str, Any]:
                 "reasons": list(r.reasons),
             }
         )
-    return {
+    out = {
         "schema": SCHEMA_ID,
         "schema_version": SCHEMA_VERSION,
         "product": "flarecast daily flare probability forecast",
@@ -149,6 +150,9 @@ def forecast_to_dict(fc: Forecast) -> dict[str, Any]:
             "valid_hours": fc.config.valid_hours,
         },
     }
+    if fc.comparison is not None:
+        out["comparison"] = comparison_to_dict(fc.comparison, _num)
+    return out
 
 
 def render_csv(fc: Forecast) -> str:
@@ -237,7 +241,30 @@ def render_txt(fc: Forecast) -> str:
             lines.append(f"{r.region:>6s}  {loc:8s}  no forecast: {'; '.join(r.reasons)}")
     if len(fc.regions) == 0:
         lines.append("  None")
+    if fc.comparison is not None:
+        lines += ["", *_comparison_txt(fc.comparison)]
     return "\n".join(lines) + "\n"
+
+
+def _comparison_txt(cmp: Any) -> list[str]:
+    """Section C of forecast.txt: each method's P(>= M) per region and full disk, and its track record."""
+    lines = ["C.  Comparison: McIntosh-Poisson beside flarecast (Class M, whole percent)", ""]
+    lines.append(
+        f"{'Region':>6s}  {'Location':8s}  {'McIntosh':8s}  "
+        + "  ".join(f"{m:>9s}" for m in cmp.methods)
+    )
+    for r in cmp.regions.to_dict(orient="records"):
+        cls = r["mcintosh"] if isinstance(r["mcintosh"], str) else "--"
+        cells = "  ".join(f"{percent(r[f'{m}_m']):>9s}" for m in cmp.methods)
+        lines.append(f"{r['region']:>6s}  {r['location'] or '--':8s}  {cls:8s}  {cells}")
+    disk = "  ".join(f"{percent(cmp.full_disk[m][0]):>9s}" for m in cmp.methods)
+    lines.append(f"{'Full disk':>26s}  {disk}")
+    lines.append("")
+    lines += [
+        f"# {m}: {cmp.description(m)}. Skill: {skill_text(cmp.skill.get(m))}." for m in cmp.methods
+    ]
+    lines += [f"# {n}" for n in cmp.notes]
+    return lines
 
 
 def _md_escape(text: str) -> str:
@@ -280,6 +307,31 @@ def render_md(fc: Forecast) -> str:
             f"| {r.region} | {r.location or '--'} | {r.record_time:%Y-%m-%d %H:%M} | {r.age_hours:.1f} | "
             f"{_pct_cell(r.p_m)} | {_pct_cell(r.p_x)} | {_md_escape('; '.join(r.reasons))} |"
         )
+    if fc.comparison is not None:
+        out += ["", *_comparison_md(fc.comparison)]
     out += ["", f"Input: `{fc.input.source}` (sha256 `{fc.input.sha256 or 'n/a'}`)."]
     out += [f"- {_md_escape(n)}" for n in fc.notes]
     return "\n".join(out) + "\n"
+
+
+def _comparison_md(cmp: Any) -> list[str]:
+    """The comparison table of forecast.md: P(>= M) of each method per region and full disk."""
+    head = " | ".join(f"{m} P(>= M)" for m in cmp.methods)
+    out = [
+        "## McIntosh-Poisson beside flarecast",
+        "",
+        f"| Region | Location | McIntosh | {head} |",
+        "|---|---|---|" + "---|" * len(cmp.methods),
+    ]
+    for r in cmp.regions.to_dict(orient="records"):
+        cls = r["mcintosh"] if isinstance(r["mcintosh"], str) else "--"
+        cells = " | ".join(_pct_cell(r[f"{m}_m"]) for m in cmp.methods)
+        out.append(f"| {r['region']} | {r['location'] or '--'} | {cls} | {cells} |")
+    disk = " | ".join(_pct_cell(cmp.full_disk[m][0]) for m in cmp.methods)
+    out += [f"| Full disk | | | {disk} |", ""]
+    out += [
+        f"- **{m}** ({_md_escape(cmp.description(m))}): {_md_escape(skill_text(cmp.skill.get(m)))}"
+        for m in cmp.methods
+    ]
+    out += [f"- {_md_escape(n)}" for n in cmp.notes]
+    return out

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from flarecast import __version__
+from flarecast.forecast.comparison import skill_text
 from flarecast.forecast.core import Forecast
 from flarecast.forecast.figures import (
     bar_chart_svg,
@@ -62,6 +63,40 @@ def _table(fc: Forecast) -> str:
     )
 
 
+def _comparison(fc: Forecast) -> str:
+    """The McIntosh-Poisson section: each method's P(>=M) per region and full disk, and its track record."""
+    cmp = fc.comparison
+    if cmp is None:
+        return ""
+    head = "".join(f"<th>{esc(m)} P(&ge;M)</th>" for m in cmp.methods)
+    rows = []
+    for r in cmp.regions.to_dict(orient="records"):
+        cls = r["mcintosh"] if isinstance(r["mcintosh"], str) else "--"
+        cells = "".join(
+            f'<td class=num style="background:{prob_colour(r[f"{m}_m"])};color:'
+            f'{text_colour(r[f"{m}_m"])}">{pct_text(r[f"{m}_m"])}</td>'
+            for m in cmp.methods
+        )
+        rows.append(
+            f"<tr><td>{esc(r['region'])}</td><td>{esc(r['location'] or '--')}</td>"
+            f"<td>{esc(cls)}</td>{cells}</tr>"
+        )
+    disk = "".join(
+        f"<td class=num><b>{pct_text(cmp.full_disk[m][0])}</b></td>" for m in cmp.methods
+    )
+    rows.append(f"<tr><th colspan=3>Full disk</th>{disk}</tr>")
+    skills = "".join(
+        f"<li><b>{esc(m)}</b> ({esc(cmp.description(m))}): {esc(skill_text(cmp.skill.get(m)))}</li>"
+        for m in cmp.methods
+    )
+    notes = "".join(f"<li>{esc(n)}</li>" for n in cmp.notes)
+    return (
+        '<h2>McIntosh-Poisson beside flarecast</h2><table id="comparison"><thead><tr><th>Region</th>'
+        f"<th>Location</th><th>McIntosh</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f'<ul id="track-record">{skills}</ul><ul class="muted">{notes}</ul>'
+    )
+
+
 def _dl(items: Sequence[tuple[str, Any]]) -> str:
     return (
         "<table class=meta>"
@@ -108,7 +143,7 @@ Target: <b>{esc(m.target_definition)}</b>. Calibration: {esc(m.calibration)}.</p
 the regions flare independently. {esc(fc.x_description)}</p>
 <h2>Regions</h2>{_table(fc)}
 <p><svg xmlns="http://www.w3.org/2000/svg" width="{legend_width():.0f}" height="14" role="img"
-aria-label="Colour classes of P(>=M)">{legend_svg(0, 2)}</svg></p>
+aria-label="Colour classes of P(>=M)">{legend_svg(0, 2)}</svg></p>{_comparison(fc)}
 <h2>Figures</h2><div class="figs">
 <figure>{
         bar_chart_svg(fc.regions)

@@ -1,0 +1,202 @@
+"""The daily report's McIntosh-Poisson comparison: rates file, --srs, --srs-previous, --skill."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from _forecast_model import train_tiny_model
+from click.testing import CliRunner
+
+from flarecast.cli import main
+from flarecast.errors import ConfigError, ModelFileError
+
+pytest.importorskip("sunpy")
+
+
+def srs_file(name: str) -> str:
+    from sunpy.data.test import get_test_filepath
+
+    return str(get_test_filepath(f"SRS/{name}SRS.txt"))
+
+
+@pytest.fixture(scope="module")
+def hayes(data_dir):
+    from flarecast.data.tables.read import load_dataset
+
+    return load_dataset("hayes-srs", data_dir=data_dir)
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory, hayes):
+    """A rates file from hayes-srs, a tiny model, and SYNTHETIC SHARP records on 2015-01-01
+    whose first two regions carry the NOAA numbers of two regions of the real 20150101 SRS."""
+    from flarecast.data.synthetic import demo_sharp_series
+    from flarecast.forecast.rates import fit_rates, save_rates
+
+    root = tmp_path_factory.mktemp("comparison")
+    rates = save_rates(
+        root / "rates.json",
+        fit_rates(hayes.frame, dataset=hayes.name, sha256=hayes.sha256),
+    )
+    model = train_tiny_model(root / "model")
+    frame = demo_sharp_series(seed=1, n_regions=40, days=20, start="2014-12-20")
+    on_disk = sorted(frame.loc[frame["time"] == "2014-12-31 23:00", "noaa_ar"].dropna().unique())
+    # 12246 as SHARP writes it before the 5-digit rule, 12253 already 5-digit
+    frame["noaa_ar"] = frame["noaa_ar"].replace({on_disk[0]: 2246, on_disk[1]: 12253})
+    sharp = root / "sharp.csv"
+    frame.to_csv(sharp, index=False)
+    return {"root": root, "rates": rates, "model": model, "sharp": sharp}
+
+
+def run(setup, out, *extra):
+    args = ["forecast", "--model", str(setup["model"]), "--features", str(setup["sharp"]),
+            "--date", "2015-01-01", "--out", str(out), *extra]  # fmt: skip
+    return CliRunner().invoke(main, args)
+
+
+def test_rates_match_a_hand_count(hayes, setup):
+    rates = json.loads(setup["rates"].read_text())
+    frame = hayes.frame
+    train = frame[frame["time"] < pd.Timestamp("2009-01-01", tz="UTC")]
+    cls = (
+        train["mcintosh_zurich"].astype(str)
+        + train["mcintosh_penumbra"].astype(str)
+        + train["mcintosh_compactness"].astype(str)
+    )
+    eac = train[cls == "EAC"]
+    expected = (eac["flares_m"] + eac["flares_x"]).sum() / len(eac)
+    assert rates["thresholds"]["M"]["class_rate"]["EAC"] == pytest.approx(expected)
+    assert rates["thresholds"]["X"]["class_rate"]["EAC"] == pytest.approx(
+        eac["flares_x"].sum() / len(eac)
+    )
+    assert rates["region_days"] == len(train)
+    assert rates["last_issue"] < "2009-01-01"
+
+
+def test_report_shows_mcstat_beside_flarecast(setup, tmp_path):
+    import jsonschema
+
+    from flarecast.forecast.formats import SCHEMA_PATH
+
+    result = run(setup, tmp_path, "--srs", srs_file("20150101"), "--reference-rates",
+                 str(setup["rates"]))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Full disk Class M: flarecast" in result.output
+    day = tmp_path / "2015-01-01"
+    data = json.loads((day / "forecast.json").read_text())
+    jsonschema.validate(data, json.loads(SCHEMA_PATH.read_text()))
+    cmp = data["comparison"]
+    rates = json.loads(setup["rates"].read_text())["thresholds"]
+    srs_rows = {r["noaa_ar"]: r for r in cmp["regions"] if r["mcintosh"]}
+    # 20150101SRS.txt part I: 2246 HSX, 2248 HSX, 2251 DAI, 2252 CAO, 2253 EAC, 2254 CSO
+    assert {k: r["mcintosh"] for k, r in srs_rows.items()} == {
+        12246: "HSX", 12248: "HSX", 12251: "DAI", 12252: "CAO", 12253: "EAC", 12254: "CSO"
+    }  # fmt: skip
+    for r in srs_rows.values():
+        for t in ("m", "x"):
+            rate = rates[t.upper()]["class_rate"][r["mcintosh"]]
+            assert r["MCSTAT"][f"p_{t}"] == pytest.approx(1 - math.exp(-rate))
+    p = np.array([r["MCSTAT"]["p_m"] for r in srs_rows.values()])
+    methods = {m["name"]: m for m in cmp["methods"]}
+    assert list(methods) == ["flarecast", "MCSTAT"]  # no previous day: no MCEVOL
+    assert methods["MCSTAT"]["full_disk"]["p_m"] == pytest.approx(1 - np.prod(1 - p))
+    assert methods["flarecast"]["full_disk"]["p_m"] == data["full_disk"]["p_m"]
+    # the two shared regions carry flarecast's own probability beside MCSTAT's
+    ours = {r["region"]: r["p_m"] for r in data["regions"]}
+    assert srs_rows[12246]["flarecast"]["p_m"] == ours["2246"]
+    assert srs_rows[12253]["flarecast"]["p_m"] == ours["12253"]
+    assert srs_rows[12251]["flarecast"]["p_m"] is None
+    assert all(m["skill"] is None and m["skill_text"] == "no verified track record"
+               for m in methods.values())  # fmt: skip
+    txt = (day / "forecast.txt").read_text()
+    assert "C.  Comparison: McIntosh-Poisson beside flarecast" in txt
+    assert "no verified track record" in txt
+    html = (day / "forecast.html").read_text()
+    assert 'id="comparison"' in html and "EAC" in html
+    assert "| MCSTAT P(>= M) |" in (day / "forecast.md").read_text().replace(
+        "flarecast P(>= M) | ", ""
+    )
+
+
+def test_skill_is_stated_beside_each_method(setup, tmp_path):
+    table = tmp_path / "table.csv"
+    table.write_text(
+        "method,n,events,base_rate,bss,roc_auc,tss,bss_low,bss_high,level\n"
+        "MCSTAT,12039,404,0.0336,0.0642,0.839,0.553,0.03,0.09,region-day\n"
+        "MCSTAT,3000,300,0.1,0.1,0.8,0.5,,,full-disk day\n"
+    )
+    result = run(setup, tmp_path / "r", "--srs", srs_file("20150101"), "--reference-rates",
+                 str(setup["rates"]), "--skill", str(table))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "r" / "2015-01-01" / "forecast.json").read_text())
+    methods = {m["name"]: m for m in data["comparison"]["methods"]}
+    assert methods["MCSTAT"]["skill"]["region-day"]["bss"] == pytest.approx(0.0642)
+    assert methods["MCSTAT"]["skill_text"].startswith(
+        "region-day: BSS +0.06 [+0.03, +0.09], ROC AUC 0.84, TSS 0.55 (n=12039, 404 events; table.csv)"
+    )
+    assert methods["flarecast"]["skill_text"] == "no verified track record"
+
+
+def test_mcevol_from_the_previous_day(setup, hayes):
+    """MCEVOL reads yesterday's classes; yesterday here is the hayes-srs rows of 2000-09-21 (real)."""
+    from flarecast.data.tables.srs_text import read_srs_text
+    from flarecast.forecast.comparison import compare
+    from flarecast.forecast.core import make_forecast
+    from flarecast.forecast.loading import load_forecaster
+    from flarecast.forecast.rates import load_rates
+
+    today = read_srs_text(srs_file("20000922"))
+    frame = hayes.frame
+    previous = frame[frame["time"] == pd.Timestamp("2000-09-21 00:30", tz="UTC")].copy()
+    previous.attrs = {"issue_time": previous["time"].iloc[0], "source": "hayes-srs 2000-09-21"}
+    model, info, x_model = load_forecaster(setup["model"])
+    from flarecast.data.synthetic import demo_sharp_series
+
+    records = demo_sharp_series(seed=1, n_regions=40, days=20, start="2000-09-10")
+    fc = make_forecast(records, model, info, pd.Timestamp("2000-09-22", tz="UTC"), x_model=x_model)
+    rates = load_rates(setup["rates"])
+    cmp = compare(fc, today, rates, previous=previous)
+    assert cmp.methods == ("flarecast", "MCSTAT", "MCEVOL")
+    rows = cmp.regions.set_index("noaa_ar")
+    # 9166: EKI on 2000-09-21, EKO on 2000-09-22; 9170 is new on 2000-09-22 (no previous day)
+    assert rows.loc[19166, "prev_mcintosh"] == "EKI"
+    pair = rates["thresholds"]["M"]["pair_rate"]["EKI>EKO"]
+    assert rows.loc[19166, "MCEVOL_m"] == pytest.approx(1 - math.exp(-pair))
+    assert rows.loc[19166, "MCEVOL_m"] != rows.loc[19166, "MCSTAT_m"]
+    assert rows.loc[19166, "MCEVOL_source"] == "pair"
+    assert pd.isna(rows.loc[19170, "prev_mcintosh"])
+    assert rows.loc[19170, "MCEVOL_m"] == rows.loc[19170, "MCSTAT_m"]  # backs off to MCSTAT
+    assert rows.loc[19170, "MCEVOL_source"] == "class"
+    with pytest.raises(ConfigError, match="not on the day before"):
+        compare(fc, today, rates, previous=read_srs_text(srs_file("20000927")))
+
+
+def test_refusals(setup, tmp_path):
+    result = run(setup, tmp_path, "--srs", srs_file("20150101"))
+    assert result.exit_code != 0 and "--srs needs --reference-rates FILE" in result.output
+    result = run(setup, tmp_path, "--srs", srs_file("20150306"), "--reference-rates",
+                 str(setup["rates"]))  # fmt: skip
+    assert result.exit_code != 0
+    assert "was issued on 2015-03-06, but the forecast is for 2015-01-01" in result.output
+    result = run(setup, tmp_path, "--skill", str(setup["rates"]))
+    assert result.exit_code != 0 and "need --srs FILE" in result.output
+    assert not (tmp_path / "2015-01-01").exists()
+    bad = tmp_path / "rates.json"
+    bad.write_text('{"schema": "something else"}')
+    from flarecast.forecast.rates import load_rates
+
+    with pytest.raises(ModelFileError, match="not a McIntosh-Poisson rates file"):
+        load_rates(bad)
+
+
+def test_no_srs_no_comparison(setup, tmp_path):
+    result = run(setup, tmp_path)
+    assert result.exit_code == 0, result.output
+    day = tmp_path / "2015-01-01"
+    assert "comparison" not in json.loads((day / "forecast.json").read_text())
+    assert "McIntosh" not in (day / "forecast.txt").read_text()
+    assert 'id="comparison"' not in (day / "forecast.html").read_text()
