@@ -30,7 +30,7 @@ from flarecast.reference.baselines import Climatology, Persistence
 from flarecast.reference.history import PREV_EVENT
 from flarecast.reference.mcintosh import MCEVOL, MCSTAT
 
-__all__ = ["RegionDayMatrix", "Learned", "Network", "METHODS", "DEFAULT_METHODS", "make_method"]
+__all__ = ["RegionDayMatrix", "Learned", "Network", "METHODS", "make_method"]
 
 _NUMERIC = ("area_msh", "extent_deg", "spots")
 
@@ -186,8 +186,6 @@ METHODS: dict[str, Callable[[], Any]] = {
     "CE network": lambda: Network("ce"),
     "focal network": lambda: Network("focal"),
 }
-#: Methods run unless others are asked for (the networks take minutes per fit on a CPU).
-DEFAULT_METHODS: tuple[str, ...] = tuple(m for m in METHODS if "network" not in m)
 
 
 def make_method(name: str) -> Any:
