@@ -65,6 +65,8 @@ class BacktestConfig:
     positive : {"C", "M", "X"}, default "M"
         Event = at least one flare of this class or above on the region-day.
     horizon_days : int, default 1
+        Days a label window spans from its issue day. It sets the gap between the last
+        training label and the first test issue; the labels themselves are the table's.
     validation_years : int, default 2
         Last years of each training period used to choose thresholds.
     min_validation_events : int, default 50
