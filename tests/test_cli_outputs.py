@@ -119,9 +119,20 @@ WRITERS: dict[str, tuple[Callable[[Files, Path], list[str]], bool]] = {
         lambda f, out: ["backtest", "--dataset", "hayes-srs", "--n-boot", "0", "--out", out],
         True,
     ),
+    "benchmark": (
+        lambda f, out: [
+            *("benchmark", "--datasets", "flareml-2017-random40", "--repeats", "2"),
+            *("--no-figures", "--quiet", "--out", out),
+        ],
+        True,
+    ),
+    "reference-rates": (
+        lambda f, out: ["reference-rates", "--dataset", "hayes-srs", "--out", out],
+        False,
+    ),
 }
-# Commands that read a real data set (FLARECAST_DATA_DIR) and work for minutes before writing.
-REAL_DATA = ("backtest",)
+# Commands that read a real data set (FLARECAST_DATA_DIR) and may work for minutes before writing.
+REAL_DATA = ("backtest", "benchmark", "reference-rates")
 
 # Commands a test runs to completion are the quick ones; the others fail before their work.
 QUICK = ("predict", "label", "evaluate", "forecast")
@@ -402,6 +413,7 @@ INPUT_CASES = [
     ("retrain", "model"),
     ("reproduce", "model"),
     ("tune", "model"),
+    ("tune", "config.toml"),  # any file option is an input: here --config
 ]
 
 
@@ -422,6 +434,9 @@ def test_output_that_is_an_input_or_inside_a_model_folder_is_refused(
     out = root / output
     victim = files.model if output.startswith("model") else out.resolve()
     args = _args(command, files, out)
+    if output == "config.toml":
+        out.write_text("[protocol]\n")
+        args += ["--config", str(out)]
     before = _digest(victim)
     result = CliRunner().invoke(main, args)
     _refused(result, "model folder" if victim == files.model else "input")

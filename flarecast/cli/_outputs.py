@@ -18,10 +18,12 @@ __all__ = ["os_error_message", "check_output", "guard_outputs"]
 
 # The options the commands share, by role. The lazy group wraps every command with
 # :func:`guard_outputs`, so a command that writes ``--out`` is checked before its body
-# runs, and a new command is covered by naming its options like the others.
+# runs, and a new command is covered by naming its options like the others. Every other
+# click.Path option is an input too (``--config``, ``--protocol``, ``--skill``, ...).
 OUTPUT_OPTIONS = ("--out",)
-INPUT_OPTIONS = ("--dataset", "--sharp", "--catalogue", "--features", "--harp-map", "--config")
+INPUT_OPTIONS = ("--dataset", "--sharp", "--catalogue", "--features", "--history")
 MODEL_OPTIONS = ("--model", "--base-model", "--x-model")
+DATA_DIR_OPTIONS = ("--data-dir", "--cache-dir")
 # Commands whose output is a model folder, with their own rules for an existing one.
 MODEL_WRITERS = ("train",)
 
@@ -164,7 +166,14 @@ def guard_outputs(command: click.Command) -> click.Command:
             if p.name and set(p.opts) & set(options) and not isinstance(p.type, click.Choice)
         ]
 
-    outputs, inputs, models = names(OUTPUT_OPTIONS), names(INPUT_OPTIONS), names(MODEL_OPTIONS)
+    outputs, models = names(OUTPUT_OPTIONS), names(MODEL_OPTIONS)
+    inputs = names(INPUT_OPTIONS) + [
+        p.name
+        for p in command.params
+        if p.name
+        and isinstance(p.type, click.Path)
+        and not set(p.opts) & {*OUTPUT_OPTIONS, *MODEL_OPTIONS, *DATA_DIR_OPTIONS}
+    ]
     # An output option that cannot be a file (click.Path(dir_okay=False) is a file; a
     # plain text or a folder path is a folder) is filled as a folder.
     folders = {
@@ -182,7 +191,7 @@ def guard_outputs(command: click.Command) -> click.Command:
                 if kwargs.get(name) is not None:
                     check_output(
                         kwargs[name],
-                        inputs=[kwargs.get(p) for p in inputs],
+                        inputs=[v for p in inputs for v in _values(kwargs.get(p))],
                         models=[kwargs.get(p) for p in models],
                         data_dir=next((kwargs[p] for p in data_dirs if kwargs.get(p)), None),
                         folder=name in folders,
@@ -200,6 +209,12 @@ def _is_model_folder(path: Path) -> bool:
     from flarecast.training.sidecar import SIDECAR, WEIGHTS
 
     return (path / SIDECAR).is_file() and (path / WEIGHTS).is_file()
+
+
+def _values(value: Any) -> list[Any]:
+    """An option's paths as a list (``multiple=True`` gives tuples; a flag names no path)."""
+    values = list(value) if isinstance(value, tuple | list) else [value]
+    return [v for v in values if isinstance(v, str | os.PathLike)]
 
 
 def _model_folders_above(out: Path) -> list[Path]:
