@@ -56,6 +56,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "reference_rates",
         "Fit the McIntosh-Poisson rates the daily report shows.",
     ),
+    "verify": (
+        "flarecast.cli.verify",
+        "verify",
+        "Score the published daily reports against the flares that happened.",
+    ),
 }
 
 
