@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -26,22 +27,28 @@ def runs(tmp_path_factory):
     common += ["--methods", "climatology,logistic,ce,focal", "--no-figures", "--no-importance"]
     repeated = CliRunner().invoke(main, [*common, "--repeats", "3", "--out", str(folder / "rep")])
     assert repeated.exit_code == 0, repeated.output
-    single = CliRunner().invoke(main, [*common, "--out", str(folder / "one")])
+    single = CliRunner().invoke(main, [*common, "--repeats", "1", "--out", str(folder / "one")])
     assert single.exit_code == 0, single.output
     return folder, common, repeated
 
 
 def test_repeat_zero_outputs_equal_the_single_partition_run(runs) -> None:
+    """--repeats 1 is the single-partition run, and repeat 0 of a repeated run is kept as it."""
     folder, _, _ = runs
-    for name in ("table.csv", "comparison.csv"):
-        pd.testing.assert_frame_equal(
-            pd.read_csv(folder / "rep" / name), pd.read_csv(folder / "one" / name)
-        )
+    for name, single in (
+        ("partition0.md", "table.md"),
+        ("partition0.csv", "table.csv"),
+        ("partition0_comparison.csv", "comparison.csv"),
+        ("calibration.csv", "calibration.csv"),
+    ):
+        assert (folder / "rep" / name).read_bytes() == (folder / "one" / single).read_bytes()
     pd.testing.assert_frame_equal(
         pd.read_parquet(folder / "rep" / "predictions.parquet"),
         pd.read_parquet(folder / "one" / "predictions.parquet"),
     )
-    assert not (folder / "one" / "repeated.md").exists()
+    one = sorted(p.name for p in (folder / "one").iterdir())
+    assert "partition0.md" not in one and "repeats.csv" not in one
+    assert json.loads((folder / "one" / "run.json").read_text()).get("repeats") is None
 
 
 def test_per_repeat_values_and_the_repeated_table(runs) -> None:
@@ -58,14 +65,36 @@ def test_per_repeat_values_and_the_repeated_table(runs) -> None:
     wide = per_repeat.pivot(index="repeat", columns="method", values="hss")
     assert hss["mean"] == pytest.approx((wide["focal"] - wide["ce"]).mean(), abs=1e-6)
     assert hss["low"] < hss["mean"] < hss["high"] and hss["repeats"] == 3
-    text = (folder / "rep" / "repeated.md").read_text()
-    assert text.startswith("# ") and "3 region-grouped 3-fold partitions" in text
-    assert "mean over the repeats" in text and "Nadeau & Bengio 2003" in text
-    assert "| focal − ce | HSS |" in text
+    # table.csv is the repeated table: the mean over repeats, with corrected intervals
+    table = pd.read_csv(folder / "rep" / "table.csv").set_index("method")
+    focal = per_repeat[per_repeat.method == "focal"]
+    assert table.loc["focal", "hss"] == pytest.approx(focal["hss"].mean(), abs=1e-5)
+    assert table.loc["focal", "auc"] == pytest.approx(focal["auc_fold_mean"].mean(), abs=1e-5)
+    assert table.loc["focal", "auc_pooled"] == pytest.approx(focal["auc"].mean(), abs=1e-5)
+    assert table.loc["focal", "hss_lo"] < table.loc["focal", "hss"] < table.loc["focal", "hss_hi"]
+    assert table.loc["focal", "hss_per_seed"] == pytest.approx(
+        focal["hss_per_seed"].mean(), abs=1e-5
+    )
+    assert np.isnan(table.loc["logistic", "hss_per_seed"])
+    assert (table["repeats"] == 3).all() and table.loc["focal", "n_seeds"] == 2
+    # comparison.csv holds the repeated paired differences, the table's procedure per score
+    paired = pd.read_csv(folder / "rep" / "comparison.csv").set_index(["comparison", "score"])
+    assert paired.loc[("focal - ce", "hss"), "difference"] == pytest.approx(hss["mean"], abs=1e-5)
+    assert paired.loc[("focal - ce", "hss"), "aggregate"] == "repeat"
+    assert paired.loc[("focal - ce", "auc"), "aggregate"] == "fold"
+    text = (folder / "rep" / "table.md").read_text()
+    assert text.startswith("# Focal loss vs cross-entropy: comparison table over 3 partitions")
+    assert "each figure is the mean over the 3 repeats" in text
+    assert "mean of per-fold AUCs" in text and "seed-ensemble" in text
+    assert "Nadeau & Bengio 2003" in text and "| focal - ce | HSS |" in text
+    assert "Network configurations scored on these test folds so far: 1" in text
     assert text in result.output
     run = json.loads((folder / "rep" / "run.json").read_text())
     assert run["repeats"]["seeds"] == [repeat_seed(0, r) for r in range(3)]
     assert len(run["repeats"]["fold_sizes"]) == 9
+    assert run["configurations_scored"] == ["protocol version 1"]
+    assert {"table.md", "table.csv", "partition0.md", "repeats.csv"} <= set(run["files"])
+    assert sorted(run["files"]) == sorted(p.name for p in (folder / "rep").iterdir())
     predictions = pd.read_parquet(folder / "rep" / "predictions_repeats.parquet")
     assert (predictions["seed"] == -1).all() and not predictions["synthetic"].any()
     assert len(predictions) == 3 * 4 * len(
@@ -77,9 +106,9 @@ def test_a_rerun_without_repeats_removes_the_repeated_files(runs, tmp_path) -> N
     folder, common, _ = runs
     out = tmp_path / "out"
     assert CliRunner().invoke(main, [*common, "--repeats", "2", "--out", str(out)]).exit_code == 0
-    assert (out / "repeated.md").exists()
-    assert CliRunner().invoke(main, [*common, "--out", str(out)]).exit_code == 0
-    assert not (out / "repeated.md").exists() and not (out / "repeats.csv").exists()
+    assert (out / "partition0.md").exists()
+    assert CliRunner().invoke(main, [*common, "--repeats", "1", "--out", str(out)]).exit_code == 0
+    assert not (out / "partition0.md").exists() and not (out / "repeats.csv").exists()
 
 
 @pytest.mark.parametrize(
@@ -87,6 +116,7 @@ def test_a_rerun_without_repeats_removes_the_repeated_files(runs, tmp_path) -> N
     [
         (["--repeats", "0"], "0 is not in the range x>=1"),
         (["--repeats", "2", "--resume"], "cannot be used with --repeats"),
+        (["--resume"], "add --repeats 1 to resume"),
         (["--repeats", "2", "--split", "chrono", "--cutoff", "2011-03-01"], "one partition"),
     ],
 )
@@ -139,3 +169,28 @@ def test_a_frozen_protocol_runs_as_written_and_records_its_hash(runs, tmp_path) 
     )
     assert refused.exit_code != 0
     assert "frozen protocol; --folds, --seed would change it" in refused.output
+
+
+def test_real_data_defaults_to_the_frozen_repeats_and_synthetic_data_to_one(runs, tmp_path) -> None:
+    folder, _, _ = runs
+    cheap = ["--folds", "2", "--methods", "climatology,logistic", "--no-figures", "--n-boot", "20"]
+    real = CliRunner().invoke(
+        main,
+        [
+            "reproduce",
+            "--dataset",
+            str(folder / "small_demo.parquet"),
+            *cheap,
+            "--out",
+            str(tmp_path / "r"),
+        ],
+    )
+    assert real.exit_code == 0, real.output
+    assert json.loads((tmp_path / "r" / "run.json").read_text())["repeats"]["repeats"] == 10
+    assert "comparison table over 10 partitions" in (tmp_path / "r" / "table.md").read_text()
+    demo = CliRunner().invoke(
+        main, ["reproduce", "--dataset", "demo", *cheap, "--out", str(tmp_path / "d")]
+    )
+    assert demo.exit_code == 0, demo.output
+    assert json.loads((tmp_path / "d" / "run.json").read_text()).get("repeats") is None
+    assert not (tmp_path / "d" / "partition0.md").exists()

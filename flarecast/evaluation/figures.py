@@ -31,6 +31,8 @@ __all__ = [
     "save_png",
     "PALETTE",
     "method_colours",
+    "figure_canvas",
+    "finish_figure",
 ]
 
 
@@ -59,6 +61,16 @@ def _finish(fig: Any, title: str, synthetic: bool) -> Any:
         )
     fig.suptitle(title)
     return fig
+
+
+def figure_canvas(size: tuple[float, float]) -> Any:
+    """An empty figure of ``size`` inches on the Agg canvas, as every figure here is drawn."""
+    return _figure(size)
+
+
+def finish_figure(fig: Any, title: str, synthetic: bool = False) -> Any:
+    """Give ``fig`` its title (and the SYNTHETIC title prefix and watermark)."""
+    return _finish(fig, title, synthetic)
 
 
 #: One colour per method in every figure (matplotlib's default cycle, assigned by method rather
@@ -272,20 +284,32 @@ def interval_figure(result: ProtocolResult, summary: Summary, synthetic: bool = 
 
 
 def write_figures(
-    out_dir: str | Path, result: ProtocolResult, summary: Summary, *, synthetic: bool = False
+    out_dir: str | Path,
+    result: ProtocolResult,
+    summary: Summary,
+    *,
+    synthetic: bool = False,
+    scope: str = "",
 ) -> list[Path]:
-    """Write roc.png, reliability.png, skill_threshold.png and intervals.png into ``out_dir``."""
+    """Write roc.png, reliability.png, skill_threshold.png and intervals.png into ``out_dir``.
+
+    ``scope`` (e.g. "partition 0 of 10"), when given, leads every title: the figures of one
+    partition in the folder of a repeated run say so.
+    """
     makers = {
         "roc.png": roc_figure,
         "reliability.png": reliability_figure,
         "skill_threshold.png": skill_threshold_figure,
         "intervals.png": interval_figure,
     }
-    # The PNG text chunks carry the SYNTHETIC marker too, so a figure cut out of a report still says it.
-    return [
-        save_png(make(result, summary, synthetic=synthetic), Path(out_dir) / name, synthetic)
-        for name, make in makers.items()
-    ]
+    written = []
+    for name, make in makers.items():
+        fig = make(result, summary, synthetic=synthetic)
+        if scope:
+            fig.suptitle(f"{scope}: {fig.get_suptitle()}")
+        # The PNG text chunks carry the SYNTHETIC marker too, so a figure cut out of a report still says it.
+        written.append(save_png(fig, Path(out_dir) / name, synthetic))
+    return written
 
 
 def tune_heatmap(table: pd.DataFrame, synthetic: bool = False) -> Any:

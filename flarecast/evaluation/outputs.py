@@ -49,8 +49,13 @@ OUTPUT_FILES: frozenset[str] = frozenset(
         "tune.md",
         "tune.csv",
         "tune_heatmap.png",
-        # reproduce --repeats (flarecast.evaluation.repeated_comparison.REPEAT_FILES)
+        # reproduce --repeats (flarecast.evaluation.repeated_comparison.REPEAT_FILES and
+        # PARTITION0_FILES); repeated.md stays listed so that a rerun into a folder an older
+        # flarecast wrote replaces it
         "repeated.md",
+        "partition0.md",
+        "partition0.csv",
+        "partition0_comparison.csv",
         "repeats.csv",
         "repeated_comparison.csv",
         "predictions_repeats.parquet",

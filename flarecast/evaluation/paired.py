@@ -57,7 +57,9 @@ def _score(part: pd.DataFrame) -> dict[str, float]:
         }
 
 
-def scores_by(predictions: pd.DataFrame, aggregate: str = "fold") -> pd.DataFrame:
+def scores_by(
+    predictions: pd.DataFrame, aggregate: str = "fold", *, members: bool = False
+) -> pd.DataFrame:
     """Each method's scores per (repeat, fold), or per repeat pooled over its test folds.
 
     Parameters
@@ -66,11 +68,14 @@ def scores_by(predictions: pd.DataFrame, aggregate: str = "fold") -> pd.DataFram
         Columns method, fold, seed, y, p, pred, letter, climatology (and
         optionally repeat). Only the methods' forecasts (``seed == -1``) are scored.
     aggregate : {"fold", "repeat"}, default "fold"
+    members : bool, default False
+        Score each seed member's own forecast (``seed >= 0``) instead, with ``seed`` as
+        a further key; a method without members has no rows.
 
     Returns
     -------
     pandas.DataFrame
-        One row per (method, repeat[, fold]): those keys, ``n`` (test rows),
+        One row per (method, repeat[, fold][, seed]): those keys, ``n`` (test rows),
         ``positives`` and the :data:`SCORES` (NaN where undefined).
     """
     if aggregate not in AGGREGATES:
@@ -82,10 +87,12 @@ def scores_by(predictions: pd.DataFrame, aggregate: str = "fold") -> pd.DataFram
         raise DataError(
             f"The predictions lack column(s) {missing}; they need {list(_NEEDED)} (and 'repeat')."
         )
-    forecasts = predictions.loc[predictions["seed"] == -1]
+    chosen = predictions["seed"] >= 0 if members else predictions["seed"] == -1
+    forecasts = predictions.loc[chosen]
     if "repeat" not in forecasts.columns:
         forecasts = forecasts.assign(repeat=0)
     keys = ["method", "repeat", "fold"] if aggregate == "fold" else ["method", "repeat"]
+    keys += ["seed"] if members else []
     rows = []
     for key, part in forecasts.groupby(keys, sort=True, observed=True):
         rows.append(

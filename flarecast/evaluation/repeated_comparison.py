@@ -1,47 +1,55 @@
 """``reproduce --repeats R``: the comparison over R partitions, its tables and its files.
 
-How the repeated table aggregates (stated in its header too):
+With R > 1, table.md, table.csv, comparison.csv and intervals.png ARE the
+repeated comparison: every figure the mean over the repeats, every interval
+from the corrected repeated k-fold t-test (Nadeau & Bengio 2003), so they hold
+partition and seed variance. How each column aggregates is explained in
+:mod:`flarecast.evaluation.repeated_table` and stated in table.md's header.
 
-- each figure is the **mean over the R repeats** of that repeat's score, and
-  ``±`` is the standard deviation over repeats;
-- a repeat's ROC AUC is the mean of its per-fold AUCs (as in ``table.md``:
-  each fold's model has its own calibration); every other score pools the
-  repeat's test rows (each row is tested once per repeat). ``repeats.csv``
-  keeps both AUCs (``auc`` pooled, ``auc_fold_mean``);
-- paired differences A - B carry the corrected repeated k-fold t-test
-  (:mod:`flarecast.evaluation.repeated`, Nadeau & Bengio 2003): per fold
-  (R x K differences) for AUC, pooled per repeat (R differences) for the
-  pooled scores. ``repeated_comparison.csv`` keeps both procedures for every
-  score where they are defined.
-
-``table.md``, ``table.csv``, ``comparison.csv``, ``predictions.parquet`` and the
-figures are written as before from repeat 0 alone (repeat 0 is the
-single-partition run of the same seed), with their region-bootstrap
-intervals, which hold the partition and seeds fixed.
+Besides them (:data:`REPEAT_FILES`): repeats.csv (every score per method and
+repeat, seed-ensemble and per-seed), repeated_comparison.csv (both procedures
+for every paired score), predictions_repeats.parquet (every repeat's forecasts)
+and, for reference, repeat 0 alone as the single-partition run of the same
+seed would write it, with region-bootstrap intervals that hold the partition
+and seeds fixed: partition0.md, partition0.csv, partition0_comparison.csv,
+predictions.parquet, calibration.csv and the ROC, reliability and skill
+figures (their titles say "partition 0 of R"). A run with R = 1 is the
+single-partition run (:func:`flarecast.evaluation.comparison.run_comparison`),
+not this module.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from flarecast.errors import DataError
 from flarecast.evaluation.bootstrap import PAIRS, summarise
 from flarecast.evaluation.methods import MethodSpec
 from flarecast.evaluation.outputs import staged_output
-from flarecast.evaluation.paired import paired_intervals, scores_by
 from flarecast.evaluation.protocol import Protocol
+from flarecast.evaluation.repeated_report import format_repeated_markdown, repeated_interval_figure
 from flarecast.evaluation.repeated_run import RepeatedResult, run_repeated
-from flarecast.evaluation.tables import SYNTHETIC_BANNER, write_outputs
+from flarecast.evaluation.repeated_table import (
+    TABLE_SCORES,
+    configurations_scored,
+    method_intervals,
+    repeat_differences,
+    repeat_scores,
+    repeat_summary,
+    repeated_comparison_frame,
+    repeated_table,
+)
+from flarecast.evaluation.tables import write_outputs
 from flarecast.execution import Executor
 
 __all__ = [
+    "DEFAULT_REPEATS",
     "REPEAT_FILES",
+    "PARTITION0_FILES",
     "TABLE_SCORES",
     "repeat_scores",
     "repeat_summary",
@@ -50,156 +58,21 @@ __all__ = [
     "run_repeated_comparison",
 ]
 
-#: Files written besides the single-partition outputs.
+#: Repeats of ``reproduce`` on real data when none are asked for: the ``repeats`` of the
+#: frozen protocol (protocols/comparison.toml, version 1; a test keeps the two equal).
+DEFAULT_REPEATS = 10
+#: Files written besides table.md, table.csv, comparison.csv and the figures.
 REPEAT_FILES: tuple[str, ...] = (
-    "repeated.md",
     "repeats.csv",
     "repeated_comparison.csv",
     "predictions_repeats.parquet",
 )
-#: Columns of the repeated table: (column of repeats.csv, label, procedure of its differences).
-TABLE_SCORES: tuple[tuple[str, str, str], ...] = (
-    ("auc_fold_mean", "AUC", "fold"),
-    ("tss", "TSS", "repeat"),
-    ("hss", "HSS", "repeat"),
-    ("x_recall", "X recall", "repeat"),
-    ("bss", "BSS", "repeat"),
-)
-
-
-def repeat_scores(predictions: pd.DataFrame) -> pd.DataFrame:
-    """Per (method, repeat): scores pooled over the repeat's test rows, plus ``auc_fold_mean``."""
-    pooled = scores_by(predictions, "repeat")
-    folds = scores_by(predictions, "fold")
-    fold_mean = folds.groupby(["method", "repeat"], sort=False)["auc"].mean()
-    pooled["auc_fold_mean"] = fold_mean.loc[
-        list(zip(pooled["method"], pooled["repeat"], strict=True))
-    ].to_numpy()
-    return pooled
-
-
-def repeat_summary(per_repeat: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame:
-    """Per method, in ``methods`` order: mean and standard deviation (ddof 1) over repeats."""
-    scores = [c for c, _, _ in TABLE_SCORES] + ["auc", "recall"]
-    grouped = per_repeat.groupby("method", sort=False)[scores]
-    table = grouped.mean().add_suffix("_mean").join(grouped.std(ddof=1).add_suffix("_sd"))
-    table["repeats"] = per_repeat.groupby("method", sort=False).size()
-    present = [m for m in methods if m in table.index]
-    return table.loc[present].reset_index()
-
-
-def repeat_differences(
-    result: RepeatedResult, pairs: Sequence[tuple[str, str]] = PAIRS, level: float = 0.95
-) -> pd.DataFrame:
-    """Paired differences of every score by both procedures; ``headline`` marks the table's one.
-
-    A score undefined in some fold (X recall in a fold without X events) has
-    no per-fold row; its pooled row is the one to read.
-    """
-    # AUC as the table shows it: the per-fold test's mean of R x K fold differences is the
-    # mean over repeats of each repeat's fold-mean AUC difference.
-    parts = []
-    for score in ("auc", "hss", "tss", "bss", "recall", "x_recall"):
-        for aggregate in ("fold", "repeat"):
-            try:
-                rows = paired_intervals(
-                    result.predictions,
-                    pairs,
-                    result.folds,
-                    aggregate=aggregate,
-                    scores=[score],
-                    level=level,
-                )
-            except DataError:
-                if aggregate == "repeat":
-                    raise
-                continue  # undefined in some fold: only the pooled procedure applies
-            rows["aggregate"] = aggregate
-            parts.append(rows)
-    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    if len(table):
-        headline = {("auc", "fold")} | {(c, p) for c, _, p in TABLE_SCORES if c != "auc_fold_mean"}
-        table["headline"] = [
-            (s, a) in headline for s, a in zip(table["score"], table["aggregate"], strict=True)
-        ]
-    return table
-
-
-def _fmt(v: float) -> str:
-    return "n/a" if not np.isfinite(v) else f"{v:.3f}"
-
-
-def _signed(v: float) -> str:
-    return "n/a" if not np.isfinite(v) else f"{v:+.3f}"
-
-
-def format_repeated_markdown(
-    summary: pd.DataFrame, differences: pd.DataFrame, labels: dict[str, str], meta: dict[str, Any]
-) -> str:
-    """The repeated table, its paired differences and a plain reading, as Markdown."""
-    rep = meta.get("repeats", {})
-    prot = meta.get("protocol", {})
-    lines = []
-    if meta.get("synthetic"):
-        lines += [f"**{SYNTHETIC_BANNER}**", ""]
-    lines += [
-        f"# {meta.get('dataset', '?')}: {rep.get('repeats')} region-grouped "
-        f"{prot.get('folds')}-fold partitions",
-        "",
-        f"Target: {meta.get('definition', '?')}. Repeat r has its own folds, inner validation split "
-        "and network seeds (seed of repeat r: repeat_seed(seed, r); repeat 0 is the single-partition run).",
-        "Each figure is the mean over the repeats (± standard deviation over repeats) of the "
-        "method's forecast (networks: the seed-ensemble mean). AUC is each repeat's mean of per-fold "
-        "AUCs; TSS, HSS, X recall and BSS pool each repeat's test rows (every row tested once per repeat).",
-        "Differences are paired (same test rows) with the corrected repeated k-fold t-test "
-        "(Nadeau & Bengio 2003): per fold for AUC, pooled per repeat for the other scores; "
-        f"{int(round(100 * prot.get('level', 0.95)))}% intervals. Both procedures for every score "
-        "are in repeated_comparison.csv, per-repeat values in repeats.csv.",
-        "table.md, comparison.csv and the figures describe repeat 0 alone (one partition, "
-        "region-bootstrap intervals that hold the partition and seeds fixed).",
-        "",
-        "| method | " + " | ".join(label for _, label, _ in TABLE_SCORES) + " |",
-        "|---|" + "---|" * len(TABLE_SCORES),
-    ]
-    for _, row in summary.iterrows():
-        cells = [f"{_fmt(row[f'{c}_mean'])} ± {_fmt(row[f'{c}_sd'])}" for c, _, _ in TABLE_SCORES]
-        lines.append(f"| {labels.get(row['method'], row['method'])} | " + " | ".join(cells) + " |")
-    if len(differences):
-        score_rank = {"auc": 0} | {c: i for i, (c, _, _) in enumerate(TABLE_SCORES)}
-        head = differences[differences["headline"]]
-        pairs = list(dict.fromkeys(zip(head["method"], head["baseline"], strict=True)))
-        key = [
-            (pairs.index((a, b)), score_rank.get(sc, 99))
-            for a, b, sc in zip(head["method"], head["baseline"], head["score"], strict=True)
-        ]
-        head = head.iloc[sorted(range(len(head)), key=key.__getitem__)]
-        lines += ["", "| A − B | score | mean | interval | p |", "|---|---|---|---|---|"]
-        names = {"auc": "AUC", "tss": "TSS", "hss": "HSS", "x_recall": "X recall", "bss": "BSS"}
-        for _, d in head.iterrows():
-            lines.append(
-                f"| {d['method']} − {d['baseline']} | {names.get(d['score'], d['score'])} | "
-                f"{_signed(d['mean'])} | [{_signed(d['low'])}, {_signed(d['high'])}] | "
-                f"{d['p_value']:.3f} |"
-            )
-        lines += ["", _reading(head)]
-    return "\n".join(lines) + "\n"
-
-
-def _reading(head: pd.DataFrame) -> str:
-    sentences = []
-    for (a, b), part in head.groupby(["method", "baseline"], sort=False):
-        better = part[part["low"] > 0]["score"].tolist()
-        worse = part[part["high"] < 0]["score"].tolist()
-        if not better and not worse:
-            sentences.append(f"{a} vs {b}: no score differs significantly.")
-        else:
-            said = []
-            if better:
-                said.append(f"higher on {', '.join(better)}")
-            if worse:
-                said.append(f"lower on {', '.join(worse)}")
-            sentences.append(f"{a} vs {b}: significantly {' and '.join(said)}.")
-    return "Reading: " + " ".join(sentences)
+#: Repeat 0's single-partition files, renamed (the rest keep their names).
+PARTITION0_FILES: dict[str, str] = {
+    "table.md": "partition0.md",
+    "table.csv": "partition0.csv",
+    "comparison.csv": "partition0_comparison.csv",
+}
 
 
 def run_repeated_comparison(
@@ -216,7 +89,7 @@ def run_repeated_comparison(
     methods: Mapping[str, MethodSpec] | None = None,
     pairs: Sequence[tuple[str, str]] = PAIRS,
 ) -> tuple[RepeatedResult, str, dict[str, Any]]:
-    """Run R repeats on one executor, write the repeat-0 outputs and the repeated ones as one unit.
+    """Run R repeats on one executor; write the repeated table, its files and repeat 0's, as one unit.
 
     ``methods`` is the registry of the rows (default :data:`~flarecast.evaluation.methods.METHODS`)
     and ``pairs`` the paired differences of the repeated table.
@@ -224,7 +97,7 @@ def run_repeated_comparison(
     Returns
     -------
     (RepeatedResult, str, dict)
-        The runs, the repeated Markdown table (also in repeated.md) and run.json's content.
+        The runs, table.md's text (the repeated table) and run.json's content.
     """
     t0 = time.perf_counter()
     result = run_repeated(
@@ -238,9 +111,16 @@ def run_repeated_comparison(
     )
     first = result.runs[0]
     summary = summarise(first)
-    per_repeat = repeat_scores(result.predictions)
-    table = repeat_summary(per_repeat, protocol.methods)
+    per_repeat = repeat_scores(result.predictions, per_seed=True)
+    table = repeated_table(
+        per_repeat,
+        method_intervals(result, level=protocol.level),
+        summary.table,
+        first.labels,
+        protocol.methods,
+    )
     differences = repeat_differences(result, pairs, level=protocol.level)
+    comparison = repeated_comparison_frame(differences)
     meta = dict(meta or {})
     meta["wall_seconds"] = round(meta.get("wall_seconds", 0.0) + time.perf_counter() - t0, 2)
     meta["fold_sizes"] = [
@@ -251,23 +131,62 @@ def run_repeated_comparison(
         "repeats": repeats,
         "seeds": result.seeds,
         "interval": "corrected repeated k-fold t-test (Nadeau & Bengio 2003)",
+        "aggregation": {
+            "figures": "mean over repeats",
+            "auc": "mean of per-fold AUCs per repeat (auc_pooled: pooled over the folds)",
+            "other scores": "pooled over each repeat's test rows",
+            "networks": "seed-ensemble forecast (<score>_per_seed: mean of the members' figures)",
+            "method intervals": "per fold for AUC, per repeat for the other scores",
+            "paired intervals": "per fold for AUC, per repeat for the other scores",
+        },
         "files": list(REPEAT_FILES),
+        "partition0_files": list(PARTITION0_FILES.values()),
         "fold_sizes": result.folds.to_dict(orient="records"),
     }
+    meta["configurations_scored"] = configurations_scored(str(meta.get("dataset", "")))
     synthetic = bool(meta.get("synthetic"))
-    text = format_repeated_markdown(table, differences, first.labels, meta)
-    from flarecast.io import atomic_open, atomic_path
+    text = format_repeated_markdown(table, comparison, meta)
+    from flarecast.io import atomic_open, atomic_path, write_json
 
     with staged_output(out) as staged:
-        with atomic_open(staged / "repeated.md", "w") as fh:
+        written = write_outputs(
+            staged,
+            first,
+            summary,
+            meta,
+            figures=figures,
+            figure_scope=f"partition 0 of {repeats}",
+        )
+        names = [p.name for p in written if p.name != "run.json"]
+        for old_name, new_name in PARTITION0_FILES.items():
+            if (staged / old_name).exists():
+                os.replace(staged / old_name, staged / new_name)
+                names[names.index(old_name)] = new_name
+        with atomic_open(staged / "table.md", "w") as fh:
             fh.write(text)
-        for name, frame in (("repeats.csv", per_repeat), ("repeated_comparison.csv", differences)):
+        dataset = meta.get("dataset", "")
+        frames = (
+            ("table.csv", table),
+            ("comparison.csv", comparison),
+            ("repeats.csv", per_repeat),
+            ("repeated_comparison.csv", differences),
+        )
+        for name, frame in frames:
             with atomic_path(staged / name) as tmp:
-                frame.assign(dataset=meta.get("dataset", ""), synthetic=synthetic).to_csv(
+                frame.assign(dataset=dataset, synthetic=synthetic).to_csv(
                     tmp, index=False, float_format="%.6g"
                 )
         forecasts = result.predictions[result.predictions["seed"] == -1]
         with atomic_path(staged / "predictions_repeats.parquet") as tmp:
             forecasts.assign(synthetic=synthetic).to_parquet(tmp, index=False)
-        write_outputs(staged, first, summary, meta, figures=figures)
+        names += ["table.md", *(name for name, _ in frames), "predictions_repeats.parquet"]
+        if figures:
+            from flarecast.evaluation.figures import save_png
+
+            fig = repeated_interval_figure(table, comparison, meta, synthetic)
+            names.append(save_png(fig, staged / "intervals.png", synthetic).name)
+        run = json.loads((staged / "run.json").read_text())
+        run.update(meta)
+        run["files"] = sorted(set(names)) + ["run.json"]
+        write_json(staged / "run.json", run)
     return result, text, meta

@@ -196,6 +196,7 @@ def write_outputs(
     *,
     figures: bool = True,
     importance: pd.DataFrame | None = None,
+    figure_scope: str = "",
 ) -> list[Path]:
     """Write table.md, table.csv, comparison.csv (when a pair ran), calibration.csv (when forecasts were
     calibrated), predictions.parquet, run.json, figures.
@@ -214,6 +215,8 @@ def write_outputs(
     importance : pandas.DataFrame, optional
         Permutation importance (:mod:`flarecast.evaluation.importance`), written as
         importance.csv (and importance.png with ``figures``).
+    figure_scope : str, default ""
+        Leads the title of every comparison figure (e.g. "partition 0 of 10").
 
     Returns
     -------
@@ -259,7 +262,7 @@ def write_outputs(
     if figures:
         from flarecast.evaluation.figures import importance_figure, save_png, write_figures
 
-        written += write_figures(out, result, summary, synthetic=synthetic)
+        written += write_figures(out, result, summary, synthetic=synthetic, scope=figure_scope)
         if importance is not None and len(importance):
             written.append(
                 save_png(
