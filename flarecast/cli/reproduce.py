@@ -24,6 +24,12 @@ from flarecast.cli._runs import (
     progress_bar,
     scheduler_option,
 )
+from flarecast.cli._splits import (
+    load_with_split_column,
+    score_by_option,
+    split_data,
+    split_options,
+)
 
 __all__ = ["reproduce"]
 
@@ -70,6 +76,8 @@ __all__ = ["reproduce"]
     help="Add rows on the features plus the region's flares in the previous 24 h and 48 h from "
     "CATALOGUE (e.g. hek-2010-2019; malformed rows skipped and counted), paired as --evolution.",
 )
+@split_options
+@score_by_option
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
 @click.option(
     "--importance/--no-importance",
@@ -103,6 +111,11 @@ def reproduce(
     protocol_file: str | None,
     evolution: bool,
     history: str | None,
+    split_column: str | None,
+    train_table: str | None,
+    val_table: str | None,
+    test_table: str | None,
+    score_by: str,
     **options: Any,
 ) -> None:
     """Focal loss vs cross-entropy on the same folds and seeds, with honest intervals.
@@ -129,12 +142,20 @@ def reproduce(
     if protocol_file is None:
         protocol = build_protocol(config, ctx, methods=parse_methods(methods), **options)
     else:
-        extra = {"evolution": evolution or None, "history": history}
+        extra = {"evolution": evolution or None, "history": history, "split_column": split_column}
+        extra |= {"train": train_table, "test": test_table, "score_by": score_by}
         frozen = _frozen_protocol(ctx, protocol_file, config, methods, repeats, options | extra)
         protocol, repeats, record = frozen.protocol, frozen.repeats, frozen.record()
-    data, targets = load_targets(dataset, data_dir, protocol)
+    tables, split_column = split_data(train_table, val_table, test_table, split_column, data_dir)
+    if tables is None and split_column is not None:
+        tables = load_with_split_column(dataset, split_column, data_dir)
+    if tables is None:
+        data, targets = load_targets(dataset, data_dir, protocol)
+    else:
+        data, targets = tables, _table_targets(tables, protocol)
     if repeats is None:
-        repeats = _default_repeats(data, protocol, resume)
+        published = split_column is not None or score_by != "record"
+        repeats = 1 if published else _default_repeats(data, protocol, resume)
     registry, pairs = None, None
     if evolution or history is not None:
         from flarecast.evaluation.methods import augmented_run
@@ -146,6 +167,14 @@ def reproduce(
         record["additions"] = describe(aug.additions)
         for addition in aug.additions:
             click.echo(addition.note, err=True)
+    given_folds = None
+    if split_column is not None or score_by != "record":
+        given_folds, protocol = _published(
+            targets, protocol, split_column, score_by, repeats, resume
+        )
+        n_given = None if given_folds is None else len(given_folds)
+        record["split"] = {"column": split_column, "folds": n_given}
+        record["score_by"] = score_by
     if repeats > 1:
         _reproduce_repeated(
             data,
@@ -197,12 +226,49 @@ def reproduce(
             progress=progress,
             meta=meta,
             methods=registry,
+            folds=given_folds,
+            score_by=score_by,
         )
     click.echo(format_markdown(run.summary, run.meta, calibration_table(run.result)))
     click.echo(
         f"Wrote {Path(out)}/ (table.md, table.csv, comparison.csv, predictions.parquet, run.json"
         f"{'' if no_figures else ', figures'}) in {time.perf_counter() - t0:.1f} s."
     )
+
+
+def _table_targets(data: Any, protocol: Any) -> Any:
+    """Targets of the combined --train/--val/--test table, described on stderr like load_targets."""
+    from flarecast.targets import make_targets
+
+    targets = make_targets(data, protocol.negatives, protocol.positive_threshold)
+    click.echo(
+        f"{data.name}: {len(targets.y)} rows ({int(targets.y.sum())} positive), "
+        f"{len(set(targets.groups.tolist()))} regions; {targets.definition}",
+        err=True,
+    )
+    return targets
+
+
+def _published(
+    targets: Any, protocol: Any, column: str | None, score_by: str, repeats: int, resume: bool
+) -> tuple[Any, Any]:
+    """The folds of a published split (None: the protocol's own) and the protocol they give."""
+    import dataclasses
+
+    from flarecast.errors import ConfigError
+    from flarecast.evaluation.published import published_folds
+
+    if repeats > 1 or resume:
+        raise ConfigError(
+            "--split-column, --train/--test and --score-by region run one partition: use them "
+            "without --repeats (or with --repeats 1) and without --resume."
+        )
+    if column is None:
+        return None, protocol
+    folds = published_folds(targets, protocol, column)
+    if len(folds) > 1:
+        protocol = dataclasses.replace(protocol, folds=len(folds))
+    return folds, protocol
 
 
 def _default_repeats(data: Any, protocol: Any, resume: bool) -> int:

@@ -108,6 +108,8 @@ def run_comparison(
     progress: Callable[[int, str], None] | None = None,
     meta: dict[str, Any] | None = None,
     methods: Mapping[str, MethodSpec] | None = None,
+    folds: list[Any] | None = None,
+    score_by: str = "record",
 ) -> Comparison:
     """Fit every method on every fold, summarise, and write OUT as one unit.
 
@@ -132,6 +134,12 @@ def run_comparison(
         From :func:`run_meta` (the wall time is updated here); written to run.json.
     methods : mapping of str to MethodSpec, optional
         Registry of the rows; default :data:`~flarecast.evaluation.methods.METHODS`.
+    folds : list of Fold, optional
+        Outer folds given (a published split, :func:`flarecast.evaluation.published.published_folds`);
+        default the protocol's.
+    score_by : {"record", "region"}, default "record"
+        "region": scored per region of each test fold
+        (:func:`flarecast.evaluation.published.region_predictions`).
     """
     t0 = time.perf_counter()
     collector = None
@@ -160,6 +168,7 @@ def run_comparison(
         data.features,
         protocol,
         methods=methods,
+        folds=folds,
         progress=progress,
         on_fit=on_fit,
         executor=executor,
@@ -172,6 +181,11 @@ def run_comparison(
             for m in protocol.methods
             if (f.index, m) in parts
         ]
+    if score_by != "record":
+        from flarecast.evaluation.published import check_score_by, region_predictions
+
+        check_score_by(score_by)
+        result = dataclasses.replace(result, predictions=region_predictions(result.predictions))
     summary = summarise(result)
     meta = dict(meta or {})
     meta["wall_seconds"] = round(meta.get("wall_seconds", 0.0) + time.perf_counter() - t0, 2)
