@@ -10,7 +10,6 @@ from flarecast.data.tables.srs import SRS_CATEGORIES
 from flarecast.errors import ConfigError
 from flarecast.evaluation.backtest import (
     BacktestConfig,
-    full_disk,
     make_folds,
     murphy,
     run_backtest,
@@ -19,6 +18,7 @@ from flarecast.evaluation.backtest import (
 from flarecast.evaluation.backtest_methods import METHODS, make_method
 from flarecast.evaluation.backtest_report import paired_differences
 from flarecast.evaluation.blocks import block_bootstrap, block_interval, rotation_blocks
+from flarecast.evaluation.full_disk import catalogue_days, full_disk, relabel
 
 
 def region_days(seed: int = 0, years: int = 4, per_day: int = 3) -> pd.DataFrame:
@@ -238,3 +238,20 @@ def test_unseen_category_gives_an_all_zero_block_and_is_counted():
     assert matrix.unseen_ == dict.fromkeys(SRS_CATEGORIES, int(unseen.sum()))
     learned = make_method("logistic regression").fit(train, (train["flares_m"] > 0).astype(int))
     assert learned.backoff_counts(frame) == matrix.unseen_
+
+
+def test_catalogue_truth_counts_flares_without_a_region_and_drops_days_it_does_not_cover():
+    t = pd.to_datetime(["2010-01-01 00:30", "2010-01-02 00:30", "2010-01-03 00:30"], utc=True)
+    disk = full_disk(pd.DataFrame({"time": t}), np.array([0.1, 0.2, 0.3]), np.array([0, 0, 1]))
+    disk["x_event"] = 0
+    events = pd.DataFrame({
+        "start": pd.to_datetime(["2010-01-01 05:00", "2010-01-02 23:50"], utc=True),
+        "peak_flux": [2e-6, 1.2e-4],  # C2 on day 1; an X1.2 without a region on day 2
+        "noaa_ar": pd.array([11000, pd.NA], dtype="Int64"),
+    })  # fmt: skip
+    truth = catalogue_days(events, "M")
+    out = relabel(disk, truth)
+    # Day 3 lies after the catalogue's last event: no truth, dropped.
+    assert out["y"].tolist() == [0, 1] and out["x_event"].tolist() == [0, 1]
+    np.testing.assert_allclose(out["p"], [0.1, 0.2])
+    assert relabel(disk, None) is disk

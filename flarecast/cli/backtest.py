@@ -36,6 +36,11 @@ __all__ = ["backtest"]
               help="Block-bootstrap resamples over 27-day rotations (0: no intervals).")  # fmt: skip
 @click.option("--methods", default=None,
               help="Comma-separated rows of the table (default: all eight, networks included).")  # fmt: skip
+@click.option("--disk-catalogue", default=None,
+              help="Flare catalogue (registered name or file) for the full-disk truth, e.g. "
+              "'ncei-1996-2022'; default: the table's own region-days.")  # fmt: skip
+@click.option("--on-bad-rows", type=click.Choice(["error", "skip"]), default="error",
+              show_default=True, help="Malformed catalogue rows: refuse, or skip them counted.")  # fmt: skip
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Data folder (default $FLARECAST_DATA_DIR).")  # fmt: skip
@@ -49,6 +54,8 @@ def backtest(
     validation_years: int,
     n_boot: int,
     methods: str | None,
+    disk_catalogue: str | None,
+    on_bad_rows: str,
     seed: int,
     data_dir: str | None,
 ) -> None:
@@ -72,7 +79,12 @@ def backtest(
     start = time.perf_counter()
     with data_warnings_to_stderr():
         data = load_dataset(dataset, data_dir=data_dir)
-        result = run_backtest(data.frame, config)
+        events = None
+        if disk_catalogue:
+            from flarecast.data.catalogues.read import read_catalogue
+
+            events = read_catalogue(disk_catalogue, data_dir=data_dir, on_bad_rows=on_bad_rows)
+        result = run_backtest(data.frame, config, disk_events=events)
         fitted = time.perf_counter() - start
         try:
             code = version("flarecast")
@@ -85,6 +97,7 @@ def backtest(
             "flarecast_version": code,
             "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
             "seconds_fit_predict": round(fitted, 1),
+            "disk_catalogue": None if events is None else dict(events.attrs),
         }
         written = write_backtest(out, result, config, provenance)
     click.echo(markdown_table(written["tables"]["regions"], "region-day"))

@@ -18,7 +18,8 @@ The protocol, as an operational centre verifies its forecasts:
    threshold is scored too.
 3. **Scores** per region-day and per full-disk day (P_disk = 1 - prod(1 - p_i)
    over that day's regions, assuming independent regions, against whether any
-   listed region had an event): BSS against the training climatology with the
+   listed region had an event, or any flare of a catalogue when one is given):
+   BSS against the training climatology with the
    Murphy (1973) decomposition, ROC AUC, TSS, HSS and ApSS
    (:mod:`flarecast.evaluation.metrics`), M and X recall, and the test-optimal
    TSS (labelled as such: it is not a forecast).
@@ -43,11 +44,12 @@ from flarecast.data.schema import NOAA_AR, TIME
 from flarecast.errors import ConfigError, MetricWarning
 from flarecast.evaluation.backtest_methods import METHODS, make_method
 from flarecast.evaluation.blocks import block_bootstrap, block_interval, rotation_blocks
+from flarecast.evaluation.full_disk import catalogue_days, full_disk, relabel
 from flarecast.evaluation.metrics import roc_auc, scores_from_counts
 from flarecast.evaluation.thresholds import choose_threshold
 from flarecast.reference.history import with_previous_day
 
-__all__ = ["BacktestConfig", "Fold", "make_folds", "run_backtest", "score", "full_disk", "murphy"]
+__all__ = ["BacktestConfig", "Fold", "make_folds", "run_backtest", "score", "murphy"]
 
 _EVENT_COLUMNS = {"C": ("flares_c", "flares_m", "flares_x"), "M": ("flares_m", "flares_x"),
                   "X": ("flares_x",)}  # fmt: skip
@@ -181,15 +183,6 @@ def make_folds(
     return folds
 
 
-def full_disk(frame: pd.DataFrame, p: np.ndarray, y: np.ndarray) -> pd.DataFrame:
-    """Per day: P_disk = 1 - prod(1 - p_i) over the day's regions and whether any region had an event."""
-    day = frame[TIME].dt.floor("D").to_numpy()
-    g = pd.DataFrame({"day": day, "log_q": np.log1p(-np.clip(p, 0.0, 1.0 - 1e-15)), "y": y})
-    out = g.groupby("day", sort=True).agg(log_q=("log_q", "sum"), y=("y", "max"))
-    out["p"] = -np.expm1(out["log_q"].to_numpy())
-    return out.drop(columns="log_q").reset_index()
-
-
 def _events(frame: pd.DataFrame, positive: str) -> np.ndarray:
     missing = [c for c in _EVENT_COLUMNS[positive] if c not in frame.columns]
     if missing:
@@ -203,6 +196,7 @@ def run_backtest(
     frame: pd.DataFrame,
     config: BacktestConfig,
     fit_hook: Callable[[str, str, str, np.ndarray], None] | None = None,
+    disk_events: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Run every method over every fold.
 
@@ -214,6 +208,10 @@ def run_backtest(
     fit_hook : callable, optional
         Called as ``fit_hook(method, fold, purpose, positions)`` for every fit
         (``"fit"``, ``"fit-validation"``) and threshold choice (``"threshold"``).
+    disk_events : pandas.DataFrame, optional
+        A canonical flare catalogue (:func:`flarecast.data.catalogues.read.read_catalogue`)
+        giving the full-disk truth (:func:`catalogue_days`); default: whether a
+        region-day of the table had an event.
 
     Returns
     -------
@@ -230,9 +228,12 @@ def run_backtest(
     data = with_previous_day(frame, y)
     folds = make_folds(frame[TIME], config, y)
     hook = fit_hook or (lambda *a: None)
+    truth = None if disk_events is None else catalogue_days(disk_events, config.positive)
     regions, disks, backoff, encodings = [], [], {}, {}
     for fold in folds:
-        disk_train = full_disk(frame.iloc[fold.train], np.zeros(len(fold.train)), y[fold.train])
+        disk_train = relabel(
+            full_disk(frame.iloc[fold.train], np.zeros(len(fold.train)), y[fold.train]), truth
+        )
         clim_disk = float(disk_train["y"].mean())
         for name in config.methods:
             # Thresholds from a fit that saw only the years before the validation years.
@@ -242,7 +243,9 @@ def run_backtest(
                       n_events[fold.fit_for_validation])  # fmt: skip
             hook(name, fold.name, "threshold", fold.validation)
             p_val = early.predict_proba(data.iloc[fold.validation])[:, 1]
-            disk_val = full_disk(frame.iloc[fold.validation], p_val, y[fold.validation])
+            disk_val = relabel(
+                full_disk(frame.iloc[fold.validation], p_val, y[fold.validation]), truth
+            )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", MetricWarning)
                 thr = choose_threshold(y[fold.validation], p_val, "tss")
@@ -263,6 +266,7 @@ def run_backtest(
                 "p": p, "clim": float(y[fold.train].mean()), "threshold": thr}))  # fmt: skip
             disk = full_disk(test, p, y[fold.test])
             disk["x_event"] = full_disk(test, p, regions[-1]["x_event"].to_numpy())["y"]
+            disk = relabel(disk, truth)
             disk[["method", "fold", "clim", "threshold"]] = [name, fold.name, clim_disk, thr_disk]
             disks.append(disk)
     return {
@@ -270,6 +274,13 @@ def run_backtest(
         "disk": pd.concat(disks, ignore_index=True).rename(columns={"day": TIME}),
         "backoff": backoff,
         "encodings": encodings,
+        "disk_truth": {"source": "region-days of the table"}
+        if truth is None
+        else {
+            "source": "flare catalogue",
+            "first_day": str(truth["span"][0].date()),
+            "last_day": str(truth["span"][1].date()),
+        },  # fmt: skip
         "folds": [
             {
                 "name": f.name,

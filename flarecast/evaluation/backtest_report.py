@@ -240,6 +240,7 @@ def write_backtest(
     _disk_series(result, out / "full_disk_timeseries.png", shown or config.methods[:1])
     write_json(out / "run.json", {
         "config": dataclasses.asdict(config), **provenance, "folds": result["folds"],
+        "disk_truth": result["disk_truth"],
         "backoff": result["backoff"], "encodings": result["encodings"],
         "skill_per_year": per_year.to_dict(orient="records"),
         "paired_differences": {k: v.to_dict(orient="records") for k, v in tables["pairs"].items()},
