@@ -200,3 +200,56 @@ def test_no_srs_no_comparison(setup, tmp_path):
     assert "comparison" not in json.loads((day / "forecast.json").read_text())
     assert "McIntosh" not in (day / "forecast.txt").read_text()
     assert 'id="comparison"' not in (day / "forecast.html").read_text()
+
+
+def test_verify_scores_what_mcstat_published(setup, tmp_path, data_dir):
+    """Two reports with the real SRS of 2015-01-01 and 2015-03-06, verified against the real SWPC list:
+    12297 produced an M3.0 and an M1.5 on 2015-03-06 but is not in that day's SRS (part I lists
+    2293 and 2295), so MCSTAT's 8 region-days hold no event and its full disk 1 event day of 2."""
+    from flarecast.data.synthetic import demo_sharp_series
+
+    march = setup["root"] / "sharp_march.csv"
+    if not march.exists():
+        demo_sharp_series(seed=1, n_regions=40, days=20, start="2015-02-20").to_csv(
+            march, index=False
+        )
+    reports = tmp_path / "reports"
+    for day, sharp in (("20150101", setup["sharp"]), ("20150306", march)):
+        date = f"{day[:4]}-{day[4:6]}-{day[6:]}"
+        args = ["forecast", "--model", str(setup["model"]), "--features", str(sharp), "--date", date,
+                "--out", str(reports), "--srs", srs_file(day), "--reference-rates",
+                str(setup["rates"])]  # fmt: skip
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+    out = tmp_path / "verified"
+    result = CliRunner().invoke(
+        main,
+        ["verify", str(reports), "--catalogue", "swpc-2010-2021", "--out", str(out),
+         "--n-boot", "0", "--data-dir", str(data_dir)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "table.csv").set_index(["method", "level"])
+    assert table.loc[("MCSTAT", "region-day"), "n"] == 8
+    assert table.loc[("MCSTAT", "region-day"), "events"] == 0
+    assert table.loc[("MCSTAT", "full-disk day"), "events"] == 1
+    assert table.loc[("flarecast", "full-disk day"), "events"] == 1
+    p = [
+        next(m for m in json.loads((reports / d / "forecast.json").read_text())["comparison"]["methods"]
+             if m["name"] == "MCSTAT")["full_disk"]["p_m"]
+        for d in ("2015-01-01", "2015-03-06")
+    ]  # fmt: skip
+    y = np.array([0, 1])
+    assert table.loc[("MCSTAT", "full-disk day"), "brier"] == pytest.approx(
+        np.mean((np.array(p) - y) ** 2), rel=1e-5
+    )
+    # the verify table is a --skill table: its rows come back beside the methods
+    result = run(setup, tmp_path / "again", "--srs", srs_file("20150101"), "--reference-rates",
+                 str(setup["rates"]), "--skill", str(out / "table.csv"))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "again" / "2015-01-01" / "forecast.json").read_text())
+    texts = {m["name"]: m["skill_text"] for m in data["comparison"]["methods"]}
+    assert (
+        texts["flarecast"].startswith("region-day: BSS ")
+        and "full-disk day: BSS" in texts["flarecast"]
+    )
+    assert "(n=8, 0 events; table.csv)" in texts["MCSTAT"]

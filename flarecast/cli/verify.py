@@ -24,6 +24,8 @@ __all__ = ["verify"]
 @click.option(
     "--catalogue-format", default=None, help="Catalogue format when it cannot be detected."
 )
+@click.option("--on-bad-rows", type=click.Choice(["error", "skip"]), default="error",
+              show_default=True, help="Malformed catalogue rows: refuse, or skip them counted.")  # fmt: skip
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder: table.md, table.csv, predictions.parquet, run.json, figures.")  # fmt: skip
 @click.option("--n-boot", default=200, show_default=True, type=int,
@@ -36,6 +38,7 @@ def verify(
     reports_dir: Path,
     catalogue: str,
     catalogue_format: str | None,
+    on_bad_rows: str,
     out: Path,
     n_boot: int,
     seed: int,
@@ -56,7 +59,9 @@ def verify(
         raise ConfigError(f"--n-boot must be >= 0; got {n_boot}")
     with data_warnings_to_stderr():
         regions, disk, notes = read_published(reports_dir)
-        events = read_catalogue(catalogue, format=catalogue_format, data_dir=data_dir)
+        events = read_catalogue(
+            catalogue, format=catalogue_format, on_bad_rows=on_bad_rows, data_dir=data_dir
+        )
         regions, disk = observe(regions, disk, events)
         result = verification_result(regions, disk)
         config = verify_config(tuple(result["disk"]["method"].unique()), n_boot, seed)

@@ -151,6 +151,11 @@ def verification_result(regions: pd.DataFrame, disk: pd.DataFrame) -> dict[str, 
         out[key] = frame.reset_index(drop=True)
     methods = tuple(out["disk"]["method"].unique())
     out["backoff"], out["encodings"] = {}, {}
+    out["disk_truth"] = {
+        "source": "flare catalogue: any >= M1.0 flare peaking in the report's valid period",
+        "first_day": str(disk[TIME].min().date()),
+        "last_day": str(disk[TIME].max().date()),
+    }
     out["folds"] = [{"name": "published", "test_start": str(disk[TIME].min()),
                      "train": 0, "validation": 0, "test": int((regions["method"] == methods[0]).sum())}]  # fmt: skip
     return out
