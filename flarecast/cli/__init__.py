@@ -29,6 +29,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "reproduce",
         "Focal vs cross-entropy comparison table.",
     ),
+    "benchmark": (
+        "flarecast.cli.benchmark",
+        "benchmark",
+        "The frozen comparison on every data set.",
+    ),
     "tune": (
         "flarecast.cli.tune",
         "tune",
