@@ -32,6 +32,7 @@ __all__ = [
     "ROLE_COLUMN",
     "PredefinedFold",
     "read_split_column",
+    "warn_shared_regions",
     "predefined_folds",
     "combine_role_tables",
 ]
@@ -56,8 +57,13 @@ class PredefinedFold:
     val: np.ndarray | None
 
 
-def read_split_column(values: Any, column: str) -> tuple[str, np.ndarray]:
+def read_split_column(
+    values: Any, column: str, *, need: tuple[str, ...] = ("train", "test")
+) -> tuple[str, np.ndarray]:
     """The kind of a split column and its values: ("folds", int64) or ("roles", str).
+
+    Roles are read without case or surrounding spaces; ``need`` are the roles that must have
+    rows (``flarecast train`` needs train only).
 
     Raises
     ------
@@ -105,16 +111,17 @@ def read_split_column(values: Any, column: str) -> tuple[str, np.ndarray]:
             f"{format_examples(rows, series[rows].tolist())}; legal values are integers (folds) "
             f"or the roles {', '.join(ROLES)}."
         )
-    for role in ("train", "test"):
+    for role in need:
         if not (roles == role).any():
             raise DataError(
                 f"Split column {column!r} has no {role!r} rows (found {sorted(set(roles))}); a "
-                f"split by roles needs train and test rows ({', '.join(ROLES)})."
+                f"split by roles needs {' and '.join(need)} rows (roles: {', '.join(ROLES)})."
             )
     return "roles", roles.to_numpy(dtype=object)
 
 
-def _warn_shared_regions(labels: np.ndarray, groups: Any, column: str, what: str) -> int:
+def warn_shared_regions(labels: np.ndarray, groups: Any, column: str, what: str) -> int:
+    """Warn (DataWarning) about regions with rows under two labels; return how many."""
     frame = pd.DataFrame({"g": np.asarray(groups, dtype=object), "s": labels})
     per_region = frame.groupby("g", sort=True)["s"].nunique()
     shared = per_region[per_region > 1]
@@ -163,12 +170,12 @@ def predefined_folds(values: Any, groups: Any, column: str = "split") -> list[Pr
         )
     rows = np.arange(n, dtype=np.int64)
     if kind == "folds":
-        _warn_shared_regions(labels, groups, column, "fold")
+        warn_shared_regions(labels, groups, column, "fold")
         return [
             PredefinedFold(k, rows[labels != f], rows[labels == f], None)
             for k, f in enumerate(np.unique(labels))
         ]
-    _warn_shared_regions(labels, groups, column, "role")
+    warn_shared_regions(labels, groups, column, "role")
     val = rows[labels == "val"]
     return [
         PredefinedFold(0, rows[labels != "test"], rows[labels == "test"], val if len(val) else None)

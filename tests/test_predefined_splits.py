@@ -177,3 +177,43 @@ def test_reproduce_refuses_a_bad_split_column(fold_file, tmp_path):
     result = _reproduce(["--dataset", str(path), "--split-column", "fould"], tmp_path / "o")
     assert result.exit_code != 0
     assert "'fould' is not a column" in result.output and "fold" in result.output
+
+
+def test_train_fits_on_train_rows_and_evaluate_scores_the_test_rows(fold_file, tmp_path):
+    _, roles, frame, rank = fold_file
+    model = tmp_path / "model"
+    args = ["train", "--dataset", str(roles), "--split-column", "role", "--epochs", "2"]
+    result = CliRunner().invoke(main, [*args, "--seeds", "1", "--quiet", "--out", str(model)])
+    assert result.exit_code == 0, result.output
+    assert "test rows left out" in result.output
+    sidecar = json.loads((model / "model.json").read_text())
+    assert "role" not in sidecar["features"]
+    kept = frame.assign(role=(rank % 5).to_numpy())
+    # Fit rows are the kept 'train' rows and validation rows the 'val' rows (C and above).
+    kept_rows = kept[kept["peak_flux"] >= 1e-6]
+    split = sidecar["extra"]["split"]
+    assert split["method"].startswith("published split role")
+    assert split["fit_rows"] == int(kept_rows["role"].isin([0, 1, 2]).sum())
+    assert split["validation_rows"] == int((kept_rows["role"] == 3).sum())
+    out = tmp_path / "eval"
+    args = ["evaluate", "--model", str(model), "--dataset", str(roles), "--split-column", "role"]
+    args += ["--score-by", "region", "--n-boot", "50", "--no-figures", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    predictions = pd.read_parquet(out / "predictions.parquet")
+    test_regions = set(kept.loc[kept["role"] == 4, "noaa_ar"])
+    assert set(predictions["region"]) <= test_regions
+    assert not predictions.duplicated(["method", "seed", "region"]).any()
+    # Fold numbers do not say which rows to train a model on.
+    folds = fold_file[0]
+    args = [
+        "train",
+        "--dataset",
+        str(folds),
+        "--split-column",
+        "fold",
+        "--out",
+        str(tmp_path / "m"),
+    ]
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code != 0 and "must name roles" in refused.output

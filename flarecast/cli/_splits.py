@@ -13,7 +13,13 @@ from typing import Any
 
 import click
 
-__all__ = ["split_options", "score_by_option", "split_data", "load_with_split_column"]
+__all__ = [
+    "split_options",
+    "score_by_option",
+    "split_data",
+    "load_with_split_column",
+    "published_training",
+]
 
 
 def score_by_option(func: Any) -> Any:
@@ -149,3 +155,62 @@ def load_with_split_column(dataset: str, column: str, data_dir: str | None) -> A
             f"{len(values)}; the split cannot be lined up with the rows."
         )
     return dataclasses.replace(data, frame=data.frame.assign(**{column: values.to_numpy()}))
+
+
+def published_training(
+    dataset: str | None,
+    split_column: str | None,
+    tables: tuple[str | None, str | None, str | None],
+    *,
+    features: Any,
+    before: str | None,
+    gap: str,
+    negatives: tuple[str, ...],
+    positive_threshold: str,
+    seed: int,
+) -> Any:
+    """``flarecast train``'s rows from a published split: fit on 'train', validate on 'val'.
+
+    Without 'val' rows the validation part is carved out of the 'train' rows by region, as
+    without a split; 'test' rows are left out (and counted). Fold numbers are refused: a
+    model is trained on one training set.
+    """
+    import numpy as np
+
+    from flarecast.errors import ConfigError
+    from flarecast.published_splits import read_split_column, warn_shared_regions
+    from flarecast.splits import inner_validation
+    from flarecast.targets import make_targets
+    from flarecast.training.fit import (
+        VALIDATION_FRACTION,
+        TrainingData,
+        records_before,
+        select_features,
+    )
+
+    data, column = split_data(*tables, split_column, None, need=("train",))
+    if data is None:
+        if dataset is None:
+            raise click.UsageError("Give --dataset (with --split-column) or --train TABLE.")
+        data = load_with_split_column(dataset, str(column), None)
+    chosen = select_features(features, data.features, data.name)
+    note = ""
+    if before is not None:
+        data, n_later, cut = records_before(data, before, gap)
+        note = f"; left out {n_later} records at or after {cut:%Y-%m-%d %H:%M} UTC"
+    targets = make_targets(data, negatives=negatives, positive_threshold=positive_threshold)
+    kind, roles = read_split_column(targets.frame[column], str(column), need=("train",))
+    if kind != "roles":
+        raise ConfigError(
+            f"train fits one model: --split-column {column} must name roles (train, val, test), "
+            "not fold numbers."
+        )
+    warn_shared_regions(roles, targets.groups, str(column), "role")
+    rows = np.arange(len(roles))
+    fit, val = rows[roles == "train"], rows[roles == "val"]
+    if len(val) == 0:
+        y = targets.y.astype(np.int64)
+        fit, val = inner_validation(y, targets.groups, fit, fraction=VALIDATION_FRACTION, seed=seed)
+    n_test = int((roles == "test").sum())
+    note += f"; published split {column!r}: {n_test} test rows left out"
+    return TrainingData(data, targets, chosen, fit, val, tuple(negatives), positive_threshold, note)

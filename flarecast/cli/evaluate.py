@@ -9,11 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
 from flarecast.cli._common import friendly_errors, target_options
 from flarecast.cli._runs import clean_interrupt, command_line
+from flarecast.cli._splits import load_with_split_column, score_by_option, split_options
 
 __all__ = ["evaluate"]
 
@@ -49,6 +51,8 @@ __all__ = ["evaluate"]
     "--n-boot", type=int, default=1000, show_default=True, help="Region bootstrap resamples."
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
+@split_options
+@score_by_option
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.pass_context
@@ -66,6 +70,11 @@ def evaluate(
     seed: int,
     no_figures: bool,
     out: str,
+    split_column: str | None,
+    train_table: str | None,
+    val_table: str | None,
+    test_table: str | None,
+    score_by: str,
 ) -> None:
     """Score a saved model on any labelled table with the model's features.
 
@@ -75,7 +84,6 @@ def evaluate(
     """
     from click.core import ParameterSource
 
-    from flarecast.data.tables.read import load_dataset
     from flarecast.evaluation.comparison import run_meta
     from flarecast.evaluation.report import SYNTHETIC_BANNER, format_markdown
     from flarecast.evaluation.score import (
@@ -91,7 +99,7 @@ def evaluate(
     t0 = time.perf_counter()
     sidecar = read_sidecar(model_dir)
     model = load_model(model_dir, device="cpu")
-    data = load_dataset(dataset, data_dir=data_dir)
+    data = _test_rows(dataset, data_dir, split_column, train_table, val_table, test_table)
     from_model = definition_targets(sidecar.get("class_definition", ""))
     if from_model is not None:
         if ctx.get_parameter_source("negatives") == ParameterSource.DEFAULT:
@@ -107,6 +115,7 @@ def evaluate(
     if overlap.any:
         click.echo(f"Warning: {data.name}: {overlap.describe(trained_on)}.", err=True)
     meta = run_meta(data, targets, None, started, time.perf_counter() - t0, command_line())
+    meta.update(split={"column": split_column, "test_table": test_table}, score_by=score_by)
     result, summary, meta = evaluate_saved_model(
         model_dir,
         model,
@@ -119,6 +128,45 @@ def evaluate(
         seed=seed,
         figures=not no_figures,
         meta=meta,
+        score_by=score_by,
     )
     click.echo(format_markdown(summary, meta, calibration_table(result)))
     click.echo(f"Wrote {Path(out)}/ in {time.perf_counter() - t0:.1f} s.")
+
+
+def _test_rows(
+    dataset: str,
+    data_dir: str | None,
+    split_column: str | None,
+    train_table: str | None,
+    val_table: str | None,
+    test_table: str | None,
+) -> Any:
+    """The table to score: --dataset, the --test table, or the 'test' rows of --split-column."""
+    import dataclasses
+
+    from flarecast.data.tables.read import load_dataset
+    from flarecast.published_splits import read_split_column
+
+    if train_table or val_table:
+        raise click.UsageError(
+            "evaluate scores a saved model on one test set: give --test TABLE (or --dataset), "
+            "not --train/--val."
+        )
+    if test_table and split_column:
+        raise click.UsageError("Give --test TABLE or --split-column COL, not both.")
+    if split_column is None:
+        return load_dataset(test_table or dataset, data_dir=data_dir)
+    data = load_with_split_column(dataset, split_column, data_dir)
+    kind, labels = read_split_column(data.frame[split_column], split_column)
+    if kind != "roles":
+        raise click.UsageError(
+            f"evaluate scores one test set: --split-column {split_column} must name roles "
+            "(train, val, test), not fold numbers."
+        )
+    keep = labels == "test"
+    click.echo(
+        f"{data.name}: scoring the {int(keep.sum())} 'test' rows of {split_column!r}", err=True
+    )
+    frame = data.frame.loc[keep].drop(columns=split_column).reset_index(drop=True)
+    return dataclasses.replace(data, frame=frame)

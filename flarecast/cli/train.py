@@ -19,6 +19,7 @@ from flarecast.cli._common import (
     friendly_errors,
     target_options,
 )
+from flarecast.cli._splits import published_training, split_options
 from flarecast.evaluation.calibration import METHODS as CALIBRATION_METHODS
 from flarecast.models.config import MODELS, SKIPS
 from flarecast.training.config import TrainConfig
@@ -64,7 +65,9 @@ def _config_from_options(config_path: Path | None, options: dict[str, Any]) -> T
 
 @click.command("train")
 @click.option(
-    "--dataset", required=True, help="Registered data-set name (flarecast data list) or table path."
+    "--dataset",
+    default=None,
+    help="Registered data-set name (flarecast data list) or table path (or --train TABLE).",
 )
 @click.option(
     "--loss",
@@ -187,12 +190,15 @@ def _config_from_options(config_path: Path | None, options: dict[str, Any]) -> T
     "probabilities.",
 )
 @target_options
+@split_options
 @friendly_errors
-def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None, model_kind: str | None,
+def train(dataset: str | None, loss: str | None, alpha: str | None, gamma: float | None, model_kind: str | None,
           features: str | None, hidden: str | None, seeds: int | None, seed: int | None, epochs: int | None,
           device: str | None, skip: str | None, before: str | None, gap: str, threads: int | None,
           threshold: str, config_path: Path | None, out: Path, overwrite: bool, quiet: bool, resume: bool,
-          calibration: str, negatives: tuple[str, ...], positive_threshold: str) -> None:  # fmt: skip
+          calibration: str, negatives: tuple[str, ...], positive_threshold: str,
+          split_column: str | None, train_table: str | None, val_table: str | None,
+          test_table: str | None) -> None:  # fmt: skip
     """Train a flare network on DATASET and save it to --out (weights.safetensors + model.json).
 
     The validation rows (20% of the regions, with positives on both sides) are
@@ -225,10 +231,20 @@ def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None
     except ValueError as exc:
         raise ConfigError(f"--threshold must be a number or 'tss': {exc}") from exc
     check_out_folder(out, overwrite=overwrite)  # before the long part, and again at the end
+    tables = (train_table, val_table, test_table)
+    published = split_column is not None or any(tables)
+    if dataset is None and not published:
+        raise click.UsageError("Missing option '--dataset' (or give --train TABLE).")
     with data_warnings_to_stderr():
-        prepared = prepare_training(dataset, features=_split_list(features), before=before, gap=gap,
-                                    negatives=negatives, positive_threshold=positive_threshold,
-                                    seed=config.seed)  # fmt: skip
+        if published:
+            prepared = published_training(dataset, split_column, tables,
+                                          features=_split_list(features), before=before, gap=gap,
+                                          negatives=negatives,
+                                          positive_threshold=positive_threshold, seed=config.seed)  # fmt: skip
+        else:
+            prepared = prepare_training(dataset, features=_split_list(features), before=before,
+                                        gap=gap, negatives=negatives,
+                                        positive_threshold=positive_threshold, seed=config.seed)  # fmt: skip
     # Under torchrun every process runs this command: join the process group (flarecast.training.ddp);
     # each rank then trains on its shard of every batch, and only rank 0 prints and writes.
     ddp = init_from_env(config.device)
@@ -270,6 +286,8 @@ def train(dataset: str, loss: str | None, alpha: str | None, gamma: float | None
         config,
         options={k: (str(v) if isinstance(v, Path) else v) for k, v in params.items()},
     )
+    if published:
+        extra["split"]["method"] = f"published split {split_column or 'by tables'}: 'train' rows fit"
     # training feature range, M/X counts and data cut-off, for flarecast forecast's flags
     extra["forecast"] = forecast_support(
         frame[prepared.features], frame["peak_flux"], frame["time"]

@@ -223,6 +223,7 @@ def evaluate_saved_model(
     seed: int = 0,
     figures: bool = True,
     meta: dict[str, Any] | None = None,
+    score_by: str = "record",
 ) -> tuple[ProtocolResult, Any, dict[str, Any]]:
     """What ``flarecast evaluate`` does after loading: score, summarise, and write OUT as one unit.
 
@@ -243,6 +244,9 @@ def evaluate_saved_model(
     meta : dict, optional
         run.json content so far (:func:`flarecast.evaluation.comparison.run_meta`); the model's
         record and its overlap with the table (:func:`training_overlap`) are added.
+    score_by : {"record", "region"}, default "record"
+        "region": each region scored once, by the mean probability over its records
+        (:func:`flarecast.evaluation.published.region_predictions`).
 
     Returns
     -------
@@ -268,6 +272,11 @@ def evaluate_saved_model(
         seed=seed,
         calibrator=calibrator,
     )
+    if score_by != "record":
+        from flarecast.evaluation.published import check_score_by, region_predictions
+
+        check_score_by(score_by)
+        result = dataclasses.replace(result, predictions=region_predictions(result.predictions))
     summary = summarise(result)
     overlap = training_overlap(sidecar, data)
     trained = sidecar.get("data") or {}
