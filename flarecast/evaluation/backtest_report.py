@@ -171,16 +171,24 @@ def _per_year(per_year: pd.DataFrame, path: Path) -> None:
     _save(fig, path)
 
 
-def _disk_series(result: dict[str, Any], path: Path, methods: tuple[str, ...]) -> None:
+def _disk_series(
+    result: dict[str, Any], path: Path, methods: tuple[str, ...], positive: str
+) -> None:
     fig = _figure((12, 4.2))
     ax = fig.subplots()
     disk = result["disk"]
     for name in methods:
         g = disk[disk["method"] == name]
-        ax.plot(g[TIME], g["p"], lw=0.6, label=f"P(>=event) {name}")
+        ax.plot(g[TIME], g["p"], lw=0.6, label=f"P(>={positive}1.0) {name}")
     first = disk[disk["method"] == disk["method"].iloc[0]]
     hit = first[first["y"] == 1]
-    ax.scatter(hit[TIME], np.full(len(hit), 1.02), s=4, color="black", label="observed event day")
+    ax.scatter(
+        hit[TIME],
+        np.full(len(hit), 1.02),
+        s=4,
+        color="black",
+        label=f"observed >={positive}1.0 day",
+    )
     ax.set(
         title="Full-disk probability and observed event days", ylabel="probability", ylim=(0, 1.05)
     )
@@ -237,7 +245,9 @@ def write_backtest(
     _roc(result, out / "roc.png")
     _per_year(per_year, out / "skill_per_year.png")
     shown = tuple(m for m in ("MCSTAT", "logistic regression") if m in config.methods)
-    _disk_series(result, out / "full_disk_timeseries.png", shown or config.methods[:1])
+    _disk_series(
+        result, out / "full_disk_timeseries.png", shown or config.methods[:1], config.positive
+    )
     write_json(out / "run.json", {
         "config": dataclasses.asdict(config), **provenance, "folds": result["folds"],
         "disk_truth": result["disk_truth"],
