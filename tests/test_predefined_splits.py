@@ -162,6 +162,9 @@ def test_reproduce_roles_and_region_scoring(fold_file, tmp_path):
     assert result.exit_code == 0, result.output
     run = json.loads((tmp_path / "o" / "run.json").read_text())
     assert run["score_by"] == "region" and run["split"]["folds"] == 1
+    table = (tmp_path / "o" / "table.md").read_text()
+    assert "published split ('role': 1 test fold(s))" in table
+    assert "one test set (no folds)" in table and "scored once" in table
     predictions = pd.read_parquet(tmp_path / "o" / "predictions.parquet")
     forecasts = predictions[predictions["seed"] == -1]
     assert not forecasts.duplicated(["method", "region"]).any()  # one row per region

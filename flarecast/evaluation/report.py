@@ -60,6 +60,9 @@ def _header(table: pd.DataFrame, meta: dict[str, Any]) -> list[str]:
         if prot.get("split", "kfold") == "kfold"
         else f"chronological hold-out: test from {prot.get('cutoff')}, gap {prot.get('gap')}"
     )
+    published = (meta.get("split") or {}).get("folds")
+    if published:  # a published split (reproduce --split-column / --train --test)
+        split = f"published split ({meta['split']['column']!r}: {published} test fold(s))"
     model = meta.get("model")
     if model:
         how = (
@@ -81,12 +84,17 @@ def _header(table: pd.DataFrame, meta: dict[str, Any]) -> list[str]:
             f"(rule: {prot.get('threshold_metric', '?')}); networks: {prot.get('seeds', '?')} seeds per fold, "
             f"the table shows the seed-ensemble mean."
         )
-    if model or prot.get("split", "kfold") != "kfold":
+    if model or prot.get("split", "kfold") != "kfold" or published == 1:
         pooled = "Scores are computed over the one test set (no folds)."
     else:
         pooled = (
             "Scores pool the out-of-fold test predictions, except ROC AUC, which is the mean of the "
             "per-fold AUCs (each fold's model has its own calibration)."
+        )
+    if meta.get("score_by") == "region":
+        pooled += (
+            " Each region of a test set is scored once: the mean probability over its records, "
+            "positive if any of them is."
         )
     lines += [
         f"Data: {meta.get('dataset', '?')}; target: {meta.get('definition', '?')}.",
