@@ -225,7 +225,7 @@ def forest_figure(summary: pd.DataFrame, synthetic: bool = False) -> Any:
 
     pairs = [(a, b) for a, b in BENCHMARK_PAIRS if _present(summary, a, b)]
     n = len(summary)
-    fig = Figure(figsize=(3.2 * len(_SCORES), 1.2 + 0.45 * n * max(len(pairs), 1)), dpi=110)
+    fig = Figure(figsize=(3.2 * len(_SCORES), 1.5 + 0.3 * n * max(len(pairs), 1)), dpi=110)
     fig.set_layout_engine("constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, len(_SCORES), sharey=True, squeeze=False)[0]
