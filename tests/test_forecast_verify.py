@@ -85,3 +85,40 @@ def test_nothing_to_verify(tmp_path):
         read_published(tmp_path)
     with pytest.raises(DataError, match="not a reports folder"):
         read_published(tmp_path / "missing")
+
+
+def test_history_marks_the_observed_flares(published, tmp_path):
+    import re
+    import shutil
+
+    from flarecast.data.synthetic import demo_catalogue
+    from flarecast.forecast.report import read_observed
+
+    reports = tmp_path / "reports"
+    shutil.copytree(published / "reports", reports)
+    shutil.rmtree(reports / "2011-03-10")
+    flares = demo_catalogue(seed=0)
+    big = flares[flares["peak_flux"] >= 1e-5]
+    expected = set()
+    for day in DAYS:
+        data = json.loads((reports / day / "forecast.json").read_text())
+        t0, t1 = pd.Timestamp(data["issue_time"]), pd.Timestamp(data["valid_end"])
+        inside = set(
+            big.loc[(big["peak"] >= t0) & (big["peak"] < t1), "noaa_ar"].dropna().astype(int)
+        )
+        expected |= {(r["region"], day) for r in data["regions"] if r["noaa_ar"] in inside}
+    observed = read_observed(reports, "2011-03-10", flares)
+    assert {(reg, d) for reg, days in observed.items() for d in days} == expected
+    assert expected  # the demo sun has >= M flares of listed regions in these days
+
+    args = ["forecast", "--model", str(published / "model"), "--features", "demo:0", "--date",
+            "2011-03-10", "--out", str(reports)]  # fmt: skip
+    assert CliRunner().invoke(main, [*args, "--catalogue", "demo"]).exit_code == 0
+    page = (reports / "2011-03-10" / "forecast.html").read_text()
+    marks = set(re.findall(r'class="observed" data-region="([^"]+)" data-day="([^"]+)"', page))
+    shown = set(re.findall(r'<text x="[^"]+" y="[^"]+" font-size="11" fill="[^"]+">(\S+) \(', page))
+    assert marks == {(reg, d) for reg, d in expected if reg in shown} and marks
+    assert "the catalogue lists a &ge;M1.0 flare" in page
+    assert CliRunner().invoke(main, args).exit_code == 0  # the same day again, without a catalogue
+    page = (reports / "2011-03-10" / "forecast.html").read_text()
+    assert 'class="observed"' not in page and "the catalogue lists" not in page

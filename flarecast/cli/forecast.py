@@ -108,6 +108,14 @@ __all__ = ["forecast", "reference_rates"]
     "beside its numbers (repeatable). Without it the report says 'no verified track record'.",
 )
 @click.option(
+    "--catalogue",
+    default=None,
+    help="Flare catalogue (registered name, demo, or file): the History panel marks the earlier days "
+    "on which a region had a >=M flare in that report's valid period.",
+)
+@click.option("--on-bad-rows", type=click.Choice(["error", "skip"]), default="error",
+              show_default=True, help="Malformed --catalogue rows: refuse, or skip them counted.")  # fmt: skip
+@click.option(
     "--json", "as_json", is_flag=True, help="Print the forecast JSON instead of the summary."
 )
 @friendly_errors
@@ -127,6 +135,8 @@ def forecast(
     srs_previous: Path | None,
     rates_path: Path | None,
     skill_paths: tuple[Path, ...],
+    catalogue: str | None,
+    on_bad_rows: str,
     as_json: bool,
 ) -> None:
     """Daily per-region and full-disk flare probabilities (P(>=M), P(>=X) in the next 24 h).
@@ -178,7 +188,12 @@ def forecast(
         )
         if srs_path is not None:
             fc = _with_comparison(fc, srs_path, srs_previous, rates_path, skill_paths)
-        day = write_report(fc, out_dir)
+        events = None
+        if catalogue is not None:
+            from flarecast.data.catalogues.read import read_catalogue
+
+            events = read_catalogue(catalogue, on_bad_rows=on_bad_rows)
+        day = write_report(fc, out_dir, events=events)
     overlap = training_overlap(fc.issue_time, info)  # not in the report: see training_overlap
     if as_json:
         click.echo(json.dumps(forecast_to_dict(fc), indent=2))

@@ -342,10 +342,13 @@ def history_svg(
     today: str,
     current: pd.DataFrame,
     max_regions: int = 8,
+    observed: dict[str, set[str]] | None = None,
 ) -> str | None:
     """Lines of P(>= M) by report day for the current regions that appear in earlier reports.
 
-    Returns None when no current region has an earlier report.
+    ``observed`` (region -> earlier days with a >= M flare in that report's valid
+    period) adds a triangle above each such day's point. Returns None when no
+    current region has an earlier report.
     """
     todays = {
         str(r.region): float(r.p_m) for r in current.itertuples(index=False) if math.isfinite(r.p_m)
@@ -382,6 +385,12 @@ def history_svg(
             )
         )
         parts += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{colour}"/>' for x, y in pts]
+        for (d, _), (x, y) in zip(series[reg], pts, strict=True):
+            if d in (observed or {}).get(reg, ()):
+                parts.append(
+                    f'<path class="observed" data-region="{esc(reg)}" data-day="{esc(d)}" '
+                    f'd="M{x:.1f},{y - 12:.1f} l4,7 h-8 z" fill="{colour}" stroke="#000" stroke-width="0.6"/>'
+                )
         parts.append(
             f'<text x="{left + width + 10}" y="{top + 12 + 14 * k}" font-size="11" fill="{colour}">'
             f"{esc(reg)} ({pct_text(todays[reg], 0)})</text>"

@@ -105,8 +105,16 @@ def _dl(items: Sequence[tuple[str, Any]]) -> str:
     )
 
 
-def render_html(fc: Forecast, history: dict[str, list[tuple[str, float]]]) -> str:
-    """The full self-contained HTML page of one forecast."""
+def render_html(
+    fc: Forecast,
+    history: dict[str, list[tuple[str, float]]],
+    observed: dict[str, set[str]] | None = None,
+) -> str:
+    """The full self-contained HTML page of one forecast.
+
+    ``observed`` (region -> earlier report days with a >= M flare of the region in
+    that report's valid period) marks those days in the history plot.
+    """
     m = fc.model
     banner = (
         '<div class="synthetic" id="synthetic-banner">SYNTHETIC DATA &mdash; NOT A REAL FORECAST</div>'
@@ -115,10 +123,16 @@ def render_html(fc: Forecast, history: dict[str, list[tuple[str, float]]]) -> st
     )
     warnings = "".join(f'<div class="warn">&#9888; {esc(w)}</div>' for w in fc.warnings)
     today = fc.issue_time.strftime("%Y-%m-%d")
-    hist = history_svg(history, today, fc.regions)
+    hist = history_svg(history, today, fc.regions, observed=observed)
+    marks = (
+        " &#9650;: the catalogue lists a &ge;M1.0 flare of the region peaking in that report's valid "
+        "period."
+        if observed is not None
+        else ""
+    )
     hist_html = (
         f"<figure>{hist}<figcaption>P(&ge;M) of today's regions in earlier reports in this folder "
-        "(up to 8 highest today).</figcaption></figure>"
+        f"(up to 8 highest today).{marks}</figcaption></figure>"
         if hist
         else '<p class="muted" id="no-history">No earlier report in this folder mentions today\'s regions: '
         "the history starts with this report.</p>"

@@ -46,6 +46,7 @@ __all__ = [
     "day_of",
     "read_history",
     "read_index_entries",
+    "read_observed",
     "write_report",
 ]
 
@@ -106,6 +107,43 @@ def read_history(
                     (entry.name, float(reg["p_m"]))
                 )
     return history
+
+
+def read_observed(
+    root: str | Path, before: str, events: pd.DataFrame, days: int = 30
+) -> dict[str, set[str]]:
+    """Region id -> the earlier report days on which ``events`` list a >= M1.0 flare of that region
+    peaking in that report's valid period (NOAA numbers compared in the 5-digit convention).
+
+    Parameters
+    ----------
+    root, before, days
+        As for :func:`read_history`.
+    events : pandas.DataFrame
+        A canonical event table (:func:`flarecast.data.catalogues.read.read_catalogue`).
+    """
+    from flarecast.data.tables.srs import five_digit_regions
+
+    big = events.loc[
+        (events["peak_flux"].to_numpy(dtype=float) >= 1e-5) & events["noaa_ar"].notna().to_numpy()
+    ]
+    peak = big["peak"].where(big["peak"].notna(), big["start"])
+    numbers = five_digit_regions(big["noaa_ar"].to_numpy(dtype="int64"))[0]
+    root = Path(root)
+    first = (pd.Timestamp(before) - pd.Timedelta(days=days)).strftime("%Y-%m-%d")
+    observed: dict[str, set[str]] = {}
+    for entry in sorted(p for p in root.iterdir() if p.is_dir() and _DAY.match(p.name)):
+        data = _read_json(entry / "forecast.json") if first <= entry.name < before else None
+        try:
+            t0, t1 = pd.Timestamp(data["issue_time"]), pd.Timestamp(data["valid_end"])
+        except (TypeError, KeyError, ValueError):
+            continue
+        inside = set(numbers[((peak >= t0) & (peak < t1)).to_numpy()].tolist())
+        for reg in data.get("regions", []):
+            if isinstance(reg, dict) and isinstance(reg.get("noaa_ar"), int):
+                if int(five_digit_regions([reg["noaa_ar"]])[0][0]) in inside:
+                    observed.setdefault(str(reg.get("region")), set()).add(entry.name)
+    return observed
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -173,7 +211,13 @@ def _test_pause() -> None:
         time.sleep(float(delay))
 
 
-def write_report(fc: Forecast, root: str | Path, *, history_days: int = 30) -> Path:
+def write_report(
+    fc: Forecast,
+    root: str | Path,
+    *,
+    history_days: int = 30,
+    events: pd.DataFrame | None = None,
+) -> Path:
     """Write every output of ``fc`` under ``root/YYYY-MM-DD/`` and refresh ``root/index.html``.
 
     The day is written into a temporary folder in ``root`` and then swapped
@@ -196,6 +240,9 @@ def write_report(fc: Forecast, root: str | Path, *, history_days: int = 30) -> P
         The reports folder (created if needed).
     history_days : int, default 30
         Earlier days read for the per-region history plot.
+    events : pandas.DataFrame, optional
+        A flare catalogue: the history plot marks the earlier days on which a
+        region had a >= M1.0 flare in that report's valid period (:func:`read_observed`).
 
     Returns
     -------
@@ -225,6 +272,7 @@ def write_report(fc: Forecast, root: str | Path, *, history_days: int = 30) -> P
     with folder_lock(root, timeout=LOCK_TIMEOUT_S, what="flarecast forecast"):
         _recover(root, day)
         history = read_history(root, day, days=history_days)
+        observed = None if events is None else read_observed(root, day, events, history_days)
         _remove_leftovers(root, day)
         tmp = Path(tempfile.mkdtemp(prefix=f".{day}.", suffix=".tmp", dir=root))
         try:
@@ -235,7 +283,7 @@ def write_report(fc: Forecast, root: str | Path, *, history_days: int = 30) -> P
                 ("forecast.csv", lambda: render_csv(fc)),
                 ("forecast.txt", lambda: render_txt(fc)),
                 ("forecast.md", lambda: render_md(fc)),
-                ("forecast.html", lambda: render_html(fc, history)),
+                ("forecast.html", lambda: render_html(fc, history, observed)),
             ):
                 _write_text(tmp / name, text())
                 _test_pause()
