@@ -253,3 +253,48 @@ def test_verify_scores_what_mcstat_published(setup, tmp_path, data_dir):
         and "full-disk day: BSS" in texts["flarecast"]
     )
     assert "(n=8, 0 events; table.csv)" in texts["MCSTAT"]
+
+
+def _forecast_on(setup, day: str):
+    from flarecast.data.synthetic import demo_sharp_series
+    from flarecast.forecast.core import make_forecast
+    from flarecast.forecast.loading import load_forecaster
+
+    model, info, x_model = load_forecaster(setup["model"])
+    start = (pd.Timestamp(day) - pd.Timedelta(days=12)).strftime("%Y-%m-%d")
+    records = demo_sharp_series(seed=1, n_regions=40, days=20, start=start)
+    return make_forecast(records, model, info, pd.Timestamp(day, tz="UTC"), x_model=x_model)
+
+
+def test_unseen_class_backs_off_and_is_counted(setup):
+    from flarecast.data.tables.srs_text import read_srs_text
+    from flarecast.forecast.comparison import compare
+    from flarecast.forecast.rates import load_rates
+
+    rates = load_rates(setup["rates"])
+    srs = read_srs_text(srs_file("20000922"))
+    # CAC (a Zurich C group with a compact spot distribution) never occurs in the 1996-2008 rows
+    assert "CAC" not in rates["thresholds"]["M"]["class_rate"]
+    srs.loc[4, "mcintosh_compactness"] = "C"  # 9170 CAO -> CAC
+    cmp = compare(_forecast_on(setup, "2000-09-22"), srs, rates)
+    row = cmp.regions.set_index("noaa_ar").loc[19170]
+    assert row["MCSTAT_source"] == "zurich"
+    assert row["MCSTAT_m"] == pytest.approx(
+        1 - math.exp(-rates["thresholds"]["M"]["zurich_rate"]["C"])
+    )
+    assert "MCSTAT: rates of {'zurich': 1} region(s) come from a back-off rule." in cmp.notes
+
+
+def test_srs_without_spotted_regions(setup):
+    """19960430SRS.txt lists no region with sunspots: MCSTAT has no region and no full disk."""
+    from flarecast.data.tables.srs_text import read_srs_text
+    from flarecast.forecast.comparison import compare
+    from flarecast.forecast.rates import load_rates
+
+    srs = read_srs_text(srs_file("19960430"))
+    assert len(srs) == 0
+    fc = _forecast_on(setup, "1996-04-30")
+    cmp = compare(fc, srs, load_rates(setup["rates"]))
+    assert cmp.regions["mcintosh"].isna().all() and len(cmp.regions) > 0
+    assert math.isnan(cmp.full_disk["MCSTAT"][0])
+    assert cmp.full_disk["flarecast"][0] == fc.full_disk_m
