@@ -298,3 +298,17 @@ def test_srs_without_spotted_regions(setup):
     assert cmp.regions["mcintosh"].isna().all() and len(cmp.regions) > 0
     assert math.isnan(cmp.full_disk["MCSTAT"][0])
     assert cmp.full_disk["flarecast"][0] == fc.full_disk_m
+
+
+def test_previous_srs_must_be_the_day_before(setup, tmp_path):
+    from flarecast.data.synthetic import demo_sharp_series
+
+    sharp = tmp_path / "sharp.csv"
+    demo_sharp_series(seed=1, n_regions=40, days=20, start="2000-09-20").to_csv(sharp, index=False)
+    args = ["forecast", "--model", str(setup["model"]), "--features", str(sharp), "--date",
+            "2000-10-01", "--out", str(tmp_path / "r"), "--srs", srs_file("20001001"),
+            "--reference-rates", str(setup["rates"]), "--srs-previous", srs_file("20000927")]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert "20000927SRS.txt was issued on 2000-09-27, not on the day before" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "r" / "2000-10-01").exists()
