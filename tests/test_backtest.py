@@ -69,12 +69,22 @@ def test_no_test_row_is_used_to_fit_a_model_a_rate_or_a_threshold(retrain):
         assert (used.dt.floor("D") + pd.Timedelta(days=1) <= fold.test_start).all()
         assert not np.intersect1d(rows, fold.test).size
         assert (frame["time"].iloc[fold.test] >= fold.test_start).all()
-    assert len(seen) == len(config.methods) * len(folds) * 3
+    # Three purposes per method and fold, plus the Platt map of each network on the fixed split.
+    networks = [m for m in config.methods if m.endswith("network")]
+    assert len(seen) == (len(config.methods) * 3 + len(networks)) * len(folds)
+    assert {(m, f) for m, f, purpose in seen if purpose == "calibration"} == {
+        (m, f) for m in networks for f in folds
+    }
     # Test predictions cover exactly the test rows of each fold, once per method.
     regions = result["regions"]
     for name, fold in folds.items():
         got = regions.loc[regions["fold"] == name]
         assert sorted(got["row"].unique()) == sorted(fold.test)
+    for net in networks:
+        raw = regions[regions["method"] == net]
+        platt = regions[regions["method"] == f"{net} (Platt)"]
+        np.testing.assert_array_equal(platt["row"], raw["row"])
+        assert not np.allclose(platt["p"], raw["p"]) and platt["p"].between(0, 1).all()
 
 
 def test_changing_test_labels_changes_no_threshold_rate_or_climatology():
@@ -255,3 +265,70 @@ def test_catalogue_truth_counts_flares_without_a_region_and_drops_days_it_does_n
     assert out["y"].tolist() == [0, 1] and out["x_event"].tolist() == [0, 1]
     np.testing.assert_allclose(out["p"], [0.1, 0.2])
     assert relabel(disk, None) is disk
+
+
+def test_day_k_label_is_the_same_region_k_minus_1_days_later_or_unknown():
+    from flarecast.evaluation.backtest_labels import day_counts, target_counts
+
+    t = pd.to_datetime(["2010-01-01 00:30", "2010-01-02 00:30", "2010-01-03 00:30",
+                        "2010-01-01 00:30", "2010-01-02 00:30"], utc=True)  # fmt: skip
+    frame = pd.DataFrame({"time": t, "noaa_ar": [11000, 11000, 11000, 11001, 11001],
+                          "flares_c": [1, 0, 2, 0, 0], "flares_m": [0, 1, 0, 0, 3],
+                          "flares_x": [0, 0, 1, 0, 0]})  # fmt: skip
+    np.testing.assert_array_equal(day_counts(frame, "C"), [1, 1, 3, 0, 3])
+    np.testing.assert_array_equal(day_counts(frame, "X"), [0, 0, 1, 0, 0])
+    # Day 2: the same region's next row; 11001 is not listed on 2010-01-03 -> unknown, not 0.
+    np.testing.assert_array_equal(target_counts(frame, "M", 2), [1, 1, np.nan, 3, np.nan])
+    np.testing.assert_array_equal(target_counts(frame, "M", 3), [1, np.nan, np.nan, np.nan, np.nan])
+
+
+@pytest.mark.slow
+def test_day_2_backtest_leaves_unknown_labels_out_and_looks_no_further_ahead():
+    frame = region_days(years=3)
+    config = BacktestConfig(**{**CONFIG, "train_until": "2002-12-31"}, methods=FAST, horizon_days=2)
+    calls = []
+    result = run_backtest(frame, config, fit_hook=lambda *a: calls.append(a))
+    test_start = pd.Timestamp("2003-01-01", tz="UTC")
+    for _, _, _, rows in calls:
+        # A day-2 label of an issue on day d is day d + 1's flares: it must end before the test.
+        assert (frame["time"].iloc[rows].dt.floor("D") + pd.Timedelta(days=2) <= test_start).all()
+    # Regions live 10 days: their last day, and the table's last day, have no day-2 label.
+    nxt = frame.assign(time=frame["time"] - pd.Timedelta(days=1)).set_index(["time", "noaa_ar"])
+    known = frame.set_index(["time", "noaa_ar"]).index.isin(nxt.index)
+    assert result["labels"] == {"positive": "M1.0", "horizon_days": 2, "rows": len(frame),
+                                "unknown_rows": int((~known).sum())}  # fmt: skip
+    got = result["regions"][result["regions"]["method"] == "MCSTAT"]
+    assert set(got["row"]) == set(np.flatnonzero(known & (frame["time"] >= test_start).to_numpy()))
+    later = nxt["flares_m"] + nxt["flares_x"]
+    want = later.reindex(pd.MultiIndex.from_arrays([got["time"], got["noaa_ar"]])).to_numpy() > 0
+    np.testing.assert_array_equal(got["y"], want.astype(int))
+    # Persistence still reads the issue day's yesterday, not the label's.
+    pers = result["regions"][result["regions"]["method"] == "persistence"]
+    day1 = (frame["flares_m"] + frame["flares_x"] > 0).to_numpy()
+    prev = frame.assign(time=frame["time"] + pd.Timedelta(days=1)).set_index(["time", "noaa_ar"])
+    had = prev.index.isin(pers.set_index(["time", "noaa_ar"]).index)
+    assert had.sum() > 0
+    yesterday = pd.Series(day1, index=prev.index)[had].to_numpy()
+    hit = pers.set_index(["time", "noaa_ar"]).loc[prev.index[had], "p"].to_numpy()
+    # One probability per value of yesterday's issue-day event: the grouping is that event's.
+    assert len(set(hit[yesterday])) == 1 and len(set(hit[~yesterday])) == 1
+    assert hit[yesterday][0] != hit[~yesterday][0]
+
+
+def test_latency_and_disagreeing_thresholds_are_refused(tmp_path):
+    from click.testing import CliRunner
+
+    from flarecast.cli import main
+
+    with pytest.raises(ConfigError, match=r"latency_hours must be 0, got 6: .*whole-UT-day"):
+        BacktestConfig(latency_hours=6).check()
+    base = ["backtest", "--dataset", str(tmp_path / "none.csv"), "--out", str(tmp_path / "o")]
+    out = CliRunner().invoke(main, [*base, "--latency", "3"])
+    assert out.exit_code == 1 and "latency_hours must be 0, got 3" in out.output
+    out = CliRunner().invoke(main, [*base, "--positive", "C", "--positive-threshold", "X1.0"])
+    assert (
+        out.exit_code == 2 and "--positive C and --positive-threshold X1.0 disagree" in out.output
+    )
+    out = CliRunner().invoke(main, [*base, "--positive-threshold", "M5.0"])
+    assert out.exit_code == 2 and "'C1.0', 'M1.0', 'X1.0'" in out.output
+    assert not (tmp_path / "o").exists()

@@ -30,6 +30,14 @@ __all__ = ["backtest"]
               help="'yearly': rolling origin, retrained on everything before each test year.")  # fmt: skip
 @click.option("--positive", type=click.Choice(["C", "M", "X"]), default="M", show_default=True,
               help="Event: a flare of this class or above on the region-day.")  # fmt: skip
+@click.option("--positive-threshold", type=click.Choice(["C1.0", "M1.0", "X1.0"]), default=None,
+              help="The same as --positive C/M/X, in GOES-class form; other thresholds cannot be "
+              "read from counts per class.")  # fmt: skip
+@click.option("--horizon", default=1, show_default=True, type=int,
+              help="Forecast day: 1 = the issue day; 2, 3 = the same region's flares 1, 2 days "
+              "later (unknown, left out and counted, when the region has no row that day).")  # fmt: skip
+@click.option("--latency", default=0, show_default=True, type=int,
+              help="Hours from issue to the label window; only 0 (labels are whole UT days).")  # fmt: skip
 @click.option("--validation-years", default=2, show_default=True, type=int,
               help="Last training years whose predictions choose the thresholds.")  # fmt: skip
 @click.option("--n-boot", default=200, show_default=True, type=int,
@@ -51,6 +59,9 @@ def backtest(
     train_until: str,
     retrain: str,
     positive: str,
+    positive_threshold: str | None,
+    horizon: int,
+    latency: int,
     validation_years: int,
     n_boot: int,
     methods: str | None,
@@ -62,15 +73,30 @@ def backtest(
     """Backtest climatology, persistence, MCSTAT, MCEVOL, logistic regression, gradient boosting, CE and focal networks."""
     from flarecast.data.tables.read import load_dataset
     from flarecast.evaluation.backtest import BacktestConfig, run_backtest
+    from flarecast.evaluation.backtest_labels import THRESHOLDS
     from flarecast.evaluation.backtest_methods import METHODS
     from flarecast.evaluation.backtest_report import markdown_table, write_backtest
 
+    if positive_threshold is not None:
+        source = click.get_current_context().get_parameter_source("positive")
+        if (
+            source is not None
+            and source.name != "DEFAULT"
+            and THRESHOLDS[positive_threshold] != positive
+        ):
+            raise click.UsageError(
+                f"--positive {positive} and --positive-threshold {positive_threshold} disagree; "
+                "give one of them."
+            )
+        positive = THRESHOLDS[positive_threshold]
     chosen = tuple(m.strip() for m in methods.split(",")) if methods else tuple(METHODS)
     config = BacktestConfig(
         methods=chosen,
         train_until=train_until,
         retrain=retrain,
         positive=positive,
+        horizon_days=horizon,
+        latency_hours=latency,
         validation_years=validation_years,
         n_boot=n_boot,
         seed=seed,

@@ -15,7 +15,9 @@ The protocol, as an operational centre verifies its forecasts:
    ``min_validation_events`` events) and predicts them; the decision thresholds (TSS
    maximum, region-day and full-disk) come from them. Then the method is
    refitted on all training rows and predicts the test rows. A fixed 50%
-   threshold is scored too.
+   threshold is scored too. A network's scores are not probabilities, so each
+   network also gets a ``(Platt)`` row: a Platt map fitted on the first fit's
+   validation-year scores and labels (training period only) applied to its test scores.
 3. **Scores** per region-day and per full-disk day (P_disk = 1 - prod(1 - p_i)
    over that day's regions, assuming independent regions, against whether any
    listed region had an event, or any flare of a catalogue when one is given):
@@ -42,17 +44,21 @@ import pandas as pd
 
 from flarecast.data.schema import NOAA_AR, TIME
 from flarecast.errors import ConfigError, MetricWarning
-from flarecast.evaluation.backtest_methods import METHODS, make_method
+from flarecast.evaluation.backtest_labels import (
+    EVENT_COLUMNS,
+    day_counts,
+    shift_truth,
+    target_counts,
+)
+from flarecast.evaluation.backtest_methods import METHODS, NETWORKS, make_method
 from flarecast.evaluation.blocks import block_bootstrap, block_interval, rotation_blocks
+from flarecast.evaluation.calibration import fit_calibrator
 from flarecast.evaluation.full_disk import catalogue_days, full_disk, relabel
 from flarecast.evaluation.metrics import roc_auc, scores_from_counts
 from flarecast.evaluation.thresholds import choose_threshold
 from flarecast.reference.history import with_previous_day
 
 __all__ = ["BacktestConfig", "Fold", "make_folds", "run_backtest", "score", "murphy"]
-
-_EVENT_COLUMNS = {"C": ("flares_c", "flares_m", "flares_x"), "M": ("flares_m", "flares_x"),
-                  "X": ("flares_x",)}  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,8 +73,12 @@ class BacktestConfig:
     positive : {"C", "M", "X"}, default "M"
         Event = at least one flare of this class or above on the region-day.
     horizon_days : int, default 1
-        Days a label window spans from its issue day. It sets the gap between the last
-        training label and the first test issue; the labels themselves are the table's.
+        Forecast day: 1 is the issue day (the table's labels), k the same region's
+        day k - 1 days later (:mod:`flarecast.evaluation.backtest_labels`; unknown
+        when the region has no row that day). It also sets the gap between the last
+        training label and the first test issue.
+    latency_hours : int, default 0
+        Must be 0: whole-UT-day flare counts cannot start a label window hours later.
     validation_years : int, default 2
         Last years of each training period used to choose thresholds.
     min_validation_events : int, default 50
@@ -80,33 +90,43 @@ class BacktestConfig:
     seed : int, default 0
     methods : tuple of str
         Rows of the table, names of :data:`flarecast.evaluation.backtest_methods.METHODS`.
+    calibrate : bool, default True
+        Add a ``"<network> (Platt)"`` row beside each network: its test scores
+        through a Platt map fitted on the training-period validation years
+        (the threshold fit's predictions), never on test rows.
     """
 
     train_until: str = "2008-12-31"
     retrain: str = "none"
     positive: str = "M"
     horizon_days: int = 1
+    latency_hours: int = 0
     validation_years: int = 2
     min_validation_events: int = 50
     n_boot: int = 200
     block_days: int = 27
     seed: int = 0
     methods: tuple[str, ...] = tuple(METHODS)
+    calibrate: bool = True
 
     def check(self) -> None:
         """Raise :class:`ConfigError` naming every bad setting and its legal values."""
         problems = []
         if self.retrain not in ("none", "yearly"):
             problems.append(f"retrain must be 'none' or 'yearly', got {self.retrain!r}")
-        if self.positive not in _EVENT_COLUMNS:
-            problems.append(
-                f"positive must be one of {list(_EVENT_COLUMNS)}, got {self.positive!r}"
-            )
+        if self.positive not in EVENT_COLUMNS:
+            problems.append(f"positive must be one of {list(EVENT_COLUMNS)}, got {self.positive!r}")
         for name in ("horizon_days", "validation_years", "block_days", "min_validation_events"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 problems.append(f"{name} must be an int >= 1, got {getattr(self, name)!r}")
         if not isinstance(self.n_boot, int) or self.n_boot < 0:
             problems.append(f"n_boot must be an int >= 0, got {self.n_boot!r}")
+        if self.latency_hours != 0:
+            problems.append(
+                f"latency_hours must be 0, got {self.latency_hours!r}: the region-day labels are "
+                "whole-UT-day flare counts, which cannot start a window hours after the issue "
+                "(use horizon_days for later days)"
+            )
         unknown = [m for m in self.methods if m not in METHODS]
         if unknown or not self.methods:
             problems.append(f"methods must be among {list(METHODS)}, got {list(self.methods)}")
@@ -183,15 +203,6 @@ def make_folds(
     return folds
 
 
-def _events(frame: pd.DataFrame, positive: str) -> np.ndarray:
-    missing = [c for c in _EVENT_COLUMNS[positive] if c not in frame.columns]
-    if missing:
-        raise ConfigError(
-            f"The backtest needs a region-day table with flare counts (hayes-srs); missing {missing}."
-        )
-    return frame[list(_EVENT_COLUMNS[positive])].to_numpy(dtype=float).sum(axis=1)
-
-
 def run_backtest(
     frame: pd.DataFrame,
     config: BacktestConfig,
@@ -219,17 +230,43 @@ def run_backtest(
         ``regions`` and ``disk``: prediction frames (one row per method and
         region-day / day, with ``p``, ``y``, ``clim``, ``threshold``, ``fold``);
         ``backoff``: per method and fold, test rows resting on a back-off rule;
-        ``encodings``: the learned methods' fitted encodings per fold; ``folds``.
+        ``encodings``: the learned methods' fitted encodings per fold; ``labels``:
+        the product and the rows left out with an unknown label; ``folds``.
     """
     config.check()
     frame = frame.reset_index(drop=True)
-    n_events = _events(frame, config.positive)
+    # Features, yesterday's event included, are those known at issue time; only the label moves.
+    data = with_previous_day(frame, (day_counts(frame, config.positive) > 0).astype(int))
+    n_events = target_counts(frame, config.positive, config.horizon_days)
+    x_counts = target_counts(frame, "X", config.horizon_days)
+    n_rows, kept = len(frame), np.flatnonzero(np.isfinite(n_events))
+    frame, data = frame.iloc[kept].reset_index(drop=True), data.iloc[kept].reset_index(drop=True)
+    n_events, x_event = n_events[kept], (x_counts[kept] > 0).astype(int)
     y = (n_events > 0).astype(int)
-    data = with_previous_day(frame, y)
     folds = make_folds(frame[TIME], config, y)
-    hook = fit_hook or (lambda *a: None)
+    # Rows are reported to the hook as positions in the table given, unknown labels included.
+    hook = (lambda m, f, p, rows: fit_hook(m, f, p, kept[rows])) if fit_hook else (lambda *a: None)
     truth = None if disk_events is None else catalogue_days(disk_events, config.positive)
+    truth = shift_truth(truth, config.horizon_days)
     regions, disks, backoff, encodings = [], [], {}, {}
+
+    def add_rows(name: str, fold: Fold, p_val: np.ndarray, p: np.ndarray, clim_disk: float) -> None:
+        disk_val = relabel(full_disk(frame.iloc[fold.validation], p_val, y[fold.validation]), truth)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MetricWarning)
+            thr = choose_threshold(y[fold.validation], p_val, "tss")
+            thr_disk = choose_threshold(disk_val["y"], disk_val["p"], "tss")
+        test = frame.iloc[fold.test]
+        regions.append(pd.DataFrame({
+            "method": name, "fold": fold.name, "row": kept[fold.test], TIME: test[TIME].to_numpy(),
+            NOAA_AR: test[NOAA_AR].to_numpy(), "y": y[fold.test], "x_event": x_event[fold.test],
+            "p": p, "clim": float(y[fold.train].mean()), "threshold": thr}))  # fmt: skip
+        disk = full_disk(test, p, y[fold.test])
+        disk["x_event"] = full_disk(test, p, x_event[fold.test])["y"]
+        disk = relabel(disk, truth)
+        disk[["method", "fold", "clim", "threshold"]] = [name, fold.name, clim_disk, thr_disk]
+        disks.append(disk)
+
     for fold in folds:
         disk_train = relabel(
             full_disk(frame.iloc[fold.train], np.zeros(len(fold.train)), y[fold.train]), truth
@@ -243,13 +280,6 @@ def run_backtest(
                       n_events[fold.fit_for_validation])  # fmt: skip
             hook(name, fold.name, "threshold", fold.validation)
             p_val = early.predict_proba(data.iloc[fold.validation])[:, 1]
-            disk_val = relabel(
-                full_disk(frame.iloc[fold.validation], p_val, y[fold.validation]), truth
-            )
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", MetricWarning)
-                thr = choose_threshold(y[fold.validation], p_val, "tss")
-                thr_disk = choose_threshold(disk_val["y"], disk_val["p"], "tss")
             method = make_method(name)
             hook(name, fold.name, "fit", fold.train)
             method.fit(data.iloc[fold.train], y[fold.train], n_events[fold.train])
@@ -259,21 +289,27 @@ def run_backtest(
                 backoff[f"{name} | {fold.name}"] = method.backoff_counts(test)
             if hasattr(method, "matrix_"):
                 encodings[f"{name} | {fold.name}"] = method.matrix_.to_dict()
-            regions.append(pd.DataFrame({
-                "method": name, "fold": fold.name, "row": fold.test, TIME: test[TIME].to_numpy(),
-                NOAA_AR: test[NOAA_AR].to_numpy(), "y": y[fold.test],
-                "x_event": (frame["flares_x"].to_numpy()[fold.test] > 0).astype(int),
-                "p": p, "clim": float(y[fold.train].mean()), "threshold": thr}))  # fmt: skip
-            disk = full_disk(test, p, y[fold.test])
-            disk["x_event"] = full_disk(test, p, regions[-1]["x_event"].to_numpy())["y"]
-            disk = relabel(disk, truth)
-            disk[["method", "fold", "clim", "threshold"]] = [name, fold.name, clim_disk, thr_disk]
-            disks.append(disk)
+            add_rows(name, fold, p_val, p, clim_disk)
+            if config.calibrate and name in NETWORKS:
+                # The map is fitted on the validation years' scores of the threshold fit, the only
+                # training-period scores the network has not trained on, and maps the refit's test
+                # scores (same recipe and loss, so the same score scale).
+                hook(name, fold.name, "calibration", fold.validation)
+                platt = fit_calibrator(p_val, y[fold.validation], "platt",
+                                       fitted_on="training-period validation years")  # fmt: skip
+                add_rows(f"{name} (Platt)", fold, platt.transform(p_val), platt.transform(p),
+                         clim_disk)  # fmt: skip
     return {
         "regions": pd.concat(regions, ignore_index=True),
         "disk": pd.concat(disks, ignore_index=True).rename(columns={"day": TIME}),
         "backoff": backoff,
         "encodings": encodings,
+        "labels": {
+            "positive": f"{config.positive}1.0",
+            "horizon_days": config.horizon_days,
+            "rows": n_rows,
+            "unknown_rows": n_rows - len(kept),
+        },
         "disk_truth": {"source": "region-days of the table"}
         if truth is None
         else {

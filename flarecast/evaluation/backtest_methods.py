@@ -30,7 +30,7 @@ from flarecast.reference.baselines import Climatology, Persistence
 from flarecast.reference.history import PREV_EVENT
 from flarecast.reference.mcintosh import MCEVOL, MCSTAT
 
-__all__ = ["RegionDayMatrix", "Learned", "Network", "METHODS", "make_method"]
+__all__ = ["RegionDayMatrix", "Learned", "Network", "METHODS", "NETWORKS", "make_method"]
 
 _NUMERIC = ("area_msh", "extent_deg", "spots")
 
@@ -186,6 +186,9 @@ METHODS: dict[str, Callable[[], Any]] = {
     "CE network": lambda: Network("ce"),
     "focal network": lambda: Network("focal"),
 }
+
+#: The rows whose scores are not probabilities until calibrated.
+NETWORKS = ("CE network", "focal network")
 
 
 def make_method(name: str) -> Any:

@@ -38,10 +38,16 @@ def skill_per_year(pred: pd.DataFrame, config: BacktestConfig) -> pd.DataFrame:
 
 
 def _pairs(methods: tuple[str, ...]) -> list[tuple[str, str]]:
-    """(method, reference) pairs to compare: focal - CE, and each network - logistic regression / MCSTAT."""
-    pairs = [("focal network", "CE network")]
-    pairs += [(net, ref) for net in ("CE network", "focal network")
-              for ref in ("logistic regression", "MCSTAT")]  # fmt: skip
+    """(method, reference) pairs to compare: focal - CE, and each network - logistic regression / MCSTAT.
+
+    The Platt-calibrated network rows are compared the same way.
+    """
+    pairs = []
+    for suffix in ("", " (Platt)"):
+        ce, focal = f"CE network{suffix}", f"focal network{suffix}"
+        pairs += [(focal, ce)]
+        pairs += [(net, ref) for net in (ce, focal)
+                  for ref in ("logistic regression", "MCSTAT")]  # fmt: skip
     return [(a, b) for a, b in pairs if a in methods and b in methods]
 
 
@@ -215,12 +221,21 @@ def write_backtest(
     both = pd.concat(tables.values(), ignore_index=True)
     with atomic_open(out / "table.csv", "w", newline="") as fh:
         both.to_csv(fh, index=False, float_format="%.6g")
-    text = [f"# Backtest: {provenance.get('dataset')}, >= {config.positive}1.0, retrain={config.retrain}",
+    text = [f"# Backtest: {provenance.get('dataset')}, >= {config.positive}1.0, day "
+            f"{config.horizon_days}, retrain={config.retrain}",
             "", *(markdown_table(tables[k], lvl) + "\n" for k, lvl in _LEVELS.items()),
             "TSS, HSS, ApSS and recalls use the threshold chosen on training-period validation years "
             "(TSS maximum); TSS@50% the fixed 50% threshold; max TSS (test) is the best threshold chosen "
             "on the test rows, not a forecast. Intervals: 95% block bootstrap over 27-day rotations "
             f"({config.n_boot} resamples). Full disk: 1 - prod(1 - p_i), regions assumed independent."]  # fmt: skip
+    if any(m.endswith("(Platt)") for m in result["regions"]["method"].unique()):
+        text[-1] += (" Network rows are raw scores; '(Platt)' rows are the same scores through a "
+                     "Platt map fitted on the training-period validation years only.")  # fmt: skip
+    labels = result.get("labels", {})
+    if labels.get("unknown_rows"):
+        text[-1] += (f" Day-{config.horizon_days} labels: {labels['unknown_rows']} of "
+                     f"{labels['rows']} region-days have no row of the same region that day "
+                     "(left the disk or not listed) and are left out as unknown.")  # fmt: skip
     tables["pairs"] = {k: paired_differences(result[k], config) for k in _LEVELS}
     for key, level in _LEVELS.items():
         pairs = tables["pairs"][key]
@@ -250,7 +265,7 @@ def write_backtest(
     )
     write_json(out / "run.json", {
         "config": dataclasses.asdict(config), **provenance, "folds": result["folds"],
-        "disk_truth": result["disk_truth"],
+        "disk_truth": result["disk_truth"], "labels": result.get("labels"),
         "backoff": result["backoff"], "encodings": result["encodings"],
         "skill_per_year": per_year.to_dict(orient="records"),
         "paired_differences": {k: v.to_dict(orient="records") for k, v in tables["pairs"].items()},
