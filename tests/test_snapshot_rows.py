@@ -117,7 +117,7 @@ def test_umich_evolution_never_uses_other_rows_of_the_lead_file():
     from flarecast.data.tables.read import load_dataset
 
     data = load_dataset("umich-24h", data_dir=DATA)
-    base = _added(data, evolution=True)
+    base = _added(data, evolution=True, data_dir=DATA)
     assert len(base) == len(data.frame)
     assert base["evolution_missing1"].sum() < 0.2 * len(base)
     # Every other flare's 24 h row scaled and the rows shuffled: the row's features depend
@@ -127,12 +127,18 @@ def test_umich_evolution_never_uses_other_rows_of_the_lead_file():
     others = ~frame.index.isin(rows)
     frame.loc[others, list(data.features)] *= 3.0
     frame = frame.sample(frac=1.0, random_state=1)
-    again = _added(Dataset(frame=frame, name="umich-24h", features=data.features), evolution=True)
+    again = _added(
+        Dataset(frame=frame, name="umich-24h", features=data.features),
+        evolution=True,
+        data_dir=DATA,
+    )
     pd.testing.assert_frame_equal(again.loc[rows], base.loc[rows])
     # ... and does depend on the row itself (diff = own value - earlier snapshot).
     own = data.frame.copy()
     own.loc[rows, "USFLUX"] += 1e21
-    moved = _added(Dataset(frame=own, name="umich-24h", features=data.features), evolution=True)
+    moved = _added(
+        Dataset(frame=own, name="umich-24h", features=data.features), evolution=True, data_dir=DATA
+    )
     has = base.loc[rows, "USFLUX_diff1"].notna()
     assert (
         moved.loc[rows, "USFLUX_diff1"][has] - base.loc[rows, "USFLUX_diff1"][has]
@@ -230,3 +236,38 @@ def test_reproduce_evolution_rows_and_pairs(tmp_path):
     before = pd.read_parquet(plain / "predictions_repeats.parquet")
     after = predictions[predictions["method"].isin(["logistic", "gboost"])].reset_index(drop=True)
     np.testing.assert_array_equal(after["p"], before[before["method"] != "climatology"]["p"])
+
+
+def test_sequence_row_reads_only_earlier_records_of_the_same_region():
+    from flarecast.evaluation.methods import SEQUENCE, augmented_run
+    from flarecast.evaluation.protocol import Protocol
+
+    data = demo_dataset(seed=5, n_regions=40, days=40)
+    network = {"max_epochs": 2, "hidden": [4], "patience": 1}
+    protocol = Protocol(methods=("logistic", "ce"), seeds=1, network=network)
+    run = augmented_run(data, protocol, evolution=True)
+    assert SEQUENCE in run.protocol.methods
+    assert (SEQUENCE, "logistic+evolution") in run.pairs
+    X = run.targets.frame[list(run.data.features)]
+    y, groups = run.targets.y.astype(int), run.targets.groups
+    regions = np.unique(groups)
+    fit = np.isin(groups, regions[::2])
+    model = run.registry[SEQUENCE].factory(run.protocol, 0)
+    model.fit(X[fit], y[fit], groups=groups[fit])
+    test = X[~fit].reset_index(drop=True)
+    p = model.predict_proba(test)[:, 1]
+    region = test["noaa_ar"].value_counts().index[0]
+    mine = np.flatnonzero((test["noaa_ar"] == region).to_numpy())
+    i = mine[np.argsort(test["time"].to_numpy()[mine])][len(mine) // 2]
+    t = test.loc[i, "time"]
+    features = list(data.features)
+    later_or_other = ((test["noaa_ar"] == region) & (test["time"] > t)) | (
+        test["noaa_ar"] != region
+    )
+    perturbed = test.copy()
+    perturbed.loc[later_or_other, features] *= 3.0
+    assert model.predict_proba(perturbed)[i, 1] == p[i]
+    earlier = (test["noaa_ar"] == region) & (test["time"] < t)
+    perturbed = test.copy()
+    perturbed.loc[earlier, features] *= 3.0
+    assert model.predict_proba(perturbed)[i, 1] != p[i]  # the window does read the earlier records

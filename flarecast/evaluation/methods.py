@@ -82,13 +82,14 @@ def _gboost(protocol: Protocol, seed: int) -> Any:
     )
 
 
-def _network(loss: str) -> Factory:
+def _network(loss: str, **model: Any) -> Factory:
     def factory(protocol: Protocol, seed: int) -> Any:
         from flarecast.training.estimator import FlareClassifier
 
         # TOML gives lists; estimator parameters such as ``hidden`` are tuples.
         extra = {k: tuple(v) if isinstance(v, list) else v for k, v in protocol.network.items()}
         kwargs: dict[str, Any] = {"loss": loss, "n_members": protocol.seeds, "seed": seed, **extra}
+        kwargs.update(model)
         kwargs.update({field: getattr(protocol, field) for field in LOSS_REGISTRY[loss].uses})
         return FlareClassifier(**kwargs)
 
@@ -166,8 +167,19 @@ def _viewed(spec: MethodSpec, name: str, label: str, columns: Sequence[str]) -> 
     return dataclasses.replace(spec, name=name, label=label, factory=factory)
 
 
+#: Row of a sequence model over a region series: a GRU (cross-entropy) reading the record and
+#: the region's two previous records (:func:`flarecast.models.sequence.make_windows`).
+SEQUENCE = "sequence"
+#: Columns the sequence row reads its windows by.
+WINDOW_COLUMNS: tuple[str, ...] = ("time", "noaa_ar")
+
+
 def augmented_methods(
-    methods: Sequence[str], base: Sequence[str], additions: Sequence[tuple[str, Sequence[str]]]
+    methods: Sequence[str],
+    base: Sequence[str],
+    additions: Sequence[tuple[str, Sequence[str]]],
+    *,
+    sequence: bool = False,
 ) -> tuple[dict[str, MethodSpec], tuple[str, ...], tuple[tuple[str, str], ...]]:
     """Rows with added feature columns, and the pairs that measure each addition.
 
@@ -181,6 +193,10 @@ def augmented_methods(
         E.g. ``[("evolution", [...]), ("history", [...])]``. Each method but climatology gets
         a row ``"<method>+<name>"`` on ``base`` + those columns; with two or more additions,
         a row with all of them too (``"<method>+evolution+history"``).
+    sequence : bool, default False
+        Add the :data:`SEQUENCE` row (a GRU over the record and the region's two previous
+        records, on ``base``; the table must hold :data:`WINDOW_COLUMNS`), paired with
+        logistic regression on the same information (``logistic+evolution``) and with CE.
 
     Returns
     -------
@@ -215,6 +231,16 @@ def augmented_methods(
             pairs += [(f"{m}+{suffix}", logistic) for m in added if m != "logistic"]
         if {"focal", "ce"} <= set(added):
             pairs.append((f"focal+{suffix}", f"ce+{suffix}"))
+    if sequence:
+        gru = MethodSpec(
+            SEQUENCE,
+            "GRU over the last 3 records (CE)",
+            _network("ce", model="sequence", window=3),
+            neural=True,
+        )
+        registry[SEQUENCE] = _viewed(gru, SEQUENCE, gru.label, [*base, *WINDOW_COLUMNS])
+        rows.append(SEQUENCE)
+        pairs += [(SEQUENCE, b) for b in ("logistic+evolution", "ce") if b in registry]
     return registry, tuple(rows), tuple(dict.fromkeys(pairs))
 
 
@@ -250,9 +276,15 @@ def augmented_run(
     augmented, additions = augment_dataset(
         data, evolution=evolution, history=history, data_dir=data_dir
     )
+    # The GRU row joins the networks' rows: only when cross-entropy, its loss, is a row.
+    sequence = "ce" in protocol.methods and any(a.windows for a in additions)
     registry, rows, pairs = augmented_methods(
-        protocol.methods, data.features, [(a.name, a.columns) for a in additions]
+        protocol.methods, data.features, [(a.name, a.columns) for a in additions], sequence=sequence
     )
+    if sequence:  # the GRU row reads its windows by time and region from the fits' table
+        augmented = dataclasses.replace(
+            augmented, features=tuple(augmented.features) + WINDOW_COLUMNS
+        )
     targets = make_targets(augmented, protocol.negatives, protocol.positive_threshold)
     protocol = dataclasses.replace(protocol, methods=rows)
     return AugmentedRun(augmented, targets, protocol, registry, pairs, additions)

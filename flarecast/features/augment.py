@@ -90,12 +90,17 @@ class Addition:
         0/1 columns, 1 where the values are missing.
     note : str
         How the columns were made and how many rows lack them.
+    windows : bool
+        The table's own earlier rows of a region are its history (a region series), so a
+        sequence model may read windows of consecutive rows; False for the Michigan tables,
+        where an earlier row exists only because of a later flare.
     """
 
     name: str
     values: tuple[str, ...]
     indicators: tuple[str, ...]
     note: str
+    windows: bool = False
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -174,7 +179,7 @@ def evolution_addition(
         f"{len(frame)} rows, {counts}; missing values filled with the fit rows' median, "
         "plus an indicator per lag"
     )
-    return out, Addition("evolution", tuple(values), tuple(indicators), note)
+    return out, Addition("evolution", tuple(values), tuple(indicators), note, windows=not match)
 
 
 def history_addition(
