@@ -43,6 +43,7 @@ def predict(model_dir: Path, dataset: str, out: Path, device: str) -> None:
     from flarecast.data.schema import GOES_CLASS, NOAA_AR, TIME
     from flarecast.data.tables.read import load_dataset
     from flarecast.evaluation.calibration import load_calibrator
+    from flarecast.features.categorical import apply_saved_encoding
     from flarecast.io import atomic_open
     from flarecast.training.artifacts import load_model
 
@@ -50,7 +51,7 @@ def predict(model_dir: Path, dataset: str, out: Path, device: str) -> None:
         clf = load_model(model_dir, device=device)
         calibrator = load_calibrator(model_dir, missing_ok=True)
         data = load_dataset(dataset)
-        frame = data.frame
+        frame = apply_saved_encoding(clf.metadata_, data.frame, data.name)
         members = clf.predict_proba_members(frame)
     p = members.mean(axis=0)
     result = pd.DataFrame({c: frame[c] for c in (TIME, NOAA_AR, GOES_CLASS) if c in frame.columns})

@@ -6,9 +6,11 @@ numeric design matrix built by :class:`RegionDayMatrix`, which is fitted on the
 training rows and stored with the method:
 
 - one-hot columns of each categorical feature (McIntosh components, Mt Wilson
-  class) for the categories **seen in training**; a category never seen in
-  training gives an all-zero block for that feature, and such rows are counted
-  (:attr:`RegionDayMatrix.unseen_`), not refused and not silently mapped;
+  class) for the categories **seen in training**
+  (:class:`flarecast.features.categorical.OneHotEncoding`, as ``flarecast train``
+  uses); a category never seen in training gives an all-zero block for that
+  feature, and such rows are counted (:attr:`RegionDayMatrix.unseen_`), not
+  refused and not silently mapped;
 - ``log10(1 + area)``, extent and spots, as numbers;
 - persistence: 1 when the region had an event the day before, else 0.
 
@@ -26,6 +28,7 @@ import pandas as pd
 
 from flarecast.data.schema import categorical_features
 from flarecast.errors import ConfigError
+from flarecast.features.categorical import OneHotEncoding
 from flarecast.reference.baselines import Climatology, Persistence
 from flarecast.reference.history import PREV_EVENT
 from flarecast.reference.mcintosh import MCEVOL, MCSTAT
@@ -57,20 +60,16 @@ class RegionDayMatrix:
                 "The learned backtest methods need categorical features (a region-day table "
                 "such as hayes-srs); none found."
             )
-        self.categories_ = {c: sorted(frame[c].astype(str).unique()) for c in cats}
-        self.columns_ = [f"{c}={v}" for c, vals in self.categories_.items() for v in vals]
+        self.encoding_ = OneHotEncoding().fit(frame, cats)
+        self.categories_ = self.encoding_.categories_
+        self.columns_ = list(self.encoding_.columns_)
         self.columns_ += ["log10_area", "extent_deg", "spots", "persistence"]
         return self
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """The design matrix, shape (n, len(columns_)); counts unseen categories in :attr:`unseen_`."""
-        blocks = []
-        self.unseen_ = {}
-        for col, vals in self.categories_.items():
-            text = frame[col].astype(str).to_numpy()
-            onehot = (text[:, None] == np.asarray(vals, dtype=object)[None, :]).astype(float)
-            self.unseen_[col] = int((onehot.sum(axis=1) == 0).sum())
-            blocks.append(onehot)
+        blocks = [self.encoding_.encode(frame)]
+        self.unseen_ = dict(self.encoding_.unseen_)
         area = frame["area_msh"].to_numpy(dtype=float)
         persistence = (frame[PREV_EVENT].to_numpy(dtype=float) == 1.0).astype(float)
         blocks.append(

@@ -20,6 +20,7 @@ import numpy as np
 
 from flarecast.data.schema import Dataset
 from flarecast.errors import ConfigError, DataError
+from flarecast.features.categorical import ENCODING_KEY, encode_categoricals
 from flarecast.targets import Targets
 from flarecast.training.config import TrainConfig, write_train_toml
 from flarecast.training.folder import staged_model_folder, write_history
@@ -57,6 +58,9 @@ class TrainingData:
         The class definition the targets were made with.
     cut_note : str
         What ``before`` left out, for the command's summary ("" when nothing).
+    encoding : OneHotEncoding or None
+        The one-hot encoding of the categorical features, fitted on the fit rows
+        (:mod:`flarecast.features.categorical`); None when no feature is categorical.
     """
 
     data: Dataset
@@ -67,6 +71,7 @@ class TrainingData:
     negatives: tuple[str, ...] = ("C",)
     positive_threshold: str = "M1.0"
     cut_note: str = ""
+    encoding: Any = None
 
     @property
     def banner(self) -> str:
@@ -85,6 +90,15 @@ class TrainingData:
             f"training on {len(fit)} rows of {len(np.unique(groups[fit]))} regions, validating on "
             f"{len(val)} rows of {len(np.unique(groups[val]))} regions; {config.n_members} "
             f"member(s), {config.loss} loss, {config.model}, {len(self.features)} features",
+        ] + self._encoding_lines()
+
+    def _encoding_lines(self) -> list[str]:
+        if self.encoding is None:
+            return []
+        return [
+            f"one-hot: {list(self.encoding.categories_)} -> {len(self.encoding.columns_)} columns "
+            "(categories of the fit rows; an unseen one is an all-zero block); validation rows "
+            f"with an unseen category, per feature: {self.encoding.unseen_}"
         ]
 
     def provenance(self, config: TrainConfig, **more: Any) -> dict[str, Any]:
@@ -101,6 +115,7 @@ class TrainingData:
             },
             "dropped": self.targets.dropped,
             "notes": list(self.data.notes),
+            **({} if self.encoding is None else {ENCODING_KEY: self.encoding.to_dict()}),
         }
 
     @property
@@ -201,9 +216,16 @@ def prepare_training(
     fit_idx, val_idx = inner_validation(
         y, targets.groups, np.arange(len(y)), fraction=VALIDATION_FRACTION, seed=seed
     )
+    # Categorical features (region-day tables) become one-hot columns of the fit rows' categories.
+    frame, chosen, encoding = encode_categoricals(targets.frame, chosen, fit_idx)
+    if encoding is not None:
+        # Counted for the summary: validation rows whose category the fit rows never had.
+        encoding.encode(targets.frame.iloc[val_idx])
+        targets = dataclasses.replace(targets, frame=frame)
     return TrainingData(
-        data, targets, chosen, fit_idx, val_idx, tuple(negatives), positive_threshold, cut_note
-    )
+        data, targets, chosen, fit_idx, val_idx, tuple(negatives), positive_threshold, cut_note,
+        encoding,
+    )  # fmt: skip
 
 
 def fit_network(
