@@ -126,9 +126,9 @@ def backtest(
             "disk_catalogue": None if events is None else dict(events.attrs),
         }
         written = write_backtest(out, result, config, provenance)
-    click.echo(markdown_table(written["tables"]["regions"], "region-day"))
+    click.echo(markdown_table(written["tables"]["regions"], "region-day", positive))
     click.echo("")
-    click.echo(markdown_table(written["tables"]["disk"], "full-disk day"))
+    click.echo(markdown_table(written["tables"]["disk"], "full-disk day", positive))
     click.echo(
         f"\nWrote {len(written['paths'])} files to {out} in {time.perf_counter() - start:.0f} s."
     )

@@ -100,10 +100,13 @@ def _cell(row: pd.Series, key: str) -> str:
     return value
 
 
-def markdown_table(table: pd.DataFrame, level: str) -> str:
-    """One Markdown table of a score frame (:func:`flarecast.evaluation.backtest.score`)."""
+def markdown_table(table: pd.DataFrame, level: str, positive: str = "M") -> str:
+    """One Markdown table of a score frame (:func:`flarecast.evaluation.backtest.score`).
+
+    ``positive`` names the recall column of the event class (``recall_m`` in the frame).
+    """
     head = ("| method | BSS [95%] | REL | RES | ROC AUC [95%] | TSS [95%] | HSS | ApSS | TSS@50% "
-            "| max TSS (test) | M recall | X recall |")  # fmt: skip
+            f"| max TSS (test) | >={positive} recall | X recall |")  # fmt: skip
     lines = [f"**{level}** ({int(table['n'].iloc[0])} rows, {int(table['events'].iloc[0])} events, "
              f"base rate {table['base_rate'].iloc[0]:.3f})", "", head,
              "|---" * 12 + "|"]  # fmt: skip
@@ -223,7 +226,8 @@ def write_backtest(
         both.to_csv(fh, index=False, float_format="%.6g")
     text = [f"# Backtest: {provenance.get('dataset')}, >= {config.positive}1.0, day "
             f"{config.horizon_days}, retrain={config.retrain}",
-            "", *(markdown_table(tables[k], lvl) + "\n" for k, lvl in _LEVELS.items()),
+            "", *(markdown_table(tables[k], lvl, config.positive) + "\n"
+                  for k, lvl in _LEVELS.items()),
             "TSS, HSS, ApSS and recalls use the threshold chosen on training-period validation years "
             "(TSS maximum); TSS@50% the fixed 50% threshold; max TSS (test) is the best threshold chosen "
             "on the test rows, not a forecast. Intervals: 95% block bootstrap over 27-day rotations "
