@@ -242,10 +242,16 @@ def test_sequence_row_reads_only_earlier_records_of_the_same_region():
     from flarecast.evaluation.methods import SEQUENCE, augmented_run
     from flarecast.evaluation.protocol import Protocol
 
-    data = demo_dataset(seed=5, n_regions=40, days=40)
+    data = demo_dataset(seed=5, n_regions=120, days=30)
     network = {"max_epochs": 2, "hidden": [4], "patience": 1}
     protocol = Protocol(methods=("logistic", "ce"), seeds=1, network=network)
+    # Rows left out by their label would leak into the windows: no GRU row then.
+    assert SEQUENCE not in augmented_run(data, protocol, evolution=True).protocol.methods
+    protocol = Protocol(
+        methods=("logistic", "ce"), seeds=1, network=network, negatives=("A", "B", "C", "N")
+    )
     run = augmented_run(data, protocol, evolution=True)
+    assert not any(run.targets.dropped.values())
     assert SEQUENCE in run.protocol.methods
     assert (SEQUENCE, "logistic+evolution") in run.pairs
     X = run.targets.frame[list(run.data.features)]

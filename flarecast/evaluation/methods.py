@@ -276,8 +276,15 @@ def augmented_run(
     augmented, additions = augment_dataset(
         data, evolution=evolution, history=history, data_dir=data_dir
     )
-    # The GRU row joins the networks' rows: only when cross-entropy, its loss, is a row.
-    sequence = "ce" in protocol.methods and any(a.windows for a in additions)
+    targets = make_targets(augmented, protocol.negatives, protocol.positive_threshold)
+    # The GRU row joins the networks' rows (only with cross-entropy, its loss, as a row). It reads
+    # its windows from the kept rows, so only when the class definition keeps every row: a row
+    # kept or left out by its label (a flare up to 24 h after it) would tell the GRU the future.
+    sequence = (
+        "ce" in protocol.methods
+        and any(a.windows for a in additions)
+        and not any(targets.dropped.values())
+    )
     registry, rows, pairs = augmented_methods(
         protocol.methods, data.features, [(a.name, a.columns) for a in additions], sequence=sequence
     )
@@ -285,6 +292,6 @@ def augmented_run(
         augmented = dataclasses.replace(
             augmented, features=tuple(augmented.features) + WINDOW_COLUMNS
         )
-    targets = make_targets(augmented, protocol.negatives, protocol.positive_threshold)
+        targets = make_targets(augmented, protocol.negatives, protocol.positive_threshold)
     protocol = dataclasses.replace(protocol, methods=rows)
     return AugmentedRun(augmented, targets, protocol, registry, pairs, additions)
