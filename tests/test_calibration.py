@@ -12,7 +12,6 @@ from sklearn.isotonic import IsotonicRegression
 
 from flarecast.errors import ConfigError, DataError, ModelFileError
 from flarecast.evaluation.calibration import (
-    CALIBRATION_FILE,
     CalibratedClassifier,
     Calibrator,
     fit_calibrator,
@@ -20,6 +19,7 @@ from flarecast.evaluation.calibration import (
     reliability_curve,
     save_calibrator,
 )
+from flarecast.evaluation.calibration_file import CALIBRATION_FILE
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:

@@ -35,19 +35,24 @@ multiclass probability estimates. KDD.
 from __future__ import annotations
 
 import dataclasses
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from flarecast.errors import ConfigError, DataError, ModelFileError
-from flarecast.io import read_json, write_json
+from flarecast.errors import ConfigError, DataError
+from flarecast.evaluation.calibration_file import (
+    FORMAT,
+    FORMAT_VERSION,
+    METHODS,
+    check_state,
+    read_state,
+    write_state,
+)
 
 __all__ = [
     "METHODS",
-    "CALIBRATION_FILE",
     "Calibrator",
     "CalibratedClassifier",
     "fit_calibrator",
@@ -56,30 +61,9 @@ __all__ = [
     "reliability_curve",
 ]
 
-METHODS: tuple[str, ...] = ("platt", "isotonic", "none")
-CALIBRATION_FILE = "calibration.json"
-_FORMAT = "flarecast-calibration"
-_FORMAT_VERSION = 1
 # Scores are clipped this far inside (0, 1) before the logit so that a network
 # that saturates at exactly 0 or 1 still gets a finite Platt input.
 _EPS = 1e-7
-
-
-_MAX_BYTES = 16 * 1024 * 1024
-
-
-def _finite_number(value: Any) -> bool:
-    """A JSON number that is a finite float (an int beyond the float range, e.g. 10**400, is not)."""
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and abs(value) <= sys.float_info.max
-        and bool(np.isfinite(float(value)))
-    )
-
-
-def _count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _logit(s: np.ndarray) -> np.ndarray:
@@ -167,8 +151,8 @@ class Calibrator:
             for k, v in self.params.items()
         }
         return {
-            "format": _FORMAT,
-            "format_version": _FORMAT_VERSION,
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
             "method": self.method,
             "params": params,
             "n_samples": int(self.n_samples),
@@ -184,70 +168,10 @@ class Calibrator:
         ------
         ModelFileError
             Naming ``source`` and what is wrong (unknown method, missing or
-            malformed parameters).
+            malformed parameters); see
+            :func:`flarecast.evaluation.calibration_file.check_state`.
         """
-        method = state.get("method")
-        if method not in METHODS:
-            raise ModelFileError(
-                f"{source}: unknown calibration method {method!r}; legal methods are {list(METHODS)}"
-            )
-        params = state.get("params", {})
-        if not isinstance(params, Mapping):
-            raise ModelFileError(
-                f"{source}: 'params' must be an object, got {type(params).__name__}"
-            )
-        need = {"platt": ("slope", "intercept"), "isotonic": ("x", "y"), "none": ()}[method]
-        missing = [k for k in need if k not in params]
-        if missing:
-            raise ModelFileError(f"{source}: {method} calibration lacks parameter(s) {missing}")
-        if method == "platt":
-            vals = [params["slope"], params["intercept"]]
-            if not all(_finite_number(v) for v in vals):
-                raise ModelFileError(
-                    f"{source}: Platt slope and intercept must be finite numbers, got {vals}"
-                )
-            clean: dict[str, Any] = {"slope": float(vals[0]), "intercept": float(vals[1])}
-        elif method == "isotonic":
-            try:
-                x = np.asarray(params["x"], dtype=float)
-                y = np.asarray(params["y"], dtype=float)
-            except (TypeError, ValueError, OverflowError) as exc:
-                raise ModelFileError(
-                    f"{source}: isotonic thresholds must be lists of numbers ({exc})"
-                ) from exc
-            problems = []
-            if x.ndim != 1 or x.shape != y.shape or x.size == 0:
-                problems.append(
-                    f"x and y must be non-empty lists of equal length (got {x.shape} and {y.shape})"
-                )
-            elif not (np.isfinite(x).all() and np.isfinite(y).all()):
-                problems.append("x and y must be finite")
-            else:
-                if np.any(np.diff(x) < 0):
-                    problems.append("x must be non-decreasing")
-                if np.any(np.diff(y) < 0) or y.min() < 0 or y.max() > 1:
-                    problems.append("y must be non-decreasing and within [0, 1]")
-            if problems:
-                raise ModelFileError(
-                    f"{source}: malformed isotonic calibration: " + "; ".join(problems)
-                )
-            clean = {"x": x.tolist(), "y": y.tolist()}
-        else:
-            clean = {}
-        counts = {key: state.get(key, 0) for key in ("n_samples", "n_positive")}
-        bad = {k: v for k, v in counts.items() if not _count(v)}
-        if bad or counts["n_positive"] > counts["n_samples"]:
-            raise ModelFileError(
-                f"{source}: n_samples and n_positive must be counts (ints >= 0, n_positive <= "
-                f"n_samples); got {counts}"
-            )
-        return cls(
-            method=method,
-            params=clean,
-            n_samples=counts["n_samples"],
-            n_positive=counts["n_positive"],
-            fitted_on=str(state.get("fitted_on", "unknown")),
-        )
+        return cls(**check_state(state, source))
 
     def describe(self) -> str:
         """One line for reports, e.g. ``"platt (fitted on validation: 812 samples, 40 positive)"``."""
@@ -369,15 +293,7 @@ def save_calibrator(folder: str | Path, cal: Calibrator) -> Path:
     sha256 of its weights, so that a calibration left beside other weights is
     refused on load (:func:`flarecast.training.folder.check_companions`).
     """
-    from flarecast.training.folder import WEIGHTS_KEY, weights_sha256
-
-    folder = Path(folder)
-    path = folder / CALIBRATION_FILE
-    state = cal.to_dict()
-    if (folder / "model.json").is_file():
-        state[WEIGHTS_KEY] = weights_sha256(folder)
-    write_json(path, state)
-    return path
+    return write_state(folder, cal.to_dict())
 
 
 def load_calibrator(folder: str | Path, *, missing_ok: bool = False) -> Calibrator | None:
@@ -395,25 +311,10 @@ def load_calibrator(folder: str | Path, *, missing_ok: bool = False) -> Calibrat
     ModelFileError
         When the file is absent (unless ``missing_ok``), not JSON, or malformed.
     """
-    path = Path(folder) / CALIBRATION_FILE
-    if not path.is_file():
-        if missing_ok:
-            return None
-        raise ModelFileError(
-            f"{path} does not exist: this model folder has no calibrator; fit one on the validation split "
-            "with fit_calibrator and save_calibrator (flarecast train --calibration platt|isotonic)"
-        )
-    size = path.stat().st_size
-    if size > _MAX_BYTES:  # a real one is a few kB: do not read a planted huge file
-        raise ModelFileError(f"{path} is {size} bytes; a calibration file is at most {_MAX_BYTES}")
-    try:
-        state = read_json(path, error=ModelFileError)
-    except (OSError, ModelFileError) as exc:
-        raise ModelFileError(f"cannot read calibration JSON: {exc}") from exc
-    if not isinstance(state, Mapping) or state.get("format", _FORMAT) != _FORMAT:
-        raise ModelFileError(
-            f"{path}: not a flarecast calibration file (format {_FORMAT!r} expected)"
-        )
+    found = read_state(folder, missing_ok=missing_ok)
+    if found is None:
+        return None
+    path, state = found
     return Calibrator.from_dict(state, source=str(path))
 
 
