@@ -139,7 +139,28 @@ def plain_reading(summary: pd.DataFrame) -> list[str]:
             f"A network beats logistic regression with an interval excluding zero on {len(beats)} "
             f"of {n} data sets" + (f" ({', '.join(beats)})" if beats else "") + "."
         )
+    overall.append(_multiplicity(summary))
     return lines + ["", "Overall: " + " ".join(overall)]
+
+
+def _multiplicity(summary: pd.DataFrame) -> str:
+    """How many of the table's intervals exclude zero, against what chance alone gives."""
+    total = excluding = 0
+    for a, b in BENCHMARK_PAIRS:
+        for key, _ in _SCORES:
+            col = f"{a}-{b}_{key}"
+            if f"{col}_low" not in summary.columns:
+                continue
+            low = summary[f"{col}_low"].to_numpy(dtype=float)
+            high = summary[f"{col}_high"].to_numpy(dtype=float)
+            ok = np.isfinite(low) & np.isfinite(high)
+            total += int(ok.sum())
+            excluding += int(((low > 0) | (high < 0))[ok].sum())
+    return (
+        f"Of the {total} paired intervals above, {excluding} exclude zero; with no true "
+        f"difference about {total / 20:.0f} would at 95% by chance alone, so a single excluded "
+        "interval is weak evidence."
+    )
 
 
 def format_summary_markdown(
