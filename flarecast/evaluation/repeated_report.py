@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from flarecast.evaluation.repeated_table import SCORE_NAMES
-from flarecast.evaluation.report import CLAIMED_GAIN, SYNTHETIC_BANNER
+from flarecast.evaluation.report import CLAIMED_GAIN, SYNTHETIC_BANNER, caveat_lines
 
 __all__ = ["format_repeated_markdown", "repeated_reading", "repeated_interval_figure"]
 
@@ -70,15 +70,7 @@ def _header(table: pd.DataFrame, meta: dict[str, Any]) -> list[str]:
             f"Frozen protocol: {meta.get('protocol_file')} version {meta.get('protocol_version')}, "
             f"sha256 {meta['protocol_sha256']}."
         )
-    if meta.get("flaring_only"):
-        lines.append(
-            "Every sample is a flaring region (negatives are weaker flares, not quiet regions), so "
-            "the base rate is far above an operational one and HSS is not comparable with AR-day studies."
-        )
-    if meta.get("data_notes"):
-        lines += ["", "Data caveats:"] + [f"- {note}" for note in meta["data_notes"]]
-    lines.append("")
-    return lines
+    return lines + caveat_lines(meta)
 
 
 def format_repeated_markdown(

@@ -21,6 +21,7 @@ from flarecast.evaluation.bootstrap import Summary
 __all__ = [
     "SYNTHETIC_BANNER",
     "CLAIMED_GAIN",
+    "caveat_lines",
     "format_markdown",
     "plain_reading",
     "format_tune_markdown",
@@ -104,6 +105,12 @@ def _header(table: pd.DataFrame, meta: dict[str, Any]) -> list[str]:
         f"Brackets: {int(round(100 * prot.get('level', 0.95)))}% intervals from {prot.get('n_boot', '?')} "
         f"bootstrap resamples of active regions. {pooled}",
     ]
+    return lines + caveat_lines(meta)
+
+
+def caveat_lines(meta: dict[str, Any]) -> list[str]:
+    """The end of a table header: the flaring-only warning and the data set's caveats, then a blank line."""
+    lines = []
     if meta.get("flaring_only"):
         lines.append(
             "Every sample is a flaring region (negatives are weaker flares, not quiet regions), so "

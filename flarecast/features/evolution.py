@@ -49,6 +49,7 @@ __all__ = [
     "FLARE",
     "LEAD",
     "previous_records",
+    "utc_ns",
     "evolution_columns",
     "evolution_features",
     "lead_snapshots",
@@ -67,7 +68,8 @@ def _duration(name: str, value: Any) -> int:
     return int(parse_duration(value, name=name, positive=True).value)
 
 
-def _times_ns(times: Any, what: str) -> np.ndarray:
+def utc_ns(times: Any, what: str) -> np.ndarray:
+    """Timezone-aware times as int64 ns since the epoch, UTC; ``what`` names them in the errors."""
     series = pd.Series(times).reset_index(drop=True)
     if not isinstance(series.dtype, pd.DatetimeTZDtype):
         raise SchemaError(
@@ -134,7 +136,7 @@ def previous_records(
         raise ConfigError(
             f"The 'lags' parameter of previous_records must be an int >= 1. Got {lags!r} instead."
         )
-    t = _times_ns(times, "times")
+    t = utc_ns(times, "times")
     code = _group_codes(groups, "groups")
     if len(code) != len(t):
         raise DataError(f"groups ({len(code)} rows) and times ({len(t)} rows) differ in length.")
@@ -308,7 +310,7 @@ def lead_snapshots(
     features = list(features)
     target = tables[lead]
     _check_lead_table(target, lead, features)
-    peak = _times_ns(target[TIME], f"the {lead} h table's times") + lead * _NS_PER_HOUR
+    peak = utc_ns(target[TIME], f"the {lead} h table's times") + lead * _NS_PER_HOUR
     base = pd.DataFrame(
         {
             FLARE: np.arange(len(target), dtype=np.int64),
@@ -337,8 +339,7 @@ def lead_snapshots(
             {
                 NOAA_AR: table[NOAA_AR].to_numpy(dtype=np.int64),
                 PEAK_FLUX: table[PEAK_FLUX].to_numpy(dtype=float),
-                "_peak": _times_ns(table[TIME], f"the {other} h table's times")
-                + other * _NS_PER_HOUR,
+                "_peak": utc_ns(table[TIME], f"the {other} h table's times") + other * _NS_PER_HOUR,
                 "_row": np.arange(len(table), dtype=float),
             }
         ).sort_values("_peak", kind="stable")

@@ -38,6 +38,7 @@ import pandas as pd
 
 from flarecast.data.schema import NOAA_AR, PEAK_FLUX, TIME
 from flarecast.errors import ConfigError, DataError, SchemaError, format_examples
+from flarecast.features.evolution import utc_ns
 from flarecast.labels import window_max
 from flarecast.time import format_hours, parse_duration
 
@@ -58,19 +59,6 @@ def history_columns(windows: Sequence[str | pd.Timedelta] = ("24h", "48h")) -> l
         h = format_hours(_span(w))
         names += [f"history_count_prev_{h}", f"history_max_log_flux_prev_{h}"]
     return names
-
-
-def _ns(series: pd.Series, what: str) -> np.ndarray:
-    if not isinstance(series.dtype, pd.DatetimeTZDtype):
-        raise SchemaError(
-            f"{what} must be timezone-aware UTC datetimes; got {series.dtype}. "
-            "Parse times at the boundary, e.g. pd.to_datetime(values, utc=True)."
-        )
-    missing = series.isna().to_numpy()
-    if missing.any():
-        rows = np.flatnonzero(missing)
-        raise SchemaError(f"{what} are missing at {format_examples(rows, ['NaT'] * len(rows))}.")
-    return np.asarray(series.dt.tz_convert("UTC").dt.as_unit("ns").array.asi8)
 
 
 def _coverage(coverage: Any, events: pd.DataFrame, peaks: np.ndarray) -> tuple[int, int]:
@@ -180,7 +168,7 @@ def flare_history(
         missing = [c for c in columns if c not in frame.columns]
         if missing:
             raise SchemaError(f"The {what} lack column(s) {missing}; found {list(frame.columns)}.")
-    t = _ns(records[TIME], f"The records' column {TIME!r}")
+    t = utc_ns(records[TIME], f"The records' column {TIME!r}")
     rkey = records[key].to_numpy(dtype=float, na_value=np.nan)
     has_key = events[key].notna().to_numpy()
     if len(events) and not has_key.any():
@@ -190,7 +178,7 @@ def flare_history(
         )
     ev = events.loc[has_key]
     ekey = ev[key].to_numpy(dtype=np.int64)
-    peaks = _ns(ev["peak"], "The catalogue's column 'peak'")
+    peaks = utc_ns(ev["peak"], "The catalogue's column 'peak'")
     flux = ev[PEAK_FLUX].to_numpy(dtype=float)
     bad = ~(np.isfinite(flux) & (flux >= 0))
     if bad.any():
