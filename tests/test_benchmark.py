@@ -50,6 +50,9 @@ def bench(tmp_path_factory):
     demo_dataset(seed=3, n_regions=90, days=90).frame.to_parquet(table)
     protocol = _small_protocol(folder)
     out = folder / "out"
+    (out / "datasets" / "umich-24h").mkdir(parents=True)  # as left by an earlier benchmark
+    (out / "datasets" / "umich-24h" / "repeats.csv").write_text("old")
+    (out / "notes.txt").write_text("kept")
     args = ["benchmark", "--out", str(out), "--repeats", "2", "--datasets", str(table)]
     result = CliRunner().invoke(main, [*args, "--protocol", str(protocol), "--no-figures"])
     assert result.exit_code == 0, result.output
@@ -68,9 +71,15 @@ def test_one_row_per_data_set_with_its_counts(bench) -> None:
     np.testing.assert_allclose(summary["base_rate"], summary["positives"] / summary["n"], rtol=1e-5)
     run = json.loads((out / "run.json").read_text())
     assert [r["folder"] for r in run["rows"]] == [
-        "small_demo.parquet_neg-C",
-        "small_demo.parquet_neg-ABCN",
+        "datasets/small_demo.parquet_neg-C",
+        "datasets/small_demo.parquet_neg-ABCN",
     ]
+    # a row folder of an earlier run into the same OUT is not carried into the new one
+    assert sorted(p.name for p in (out / "datasets").iterdir()) == [
+        "small_demo.parquet_neg-ABCN",
+        "small_demo.parquet_neg-C",
+    ]
+    assert (out / "notes.txt").read_text() == "kept"  # a user's own file is kept
     for i, row in summary.iterrows():
         folder = out / run["rows"][i]["folder"]
         preds = pd.read_parquet(folder / "predictions_repeats.parquet")

@@ -33,10 +33,20 @@ import pandas as pd
 
 from flarecast.errors import ConfigError, DataError
 
-__all__ = ["ALL_NEGATIVES", "SAMPLES", "BenchmarkRow", "Skipped", "BenchmarkPlan", "plan_benchmark"]
+__all__ = [
+    "ALL_NEGATIVES",
+    "ROWS_FOLDER",
+    "SAMPLES",
+    "BenchmarkRow",
+    "Skipped",
+    "BenchmarkPlan",
+    "plan_benchmark",
+]
 
 #: Negatives of the second row of a data set with no-flare rows: every row below the threshold.
 ALL_NEGATIVES: tuple[str, ...] = ("A", "B", "C", "N")
+#: Subfolder of the output holding one folder per row (replaced as a whole by a rerun).
+ROWS_FOLDER = "datasets"
 #: Registered data sets that are samples of another one: name -> the whole set.
 SAMPLES: dict[str, str] = {
     "flareml-2017-train": "flareml-2017",
@@ -57,7 +67,8 @@ class BenchmarkRow:
     negatives : tuple of str
         Negative letters of this row's target.
     folder : str
-        Subfolder of the output holding this row's repeated outputs.
+        Where this row's repeated outputs go, relative to the output folder
+        (``datasets/<name>[_neg-<letters>]``).
     data, targets : Dataset, Targets
         The loaded table and its binary target.
     """
@@ -91,7 +102,8 @@ class BenchmarkPlan:
 
 def _folder(name: str, negatives: tuple[str, ...] | None) -> str:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name)
-    return slug if negatives is None else f"{slug}_neg-{''.join(negatives)}"
+    slug = slug if negatives is None else f"{slug}_neg-{''.join(negatives)}"
+    return f"{ROWS_FOLDER}/{slug}"
 
 
 def _label(name: str, negatives: tuple[str, ...] | None) -> str:
@@ -221,6 +233,6 @@ def plan_benchmark(
                 continue
             folder = _folder(name, negatives)
             if folder in {r.folder for r in rows}:  # two table files of the same file name
-                folder = f"{len(rows)}_{folder}"
+                folder = f"{folder}_{len(rows)}"
             rows.append(BenchmarkRow(_label(name, negatives), name, chosen, folder, data, targets))
     return BenchmarkPlan(tuple(rows), tuple(skipped))

@@ -37,7 +37,7 @@ BENCHMARK_PAIRS: tuple[tuple[str, str], ...] = (
     ("weighted-ce", "logistic"),
     ("focal", "logistic"),
 )
-#: Files written at the top of the benchmark's output folder (plus one subfolder per row).
+#: Files written at the top of the benchmark's output folder (plus datasets/, one folder per row).
 BENCHMARK_FILES: tuple[str, ...] = (
     "summary.md",
     "summary.csv",

@@ -59,6 +59,13 @@ OUTPUT_FILES: frozenset[str] = frozenset(
         "repeats.csv",
         "repeated_comparison.csv",
         "predictions_repeats.parquet",
+        # benchmark (flarecast.evaluation.benchmark_report.BENCHMARK_FILES; one folder per row in
+        # datasets/, replaced as a whole so a rerun with other data sets leaves no old rows)
+        "summary.md",
+        "summary.csv",
+        "differences.csv",
+        "forest.png",
+        "datasets",
     }
 )
 # flarecast.io's temporary files (".NAME.RANDOM.tmp") of a run that was killed.
