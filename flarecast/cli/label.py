@@ -15,32 +15,25 @@ from flarecast.cli._common import (
     friendly_errors,
     scheduler_executor,
 )
+from flarecast.cli._options import (
+    catalogue_format_option,
+    data_dir_option,
+    on_bad_rows_option,
+    sharp_option,
+)
 
 __all__ = ["label", "sharp"]
 
-_ON_BAD_ROWS = click.Choice(["error", "skip"])
-
 
 @click.command()
-@click.option(
-    "--sharp",
-    "sharp_source",
-    required=True,
-    metavar="FILE_OR_NAME",
-    help="SHARP series file (CSV/Parquet/netCDF) or name: hollanda-2019, demo.",
-)
+@sharp_option
 @click.option(
     "--catalogue",
     required=True,
     metavar="FILE_OR_NAME",
     help="Flare catalogue file or folder, or name (e.g. hek-2010-2019, ncei-1996-2022, demo).",
 )
-@click.option(
-    "--catalogue-format",
-    default=None,
-    metavar="FORMAT",
-    help="Catalogue format if it cannot be detected (ncei, swpc-list, hek, xrs-report, ...).",
-)
+@catalogue_format_option
 @click.option(
     "--horizon",
     default="24h",
@@ -74,19 +67,8 @@ _ON_BAD_ROWS = click.Choice(["error", "skip"])
     default=None,
     help="HARP->NOAA map (harp_to_noaa.csv / harp_stats.csv): label by HARP, counting all its regions.",
 )
-@click.option(
-    "--on-bad-rows",
-    type=_ON_BAD_ROWS,
-    default="error",
-    show_default=True,
-    help="Malformed catalogue rows: stop with an error, or skip them (counted).",
-)
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Shared data folder for registered names (default $FLARECAST_DATA_DIR).",
-)
+@on_bad_rows_option
+@data_dir_option
 @click.option(
     "--out",
     required=True,

@@ -14,39 +14,26 @@ from typing import Any
 import click
 
 from flarecast.cli._common import data_warnings_to_stderr, duration_callback, friendly_errors
+from flarecast.cli._options import (
+    catalogue_format_option,
+    data_dir_option,
+    on_bad_rows_option,
+    sharp_option,
+)
 
 __all__ = ["retrain"]
 
-_ON_BAD_ROWS = click.Choice(["error", "skip"])
-
 
 @click.command("retrain")
-@click.option(
-    "--sharp",
-    "sharp_source",
-    required=True,
-    metavar="FILE_OR_NAME",
-    help="SHARP series file (CSV/Parquet/netCDF) or name: hollanda-2019, demo.",
-)
+@sharp_option
 @click.option(
     "--catalogue",
     required=True,
     metavar="FILE_OR_NAME",
     help="The new flare catalogue: file, folder or name (hek-2010-2019, ncei-1996-2022, demo, ...).",
 )
-@click.option(
-    "--catalogue-format",
-    default=None,
-    metavar="FORMAT",
-    help="Catalogue format if it cannot be detected (ncei, swpc-list, hek, xrs-report, ...).",
-)
-@click.option(
-    "--on-bad-rows",
-    type=_ON_BAD_ROWS,
-    default="error",
-    show_default=True,
-    help="Malformed catalogue rows: stop with an error, or skip them (counted).",
-)
+@catalogue_format_option
+@on_bad_rows_option
 @click.option(
     "--base-model",
     "base_model",
@@ -120,12 +107,7 @@ _ON_BAD_ROWS = click.Choice(["error", "skip"])
     "--n-boot", type=int, default=1000, show_default=True, help="Region bootstrap resamples."
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Shared data folder for registered names (default $FLARECAST_DATA_DIR).",
-)
+@data_dir_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @friendly_errors
 def retrain(sharp_source, catalogue, catalogue_format, on_bad_rows, base_model, out, horizon, latency, event_time,
