@@ -2,7 +2,7 @@
 
 A daily forecast scores a few dozen records once. Importing torch and
 scikit-learn for that takes 2-5 s on a 2-core machine, more than the whole
-forecast may take (issue 6: under 3 s after Python start), while the
+forecast may take (under 3 s after Python start), while the
 arithmetic is a few small matrix products. :class:`NumpyMLP` reads the same
 model folder as :func:`flarecast.training.artifacts.load_model` (the same sidecar
 checks, the weights' size and sha256, never a pickle) and evaluates the same

@@ -33,9 +33,9 @@ ACTIVATION_NAMES: tuple[str, ...] = ("tanh", "relu", "silu")
 SKIPS: tuple[str, ...] = ("none", "linear", "logistic")
 
 #: The activation of a saved architecture that names none. It is not the default of a new
-#: network: model folders whose ``model.json`` architecture lacks an "activation" key were
-#: written when tanh was the only hidden activation, and both the torch loader and the numpy
-#: forecast engine must keep evaluating them with tanh, or their probabilities would change.
+#: network: a ``model.json`` architecture without an "activation" key describes a tanh
+#: network (the key is optional in the file format), so both the torch loader and the numpy
+#: forecast engine evaluate such a folder with tanh; any other reading changes its probabilities.
 STORED_ACTIVATION_DEFAULT = "tanh"
 
 
