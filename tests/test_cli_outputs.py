@@ -121,7 +121,7 @@ WRITERS: dict[str, tuple[Callable[[Files, Path], list[str]], bool]] = {
     ),
     "benchmark": (
         lambda f, out: [
-            *("benchmark", "--datasets", "flareml-2017-random40", "--repeats", "2"),
+            *("benchmark", "--datasets", "flareml-2017", "--repeats", "2"),
             *("--no-figures", "--quiet", "--out", out),
         ],
         True,

@@ -27,11 +27,14 @@ DATA_DIR_OPTIONS = ("--data-dir", "--cache-dir")
 # Commands whose output is a model folder, with their own rules for an existing one.
 MODEL_WRITERS = ("train",)
 
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
 _HINTS = {
     errno.ENOTDIR: "a part of the path is a file, not a folder",
     errno.EEXIST: "it exists and is not a folder",
     errno.EROFS: "the folder cannot be written",
     errno.ENOSPC: "free some space or choose another --out",
+    errno.EDQUOT: "free some space or choose another --out",
     errno.EACCES: "check the permissions",
     errno.EPERM: "check the permissions",
 }
@@ -197,7 +200,14 @@ def guard_outputs(command: click.Command) -> click.Command:
                         folder=name in folders,
                         writes_models=command.name in MODEL_WRITERS,
                     )
-            return callback(*args, **kwargs)
+            try:
+                return callback(*args, **kwargs)
+            except OSError as exc:
+                # A write to a full disk names no file: name the output the user gave.
+                given = [kwargs[n] for n in outputs if kwargs.get(n) is not None]
+                if exc.filename is None and exc.errno in _FULL and given:
+                    raise OSError(exc.errno, exc.strerror, str(given[0])) from exc
+                raise
 
         command.callback = checked
     command._flarecast_outputs_guarded = True  # type: ignore[attr-defined]
