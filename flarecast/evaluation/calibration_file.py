@@ -20,15 +20,7 @@ import numpy as np
 from flarecast.errors import ModelFileError
 from flarecast.io import read_json, write_json
 
-__all__ = [
-    "METHODS",
-    "CALIBRATION_FILE",
-    "FORMAT",
-    "FORMAT_VERSION",
-    "check_state",
-    "write_state",
-    "read_state",
-]
+__all__ = ["METHODS", "CALIBRATION_FILE", "check_state", "write_state", "read_state"]
 
 METHODS: tuple[str, ...] = ("platt", "isotonic", "none")
 CALIBRATION_FILE = "calibration.json"

@@ -189,10 +189,7 @@ def run_comparison(
     summary = summarise(result)
     meta = dict(meta or {})
     meta["wall_seconds"] = round(meta.get("wall_seconds", 0.0) + time.perf_counter() - t0, 2)
-    meta["fold_sizes"] = [
-        {"fold": f.index, "fit": len(f.fit), "validation": len(f.val), "test": len(f.test)}
-        for f in result.folds
-    ]
+    meta["fold_sizes"] = [f.sizes() for f in result.folds]
     meta["resumed_fits"] = len(done)
     table = None if collector is None else collector.table()
     with staged_output(out) as staged:

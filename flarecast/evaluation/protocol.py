@@ -144,6 +144,15 @@ class Fold:
     fit: np.ndarray
     val: np.ndarray
 
+    def sizes(self) -> dict[str, int]:
+        """Row counts of the fold's parts, as run.json records them."""
+        return {
+            "fold": self.index,
+            "fit": len(self.fit),
+            "validation": len(self.val),
+            "test": len(self.test),
+        }
+
 
 def make_folds(targets: Any, protocol: Protocol) -> list[Fold]:
     """Outer folds and their inner validation splits, by region or by time.

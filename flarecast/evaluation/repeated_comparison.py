@@ -123,10 +123,7 @@ def run_repeated_comparison(
     comparison = repeated_comparison_frame(differences)
     meta = dict(meta or {})
     meta["wall_seconds"] = round(meta.get("wall_seconds", 0.0) + time.perf_counter() - t0, 2)
-    meta["fold_sizes"] = [
-        {"fold": f.index, "fit": len(f.fit), "validation": len(f.val), "test": len(f.test)}
-        for f in first.folds
-    ]
+    meta["fold_sizes"] = [f.sizes() for f in first.folds]
     meta["repeats"] = {
         "repeats": repeats,
         "seeds": result.seeds,
