@@ -71,3 +71,10 @@ def test_train_on_hayes_slice_and_predict_a_table_with_an_unseen_mcintosh_class(
     assert f"'mcintosh_zurich': {n_f}" in result.output
     p = pd.read_csv(out)
     assert len(p) == len(score) and np.isfinite(p["p_flare"]).all()
+    # evaluate encodes the table as the model was trained, too.
+    args = ["evaluate", "--model", str(model), "--dataset", str(tmp_path / "score.csv"),
+            "--n-boot", "10", "--no-figures", "--out", str(tmp_path / "eval")]  # fmt: skip
+    with pytest.warns(DataWarning, match=f"'mcintosh_zurich': {n_f}"):
+        result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_parquet(tmp_path / "eval" / "predictions.parquet")) == len(score)

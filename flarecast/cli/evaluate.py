@@ -82,6 +82,8 @@ def evaluate(
     --positive-threshold are given; the threshold is the model's own. Writes
     table.md, table.csv, predictions.parquet, run.json and figures into OUT.
     """
+    import dataclasses
+
     from click.core import ParameterSource
 
     from flarecast.evaluation.comparison import run_meta
@@ -92,6 +94,7 @@ def evaluate(
         training_overlap,
     )
     from flarecast.evaluation.tables import calibration_table
+    from flarecast.features.categorical import apply_saved_encoding
     from flarecast.targets import make_targets
     from flarecast.training.artifacts import load_model, read_sidecar
 
@@ -107,6 +110,8 @@ def evaluate(
         if ctx.get_parameter_source("positive_threshold") == ParameterSource.DEFAULT:
             positive_threshold = from_model[1]
     targets = make_targets(data, negatives, positive_threshold)
+    frame = apply_saved_encoding(sidecar, targets.frame, data.name)  # categorical -> one-hot
+    targets = dataclasses.replace(targets, frame=frame)
     synthetic = bool(data.synthetic or sidecar.get("synthetic"))
     if synthetic:
         click.echo(SYNTHETIC_BANNER, err=True)
