@@ -59,6 +59,8 @@ def numeric(
         missing = np.isnan(out)
         bad = missing if not allow_missing else np.zeros(len(out), bool)
         shown = ["NaN"] * int(bad.sum())
+    elif (out := _fast_numbers(values, allow_missing)) is not None:
+        return out
     else:
         text = values.astype(str).str.strip()
         out = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -73,6 +75,41 @@ def numeric(
             f"{source}: column {column!r} has {int(bad.sum())} {what} value(s): "
             f"{format_examples(rows, shown)}. Expected a number."
         )
+    return out
+
+
+def _fast_numbers(values: pd.Series, allow_missing: bool) -> np.ndarray | None:
+    """The float64 of a text column where every cell is a finite number or a missing marker.
+
+    pyarrow's cast parses the text an order of magnitude faster than ``pd.to_numeric``
+    and to the same doubles (checked on every numeric column of the real files); anything
+    else (text, inf, a NaN spelled otherwise) returns None, and :func:`numeric` reads the
+    column the slow way, naming the cells it refuses.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        text = pa.array(values, type=pa.large_string(), from_pandas=True)
+        try:  # the common case: every cell a number (so no cell has blanks to strip)
+            number = pc.cast(text, pa.float64())
+        except pa.ArrowInvalid:  # blanks, empty cells or markers such as 'NA'
+            text = pc.utf8_trim_whitespace(text)
+            missing = pc.is_in(pc.utf8_lower(text), value_set=pa.array(sorted(_MISSING_TEXT)))
+            number = pc.cast(pc.if_else(missing, None, text), pa.float64())
+    except Exception:  # ArrowInvalid (text), ArrowTypeError (not strings), no pyarrow
+        return None
+    out = number.to_numpy(zero_copy_only=False)  # nulls (the markers) become NaN
+    nan = np.isnan(out)
+    if not np.isfinite(out[~nan]).all():
+        return None  # an inf: the slow path decides
+    if nan.any():
+        if not allow_missing:
+            return None  # the slow path names the missing cells
+        # 'nan' casts to NaN and so does '+nan', which is text, not a missing marker.
+        spelled = pc.utf8_lower(text.filter(pa.array(nan)))
+        if not pc.all(pc.is_in(spelled, value_set=pa.array(sorted(_MISSING_TEXT)))).as_py():
+            return None
     return out
 
 

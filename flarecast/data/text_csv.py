@@ -11,13 +11,21 @@ parses and checks each column explicitly (nothing is guessed), after:
 
 A UTF-8 byte-order mark at the start of the file is dropped. Parser errors
 name the data row (0-based, header not counted) and the file line.
+
+pyarrow parses the cells (several times faster than pandas' parser); any file
+it cannot read exactly as planned (a ragged or shifted row, an open quote, a
+value over two lines, bytes that are not UTF-8, a blank first line) is read
+again by pandas from the same row, so results and messages do not depend on
+which parser ran. :func:`iter_text_csv` cuts the file itself into pieces of
+about ``chunksize`` rows, so its memory stays one piece whatever the file's size.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -49,8 +57,125 @@ _CSV_ERRORS = (OSError, pd.errors.ParserError, UnicodeDecodeError, pd.errors.Emp
 _CSV_OPTIONS = {"dtype": str, "keep_default_na": False, "na_filter": False}
 
 
-_CSV_ERRORS = (OSError, pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError)
-_CSV_OPTIONS = {"dtype": str, "keep_default_na": False, "na_filter": False}
+# pyarrow reads the cells (several times faster than pandas' parser, in bounded blocks); any
+# file it cannot read as planned is read again by pandas, whose errors name the row and line.
+_ARROW_BLOCK = 16 << 20
+_THREADED_BLOCK = 4 << 20
+_ARROW_MIN_BLOCK = 1 << 20
+
+
+def _block_size(path: Path, rows: int) -> int:
+    """Bytes of about ``rows`` lines of the file (from its first 64 kB), so a chunk's memory
+    follows the chunk size asked for."""
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    lines = max(1, head.count(b"\n"))
+    return int(min(_ARROW_BLOCK, max(1 << 16, rows * len(head) / lines)))
+
+
+def _arrow_options(
+    path: Path,
+    sep: str,
+    header: bool,
+    numbers: Collection[str] | None = None,
+    block: int = _ARROW_BLOCK,
+    skip_header: bool = True,
+) -> tuple[Any, Any, Any] | None:
+    """pyarrow read, parse and convert options that keep every cell as text, or None.
+
+    With ``numbers`` (text columns), the other columns may be read as numbers where every
+    cell is one (checked by :func:`_numbers_only`).
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:  # pragma: no cover - pyarrow is a dependency of pandas' str dtype here
+        return None
+    with open(path, "rb") as fh:
+        if not fh.readline(1 << 16).removeprefix(b"\xef\xbb\xbf").strip():
+            return None  # pandas skips a blank first line; pyarrow would count it
+    try:
+        first = pd.read_csv(path, sep=sep, header=None, nrows=1, **_CSV_OPTIONS).iloc[0]
+    except _CSV_ERRORS:
+        return None
+    if any("\n" in str(c) or "\r" in str(c) for c in first):
+        return None  # a first line over several lines: pandas reads it
+    # Without a header the columns are numbered (0, 1, ... once in pandas), all text.
+    names = [str(c) for c in first] if header else [f"f{i}" for i in range(len(first))]
+    skip = int(header and skip_header)
+    read = pacsv.ReadOptions(column_names=names, skip_rows=skip, block_size=block)
+    # Quotes, empty lines and the BOM as pandas treats them; no value is turned into a null.
+    parse = pacsv.ParseOptions(delimiter=sep)
+    types = {n: pa.string() for n in names if numbers is None or not header or n.strip() in numbers}
+    convert = pacsv.ConvertOptions(
+        column_types=types,
+        strings_can_be_null=False,
+        null_values=[],
+        quoted_strings_can_be_null=False,
+    )
+    return read, parse, convert
+
+
+def _to_pandas(table: Any, start: int, header: bool) -> pd.DataFrame:
+    """A pandas frame of stripped text cells (stripped in Arrow, where it is cheap)."""
+    import pyarrow.compute as pc
+
+    table = table.from_arrays(
+        [pc.utf8_trim_whitespace(c) if c.type == "string" else c for c in table.columns],
+        names=[str(n).strip() for n in table.column_names],
+    )
+    frame = table.to_pandas()
+    frame.attrs["stripped"] = True
+    if not header:
+        frame.columns = range(frame.shape[1])
+    frame.index = pd.RangeIndex(start, start + len(frame))
+    return frame
+
+
+def _arrow_table(path: Path, sep: str, header: bool, numbers: Collection[str] | None = None) -> Any:
+    """The whole file as an Arrow table of text cells; None where pandas must read it."""
+    options = _arrow_options(path, sep, header, numbers)
+    if options is None:
+        return None
+    import pyarrow.csv as pacsv
+
+    try:
+        table = pacsv.read_csv(path, *options)
+    except Exception:  # ArrowInvalid and friends: pandas reads it again and names the row
+        return None
+    if header and table.num_rows == 0:
+        return None  # pandas' empty-table conventions (a header-only file) apply
+    if numbers is not None and not _numbers_only(table):
+        return _arrow_table(path, sep, header)
+    return table
+
+
+def _numbers_only(table: Any) -> bool:
+    """Whether every column pyarrow guessed holds finite numbers only.
+
+    Anything else it may guess (booleans, times, NaN from spellings such as
+    '+nan' that flarecast refuses) sends the file back to be read as text.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    for column in table.columns:
+        kind = column.type
+        if pa.types.is_string(kind) or pa.types.is_integer(kind):
+            continue
+        if not pa.types.is_float64(kind):
+            return False
+        if not np.isfinite(column.to_numpy(zero_copy_only=False)).all():
+            return False
+    return True
+
+
+def _read_arrow(
+    path: Path, sep: str, header: bool, numbers: Collection[str] | None = None
+) -> pd.DataFrame | None:
+    """The whole file as a frame of stripped text cells through pyarrow, or None."""
+    table = _arrow_table(path, sep, header, numbers)
+    return None if table is None else _to_pandas(table, 0, header)
 
 
 def _check_header(path: Path, sep: str) -> None:
@@ -88,6 +213,8 @@ def refuse_shifted_rows(
 
 def _stripped(frame: pd.DataFrame, path: Path, *, leading_index: bool = False) -> pd.DataFrame:
     refuse_shifted_rows(frame, path, leading_index=leading_index)
+    if frame.attrs.pop("stripped", False):
+        return frame
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame.apply(lambda col: col.str.strip())
 
@@ -100,6 +227,7 @@ def read_text_csv(
     header: bool = True,
     leading_index: bool = False,
     what: str = "table",
+    numbers: Collection[str] | None = None,
 ) -> pd.DataFrame:
     """Read a CSV with every cell as stripped text, so each column is parsed and checked explicitly.
 
@@ -116,6 +244,10 @@ def read_text_csv(
         accepted and dropped, and so is any column whose name is empty.
     what : str, default "table"
         What the file is, for messages ("catalogue", "SHARP series").
+    numbers : collection of str, optional
+        The columns that stay text whatever they hold; every other column whose
+        cells are all finite numbers may come back as float64 or int64, parsed
+        to the same doubles as the text would be (faster). Default: all text.
 
     Returns
     -------
@@ -129,12 +261,14 @@ def read_text_csv(
         raise DataError(f"{path}: cannot be read as a {sep!r}-separated table ({exc}).") from exc
     if header:
         _check_header(path, sep)
-    try:
-        frame = pd.read_csv(path, sep=sep, header=0 if header else None, **_CSV_OPTIONS)
-    except _CSV_ERRORS as exc:
-        raise csv_error(path, sep, exc, header=header) from exc
+    frame = _read_arrow(path, sep, header, numbers)
+    if frame is None:
+        try:
+            frame = pd.read_csv(path, sep=sep, header=0 if header else None, **_CSV_OPTIONS)
+        except _CSV_ERRORS as exc:
+            raise csv_error(path, sep, exc, header=header) from exc
     if not header:
-        return frame.apply(lambda col: col.str.strip())
+        return frame if frame.attrs.pop("stripped", False) else frame.apply(lambda c: c.str.strip())
     frame = _stripped(frame, path, leading_index=leading_index)
     if leading_index:
         unnamed = [c for c in frame.columns if c == "" or c.startswith("Unnamed:")]
@@ -142,21 +276,82 @@ def read_text_csv(
     return frame
 
 
+def _arrow_blocks(path: Path, block: int, options: tuple[Any, Any, Any]) -> Iterator[Any]:
+    """The data lines of ``path`` parsed as Arrow tables, about ``block`` bytes at a time.
+
+    The file is cut at line ends and each piece parsed on its own, so memory is
+    one piece whatever the file's size (pyarrow's own streaming reader keeps
+    several blocks and its thread pools). A quoted value over two lines makes
+    its piece fail to parse, and the caller reads the file with pandas instead.
+    """
+    import io
+
+    import pyarrow.csv as pacsv
+
+    read, parse, convert = options
+    # pyarrow's threads only pay for large pieces (and their pool costs memory of its own).
+    read.use_threads = block >= _THREADED_BLOCK
+    with open(path, "rb") as fh:
+        fh.readline()  # the header: its names are in the options
+        rest = b""
+        while True:
+            data = rest + fh.read(block)
+            if not data:
+                return
+            cut = data.rfind(b"\n") + 1
+            while not cut:  # one line longer than a block
+                more = fh.read(block)
+                if not more:
+                    cut = len(data)
+                    break
+                data += more
+                cut = data.rfind(b"\n") + 1
+            rest = data[cut:]
+            table = pacsv.read_csv(io.BytesIO(data[:cut]), read, parse, convert)
+            if table.num_rows:
+                yield table
+
+
 def iter_text_csv(
-    path: Path, *, sep: str = ",", chunksize: int = 100_000
+    path: Path,
+    *,
+    sep: str = ",",
+    chunksize: int = 100_000,
+    numbers: Collection[str] | None = None,
 ) -> Iterator[pd.DataFrame]:
-    """:func:`read_text_csv` in chunks of ``chunksize`` rows (no memory budget: one chunk at a time).
+    """:func:`read_text_csv` in chunks of about ``chunksize`` rows (no memory budget: one chunk at a time).
 
     Each chunk keeps the file's row numbers as its index. A file with a
     header and no rows yields one empty chunk.
     """
-    require_regular_file(path, what="table")
+    path = require_regular_file(path, what="table")
     _check_header(path, sep)
+    done = 0
+    block = _block_size(path, chunksize)
+    # Small chunks are asked for to hold memory down: pandas' parser then holds less than
+    # pyarrow's buffers and pools, and its speed matters less.
+    options = _arrow_options(path, sep, True, numbers, skip_header=False)
+    if options is not None and block >= _ARROW_MIN_BLOCK:
+        try:
+            for table in _arrow_blocks(path, block, options):
+                if numbers is not None and not _numbers_only(table):
+                    break  # a guessed column is not all numbers: pandas reads on from here
+                yield _stripped(_to_pandas(table, done, True), path)
+                done += table.num_rows
+            else:
+                if done:
+                    return
+        except Exception:  # pyarrow stopped: pandas goes on from the same row and names the problem
+            pass
     try:
         with pd.read_csv(path, sep=sep, chunksize=chunksize, **_CSV_OPTIONS) as reader:
             empty = True
             for chunk in reader:
                 empty = False
+                if done and len(chunk):  # rows pyarrow has already handed out
+                    chunk = chunk.iloc[max(0, done - chunk.index[0]) :]
+                    if not len(chunk):
+                        continue
                 yield _stripped(chunk, path)
             if empty:
                 yield _stripped(pd.read_csv(path, sep=sep, nrows=0, **_CSV_OPTIONS), path)

@@ -36,7 +36,7 @@ import pandas as pd
 from flarecast.data.schema import HARPNUM, NOAA_AR, TIME
 from flarecast.data.sharp.series import QUALITY, clean_series
 from flarecast.errors import ConfigError, DataError, DownloadError
-from flarecast.time import tai_to_utc
+from flarecast.time import parse_duration, tai_to_utc, to_utc
 
 __all__ = [
     "SERIES",
@@ -308,24 +308,9 @@ def _ask(
 
 
 def _timestamp(name: str, value: str | pd.Timestamp) -> pd.Timestamp:
-    try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(
-            f"The {name!r} parameter must be a time such as '2014-01-01'. Got {value!r} instead."
-        ) from exc
-    return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
+    """A T_REC label as a naive Timestamp (JSOC's TAI clock reading); a zone is converted to UTC."""
+    return to_utc(value, naive="utc", column=name).tz_localize(None)
 
 
 def _step(name: str, value: str | pd.Timedelta) -> pd.Timedelta:
-    try:
-        step = pd.Timedelta(value)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(
-            f"The {name!r} parameter must be a duration such as '1h'. Got {value!r} instead."
-        ) from exc
-    if pd.isna(step) or step <= pd.Timedelta(0):
-        raise ConfigError(
-            f"The {name!r} parameter must be a positive duration. Got {value!r} instead."
-        )
-    return step
+    return parse_duration(value, name=name, positive=True)

@@ -27,48 +27,40 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from flarecast.data import registry
-from flarecast.data.budget import check_budget
-from flarecast.data.columns import MAX_PEAK_FLUX, numeric, optional_ids, region_numbers
 from flarecast.data.row_policies import finish
 from flarecast.data.schema import (
-    GOES_CLASS,
-    HARPNUM,
     META,
     NOAA_AR,
     PEAK_FLUX,
-    POSITION,
     TIME,
     Dataset,
+)
+from flarecast.data.tables.canonical import (
+    TABLE_NOTE,
+    TABLE_SUFFIXES,
+    TABLE_WINDOW,
+    canonical_frame,
+    read_frame,
+    written_attrs,
 )
 from flarecast.data.tables.per_flare import read_flareml, read_umich
 from flarecast.data.tables.srs import read_hayes_srs
 from flarecast.data.tables.windowed import read_hollanda, read_liu2019_demo
-from flarecast.data.text_csv import read_text_csv
 from flarecast.errors import (
     ConfigError,
     DataError,
-    FlarecastError,
-    GOESClassError,
-    SchemaError,
-    format_examples,
 )
-from flarecast.goes import LETTERS, class_letter, flux_to_class, parse_goes_class
-from flarecast.io import require_regular_file, sha256_file
-from flarecast.time import to_utc
+from flarecast.goes import LETTERS, class_letter
+from flarecast.io import sha256_file
 
 __all__ = ["load_dataset", "read_table", "detect_layout", "summarize"]
-
-_TABLE_SUFFIXES = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
-                   ".nc": "netcdf", ".nc4": "netcdf", ".netcdf": "netcdf", ".h5": "netcdf"}  # fmt: skip
 
 
 def load_dataset(
@@ -194,7 +186,7 @@ def _load_registered(
 def detect_layout(path: str | Path) -> str:
     """Which reader a file needs, from its header: ``umich``, ``flareml``, ``hollanda``, ``liu2019``, ``srs`` or ``table``."""
     path = Path(path)
-    if _TABLE_SUFFIXES.get(path.suffix.lower()) != "csv":
+    if TABLE_SUFFIXES.get(path.suffix.lower()) != "csv":
         return "table"
     with open(path, encoding="utf-8-sig", errors="replace") as fh:  # a BOM is not a name
         header = fh.readline().strip()
@@ -210,67 +202,6 @@ def detect_layout(path: str | Path) -> str:
     if {"AR issue_date", "noaa_ar", "McIntosh", "MAGTYPE"} <= cols:
         return "srs"
     return "table"
-
-
-def _read_frame(
-    path: Path, keep: set[str], max_bytes: int | str | None = None
-) -> tuple[pd.DataFrame, bool]:
-    """Read a table file; also say whether naive times are UTC by the format's convention (netCDF/CF).
-
-    A netCDF dimension coordinate is the sample index and is dropped, unless
-    its name is in ``keep`` (a canonical or mapped column such as ``time``).
-    """
-    kind = _TABLE_SUFFIXES.get(path.suffix.lower())
-    if kind is None:
-        raise DataError(
-            f"{path}: unknown table format {path.suffix!r}; expected one of {sorted(_TABLE_SUFFIXES)}."
-        )
-    if kind == "csv":
-        return read_text_csv(path, max_bytes=max_bytes), False
-    require_regular_file(path, what="table")
-    try:
-        if kind == "parquet":
-            import pyarrow.parquet as pq
-
-            meta = pq.ParquetFile(path).metadata
-            need = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-            check_budget(path, need, max_bytes, "its uncompressed Parquet columns")
-            return pd.read_parquet(path), False
-        import xarray as xr
-
-        with xr.open_dataset(path, engine="h5netcdf") as ds:
-            if len(ds.dims) != 1:
-                raise DataError(
-                    f"{path}: a netCDF table needs one dimension (samples); found {dict(ds.sizes)}."
-                )
-            check_budget(path, ds.nbytes, max_bytes, "its netCDF variables")
-            frame = ds.to_dataframe()
-            attrs = dict(ds.attrs)
-        index_name = frame.index.name
-        frame = frame.reset_index(drop=index_name not in keep)
-        frame.attrs = attrs  # global attributes, as flarecast's writer stores a table's attrs
-        return frame, True
-    except FlarecastError:
-        raise
-    except Exception as exc:
-        # A damaged binary file can fail anywhere inside pyarrow, h5py or xarray (OSError,
-        # KeyError, TypeError, ArrowInvalid, ...): all of them mean the file cannot be read.
-        raise DataError(f"{path}: cannot be read as {kind} ({type(exc).__name__}: {exc}).") from exc
-
-
-def _times(values: pd.Series, *, source: str, assume_utc: bool, cf_utc: bool) -> pd.Series:
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_datetime64_any_dtype(values):
-        raise DataError(
-            f"{source}: column {TIME!r} is numeric ({values.dtype}); epoch numbers are ambiguous "
-            "(s? ms? TAI?). Store ISO 8601 times with a zone, e.g. '2014-01-01T00:12:00Z'."
-        )
-    return to_utc(
-        values,
-        naive="utc" if assume_utc or cf_utc else "refuse",
-        source=source,
-        column=TIME,
-        naive_hint="Add 'Z' (UTC) or pass assume_utc=True (CLI: --assume-utc) if they are UTC.",
-    )
 
 
 def read_table(
@@ -304,8 +235,8 @@ def read_table(
     """
     path = Path(path)
     source = str(path)
-    frame, cf_utc = _read_frame(path, keep=set(META) | set(columns or {}), max_bytes=max_bytes)
-    written = _written_attrs(path, frame)
+    frame, cf_utc = read_frame(path, keep=set(META) | set(columns or {}), max_bytes=max_bytes)
+    written = written_attrs(path, frame)
     out, features = canonical_frame(
         frame,
         source=source,
@@ -327,152 +258,6 @@ def read_table(
         missing=missing,
         synthetic=str(written.get("synthetic", "")).lower() in ("true", "1"),
     )
-
-
-def _written_attrs(path: Path, frame: pd.DataFrame) -> dict[str, Any]:
-    """The attributes flarecast's table writer stored with ``path`` (:func:`flarecast.data.tables.write.write_table`).
-
-    Parquet and netCDF carry them in the file (``frame.attrs`` after reading);
-    a CSV has them in ``<path>.meta.json`` beside it. They say, above all,
-    whether the table was made from SYNTHETIC data, which every output made
-    from it must repeat, and its label window. An unreadable sidecar is an
-    error: silently dropping it could lose the SYNTHETIC mark.
-    """
-    if path.suffix.lower() != ".csv":
-        return dict(frame.attrs)
-    sidecar = path.with_name(path.name + ".meta.json")
-    if not sidecar.is_file():
-        return {}
-    try:
-        meta = json.loads(sidecar.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(
-            f"{sidecar}: the attributes written with {path.name} cannot be read ({exc}); "
-            "repair or remove it"
-        ) from exc
-    if not isinstance(meta, dict):
-        raise DataError(
-            f"{sidecar}: expected a JSON object of table attributes, got {type(meta).__name__}"
-        )
-    return meta
-
-
-#: ``Dataset.window`` and first note of a canonical table.
-TABLE_WINDOW = "unspecified (canonical table: goes_class is taken as given)"
-TABLE_NOTE = "canonical table: the label window is whatever its author used"
-
-
-def canonical_frame(
-    frame: pd.DataFrame,
-    *,
-    source: str,
-    columns: Mapping[str, str] | None = None,
-    features: Sequence[str] | None = None,
-    assume_utc: bool = False,
-    cf_utc: bool = False,
-) -> tuple[pd.DataFrame, list[str]]:
-    """Parse and check the raw columns of a canonical table (or of one chunk of it).
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        Raw columns as read (text for CSV); its index holds the file's row numbers.
-    source : str
-        File named in messages.
-    columns, features, assume_utc
-        As for :func:`read_table`.
-    cf_utc : bool, default False
-        Naive datetimes are UTC by the file format's convention (netCDF/CF).
-
-    Returns
-    -------
-    frame : pandas.DataFrame
-        Canonical metadata columns and float64 features, same index, before the
-        missing-feature and duplicate policies.
-    features : list of str
-    """
-    frame = frame.copy(deep=False)
-    frame.columns = [str(c) for c in frame.columns]
-    if columns:
-        absent = [c for c in columns if c not in frame.columns]
-        if absent:
-            raise SchemaError(
-                f"{source}: mapped column(s) {absent} not found; columns are {list(frame.columns)}."
-            )
-        frame = frame.rename(columns=dict(columns))
-    dup_names = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
-    if dup_names:
-        raise SchemaError(
-            f"{source}: column name(s) {dup_names} occur more than once (after the mapping)."
-        )
-    missing_cols = [c for c in (TIME, NOAA_AR) if c not in frame.columns]
-    if GOES_CLASS not in frame.columns and PEAK_FLUX not in frame.columns:
-        missing_cols.append(f"{GOES_CLASS} or {PEAK_FLUX}")
-    if missing_cols:
-        raise SchemaError(
-            f"{source}: missing column(s) {missing_cols}; found {list(frame.columns)}. "
-            "Rename other layouts with columns={'source_name': 'canonical_name'} (CLI: --map SRC=DST)."
-        )
-    out = pd.DataFrame(
-        {
-            TIME: _times(frame[TIME], source=source, assume_utc=assume_utc, cf_utc=cf_utc),
-            NOAA_AR: region_numbers(frame[NOAA_AR], source=source, column=NOAA_AR),
-        },
-        index=frame.index,
-    )
-    if HARPNUM in frame.columns:
-        out[HARPNUM] = optional_ids(frame[HARPNUM], source=source, column=HARPNUM)
-    out[GOES_CLASS], out[PEAK_FLUX] = _labels(frame, source)
-    for col in POSITION:
-        if col in frame.columns:
-            out[col] = numeric(frame[col], source=source, column=col)
-    if features is None:
-        features = [c for c in frame.columns if c not in META]
-    absent = [c for c in features if c not in frame.columns]
-    if absent or not features:
-        raise SchemaError(
-            f"{source}: feature column(s) {absent or '(none)'} not found; columns are {list(frame.columns)}."
-        )
-    for col in features:
-        out[col] = numeric(frame[col], source=source, column=col)
-    return out, list(features)
-
-
-def _labels(frame: pd.DataFrame, source: str) -> tuple[np.ndarray, np.ndarray]:
-    """Canonical class strings and fluxes from ``goes_class`` and/or ``peak_flux``, checked against each other."""
-    flux = None
-    if PEAK_FLUX in frame.columns:
-        flux = numeric(frame[PEAK_FLUX], source=source, column=PEAK_FLUX, allow_missing=False)
-        bad = ~np.isfinite(flux) | (flux < 0) | (flux >= MAX_PEAK_FLUX)
-        if bad.any():
-            raise GOESClassError(
-                f"{source}: column {PEAK_FLUX!r} has {int(bad.sum())} invalid flux(es): "
-                f"{format_examples(frame.index[bad], flux[bad].tolist())}. Expected W m^-2 >= 0 (0 = no flare)"
-                f" and below {MAX_PEAK_FLUX:g} (X10000)."
-            )
-    if GOES_CLASS not in frame.columns:
-        return flux_to_class(flux), flux
-    stated = parse_goes_class(frame[GOES_CLASS], allow_none=True, source=source, column=GOES_CLASS)
-    huge = stated >= MAX_PEAK_FLUX
-    if huge.any():
-        raise GOESClassError(
-            f"{source}: column {GOES_CLASS!r} has {int(huge.sum())} class(es) of X10000 "
-            f"({MAX_PEAK_FLUX:g} W m^-2) or more, far beyond any flare on record: "
-            f"{format_examples(frame.index[huge], frame[GOES_CLASS].to_numpy()[huge].tolist())}."
-        )
-    if flux is None:
-        return flux_to_class(stated), stated
-    off = flux_to_class(stated) != flux_to_class(flux)
-    if off.any():
-        shown = [
-            f"{c} vs {f:.3g}"
-            for c, f in zip(frame[GOES_CLASS].to_numpy()[off], flux[off], strict=True)
-        ]
-        raise GOESClassError(
-            f"{source}: columns {GOES_CLASS!r} and {PEAK_FLUX!r} disagree in {int(off.sum())} row(s): "
-            f"{format_examples(frame.index[off], shown)}."
-        )
-    return flux_to_class(stated), flux
 
 
 def summarize(dataset: Dataset) -> dict[str, Any]:

@@ -17,6 +17,7 @@ about 1e-6 for ten million rows).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +26,13 @@ import pandas as pd
 
 from flarecast.data.row_policies import DUPLICATE_POLICIES, MISSING_POLICIES, check_policy
 from flarecast.data.schema import META, NOAA_AR, PEAK_FLUX, TIME, validate_labelled
-from flarecast.data.tables.read import (
-    _TABLE_SUFFIXES,
+from flarecast.data.tables.canonical import (
     TABLE_NOTE,
+    TABLE_SUFFIXES,
     TABLE_WINDOW,
     canonical_frame,
-    detect_layout,
 )
+from flarecast.data.tables.read import detect_layout
 from flarecast.data.text_csv import iter_text_csv
 from flarecast.errors import DataError, DataWarning, SchemaError, format_examples, warn_user
 from flarecast.goes import LETTERS, class_letter
@@ -45,7 +46,7 @@ _CODES = ("N", *LETTERS)  # class code of a row: index into this tuple
 def is_plain_csv(path: str | Path, columns: Mapping[str, str] | None = None) -> bool:
     """True for a canonical CSV table (a ``.csv``/``.txt`` file not in a known source layout)."""
     path = Path(path).expanduser()
-    if _TABLE_SUFFIXES.get(path.suffix.lower()) != "csv" or not path.is_file():
+    if TABLE_SUFFIXES.get(path.suffix.lower()) != "csv" or not path.is_file():
         return False
     return bool(columns) or detect_layout(path) == "table"
 
@@ -104,11 +105,18 @@ def summarize_csv(
     regions = np.empty(0, dtype=np.int64)
     start = end = None
     n_bad, bad_cols, bad_pairs = 0, set(), []
-    for chunk in iter_text_csv(path, chunksize=chunksize):
+    text = set(META) | set(columns or {})
+    # hashlib lets go of the GIL: the file's checksum is computed while its rows are parsed.
+    pool = ThreadPoolExecutor(max_workers=1)
+    checksum = pool.submit(sha256_file, path, 1 << 16)  # small reads: small buffers
+    pool.shutdown(wait=False)
+    for chunk in iter_text_csv(path, chunksize=chunksize, numbers=text):
         out, feats = canonical_frame(
             chunk, source=source, columns=columns, features=features, assume_utc=assume_utc
         )
-        out = out[[c for c in META if c in out.columns] + feats]
+        order = [c for c in META if c in out.columns] + feats
+        if list(out.columns) != order:
+            out = out[order]
         flaring_only &= bool((out[PEAK_FLUX] > 0).all())
         # The missing-feature policy of row_policies.finish, one chunk at a time.
         values = out[feats].to_numpy(dtype=float, na_value=np.nan)
@@ -177,7 +185,7 @@ def summarize_csv(
         "features": feats,
         "flaring_only": flaring_only,
         "window": TABLE_WINDOW,
-        "sha256": sha256_file(path),
+        "sha256": checksum.result(),
         "notes": notes,
     }
 
