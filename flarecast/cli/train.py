@@ -287,7 +287,9 @@ def train(dataset: str | None, loss: str | None, alpha: str | None, gamma: float
         options={k: (str(v) if isinstance(v, Path) else v) for k, v in params.items()},
     )
     if published:
-        extra["split"]["method"] = f"published split {split_column or 'by tables'}: 'train' rows fit"
+        extra["split"]["method"] = (
+            f"published split {split_column or 'by tables'}: 'train' rows fit"
+        )
     # training feature range, M/X counts and data cut-off, for flarecast forecast's flags
     extra["forecast"] = forecast_support(
         frame[prepared.features], frame["peak_flux"], frame["time"]
