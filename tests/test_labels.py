@@ -14,7 +14,8 @@ from flarecast.data.catalogues.read import read_catalogue
 from flarecast.data.sharp.series import read_sharp_series
 from flarecast.errors import ConfigError, DataError, DataWarning, SchemaError
 from flarecast.goes import parse_goes_class
-from flarecast.labels import history_column, label_records, labelled_table, window_max
+from flarecast.labels import history_column, label_records, labelled_table
+from flarecast.windows import window_max
 
 T0 = pd.Timestamp("2014-01-01", tz="UTC")
 

@@ -23,7 +23,7 @@ or a window not inside the catalogue's coverage (``coverage``, else the
 catalogue's ``attrs["coverage_start"/"coverage_end"]``, else its first and
 last peak). The counts of such records are in the result's ``attrs``.
 
-Vectorised: the largest flux comes from :func:`flarecast.labels.window_max`
+Vectorised: the largest flux comes from :func:`flarecast.windows.window_max`
 (the labeller's range-maximum search), the count from the same packed
 (region, time-rank) search; no Python loop over records. numpy and pandas only.
 """
@@ -39,8 +39,8 @@ import pandas as pd
 from flarecast.data.schema import NOAA_AR, PEAK_FLUX, TIME
 from flarecast.errors import ConfigError, DataError, SchemaError, format_examples
 from flarecast.features.evolution import utc_ns
-from flarecast.labels import window_max
 from flarecast.time import format_hours, parse_duration
+from flarecast.windows import window_max
 
 __all__ = ["NO_FLARE_LOG_FLUX", "history_columns", "flare_history"]
 
@@ -98,7 +98,7 @@ def _window_count(
     regions = np.unique(event_keys)
     distinct = np.unique(event_times)
     width = len(distinct) + 1
-    # (region, time rank) packed into one sorted int64 key, as in flarecast.labels.window_max.
+    # (region, time rank) packed into one sorted int64 key, as in flarecast.windows.window_max.
     packed = np.sort(
         np.searchsorted(regions, event_keys) * width
         + np.searchsorted(distinct, event_times, side="right")
