@@ -113,7 +113,9 @@ class PairedInterval:
     procedure: str
 
     def covers(self, value: float = 0.0) -> bool:
-        """True when ``value`` lies inside ``[low, high]``."""
+        """True when ``value`` lies inside ``[low, high]``, or the interval is undefined (no evidence against it)."""
+        if np.isnan(self.low) or np.isnan(self.high):
+            return True
         return bool(self.low <= value <= self.high)
 
 
@@ -157,10 +159,16 @@ def _ratio(n_train: Any, n_test: Any, shape: tuple[int, ...], what: str) -> floa
 def _interval(d: np.ndarray, ratio: float, level: float, procedure: str) -> PairedInterval:
     n = d.size
     df = n - 1
-    if np.all(d == d[0]):  # no spread to test against (and no rounding residue in the variance)
+    if np.all(d == d[0]):
+        # No spread between the differences: the variance the test needs cannot be estimated.
+        # Equal methods (all differences 0) are no evidence of a difference; a constant non-zero
+        # difference (a discrete score such as X recall over few repeats) is not evidence of
+        # certainty either, so its interval and p-value are undefined rather than a zero width.
         mean = float(d[0])
-        p = 1.0 if mean == 0.0 else 0.0
-        return PairedInterval(mean, mean, mean, p, 0.0, df, n, ratio, level, procedure)
+        if mean == 0.0:
+            return PairedInterval(mean, mean, mean, 1.0, 0.0, df, n, ratio, level, procedure)
+        nan = float("nan")
+        return PairedInterval(mean, nan, nan, nan, nan, df, n, ratio, level, procedure)
     mean = float(d.mean())
     se = float(np.sqrt((1.0 / n + ratio) * d.var(ddof=1)))
     t = mean / se
