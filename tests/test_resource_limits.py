@@ -17,8 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flarecast.cli import main
-from flarecast.data import budget
-from flarecast.data import registry
+from flarecast.data import budget, registry
 from flarecast.data.tables.per_flare import UMICH_FEATURES, read_umich
 from flarecast.data.tables.read import load_dataset, read_table, summarize
 from flarecast.data.tables.summary import is_plain_csv, summarize_csv

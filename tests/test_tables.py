@@ -578,8 +578,8 @@ def test_summarize_counts_every_letter(tmp_path):
 @pytest.mark.parametrize("suffix", [".parquet", ".csv", ".nc"])
 def test_a_written_synthetic_table_stays_synthetic_when_read_back(tmp_path, suffix):
     """Regression: a labelled table made from the demo data lost its SYNTHETIC mark once saved to a file."""
-    from flarecast.data.tables.write import write_table
     from flarecast.data.synthetic import demo_dataset
+    from flarecast.data.tables.write import write_table
 
     demo = demo_dataset(seed=1, n_regions=8, days=14)
     frame = demo.frame.copy()
@@ -600,8 +600,8 @@ def test_a_written_synthetic_table_stays_synthetic_when_read_back(tmp_path, suff
 
 
 def test_an_unreadable_csv_attribute_file_is_an_error_not_a_lost_mark(tmp_path):
-    from flarecast.data.tables.write import write_table
     from flarecast.data.synthetic import demo_dataset
+    from flarecast.data.tables.write import write_table
 
     frame = demo_dataset(seed=1, n_regions=8, days=14).frame.copy()
     frame.attrs = {"synthetic": True}
