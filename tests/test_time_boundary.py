@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -346,3 +348,24 @@ def test_cli_refuses_a_fifo(tmp_path, monkeypatch, make_fifo, args):
     result = CliRunner().invoke(main, [a.format(fifo=fifo) for a in args])
     assert time.monotonic() - t0 < 4.0, result.output
     assert result.exit_code != 0 and "is a FIFO (named pipe), not a regular file" in result.output
+
+
+def test_data_info_refuses_a_fifo_and_the_process_exits(tmp_path):
+    """summarize_csv started its checksum thread on a FIFO before refusing it: the thread blocked
+    for ever and the interpreter (a whole pytest run) hung at exit."""
+    fifo = tmp_path / "table.csv"
+    os.mkfifo(fifo)
+    code = (
+        "import sys\n"
+        "from flarecast.data.tables.summary import summarize_csv\n"
+        "from flarecast.errors import DataError\n"
+        "try:\n"
+        "    summarize_csv(sys.argv[1])\n"
+        "except DataError as exc:\n"
+        "    print(exc)\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code, str(fifo)], capture_output=True, text=True, timeout=60
+    )
+    assert res.returncode == 0, res.stderr
+    assert "FIFO" in res.stdout

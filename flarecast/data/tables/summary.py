@@ -36,7 +36,7 @@ from flarecast.data.tables.read import detect_layout
 from flarecast.data.text_csv import iter_text_csv
 from flarecast.errors import DataError, DataWarning, SchemaError, format_examples, warn_user
 from flarecast.goes import LETTERS, class_letter
-from flarecast.io import sha256_file
+from flarecast.io import require_regular_file, sha256_file
 
 __all__ = ["is_plain_csv", "summarize_csv"]
 
@@ -97,7 +97,9 @@ def summarize_csv(
         raise DataError(
             f"The 'chunksize' parameter must be an int >= 1. Got {chunksize!r} instead."
         )
-    path = Path(path).expanduser()
+    # Refused before the checksum thread opens it: a FIFO would block that thread for ever, and
+    # the interpreter waits for it at exit.
+    path = require_regular_file(Path(path).expanduser(), what="table")
     source = str(path)
     feats: list[str] = []
     flaring_only = True
