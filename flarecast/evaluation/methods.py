@@ -120,15 +120,17 @@ class ColumnView:
     fit rows' medians and never with their own. The
     :class:`~flarecast.features.augment.Addition` indicator columns tell the model which
     values were filled. Columns without NaN pass unchanged, so a method on the original
-    columns predicts exactly as it does unwrapped.
+    columns predicts exactly as it does unwrapped. Columns in ``unfilled`` (a flare's earlier
+    snapshots, which the sequence model masks where missing) pass with their NaN.
 
     ``validation=`` and ``groups=`` are passed on when the wrapped ``fit`` takes them (the
     networks), ``predict_proba_members`` and ``best_epoch_`` when it has them.
     """
 
-    def __init__(self, estimator: Any, columns: Sequence[str]):
+    def __init__(self, estimator: Any, columns: Sequence[str], unfilled: Sequence[str] = ()):
         self.estimator = estimator
         self.columns = list(columns)
+        self.unfilled = list(unfilled)
 
     def _view(self, X: pd.DataFrame) -> pd.DataFrame:
         part = X[self.columns]
@@ -137,7 +139,8 @@ class ColumnView:
     def fit(
         self, X: pd.DataFrame, y: Any, groups: Any = None, validation: Any = None
     ) -> ColumnView:
-        self.fill_ = X[self.columns].median(skipna=True).fillna(0.0)
+        filled = [c for c in self.columns if c not in self.unfilled]
+        self.fill_ = X[filled].median(skipna=True).fillna(0.0)
         kwargs: dict[str, Any] = {}
         params = inspect.signature(self.estimator.fit).parameters
         if validation is not None and "validation" in params:
@@ -160,15 +163,18 @@ class ColumnView:
         raise AttributeError(name)
 
 
-def _viewed(spec: MethodSpec, name: str, label: str, columns: Sequence[str]) -> MethodSpec:
+def _viewed(
+    spec: MethodSpec, name: str, label: str, columns: Sequence[str], unfilled: Sequence[str] = ()
+) -> MethodSpec:
     def factory(protocol: Protocol, seed: int) -> Any:
-        return ColumnView(spec.factory(protocol, seed), columns)
+        return ColumnView(spec.factory(protocol, seed), columns, unfilled)
 
     return dataclasses.replace(spec, name=name, label=label, factory=factory)
 
 
-#: Row of a sequence model over a region series: a GRU (cross-entropy) reading the record and
-#: the region's two previous records (:func:`flarecast.models.sequence.make_windows`).
+#: Row of a sequence model: a GRU (cross-entropy) reading the record and the region's two
+#: previous records (:func:`flarecast.models.sequence.make_windows`) or, on the Michigan
+#: tables, the flare's own two earlier snapshots (:mod:`flarecast.features.snapshots`).
 SEQUENCE = "sequence"
 #: Columns the sequence row reads its windows by.
 WINDOW_COLUMNS: tuple[str, ...] = ("time", "noaa_ar")
@@ -180,6 +186,7 @@ def augmented_methods(
     additions: Sequence[tuple[str, Sequence[str]]],
     *,
     sequence: bool = False,
+    snapshots: Sequence[str] = (),
 ) -> tuple[dict[str, MethodSpec], tuple[str, ...], tuple[tuple[str, str], ...]]:
     """Rows with added feature columns, and the pairs that measure each addition.
 
@@ -197,6 +204,11 @@ def augmented_methods(
         Add the :data:`SEQUENCE` row (a GRU over the record and the region's two previous
         records, on ``base``; the table must hold :data:`WINDOW_COLUMNS`), paired with
         logistic regression on the same information (``logistic+evolution``) and with CE.
+    snapshots : sequence of str, optional
+        Columns holding each row's own two earlier snapshots of ``base``
+        (:func:`~flarecast.features.snapshots.snapshot_columns`): the :data:`SEQUENCE` row then
+        reads its windows from them instead of from neighbouring rows, with the same network
+        and pairs; its missing snapshots are masked, not filled.
 
     Returns
     -------
@@ -231,7 +243,16 @@ def augmented_methods(
             pairs += [(f"{m}+{suffix}", logistic) for m in added if m != "logistic"]
         if {"focal", "ce"} <= set(added):
             pairs.append((f"focal+{suffix}", f"ce+{suffix}"))
-    if sequence:
+    if snapshots:
+        # The network's features are ``base`` alone: the snapshot columns are read only as the
+        # earlier steps of each row's window.
+        network = _network("ce", model="sequence", window=3, features=tuple(base))
+        gru = MethodSpec(
+            SEQUENCE, "GRU over the flare's last 3 snapshots (CE)", network, neural=True
+        )
+        registry[SEQUENCE] = _viewed(gru, SEQUENCE, gru.label, [*base, *snapshots], snapshots)
+        rows.append(SEQUENCE)
+    elif sequence:
         gru = MethodSpec(
             SEQUENCE,
             "GRU over the last 3 records (CE)",
@@ -240,6 +261,7 @@ def augmented_methods(
         )
         registry[SEQUENCE] = _viewed(gru, SEQUENCE, gru.label, [*base, *WINDOW_COLUMNS])
         rows.append(SEQUENCE)
+    if sequence or snapshots:
         pairs += [(SEQUENCE, b) for b in ("logistic+evolution", "ce") if b in registry]
     return registry, tuple(rows), tuple(dict.fromkeys(pairs))
 
@@ -277,21 +299,27 @@ def augmented_run(
         data, evolution=evolution, history=history, data_dir=data_dir
     )
     targets = make_targets(augmented, protocol.negatives, protocol.positive_threshold)
-    # The GRU row joins the networks' rows (only with cross-entropy, its loss, as a row). It reads
-    # its windows from the kept rows, so only when the class definition keeps every row: a row
-    # kept or left out by its label (a flare up to 24 h after it) would tell the GRU the future.
+    # The GRU row joins the networks' rows (only with cross-entropy, its loss, as a row). On a
+    # region series it reads its windows from the kept rows, so only when the class definition
+    # keeps every row: a row kept or left out by its label (a flare up to 24 h after it) would
+    # tell the GRU the future. On the Michigan tables it reads each flare's own earlier
+    # snapshots, carried as columns of the flare's row, whatever rows are kept.
+    snapshots = [c for a in additions for c in a.snapshots] if "ce" in protocol.methods else []
     sequence = (
         "ce" in protocol.methods
         and any(a.windows for a in additions)
         and not any(targets.dropped.values())
     )
     registry, rows, pairs = augmented_methods(
-        protocol.methods, data.features, [(a.name, a.columns) for a in additions], sequence=sequence
+        protocol.methods,
+        data.features,
+        [(a.name, a.columns) for a in additions],
+        sequence=sequence,
+        snapshots=snapshots,
     )
-    if sequence:  # the GRU row reads its windows by time and region from the fits' table
-        augmented = dataclasses.replace(
-            augmented, features=tuple(augmented.features) + WINDOW_COLUMNS
-        )
+    extra = tuple(snapshots) if snapshots else WINDOW_COLUMNS if sequence else ()
+    if extra:  # the columns the GRU row reads its windows from, in the fits' table
+        augmented = dataclasses.replace(augmented, features=tuple(augmented.features) + extra)
         targets = make_targets(augmented, protocol.negatives, protocol.positive_threshold)
     protocol = dataclasses.replace(protocol, methods=rows)
     return AugmentedRun(augmented, targets, protocol, registry, pairs, additions)

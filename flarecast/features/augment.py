@@ -12,7 +12,9 @@ values may use:
     longer leads (for umich-24h the 36 h and 48 h snapshots), joined by
     :func:`~flarecast.features.evolution.umich_evolution`. Never other rows of the lead file:
     a row exists only because its region flared ``L`` hours later, so its presence leaks the
-    future.
+    future. The raw features of those snapshots are carried too
+    (:func:`~flarecast.features.snapshots.umich_snapshots`), for the sequence row's windows
+    only.
   - Region series with rows whether or not the region flared (hollanda-2019, demo):
     the region's previous records, strictly earlier in time, at most :data:`REGION_MAX_GAP`
     before the row.
@@ -45,6 +47,7 @@ from flarecast.data.schema import NOAA_AR, Dataset
 from flarecast.errors import ConfigError, DataError
 from flarecast.features.evolution import evolution_features, umich_evolution
 from flarecast.features.history import flare_history
+from flarecast.features.snapshots import umich_snapshots
 
 __all__ = [
     "EVOLUTION_KEYWORDS",
@@ -94,6 +97,11 @@ class Addition:
         The table's own earlier rows of a region are its history (a region series), so a
         sequence model may read windows of consecutive rows; False for the Michigan tables,
         where an earlier row exists only because of a later flare.
+    snapshots : tuple of str
+        Raw features of each row's own earlier snapshots (Michigan tables:
+        :func:`~flarecast.features.snapshots.umich_snapshots`), NaN where there is none; in the
+        table but not among the values, read by the sequence row only, which masks them where
+        missing instead of filling them.
     """
 
     name: str
@@ -101,6 +109,7 @@ class Addition:
     indicators: tuple[str, ...]
     note: str
     windows: bool = False
+    snapshots: tuple[str, ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -121,6 +130,9 @@ def evolution_addition(
 ) -> tuple[pd.DataFrame, Addition]:
     """Evolution columns for every row of ``data.frame`` (same index), and their :class:`Addition`.
 
+    On a Michigan table the columns also hold the raw features of each flare's earlier
+    snapshots (:attr:`Addition.snapshots`), for the sequence row.
+
     Parameters
     ----------
     data : Dataset
@@ -137,6 +149,7 @@ def evolution_addition(
     """
     keywords = _keywords(data)
     frame = data.frame
+    snaps = None
     match = _UMICH.fullmatch(data.name)
     if match:
         from flarecast.data.tables.read import load_dataset
@@ -152,6 +165,7 @@ def evolution_addition(
         for h in longer:
             tables[h] = load_dataset(f"umich-{h}h", data_dir=data_dir).frame
         evo = umich_evolution(tables, lead, keywords, lags=lags)
+        snaps = umich_snapshots(tables, lead, data.features, lags=lags)
         how = f"the same flare's {' h and '.join(map(str, longer))} h snapshots"
     elif data.flaring_only:
         raise ConfigError(
@@ -179,7 +193,20 @@ def evolution_addition(
         f"{len(frame)} rows, {counts}; missing values filled with the fit rows' median, "
         "plus an indicator per lag"
     )
-    return out, Addition("evolution", tuple(values), tuple(indicators), note, windows=not match)
+    snapshots: tuple[str, ...] = ()
+    if snaps is not None:
+        snaps.index = frame.index
+        out = pd.concat([out, snaps], axis=1)
+        snapshots = tuple(snaps.columns)
+    addition = Addition(
+        "evolution",
+        tuple(values),
+        tuple(indicators),
+        note,
+        windows=not match,
+        snapshots=snapshots,
+    )
+    return out, addition
 
 
 def history_addition(
@@ -263,7 +290,10 @@ def augment_dataset(
 
 def describe(additions: Sequence[Addition]) -> dict[str, Any]:
     """run.json's record of the additions: name, columns and note of each."""
-    return {
-        a.name: {"values": list(a.values), "indicators": list(a.indicators), "note": a.note}
-        for a in additions
-    }
+    described = {}
+    for a in additions:
+        described[a.name] = {"values": list(a.values), "indicators": list(a.indicators)}
+        if a.snapshots:
+            described[a.name]["snapshots"] = list(a.snapshots)
+        described[a.name]["note"] = a.note
+    return described

@@ -78,7 +78,8 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         Focal-loss focusing parameter (finite).
     model : {"mlp", "sequence"}, default "mlp"
         "sequence" reads windows of ``window`` consecutive records of each region
-        with a GRU; it needs ``time`` and ``noaa_ar`` columns in ``X``.
+        with a GRU; it needs ``time`` and ``noaa_ar`` columns in ``X``, or each row's own
+        earlier snapshots as columns (:func:`flarecast.training.inputs.network_inputs`).
     hidden : tuple of int, default (32, 32)
     activation, skip, dropout, input_noise, weight_decay, lr, batch_size, max_epochs, patience, window,
     early_stopping
@@ -307,9 +308,9 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         with torch_threads(config.cpu_threads, self.device_):
             result = train_ensemble(
                 self.net_,
-                network_inputs(X_tr, z_tr, self.model, self.window),
+                network_inputs(X_tr, raw_tr, self.model, self.window, self.transformer_),
                 torch.from_numpy(y_tr),
-                network_inputs(X_va, self.transformer_.transform(raw_va), self.model, self.window),
+                network_inputs(X_va, raw_va, self.model, self.window, self.transformer_),
                 torch.from_numpy(y_va),
                 self._loss_fn,
                 config,
@@ -342,7 +343,7 @@ class FlareClassifier(ClassifierMixin, BaseEstimator):
         if not fitted:
             check_is_fitted(self, "net_")
         raw = self._matrix(X, fitting=False)
-        inputs = network_inputs(X, self.transformer_.transform(raw), self.model, self.window)
+        inputs = network_inputs(X, raw, self.model, self.window, self.transformer_)
         self.net_.eval()
         out = []
         autocast = torch.autocast(

@@ -18,6 +18,7 @@ import torch
 
 from flarecast.data.schema import META, NOAA_AR, TIME
 from flarecast.errors import DataError, SchemaError, format_examples
+from flarecast.features.snapshots import snapshot_columns
 from flarecast.models.sequence import make_windows
 
 __all__ = ["feature_matrix", "binary_labels", "network_inputs"]
@@ -124,14 +125,69 @@ def binary_labels(y: Any, what: str = "y") -> np.ndarray:
     return arr.astype(np.int64)
 
 
-def network_inputs(X: Any, Z: np.ndarray, model: str, window: int) -> tuple[torch.Tensor, ...]:
-    """Network inputs for transformed rows ``Z``: (X,) for the MLP, (windows, mask) for the GRU."""
+def network_inputs(
+    X: Any, raw: np.ndarray, model: str, window: int, transformer: Any
+) -> tuple[torch.Tensor, ...]:
+    """Network inputs for the rows of ``X``: (X,) for the MLP, (windows, mask) for the GRU.
+
+    ``raw`` is :func:`feature_matrix` of ``X``; ``transformer`` (the
+    :class:`~flarecast.features.transforms.FeatureTransformer` fitted on the training rows)
+    scales it. The GRU's window of a row ends with the row itself; its earlier slots come from
+
+    - the row's own snapshot columns, when ``X`` holds any
+      (:func:`~flarecast.features.snapshots.snapshot_columns` of the features ``transformer``
+      was fitted on: a Michigan flare's snapshots at the longer leads). Lag ``j`` fills slot
+      ``-1 - j`` as in :func:`~flarecast.models.sequence.make_windows`, scaled by the same
+      ``transformer``; a snapshot with a missing value is masked, never filled. Each window is
+      built from its row alone, so no other row of the table, earlier or later, can enter it;
+    - otherwise the table's earlier records of the row's region (``time`` and ``noaa_ar``
+      columns, :func:`~flarecast.models.sequence.make_windows`), for region series.
+    """
+    Z = transformer.transform(raw)
     if model != "sequence":
         return (torch.from_numpy(np.ascontiguousarray(Z, dtype=np.float32)),)
+    snapshots = _snapshot_windows(X, Z, window, transformer)
+    if snapshots is not None:
+        return snapshots
     if not isinstance(X, pd.DataFrame) or TIME not in X.columns or NOAA_AR not in X.columns:
         raise SchemaError(
             f"FlareClassifier(model='sequence') needs a DataFrame with {TIME!r} and {NOAA_AR!r} "
             "columns to build each region's record windows"
         )
     windows, mask = make_windows(Z, X[NOAA_AR], X[TIME], window)
+    return torch.from_numpy(windows), torch.from_numpy(mask)
+
+
+def _snapshot_windows(
+    X: Any, Z: np.ndarray, window: int, transformer: Any
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Windows from each row's snapshot columns; None when ``X`` has none."""
+    if not isinstance(X, pd.DataFrame):
+        return None
+    names = list(transformer.feature_names_)
+    lags = int(window) - 1
+    wanted = snapshot_columns(names, lags)
+    if not any(c in X.columns for c in wanted):
+        return None
+    missing = [c for c in wanted if c not in X.columns]
+    if missing:
+        raise SchemaError(
+            f"FlareClassifier(model='sequence', window={window}) reads each row's {lags} earlier "
+            f"snapshot(s) from columns {wanted[:3]}...; X lacks {missing[:5]} "
+            f"({len(missing)} of {len(wanted)})"
+        )
+    n, width = len(Z), len(names)
+    windows = np.zeros((n, lags + 1, width), dtype=np.float32)
+    mask = np.zeros((n, lags + 1), dtype=bool)
+    windows[:, -1], mask[:, -1] = Z, True
+    for lag in range(1, lags + 1):
+        columns = wanted[(lag - 1) * width : lag * width]
+        try:
+            raw = X[columns].to_numpy(dtype=float, na_value=np.nan)
+        except (TypeError, ValueError) as exc:
+            raise SchemaError(f"FlareClassifier: snapshot columns must be numeric: {exc}") from exc
+        has = np.isfinite(raw).all(axis=1)
+        if has.any():
+            windows[has, -1 - lag] = transformer.transform(raw[has])
+        mask[:, -1 - lag] = has
     return torch.from_numpy(windows), torch.from_numpy(mask)
