@@ -80,6 +80,7 @@ def finish(
     duplicates: str = "keep",
     missing: str = "drop",
     synthetic: bool = False,
+    stacklevel: int = 3,
 ) -> Dataset:
     """Apply the missing-feature and duplicate policies, order the columns, validate, wrap.
 
@@ -98,6 +99,8 @@ def finish(
         Reader-specific notes; the policy notes are appended.
     duplicates : {"keep", "drop", "error"}, default "keep"
     missing : {"drop", "error"}, default "drop"
+    stacklevel : int, default 3
+        Where a dropped-row warning points: 3 is the caller of a reader that calls this.
 
     Returns
     -------
@@ -130,7 +133,7 @@ def finish(
             raise SchemaError(f"{source}: {what}. Fix the file or pass missing='drop'.")
         frame = frame.loc[~bad_rows]
         notes.append(f"dropped {what} [missing='drop']")
-        warn_user(f"{source}: dropped {what}.", DataWarning, stacklevel=3)
+        warn_user(f"{source}: dropped {what}.", DataWarning, stacklevel=stacklevel)
 
     dup = frame.duplicated(keep="first").to_numpy()
     if dup.any():
@@ -145,7 +148,7 @@ def finish(
         if duplicates == "drop":
             frame = frame.loc[~dup]
             notes.append(f"dropped {what} [duplicates='drop']")
-            warn_user(f"{source}: dropped {what}.", DataWarning, stacklevel=3)
+            warn_user(f"{source}: dropped {what}.", DataWarning, stacklevel=stacklevel)
         else:
             notes.append(f"kept {what} [duplicates='keep']")
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Unpack
 
 import numpy as np
 import pandas as pd
@@ -26,15 +27,14 @@ from flarecast.data.columns import (
     MAX_PEAK_FLUX,
     letter_check,
     numeric,
-    region_numbers,
     require_columns,
 )
-from flarecast.data.row_policies import TAI_NOTE, finish
+from flarecast.data.row_policies import TAI_NOTE
 from flarecast.data.schema import GOES_CLASS, NOAA_AR, PEAK_FLUX, TIME, Dataset
+from flarecast.data.tables.sources import ReadOptions, SourceFile, labelled_frame
 from flarecast.data.text_csv import read_text_csv
 from flarecast.errors import DataError, format_examples
-from flarecast.goes import flux_to_class, parse_goes_class
-from flarecast.io import sha256_file
+from flarecast.goes import parse_goes_class
 from flarecast.time import to_utc
 
 __all__ = [
@@ -64,10 +64,7 @@ def read_umich(
     path: str | Path,
     *,
     lead_hours: int | None = None,
-    name: str | None = None,
-    duplicates: str = "keep",
-    missing: str = "drop",
-    max_bytes: int | str | None = None,
+    **options: Unpack[ReadOptions],
 ) -> Dataset:
     """Read a Michigan ``arflares{6,12,24,36,48}h.csv`` file (one row per flare).
 
@@ -78,13 +75,9 @@ def read_umich(
     lead_hours : int, optional
         Lead time from snapshot to flare peak, hours; default parsed from the
         file name (``arflares24h.csv`` -> 24).
-    name : str, optional
-        Data-set name stored on the result; default the path.
-    duplicates, missing : str
-        Row policies, see :mod:`flarecast.data.row_policies`.
-    max_bytes : int or str, optional
-        Memory budget of the file (default ``$FLARECAST_MAX_TABLE_BYTES`` or
-        2 GiB); a larger file is refused before it is read.
+    **options
+        ``name``, ``duplicates``, ``missing``, ``max_bytes``: see
+        :class:`~flarecast.data.tables.sources.ReadOptions`.
 
     Returns
     -------
@@ -101,12 +94,12 @@ def read_umich(
     """
     path = Path(path)
     source = str(path)
+    table = SourceFile(path, **options)
     if lead_hours is None:
         match = re.search(r"(\d+)h", path.stem)
         lead_hours = int(match.group(1)) if match else None
-    raw = read_text_csv(path, max_bytes=max_bytes)
     meta = ("NOAA_ar_num", "LON_FWT", "LAT_FWT", "T_REC", "log_intensity", "category")
-    require_columns(raw, (*meta, *UMICH_FEATURES), source, "Michigan arflares")
+    raw = table.read((*meta, *UMICH_FEATURES), "Michigan arflares")
 
     epoch = numeric(raw["T_REC"], source=source, column="T_REC", allow_missing=False)
     log_flux = numeric(
@@ -131,49 +124,36 @@ def read_umich(
             f"(1678..2261 UTC): {format_examples(raw.index[outside], raw['T_REC'][outside].tolist())}."
         )
     times = pd.Series(pd.to_datetime(epoch, unit="s", utc=True), index=raw.index)
-    frame = pd.DataFrame(
-        {
-            TIME: to_utc(times, source=source, column="T_REC"),
-            NOAA_AR: region_numbers(raw["NOAA_ar_num"], source=source, column="NOAA_ar_num"),
-            GOES_CLASS: flux_to_class(flux),
-            PEAK_FLUX: flux,
-        },
-        index=raw.index,
+    frame = labelled_frame(
+        raw,
+        source,
+        times=to_utc(times, source=source, column="T_REC"),
+        region="NOAA_ar_num",
+        flux=flux,
+        numbers=("LON_FWT", "LAT_FWT", *UMICH_FEATURES),
     )
-    for col in ("LON_FWT", "LAT_FWT", *UMICH_FEATURES):
-        frame[col] = numeric(raw[col], source=source, column=col)
     lead = (
         f"{lead_hours} h"
         if lead_hours is not None
         else "a fixed lead time (unknown from the file name)"
     )
-    return finish(
-        frame,
-        features=UMICH_FEATURES,
-        source=source,
-        name=name or source,
-        sha256=sha256_file(path),
-        window=f"the flare itself: goes_class is a flare of the region peaking {lead} after T_REC "
-        "(snapshot = peak - lead, nearest 12-min SHARP record)",
-        flaring_only=True,
-        notes=(
-            TAI_NOTE,
-            "every row is a flare (A/B/C/M/X): no quiet regions, so base rates overstate operational ones",
-            "rows of one region are near-duplicates in time: split by region or time, never by row",
-        ),
-        duplicates=duplicates,
-        missing=missing,
+    window = (
+        f"the flare itself: goes_class is a flare of the region peaking {lead} after T_REC "
+        "(snapshot = peak - lead, nearest 12-min SHARP record)"
     )
+    notes = (
+        TAI_NOTE,
+        "every row is a flare (A/B/C/M/X): no quiet regions, so base rates overstate operational ones",
+        "rows of one region are near-duplicates in time: split by region or time, never by row",
+    )
+    return table.finish(frame, UMICH_FEATURES, window=window, notes=notes, flaring_only=True)
 
 
 def read_flareml(
     path: str | Path,
     *,
     original: str | Path | None = None,
-    name: str | None = None,
-    duplicates: str = "keep",
-    missing: str = "drop",
-    max_bytes: int | str | None = None,
+    **options: Unpack[ReadOptions],
 ) -> Dataset:
     """Read one of FlareML's files (Liu et al. 2017 sample), detecting which by its columns.
 
@@ -190,7 +170,7 @@ def read_flareml(
       that disagrees, is an error. ``original`` defaults to
       ``flaringar_original_data.csv`` beside ``path``.
 
-    ``name``, ``duplicates``, ``missing`` and ``max_bytes`` are as for :func:`read_umich`.
+    ``options`` are as for :func:`read_umich`.
 
     Returns
     -------
@@ -200,8 +180,8 @@ def read_flareml(
     """
     path = Path(path)
     source = str(path)
-    raw = read_text_csv(path, max_bytes=max_bytes)
-    require_columns(raw, ("Flare Class", *FLAREML_FEATURES), source, "FlareML")
+    table = SourceFile(path, **options)
+    raw = table.read(("Flare Class", *FLAREML_FEATURES), "FlareML")
     notes = [
         "snapshot at 00:10 UT of the flare day; 'Flare Date' is read as UTC",
         "every row is a flaring region-day (B/C/M/X): no quiet regions",
@@ -227,43 +207,26 @@ def read_flareml(
             raw,
             source,
             _flareml_dated(
-                read_text_csv(original, max_bytes=max_bytes), "Flare Date", "AR", str(original)
+                read_text_csv(original, max_bytes=table.max_bytes),
+                "Flare Date",
+                "AR",
+                str(original),
             ),
         )
         notes.append(
             f"time, region and class recovered by exact feature match with {original.name} (all rows matched once)"
         )
-    return finish(
-        frame,
-        features=FLAREML_FEATURES,
-        source=source,
-        name=name or source,
-        sha256=sha256_file(path),
-        window="largest flare of the region on the UT day of the snapshot (lead 0-24 h, median ~12 h)",
-        flaring_only=True,
-        notes=notes,
-        duplicates=duplicates,
-        missing=missing,
-    )
+    window = "largest flare of the region on the UT day of the snapshot (lead 0-24 h, median ~12 h)"
+    return table.finish(frame, FLAREML_FEATURES, window=window, notes=notes, flaring_only=True)
 
 
 def _flareml_dated(raw: pd.DataFrame, date_col: str, ar_col: str, source: str) -> pd.DataFrame:
     require_columns(raw, ("Flare Class", date_col, ar_col, *FLAREML_FEATURES), source, "FlareML")
     flux = parse_goes_class(raw["Flare Class"], compact=True, source=source, column="Flare Class")
-    frame = pd.DataFrame(
-        {
-            TIME: to_utc(
-                raw[date_col], source=source, column=date_col, fmt="%m/%d/%Y %H:%M", naive="utc"
-            ),
-            NOAA_AR: region_numbers(raw[ar_col], source=source, column=ar_col),
-            GOES_CLASS: flux_to_class(flux),
-            PEAK_FLUX: flux,
-        },
-        index=raw.index,
+    times = to_utc(raw[date_col], source=source, column=date_col, fmt="%m/%d/%Y %H:%M", naive="utc")
+    return labelled_frame(
+        raw, source, times=times, region=ar_col, flux=flux, numbers=FLAREML_FEATURES
     )
-    for col in FLAREML_FEATURES:
-        frame[col] = numeric(raw[col], source=source, column=col)
-    return frame
 
 
 def _flareml_recover(raw: pd.DataFrame, source: str, original: pd.DataFrame) -> pd.DataFrame:

@@ -37,12 +37,12 @@ the real files).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Unpack
 
 import numpy as np
 import pandas as pd
 
-from flarecast.data.columns import numeric, region_numbers, require_columns
-from flarecast.data.row_policies import finish
+from flarecast.data.columns import numeric, region_numbers
 from flarecast.data.schema import (
     FLARE_COUNTS,
     GOES_CLASS,
@@ -51,9 +51,8 @@ from flarecast.data.schema import (
     TIME,
     Dataset,
 )
-from flarecast.data.text_csv import read_text_csv
+from flarecast.data.tables.sources import ReadOptions, SourceFile
 from flarecast.errors import DataError, format_examples
-from flarecast.io import sha256_file
 from flarecast.time import to_utc
 
 __all__ = [
@@ -145,21 +144,14 @@ def _counts(raw: pd.DataFrame, source: str) -> dict[str, np.ndarray]:
     return out
 
 
-def read_hayes_srs(
-    path: str | Path,
-    *,
-    name: str | None = None,
-    duplicates: str = "keep",
-    missing: str = "drop",
-    max_bytes: int | str | None = None,
-) -> Dataset:
+def read_hayes_srs(path: str | Path, **options: Unpack[ReadOptions]) -> Dataset:
     """Read ``AR_flare_ml_23_24.csv`` into a canonical region-day table (see the module docstring).
 
     Parameters
     ----------
     path : str or Path
         The CSV file (a written pandas index as its first, unnamed column).
-    name, duplicates, missing, max_bytes
+    **options
         As for :func:`~flarecast.data.tables.per_flare.read_umich`.
 
     Returns
@@ -177,8 +169,9 @@ def read_hayes_srs(
     """
     path = Path(path)
     source = str(path)
-    raw = _read(path, max_bytes)
-    require_columns(raw, _COLUMNS, source, "Hayes SRS region-day")
+    table = SourceFile(path, **options)
+    # The header lacks a name for the written index, which pandas takes as the index.
+    raw = table.read(_COLUMNS, "Hayes SRS region-day", leading_index=True)
     issue = raw["AR issue_date"]
     not_0030 = ~issue.str.fullmatch(r"\d{4}-\d{2}-\d{2} 00:30").to_numpy()
     if not_0030.any():
@@ -243,29 +236,16 @@ def read_hayes_srs(
         "only because of them)",
         "Carrington_long and LOCATION (same as Latitude/Longitude) are not kept",
     ]
-    dataset = finish(
-        frame,
-        features=SRS_FEATURES,
-        source=source,
-        name=name or source,
-        sha256=sha256_file(path),
-        window="largest flare class of the region starting on the SRS issue's UT day "
-        "(00:00-24:00 UT; the SRS is issued at 00:30 UT)",
-        flaring_only=False,
-        notes=notes,
-        duplicates=duplicates,
-        missing=missing,
+    window = (
+        "largest flare class of the region starting on the SRS issue's UT day "
+        "(00:00-24:00 UT; the SRS is issued at 00:30 UT)"
     )
+    dataset = table.finish(frame, SRS_FEATURES, window=window, notes=notes, flaring_only=False)
     out = dataset.frame
     # The categorical features crossed the shared row policies as float codes.
     for col, legal in SRS_CATEGORIES.items():
         out[col] = pd.Categorical.from_codes(out[col].to_numpy().astype(np.int64), categories=legal)
     return dataset
-
-
-def _read(path: Path, max_bytes: int | str | None) -> pd.DataFrame:
-    """Read the CSV as text; the header lacks a name for the written index, which pandas takes as the index."""
-    return read_text_csv(path, max_bytes=max_bytes, leading_index=True)
 
 
 def pre_issue_flares(dataset: Dataset, events: pd.DataFrame) -> dict[str, int]:

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Unpack
 
 import numpy as np
-import pandas as pd
 
-from flarecast.data.columns import numeric, region_numbers, require_columns
-from flarecast.data.row_policies import TAI_NOTE, check_policy, finish
-from flarecast.data.schema import GOES_CLASS, HARPNUM, NOAA_AR, PEAK_FLUX, TIME, Dataset
+from flarecast.data.columns import require_columns
+from flarecast.data.row_policies import TAI_NOTE, check_policy
+from flarecast.data.schema import Dataset
+from flarecast.data.tables.sources import ReadOptions, SourceFile, labelled_frame, read_columns
 from flarecast.data.text_csv import read_text_csv
 from flarecast.errors import DataError, format_examples
-from flarecast.goes import flux_to_class, parse_goes_class
-from flarecast.io import sha256_file
+from flarecast.goes import parse_goes_class
 from flarecast.time import to_utc
 
 __all__ = ["HOLLANDA_FEATURES", "read_hollanda", "read_liu2019_demo", "is_history_feature"]
@@ -40,10 +40,7 @@ def read_hollanda(
     *,
     labels: str | Path | None = None,
     window: str = "0-24h",
-    name: str | None = None,
-    duplicates: str = "keep",
-    missing: str = "drop",
-    max_bytes: int | str | None = None,
+    **options: Unpack[ReadOptions],
 ) -> Dataset:
     """Read Hollanda's ``solar_flare_dataset_2010_2019.csv`` joined with its derived window labels.
 
@@ -62,7 +59,7 @@ def read_hollanda(
         The derived labels; default ``derived_goes_window_labels.csv`` beside ``path``.
     window : {"0-24h", "24-48h"}, default "0-24h"
         Which label column: ``max_class_next_0_24h`` or ``max_class_next_24_48h``.
-    name, duplicates, missing, max_bytes
+    **options
         As for :func:`~flarecast.data.tables.per_flare.read_umich`.
 
     Returns
@@ -77,6 +74,7 @@ def read_hollanda(
     check_policy("window", window, tuple(columns))
     path = Path(path)
     source = str(path)
+    table = SourceFile(path, **options)
     labels = (
         Path(labels) if labels is not None else path.with_name("derived_goes_window_labels.csv")
     )
@@ -85,14 +83,13 @@ def read_hollanda(
             f"{source} needs its derived window labels, not found at {labels} "
             "(the file's own FlareNumber is a selection artefact and is not used as a label)."
         )
-    raw = read_text_csv(path, sep=";", max_bytes=max_bytes)
-    require_columns(
-        raw, ("FlareNumber", "T_REC", "NOAA_AR", *HOLLANDA_FEATURES), source, "Hollanda"
-    )
-    lab = read_text_csv(labels, max_bytes=max_bytes)
+    raw = table.read(("FlareNumber", "T_REC", "NOAA_AR", *HOLLANDA_FEATURES), "Hollanda", sep=";")
     label_col = columns[window]
-    require_columns(
-        lab, ("row", "NOAA_AR", "T_REC", "FlareNumber", label_col), str(labels), "derived labels"
+    lab = read_columns(
+        labels,
+        ("row", "NOAA_AR", "T_REC", "FlareNumber", label_col),
+        "derived labels",
+        max_bytes=table.max_bytes,
     )
     if len(lab) != len(raw):
         raise DataError(
@@ -113,20 +110,13 @@ def read_hollanda(
     flux = parse_goes_class(
         text.where(~past_end, "N"), allow_none=True, source=str(labels), column=label_col
     )
-    frame = pd.DataFrame(
-        {
-            # SHARP T_REC strings without a zone: JSOC TAI record times, read as UTC.
-            TIME: to_utc(
-                raw["T_REC"], source=source, column="T_REC", fmt="%Y-%m-%d %H:%M:%S", naive="utc"
-            ),
-            NOAA_AR: region_numbers(raw["NOAA_AR"], source=source, column="NOAA_AR"),
-            GOES_CLASS: flux_to_class(flux),
-            PEAK_FLUX: flux,
-        },
-        index=raw.index,
+    # SHARP T_REC strings without a zone: JSOC TAI record times, read as UTC.
+    times = to_utc(
+        raw["T_REC"], source=source, column="T_REC", fmt="%Y-%m-%d %H:%M:%S", naive="utc"
     )
-    for col in HOLLANDA_FEATURES:
-        frame[col] = numeric(raw[col], source=source, column=col)
+    frame = labelled_frame(
+        raw, source, times=times, region="NOAA_AR", flux=flux, numbers=HOLLANDA_FEATURES
+    )
     notes = [
         TAI_NOTE,
         "label from the derived GOES windows, not the file's FlareNumber (a selection artefact: negatives "
@@ -142,17 +132,11 @@ def read_hollanda(
         )
         frame = frame.loc[~past_end]
     hours = "(T_REC, T_REC+24h]" if window == "0-24h" else "(T_REC+24h, T_REC+48h]"
-    return finish(
-        frame,
-        features=HOLLANDA_FEATURES,
-        source=source,
-        name=name or source,
-        sha256=sha256_file(path),
-        window=f"largest GOES flare of the same NOAA region starting in {hours} (sunpy/SWPC event list)",
-        flaring_only=False,
-        notes=notes,
-        duplicates=duplicates,
-        missing=missing,
+    label_window = (
+        f"largest GOES flare of the same NOAA region starting in {hours} (sunpy/SWPC event list)"
+    )
+    return table.finish(
+        frame, HOLLANDA_FEATURES, window=label_window, notes=notes, flaring_only=False
     )
 
 
@@ -166,10 +150,7 @@ def read_liu2019_demo(
     *,
     task: str | None = None,
     history: bool = False,
-    name: str | None = None,
-    duplicates: str = "keep",
-    missing: str = "drop",
-    max_bytes: int | str | None = None,
+    **options: Unpack[ReadOptions],
 ) -> Dataset:
     """Read a Liu et al. (2019) LSTM demo file ``demo_{C,M,M5}_normalized_testing.csv``.
 
@@ -186,7 +167,7 @@ def read_liu2019_demo(
         Keep the flare-history columns (``*dec``, ``*his``, ``*his1d``,
         ``Xmax1d``) as features. They are computed from the flare catalogue and
         leak persistence into the label, so they are left out by default.
-    name, duplicates, missing, max_bytes
+    **options
         As for :func:`~flarecast.data.tables.per_flare.read_umich`.
 
     Returns
@@ -199,7 +180,8 @@ def read_liu2019_demo(
     """
     path = Path(path)
     source = str(path)
-    raw = read_text_csv(path, max_bytes=max_bytes)
+    table = SourceFile(path, **options)
+    raw = read_text_csv(path, max_bytes=table.max_bytes)
     label_col = next((c for c in raw.columns if c.lower() == "label"), "label")
     meta = (label_col, "flare", "timestamp", "NOAA", "HARP")
     require_columns(raw, meta, source, "Liu et al. (2019) demo")
@@ -234,20 +216,10 @@ def read_liu2019_demo(
         )
     history_cols = [c for c in raw.columns if c not in meta and is_history_feature(c)]
     features = [c for c in raw.columns if c not in meta and (history or c not in history_cols)]
-    frame = pd.DataFrame(
-        {
-            TIME: to_utc(
-                raw["timestamp"], source=source, column="timestamp", fmt="ISO8601", naive="utc"
-            ),
-            NOAA_AR: region_numbers(raw["NOAA"], source=source, column="NOAA"),
-            HARPNUM: region_numbers(raw["HARP"], source=source, column="HARP"),
-            GOES_CLASS: flux_to_class(flux),
-            PEAK_FLUX: flux,
-        },
-        index=raw.index,
+    times = to_utc(raw["timestamp"], source=source, column="timestamp", fmt="ISO8601", naive="utc")
+    frame = labelled_frame(
+        raw, source, times=times, region="NOAA", harp="HARP", flux=flux, numbers=features
     )
-    for col in features:
-        frame[col] = numeric(raw[col], source=source, column=col)
     notes = [
         "features are z-scores with the authors' training statistics, not physical values",
         "feature names are unreliable: a third party (Dewald928/DeepFlarePred) found permuted headers "
@@ -262,15 +234,5 @@ def read_liu2019_demo(
         notes.append(
             f"flare-history features kept on request (they leak persistence): {history_cols}"
         )
-    return finish(
-        frame,
-        features=features,
-        source=source,
-        name=name or source,
-        sha256=sha256_file(path),
-        window="largest flare of the region within 24 h after the record (Liu et al. 2019)",
-        flaring_only=False,
-        notes=notes,
-        duplicates=duplicates,
-        missing=missing,
-    )
+    window = "largest flare of the region within 24 h after the record (Liu et al. 2019)"
+    return table.finish(frame, features, window=window, notes=notes, flaring_only=False)
