@@ -2,7 +2,8 @@
 
 Also the two primitives for folders written by several processes: an
 exclusive lock on a folder (:func:`folder_lock`) and an atomic swap of two
-folders (:func:`exchange_paths`).
+folders (:func:`exchange_paths`), and what the writers of output folders build
+on them (:func:`staged_folder`): a folder assembled aside and swapped in as one unit.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ import functools
 import hashlib
 import json
 import os
+import shutil
+import signal
 import stat
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,6 +33,7 @@ __all__ = [
     "sha256_file",
     "folder_lock",
     "exchange_paths",
+    "staged_folder",
     "safetensors_json",
     "require_regular_file",
 ]
@@ -175,6 +180,113 @@ def exchange_paths(a: str | Path, b: str | Path) -> bool:
     if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
         return False
     raise OSError(err, os.strerror(err), str(a), None, str(b))
+
+
+@contextlib.contextmanager
+def staged_folder(
+    out: str | Path,
+    *,
+    staging: str = ".{name}.staging-{id}",
+    parked: str = ".{name}.old-{id}",
+    lock: str | None = "another flarecast run",
+    lock_timeout: float = 600.0,
+    check: Callable[[Path], object] | None = None,
+    keep: Callable[[str], bool] | None = None,
+) -> Iterator[Path]:
+    """Yield an empty hidden folder beside ``out``; when the block succeeds, it becomes ``out``.
+
+    The swap is one :func:`exchange_paths` where the system offers it, else two renames (the
+    second undone if it fails), with SIGINT and SIGTERM held back until it is done. However the
+    block ends, the staging folder and the replaced folder are deleted: after an exception
+    ``out`` is exactly as it was.
+
+    Parameters
+    ----------
+    out : path
+        The folder to write; its parent is created if missing.
+    staging, parked : str
+        Names of the staging folder and of the replaced folder until it is deleted, as
+        ``str.format`` patterns of ``name`` (``out``'s) and ``id`` (random).
+    lock : str or None, default "another flarecast run"
+        Who else may write beside ``out``: the swap holds :func:`folder_lock` on ``out``'s parent
+        (for up to ``lock_timeout`` seconds) naming it. None: the caller holds that lock already.
+    check : callable, optional
+        Called with ``out`` under the lock right before the swap; it refuses the swap by raising.
+    keep : callable, optional
+        Entries of the old ``out`` whose name it accepts are moved into the new folder (unless
+        that has one of the same name); if the swap then fails, they go back.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staged = out.parent / staging.format(name=out.name, id=uuid.uuid4().hex[:8])
+    staged.mkdir()
+    old = None
+    try:
+        yield staged
+        with (
+            folder_lock(out.parent, timeout=lock_timeout, what=lock)
+            if lock is not None
+            else contextlib.nullcontext()
+        ):
+            if check is not None:
+                check(out)
+            with _signals_held():
+                old = _swap(staged, out, parked, keep)
+    finally:
+        for leftover in (staged, old):
+            if leftover is not None and leftover.exists() and leftover != out:
+                shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _swap(staged: Path, out: Path, parked: str, keep: Callable[[str], bool] | None) -> Path | None:
+    """Put ``staged`` in place of ``out``, first moving the entries ``keep`` accepts into it.
+
+    Returns the folder now holding the old ``out`` (to delete), or None. If a step fails, the
+    moved entries go back to ``out`` first: the caller deletes ``staged`` after an error, and it
+    must never hold a user's files then.
+    """
+    if not out.exists():
+        os.rename(staged, out)
+        return None
+    carried: list[str] = []
+    try:
+        for entry in out.iterdir() if keep is not None else ():
+            if keep(entry.name) and not (staged / entry.name).exists():
+                os.rename(entry, staged / entry.name)
+                carried.append(entry.name)
+        if exchange_paths(staged, out):
+            return staged  # it now holds the old folder
+        old = out.parent / parked.format(name=out.name, id=uuid.uuid4().hex[:8])
+        os.rename(out, old)
+        try:
+            os.rename(staged, out)
+        except BaseException:
+            os.rename(old, out)
+            raise
+        return old
+    except BaseException:
+        for name in carried:
+            if (staged / name).exists() and not (out / name).exists():
+                os.rename(staged / name, out / name)
+        raise
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back for the few renames of a swap (delivered right after).
+
+    A Ctrl-C between two renames would otherwise leave the old folder, or a user's carried
+    files, in a folder that the cleanup then deletes.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def safetensors_json(blob: bytes, key: str) -> Any:

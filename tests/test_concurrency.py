@@ -335,9 +335,7 @@ def test_rename_fallback_and_repair_of_a_run_killed_between_its_renames(tmp_path
 
     root = tmp_path / "reports"
     reference = {str(tag): expected_files(tag) for tag in range(3)}
-    monkeypatch.setattr(
-        "flarecast.forecast.report.exchange_paths", lambda a, b: False
-    )  # as on macOS
+    monkeypatch.setattr("flarecast.io.exchange_paths", lambda a, b: False)  # as on macOS
     write_report(tagged_forecast(0), root)
     write_report(tagged_forecast(1), root)
     assert which(root / DAY, reference) == "1" and leftovers(root) == []

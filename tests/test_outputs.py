@@ -57,12 +57,10 @@ def test_a_new_folder_is_created_and_a_file_is_refused(tmp_path):
 
 def test_a_swap_that_fails_puts_the_carried_files_back(tmp_path, monkeypatch):
     # Fault injection: the one rename that cannot be made to fail on demand on a real file system.
-    from flarecast.evaluation import outputs
-
     def refuse(a, b):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(outputs, "exchange_paths", refuse)
+    monkeypatch.setattr("flarecast.io.exchange_paths", refuse)
     out = tmp_path / "out"
     _old_run(out)
     before = {p.relative_to(out): p.read_text() for p in out.rglob("*") if p.is_file()}

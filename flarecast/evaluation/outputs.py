@@ -16,17 +16,12 @@ user's notes, a ``tune/`` folder inside it, the finished fits of ``OUT/.partial`
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import shutil
-import signal
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from flarecast.errors import ConfigError
-from flarecast.io import exchange_paths, folder_lock
+from flarecast.io import staged_folder
 
 __all__ = ["OUTPUT_FILES", "staged_output", "write_tune_outputs"]
 
@@ -70,15 +65,13 @@ OUTPUT_FILES: frozenset[str] = frozenset(
 )
 # flarecast.io's temporary files (".NAME.RANDOM.tmp") of a run that was killed.
 _TEMPORARY = re.compile(r"^\..+\.tmp$")
-_LOCK_TIMEOUT_S = 600.0
 
 
-def _stale(name: str) -> bool:
-    return name in OUTPUT_FILES or bool(_TEMPORARY.match(name))
+def _kept(name: str) -> bool:
+    return name not in OUTPUT_FILES and not _TEMPORARY.match(name)
 
 
-@contextlib.contextmanager
-def staged_output(out: str | Path) -> Iterator[Path]:
+def staged_output(out: str | Path) -> contextlib.AbstractContextManager[Path]:
     """Yield an empty hidden folder beside ``out``; when the block succeeds, it becomes ``out``.
 
     Parameters
@@ -87,10 +80,10 @@ def staged_output(out: str | Path) -> Iterator[Path]:
         The output folder; created if missing. Its entries that no evaluation command writes
         are carried into the new folder.
 
-    Yields
-    ------
-    Path
-        ``.OUT.staging-XXXXXXXX`` beside ``out``: write every output file there.
+    Returns
+    -------
+    context manager
+        Yields ``.OUT.staging-XXXXXXXX`` beside ``out``: write every output file there.
 
     Raises
     ------
@@ -100,70 +93,7 @@ def staged_output(out: str | Path) -> Iterator[Path]:
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file, not a folder; choose a folder name.")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staged = out.parent / f".{out.name}.staging-{uuid.uuid4().hex[:8]}"
-    staged.mkdir()
-    old = None
-    try:
-        yield staged
-        with folder_lock(out.parent, timeout=_LOCK_TIMEOUT_S, what="another flarecast run"):
-            with _signals_held():
-                old = _swap(staged, out)
-    finally:
-        for leftover in (staged, old):
-            if leftover is not None and leftover.exists() and leftover != out:
-                shutil.rmtree(leftover, ignore_errors=True)
-
-
-def _swap(staged: Path, out: Path) -> Path | None:
-    """Put ``staged`` in place of ``out``, carrying over what the commands did not write.
-
-    Returns the folder now holding the old outputs (to delete), or None. If a step fails, the
-    carried entries go back to ``out`` first: the caller deletes ``staged`` after an error,
-    and it must never hold a user's files then.
-    """
-    if not out.exists():
-        os.rename(staged, out)
-        return None
-    carried: list[str] = []
-    try:
-        for entry in out.iterdir():
-            if not _stale(entry.name) and not (staged / entry.name).exists():
-                os.rename(entry, staged / entry.name)
-                carried.append(entry.name)
-        if exchange_paths(staged, out):
-            return staged  # it now holds the old outputs
-        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-        os.rename(out, old)
-        try:
-            os.rename(staged, out)
-        except BaseException:
-            os.rename(old, out)
-            raise
-        return old
-    except BaseException:
-        for name in carried:
-            if (staged / name).exists() and not (out / name).exists():
-                os.rename(staged / name, out / name)
-        raise
-
-
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM back for the few renames of the swap (delivered right after).
-
-    A Ctrl-C between two renames would otherwise leave the user's carried files in the staging
-    folder that the cleanup then deletes.
-    """
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    held = {signal.SIGINT, signal.SIGTERM}
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+    return staged_folder(out, keep=_kept)
 
 
 def write_tune_outputs(out: str | Path, table: Any, meta: dict[str, Any]) -> str:

@@ -26,9 +26,7 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +36,7 @@ from flarecast.errors import ConfigError, DataError
 from flarecast.forecast.core import Forecast
 from flarecast.forecast.formats import forecast_to_dict, render_csv, render_md, render_txt
 from flarecast.forecast.html import render_html, render_index
-from flarecast.io import atomic_path, exchange_paths, folder_lock
+from flarecast.io import atomic_path, folder_lock, staged_folder
 
 __all__ = [
     "FILES",
@@ -274,9 +272,12 @@ def write_report(
         history = read_history(root, day, days=history_days)
         observed = None if events is None else read_observed(root, day, events, history_days)
         _remove_leftovers(root, day)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{day}.", suffix=".tmp", dir=root))
-        try:
-            os.chmod(tmp, 0o755)  # mkdtemp makes it 0700; a published report must be readable
+        # lock=None: the lock on root held here already covers the swap. The folder names are
+        # the ones _recover and _remove_leftovers look for.
+        with staged_folder(
+            final, staging=".{name}.{id}.tmp", parked=".{name}.{id}.old", lock=None
+        ) as tmp:
+            os.chmod(tmp, 0o755)  # a published report must be readable whatever the umask
             data = forecast_to_dict(fc)
             for name, text in (
                 ("forecast.json", lambda: json.dumps(data, indent=2) + "\n"),
@@ -287,20 +288,6 @@ def write_report(
             ):
                 _write_text(tmp / name, text())
                 _test_pause()
-            if not final.exists():
-                os.rename(tmp, final)
-            elif not exchange_paths(tmp, final):  # tmp now holds the old day, deleted below
-                old = root / f".{day}.{uuid.uuid4().hex}.old"
-                os.rename(final, old)
-                try:
-                    os.rename(tmp, final)
-                except OSError:
-                    os.rename(old, final)
-                    raise
-                shutil.rmtree(old, ignore_errors=True)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
         with contextlib.suppress(
             OSError
         ):  # best effort: a directory fsync makes the renames durable

@@ -22,16 +22,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import shutil
 import tomllib
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from flarecast.errors import ConfigError, ModelFileError
-from flarecast.io import exchange_paths, folder_lock
+from flarecast.io import staged_folder
 
 __all__ = [
     "WEIGHTS_KEY",
@@ -58,7 +54,6 @@ MODEL_FILES = (
 )
 #: Companion files larger than this are refused unread (real ones are a few kB).
 MAX_COMPANION_BYTES = 16 * 1024 * 1024
-_LOCK_TIMEOUT_S = 600.0
 
 
 def check_out_folder(out: str | Path, *, overwrite: bool) -> Path:
@@ -94,8 +89,9 @@ def check_out_folder(out: str | Path, *, overwrite: bool) -> Path:
     return out
 
 
-@contextlib.contextmanager
-def staged_model_folder(out: str | Path, *, overwrite: bool) -> Iterator[Path]:
+def staged_model_folder(
+    out: str | Path, *, overwrite: bool
+) -> contextlib.AbstractContextManager[Path]:
     """Yield an empty hidden folder beside ``out``; on success, put it in place of ``out``.
 
     On an exception the staged folder is deleted and ``out`` is untouched. The
@@ -104,27 +100,12 @@ def staged_model_folder(out: str | Path, *, overwrite: bool) -> Iterator[Path]:
     ``overwrite`` the second gets a clean error, and with it the last one wins.
     The checkpoint of this run (``out/.checkpoint``) goes away with the old folder.
     """
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staged = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
-    staged.mkdir()
-    old = None
-    try:
-        yield staged
-        with folder_lock(out.parent, timeout=_LOCK_TIMEOUT_S, what="another flarecast train"):
-            check_out_folder(out, overwrite=overwrite)
-            if not out.exists():
-                os.rename(staged, out)
-            elif exchange_paths(staged, out):
-                old = staged  # now holds what was at out
-            else:
-                old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-                os.rename(out, old)
-                os.rename(staged, out)
-    finally:
-        for leftover in (staged, old):
-            if leftover is not None and leftover.exists() and leftover != out:
-                shutil.rmtree(leftover, ignore_errors=True)
+    return staged_folder(
+        out,
+        staging=".{name}.partial-{id}",
+        lock="another flarecast train",
+        check=lambda path: check_out_folder(path, overwrite=overwrite),
+    )
 
 
 def weights_sha256(folder: str | Path) -> str:
