@@ -156,16 +156,25 @@ def test_liu_demos_and_samples_are_left_out_with_reasons(data_dir) -> None:
         run_benchmark(plan, frozen, data_dir / "never-written", 2)
 
 
-def test_hollanda_gives_two_rows_and_srs_is_left_out(data_dir) -> None:
+def test_hollanda_gives_two_rows_and_srs_one_row_of_c_negatives(data_dir) -> None:
     frozen = load_frozen_protocol()
     plan = plan_benchmark(frozen.protocol, ["hollanda-2019", "hayes-srs"], data_dir=data_dir)
-    assert [(r.name, r.negatives) for r in plan.rows] == [
-        ("hollanda-2019 [C]", ("C",)),
-        ("hollanda-2019 [A,B,C,N]", ("A", "B", "C", "N")),
+    assert [(r.name, r.negatives, r.folder) for r in plan.rows] == [
+        ("hollanda-2019 [C]", ("C",), "datasets/hollanda-2019_neg-C"),
+        ("hollanda-2019 [A,B,C,N]", ("A", "B", "C", "N"), "datasets/hollanda-2019_neg-ABCN"),
+        ("hayes-srs [C]", ("C",), "datasets/hayes-srs_neg-C"),
     ]
     assert len(plan.rows[1].targets.y) > len(plan.rows[0].targets.y)
-    (srs,) = plan.skipped
-    assert srs.dataset == "hayes-srs" and "categorical feature(s)" in srs.reason
+    # Region-days whose largest flare is C, M or X (PROVENANCE.md: 5,082 + 1,079 + 126).
+    srs = plan.rows[2].targets
+    assert (len(srs.y), int(srs.y.sum())) == (6287, 1205)
+    # Its McIntosh and Mt Wilson classes are features of the row, one-hot encoded by each fit.
+    assert {"mcintosh_zurich", "mtwilson"} <= set(plan.rows[2].data.features)
+    # B flares are not in the source, so "every weaker row" is not asked of it.
+    (left_out,) = plan.skipped
+    assert left_out.dataset == "hayes-srs [A,B,C,N]"
+    assert "no flare below C is recorded" in left_out.reason
+    assert "keeping 6287 of its 33516 rows" in left_out.reason
 
 
 def test_unknown_names_and_too_few_repeats_are_refused(tmp_path) -> None:

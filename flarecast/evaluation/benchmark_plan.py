@@ -6,14 +6,19 @@ registry and decides, for each data set, whether the comparison fits it:
 
 - a data set with no-flare rows (``flaring_only`` false: hollanda-2019 and any
   region-day set) gives two rows, negatives ``C`` (the protocol's) and
-  negatives ``A,B,C,N`` (every weaker row);
+  negatives ``A,B,C,N`` (every weaker row), unless it records no flare below C
+  (no A or B row: hayes-srs, whose ``N`` means "no flare of C class or above"):
+  then only the ``C`` row, region-days whose largest flare is C, asks the
+  question, and the ``A,B,C,N`` row is listed as left out;
 - a data set of flaring regions only (the umich sets, flareml-2017) gives one
   row with the protocol's negatives;
 - a sample of another registered set (:data:`SAMPLES`) is skipped, as its rows
   are benchmarked in the whole set;
 - the synthetic demo is left out unless it is named;
+- categorical features (McIntosh and Mt Wilson classes) are one-hot encoded
+  by each fit (:class:`flarecast.features.categorical.OneHotInput`);
 - a table the protocol cannot fit is skipped with the reason: non-numeric
-  (categorical) features, fewer regions than folds (the Liu et al. 2019
+  features that are not categorical, fewer regions than folds (the Liu et al. 2019
   demos: one region each), or too few regions with a positive or a negative to
   give every region-grouped test fold one.
 
@@ -31,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from flarecast.data.schema import GOES_CLASS
 from flarecast.errors import ConfigError, DataError
 
 __all__ = [
@@ -112,7 +118,28 @@ def _label(name: str, negatives: tuple[str, ...] | None) -> str:
 
 def _non_numeric(data: Any) -> list[str]:
     frame = data.frame
-    return [f for f in data.features if not pd.api.types.is_numeric_dtype(frame[f].dtype)]
+    numeric = pd.api.types.is_numeric_dtype
+    return [
+        f
+        for f in data.features
+        if not (numeric(frame[f].dtype) or isinstance(frame[f].dtype, pd.CategoricalDtype))
+    ]
+
+
+def _no_flares_below_c(name: str, data: Any) -> Skipped | None:
+    """The all-negatives row, left out when the table has no A or B row (B flares not recorded)."""
+    letters = data.frame[GOES_CLASS].astype(str).str[:1].str.upper()
+    if letters.isin(["A", "B"]).any():
+        return None
+    return Skipped(
+        _label(name, ALL_NEGATIVES),
+        "no flare below C is recorded in this table (no A or B row; N means no flare of C "
+        "class or above), so 'every weaker row' cannot be told from 'no flare': only negatives "
+        f"C (rows whose largest flare is C) ask the question, keeping "
+        f"{int(letters.isin(['C', 'M', 'X']).sum())} of its {len(data.frame)} rows",
+        rows=len(data.frame),
+        regions=int(data.frame["noaa_ar"].nunique()),
+    )
 
 
 def _too_small(targets: Any, folds: int) -> str | None:
@@ -184,13 +211,13 @@ def plan_benchmark(
             continue
         data = load_dataset(name, data_dir=data_dir)
         regions = int(data.frame["noaa_ar"].nunique())
-        categorical = _non_numeric(data)
-        if categorical:
+        non_numeric = _non_numeric(data)
+        if non_numeric:
             skipped.append(
                 Skipped(
                     name,
-                    f"categorical feature(s) {categorical}: the protocol's methods take numeric "
-                    "features only",
+                    f"non-numeric feature(s) {non_numeric} that are not categorical: the "
+                    "protocol's methods take numbers and one-hot encoded categories only",
                     rows=len(data.frame),
                     regions=regions,
                 )
@@ -210,6 +237,10 @@ def plan_benchmark(
         variants: list[tuple[str, ...] | None] = [None]
         if not data.flaring_only:
             variants = [tuple(protocol.negatives), ALL_NEGATIVES]
+            below_c = _no_flares_below_c(name, data)
+            if below_c is not None:
+                variants = variants[:1]
+                skipped.append(below_c)
         for negatives in variants:
             chosen = tuple(protocol.negatives) if negatives is None else negatives
             try:

@@ -23,9 +23,17 @@ import pandas as pd
 
 from flarecast.errors import ConfigError, DataError
 from flarecast.evaluation.methods import METHODS, MethodSpec
-from flarecast.evaluation.protocol import Fold, FoldFit, Protocol, ProtocolResult, make_folds
+from flarecast.evaluation.protocol import (
+    Fold,
+    FoldFit,
+    Protocol,
+    ProtocolResult,
+    count_unseen,
+    make_folds,
+)
 from flarecast.evaluation.thresholds import choose_threshold
 from flarecast.execution import Executor, local_executor
+from flarecast.features.categorical import one_hot_input
 
 __all__ = ["fit_fold", "fit_one", "calibrate_fold", "FitQueue", "run_protocol"]
 
@@ -137,7 +145,8 @@ def fit_one(
     -------
     (estimator, FoldFit)
     """
-    estimator = spec.factory(protocol, protocol.seed + fold.index)
+    # Categorical columns become one-hot columns of the fit rows' categories, inside the fit.
+    estimator = one_hot_input(spec.factory(protocol, protocol.seed + fold.index), X)
     with _thread_limit(spec.threads):
         fit = fit_fold(estimator, X, y, groups, fold, protocol.threshold_metric)
     return estimator, fit
@@ -310,7 +319,7 @@ def run_protocol(
     if unknown:
         raise ConfigError(f"unknown method(s) {unknown}; legal methods are {sorted(registry)}")
     X, y, groups = _table(targets, features)
-    folds = make_folds(targets, protocol) if folds is None else folds
+    folds = count_unseen(make_folds(targets, protocol) if folds is None else folds, X)
     jobs = [(fold, name) for fold in folds for name in protocol.methods]
     done = dict(done or {})
     todo = [(fold, name) for fold, name in jobs if (fold.index, name) not in done]

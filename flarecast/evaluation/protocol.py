@@ -6,6 +6,10 @@ split again *by region* into a fit part and an inner validation part. Every
 method is fitted on the fit part; the networks early-stop on the validation
 part, and every method's decision threshold is chosen on it (maximum HSS by
 default). The test fold is only ever predicted, never used for a choice.
+Categorical features (the McIntosh and Mt Wilson classes of a region-day table)
+are one-hot encoded by each fit from its fit rows' categories only; a test row
+with a category those rows never had gets an all-zero block and is counted per
+fold (:attr:`Fold.unseen`, in run.json's ``fold_sizes``).
 
 Neural methods train ``seeds`` independently seeded members as one ensemble
 fit; the method's forecast is the member mean (with its own validation
@@ -33,11 +37,13 @@ import numpy as np
 import pandas as pd
 
 from flarecast import splits
+from flarecast.data.schema import categorical_features
 from flarecast.errors import ConfigError
 from flarecast.evaluation.thresholds import parse_threshold_metric
+from flarecast.features.categorical import unseen_categories
 from flarecast.training.losses import LossConfig, loss_problems
 
-__all__ = ["Protocol", "Fold", "FoldFit", "ProtocolResult", "make_folds"]
+__all__ = ["Protocol", "Fold", "FoldFit", "ProtocolResult", "make_folds", "count_unseen"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,7 +141,10 @@ class Fold:
     """Row indices (into the targets' arrays) of one outer fold.
 
     ``train`` = ``fit`` + ``val``; ``val`` is the inner validation part, split
-    from ``train`` by region; ``test`` is only ever predicted.
+    from ``train`` by region; ``test`` is only ever predicted. ``unseen`` counts
+    the test rows whose category the fit rows never had, per categorical feature
+    (each fit one-hot encodes by its fit rows' categories; see :func:`count_unseen`);
+    None on a table without categorical features.
     """
 
     index: int
@@ -143,15 +152,19 @@ class Fold:
     test: np.ndarray
     fit: np.ndarray
     val: np.ndarray
+    unseen: dict[str, int] | None = None
 
-    def sizes(self) -> dict[str, int]:
-        """Row counts of the fold's parts, as run.json records them."""
-        return {
+    def sizes(self) -> dict[str, Any]:
+        """Row counts of the fold's parts (and unseen-category test rows), as run.json records them."""
+        out: dict[str, Any] = {
             "fold": self.index,
             "fit": len(self.fit),
             "validation": len(self.val),
             "test": len(self.test),
         }
+        if self.unseen is not None:
+            out["unseen_test"] = dict(self.unseen)
+        return out
 
 
 def make_folds(targets: Any, protocol: Protocol) -> list[Fold]:
@@ -185,6 +198,16 @@ def make_folds(targets: Any, protocol: Protocol) -> list[Fold]:
         )
         folds.append(Fold(k, np.asarray(train), np.asarray(test), np.asarray(fit), np.asarray(val)))
     return folds
+
+
+def count_unseen(folds: list[Fold], X: pd.DataFrame) -> list[Fold]:
+    """``folds`` with :attr:`Fold.unseen` counted on the feature table ``X``; unchanged without categoricals."""
+    if not categorical_features(X, list(X.columns)):
+        return folds
+    return [
+        dataclasses.replace(f, unseen=unseen_categories(X, list(X.columns), f.fit, f.test))
+        for f in folds
+    ]
 
 
 @dataclasses.dataclass

@@ -44,7 +44,8 @@ class RepeatedResult:
         Every run's predictions with a leading ``repeat`` column (int).
     folds : pandas.DataFrame
         One row per (repeat, fold): ``repeat``, ``fold``, ``seed`` (the repeat's),
-        ``n_fit``, ``n_val``, ``n_train`` (= fit + validation), ``n_test``.
+        ``n_fit``, ``n_val``, ``n_train`` (= fit + validation), ``n_test``; on a table
+        with categorical features also ``unseen_test`` (:attr:`~flarecast.evaluation.protocol.Fold.unseen`).
     """
 
     runs: list[ProtocolResult]
@@ -133,8 +134,9 @@ def run_repeated(
                 "n_val": len(f.val),
                 "n_train": len(f.train),
                 "n_test": len(f.test),
+                **({} if f.unseen is None else {"unseen_test": dict(f.unseen)}),
             }
-            for f in folds
+            for f in run.folds  # as run: with the test rows' unseen categories counted
         ]
     predictions = pd.concat(parts, ignore_index=True)
     predictions = predictions[["repeat", *[c for c in predictions.columns if c != "repeat"]]]

@@ -14,11 +14,15 @@ table, the counts are reported as a :class:`~flarecast.errors.DataWarning`
 (:func:`apply_saved_encoding`).
 
 The fitted encoding is JSON (:meth:`OneHotEncoding.to_dict`) and is stored in
-the model folder's ``model.json`` under ``extra["categorical"]``.
+the model folder's ``model.json`` under ``extra["categorical"]``. In the evaluation
+protocol each fit learns its own encoding from the fold's fit rows
+(:class:`OneHotInput`), and the test rows with an unseen category are counted per
+fold (:func:`unseen_categories`).
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -28,7 +32,15 @@ import pandas as pd
 from flarecast.data.schema import categorical_features
 from flarecast.errors import DataError, DataWarning, ModelFileError, warn_user
 
-__all__ = ["ENCODING_KEY", "OneHotEncoding", "encode_categoricals", "apply_saved_encoding"]
+__all__ = [
+    "ENCODING_KEY",
+    "OneHotEncoding",
+    "encode_categoricals",
+    "apply_saved_encoding",
+    "unseen_categories",
+    "OneHotInput",
+    "one_hot_input",
+]
 
 #: Key of the fitted encoding in the sidecar's ``extra``.
 ENCODING_KEY = "categorical"
@@ -145,3 +157,75 @@ def apply_saved_encoding(meta: Mapping[str, Any], frame: pd.DataFrame, source: s
             DataWarning,
         )
     return out
+
+
+def unseen_categories(
+    frame: pd.DataFrame, features: Sequence[str], fit_rows: np.ndarray, rows: np.ndarray
+) -> dict[str, int] | None:
+    """Rows of ``rows`` whose category the ``fit_rows`` never had, per categorical feature.
+
+    None when no feature is categorical.
+    """
+    cats = categorical_features(frame, list(features))
+    if not cats:
+        return None
+    encoding = OneHotEncoding().fit(frame.iloc[fit_rows], cats)
+    encoding.encode(frame.iloc[rows])
+    return dict(encoding.unseen_)
+
+
+class OneHotInput:
+    """An estimator that sees the categorical columns of its input one-hot encoded.
+
+    :meth:`fit` learns the categories from the rows it is given (in the evaluation
+    protocol a fold's fit rows, never its validation or test rows) by
+    :func:`encode_categoricals`; the validation rows, and every table predicted later
+    (test rows, a permuted copy for importance), are encoded with those categories, an
+    unseen one as an all-zero block. ``validation=`` and ``groups=`` are passed on when
+    the wrapped ``fit`` takes them (the networks), ``predict_proba_members`` and
+    ``best_epoch_`` when it has them.
+
+    Parameters
+    ----------
+    estimator : scikit-learn style classifier
+    features : sequence of str
+        The input's columns; the categorical ones are encoded, the others pass unchanged.
+    """
+
+    def __init__(self, estimator: Any, features: Sequence[str]):
+        self.estimator = estimator
+        self.features = list(features)
+
+    def _encode(self, X: pd.DataFrame) -> pd.DataFrame:
+        return self.encoding_.replace(X, self.features)[0]
+
+    def fit(
+        self, X: pd.DataFrame, y: Any, groups: Any = None, validation: Any = None
+    ) -> OneHotInput:
+        encoded, _, encoding = encode_categoricals(X, self.features, np.arange(len(X)))
+        self.encoding_ = encoding if encoding is not None else OneHotEncoding().fit(X, [])
+        if validation is not None:
+            validation = (self._encode(validation[0]), validation[1])
+        takes = inspect.signature(self.estimator.fit).parameters
+        extra = {"groups": groups, "validation": validation}
+        self.estimator.fit(
+            encoded, y, **{k: v for k, v in extra.items() if v is not None and k in takes}
+        )
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        return self.estimator.predict_proba(self._encode(X))
+
+    def __getattr__(self, name: str) -> Any:
+        # Only what the wrapped estimator has: the protocol asks hasattr() before using them.
+        inner = self.__dict__.get("estimator")
+        if name not in ("predict_proba_members", "best_epoch_") or not hasattr(inner, name):
+            raise AttributeError(name)
+        found = getattr(inner, name)
+        return (lambda X: found(self._encode(X))) if callable(found) else found
+
+
+def one_hot_input(estimator: Any, X: pd.DataFrame) -> Any:
+    """``estimator`` wrapped in :class:`OneHotInput` when ``X`` has a categorical column, else itself."""
+    features = list(X.columns)
+    return OneHotInput(estimator, features) if categorical_features(X, features) else estimator
