@@ -116,14 +116,14 @@ def _fast_numbers(values: pd.Series, allow_missing: bool) -> np.ndarray | None:
 def region_numbers(values: pd.Series, *, source: str, column: str) -> pd.Series:
     """NOAA region numbers as Int64; missing, fractional or non-positive values are an error."""
     num = numeric(values, source=source, column=column, allow_missing=False)
-    bad = ~np.isfinite(num) | (num <= 0) | (num != np.round(num)) | (num >= _MAX_ID)
-    if bad.any():
-        rows = values.index.to_numpy()[bad]
-        raise DataError(
-            f"{source}: column {column!r} has {int(bad.sum())} invalid NOAA region number(s): "
-            f"{format_examples(rows, values.to_numpy()[bad].tolist())}. Expected a positive integer "
-            "(regions are required: samples are split by region)."
-        )
+    _refuse_non_ids(
+        values,
+        num,
+        np.ones(len(num), dtype=bool),
+        f"{source}: column {column!r}",
+        "NOAA region number(s)",
+        "(regions are required: samples are split by region)",
+    )
     return pd.Series(num.astype(np.int64), index=values.index, dtype="Int64")
 
 
@@ -131,16 +131,25 @@ def optional_ids(values: pd.Series, *, source: str, column: str) -> pd.Series:
     """Optional identifiers (HARP numbers) as Int64: a missing cell is <NA>, anything else a positive integer."""
     num = numeric(values, source=source, column=column)
     given = ~np.isnan(num)
+    _refuse_non_ids(
+        values, num, given, f"{source}: column {column!r}", "identifier(s)", "or an empty cell"
+    )
+    ids = pd.array(np.where(given, num, np.nan), dtype="Float64")
+    return pd.Series(ids, index=values.index).astype("Int64")
+
+
+def _refuse_non_ids(
+    values: pd.Series, num: np.ndarray, given: np.ndarray, where: str, what: str, expected: str
+) -> None:
+    """Raise when a ``given`` number is not a positive integer exact in float64 (region, HARP)."""
     bad = given & (~np.isfinite(num) | (num <= 0) | (num != np.round(num)) | (num >= _MAX_ID))
     if bad.any():
         rows = values.index.to_numpy()[bad]
         raise DataError(
-            f"{source}: column {column!r} has {int(bad.sum())} invalid identifier(s): "
+            f"{where} has {int(bad.sum())} invalid {what}: "
             f"{format_examples(rows, values.to_numpy()[bad].tolist())}. Expected a positive integer "
-            "or an empty cell."
+            f"{expected}."
         )
-    ids = pd.array(np.where(given, num, np.nan), dtype="Float64")
-    return pd.Series(ids, index=values.index).astype("Int64")
 
 
 def letter_check(flux: np.ndarray, letters: pd.Series, source: str, column: str) -> None:

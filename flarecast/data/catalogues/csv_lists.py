@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from flarecast.data.catalogues.rows import EventRows, catalogue_reader
 from flarecast.data.columns import require_columns
-from flarecast.data.event_fields import BadRows, is_missing_time, parse_classes, parse_regions
-from flarecast.data.events import END, FLUX_OPERATIONAL, PEAK, START, finish_events
-from flarecast.data.schema import GOES_CLASS, NOAA_AR, PEAK_FLUX
+from flarecast.data.event_fields import BadRows, is_missing_time
+from flarecast.data.events import END, PEAK
 from flarecast.data.text_csv import read_text_csv
 from flarecast.errors import DataError, SchemaError
 from flarecast.io import require_regular_file
@@ -40,12 +40,12 @@ __all__ = ["read_ncei_events", "read_swpc_flarelist", "read_liu2019_flares", "re
 NCEI_COLUMNS = ("Flare Class", "Start Time", "Peak Time", "End Time", "Active Region Number")
 LIU_COLUMNS = ("Flares", "Start Time", "End Time", "NOAA")
 HEK_COLUMNS = ("event_starttime", "event_peaktime", "event_endtime", "fl_goescls", "ar_noaanum")
+SC24_COLUMNS = ("event_starttime", "event_peaktime", "event_endtime", "goes_class", "noaa_ar")
 _HEK_EXPORT = ("event_date", "start", "peak", "end", "goes_class", "location", "noaa_ar")
 
 
-def read_ncei_events(
-    path: str | Path, *, on_bad_rows: str = "error", duplicates: str = "drop"
-) -> pd.DataFrame:
+@catalogue_reader("ncei")
+def read_ncei_events(path: str | Path) -> EventRows:
     """Read the NCEI-derived GOES event list (SolarFlareNet's ``solar_events.csv``).
 
     Parameters
@@ -53,46 +53,15 @@ def read_ncei_events(
     path : str or Path
         CSV with columns ``Flare Class, Start Time, Peak Time, End Time,
         Active Region Number`` (times ``YYYY-MM-DDThh:mmZ``).
-    on_bad_rows : {"error", "skip"}, default "error"
-    duplicates : {"drop", "keep"}, default "drop"
-        What to do with malformed rows (see :mod:`flarecast.data.events`).
-
-    Returns
-    -------
-    pandas.DataFrame
-        The canonical event table; ``attrs`` hold the counts of every policy applied.
     """
     raw = _read_text_csv(path)
     require_columns(raw, NCEI_COLUMNS, path, "NCEI event list")
-    bad = BadRows(len(raw), np.arange(len(raw)))
-    fmt = "%Y-%m-%dT%H:%MZ"
-    start = _times(raw["Start Time"], fmt, bad, "Start Time", required=True)
-    peak, no_peak = (
-        _times(raw["Peak Time"], fmt, bad, "Peak Time"),
-        is_missing_time(raw["Peak Time"]),
-    )
-    end = _times(raw["End Time"], fmt, bad, "End Time")
-    return _finish(
-        raw,
-        "Flare Class",
-        "Active Region Number",
-        start,
-        peak,
-        no_peak,
-        end,
-        bad,
-        path=path,
-        reader="ncei",
-        on_bad_rows=on_bad_rows,
-        duplicates=duplicates,
-        four_digit=False,
-        names={PEAK: "Peak Time", END: "End Time"},
-    )
+    columns = ("Start Time", "Peak Time", "End Time", "Flare Class", "Active Region Number")
+    return _from_columns(path, raw, "%Y-%m-%dT%H:%MZ", columns, four_digit=False)
 
 
-def read_swpc_flarelist(
-    path: str | Path, *, on_bad_rows: str = "error", duplicates: str = "drop"
-) -> pd.DataFrame:
+@catalogue_reader("swpc-list")
+def read_swpc_flarelist(path: str | Path) -> EventRows:
     """Read an SWPC edited-events flare list as CSV (the three layouts of Hayes' ``databases/``).
 
     Parameters
@@ -102,69 +71,36 @@ def read_swpc_flarelist(
         max_time, end_time, ..., goes_class, integrated_flux, noaa_ar``) or
         ``final_flare_list_sc24.csv`` (``event_starttime, event_peaktime,
         event_endtime, ..., goes_class, ..., noaa_ar``).
-    on_bad_rows : {"error", "skip"}, default "error"
-    duplicates : {"drop", "keep"}, default "drop"
-
-    Returns
-    -------
-    pandas.DataFrame
-        The canonical event table.
     """
     raw = _read_text_csv(path, leading_index=True)  # Hayes' lists carry a written pandas index
-    bad = BadRows(len(raw), np.arange(len(raw)))
     if "event_starttime" in raw.columns:
-        require_columns(
-            raw,
-            ("event_starttime", "event_peaktime", "event_endtime", "goes_class", "noaa_ar"),
-            path,
-            "SWPC final flare list",
-        )
-        start = _times(raw["event_starttime"], "ISO8601", bad, "event_starttime", required=True)
-        peak = _times(raw["event_peaktime"], "ISO8601", bad, "event_peaktime")
-        no_peak = is_missing_time(raw["event_peaktime"])
-        end = _times(raw["event_endtime"], "ISO8601", bad, "event_endtime")
-        names = {PEAK: "event_peaktime", END: "event_endtime"}
-    else:
-        require_columns(
-            raw,
-            ("date", "start_time", "max_time", "end_time", "goes_class", "noaa_ar"),
-            path,
-            "SWPC flare list",
-        )
-        hhmm = raw["start_time"].str.strip().str.fullmatch(r"\d{4}").to_numpy()
-        # Most start times decide the layout, so that one bad cell is named, not every row.
-        if hhmm.sum() >= len(raw) / 2:  # 2010-2021 layout: YYYYMMDD date and HHMM strings
-            day = _times(raw["date"], "%Y%m%d", bad, "date", required=True)
-            start = _hhmm(raw["start_time"], day, bad, "start_time", required=True)
-            end = _hhmm(raw["end_time"], day, bad, "end_time")
-        else:  # 1996-2018 layout: datetimes, end on the start's date
-            start = _times(raw["start_time"], "%Y-%m-%d %H:%M:%S", bad, "start_time", required=True)
-            day = start.dt.floor("D")
-            end = _times(raw["end_time"], "%Y-%m-%d %H:%M:%S", bad, "end_time")
-        peak = _hhmm(raw["max_time"], day, bad, "max_time")
-        no_peak = is_missing_time(raw["max_time"])
-        names = {PEAK: "max_time", END: "end_time"}
-    return _finish(
+        require_columns(raw, SC24_COLUMNS, path, "SWPC final flare list")
+        return _from_columns(path, raw, "ISO8601", SC24_COLUMNS)
+    require_columns(
         raw,
-        "goes_class",
-        "noaa_ar",
-        start,
-        peak,
-        no_peak,
-        end,
-        bad,
-        path=path,
-        reader="swpc-list",
-        on_bad_rows=on_bad_rows,
-        duplicates=duplicates,
-        four_digit=True,
-        names=names,
+        ("date", "start_time", "max_time", "end_time", "goes_class", "noaa_ar"),
+        path,
+        "SWPC flare list",
     )
+    bad = BadRows(len(raw), np.arange(len(raw)))
+    hhmm = raw["start_time"].str.strip().str.fullmatch(r"\d{4}").to_numpy()
+    # Most start times decide the layout, so that one bad cell is named, not every row.
+    if hhmm.sum() >= len(raw) / 2:  # 2010-2021 layout: YYYYMMDD date and HHMM strings
+        day = _times(raw["date"], "%Y%m%d", bad, "date", required=True)
+        start = _hhmm(raw["start_time"], day, bad, "start_time", required=True)
+        end = _hhmm(raw["end_time"], day, bad, "end_time")
+    else:  # 1996-2018 layout: datetimes, end on the start's date
+        start = _times(raw["start_time"], "%Y-%m-%d %H:%M:%S", bad, "start_time", required=True)
+        day = start.dt.floor("D")
+        end = _times(raw["end_time"], "%Y-%m-%d %H:%M:%S", bad, "end_time")
+    times = (start, _hhmm(raw["max_time"], day, bad, "max_time"), end)
+    names = {PEAK: "max_time", END: "end_time"}
+    no_peak = is_missing_time(raw["max_time"])
+    return EventRows(path, bad, times, raw["goes_class"], raw["noaa_ar"], names, no_peak)
 
 
-def read_liu2019_flares(
-    path: str | Path, *, on_bad_rows: str = "error", duplicates: str = "drop"
-) -> pd.DataFrame:
+@catalogue_reader("liu2019")
+def read_liu2019_flares(path: str | Path) -> EventRows:
     """Read one of Liu et al. (2019)'s ``flares_{B,C,M,X}-class.csv`` (start and end, no peak).
 
     The peak becomes the start (``attrs["peak_from_start"]`` counts every row).
@@ -173,43 +109,23 @@ def read_liu2019_flares(
     ----------
     path : str or Path
         CSV with columns ``Flares, Start Time, End Time, NOAA``.
-    on_bad_rows : {"error", "skip"}, default "error"
-    duplicates : {"drop", "keep"}, default "drop"
-
-    Returns
-    -------
-    pandas.DataFrame
-        The canonical event table.
     """
     raw = _read_text_csv(path)
     require_columns(raw, LIU_COLUMNS, path, "Liu et al. (2019) flare collection")
     bad = BadRows(len(raw), np.arange(len(raw)))
     fmt = "%Y-%m-%d %H:%M:%S"
     start = _times(raw["Start Time"], fmt, bad, "Start Time", required=True)
-    end = _times(raw["End Time"], fmt, bad, "End Time")
+    times = (start, start, _times(raw["End Time"], fmt, bad, "End Time"))
     no_peak = np.ones(len(raw), dtype=bool)
-    return _finish(
-        raw,
-        "Flares",
-        "NOAA",
-        start,
-        start,
-        no_peak,
-        end,
-        bad,
-        path=path,
-        reader="liu2019",
-        on_bad_rows=on_bad_rows,
-        duplicates=duplicates,
-        four_digit=False,
-        names={END: "End Time"},
-    )
+    names = {END: "End Time"}
+    return EventRows(path, bad, times, raw["Flares"], raw["NOAA"], names, no_peak, four_digit=False)
 
 
-def read_hek_events(
-    path: str | Path, *, on_bad_rows: str = "error", duplicates: str = "drop"
-) -> pd.DataFrame:
+@catalogue_reader("hek")
+def read_hek_events(path: str | Path) -> EventRows:
     """Read GOES flares from HEK: the sunpy export (``;``, no header) or a table with HEK column names.
+
+    HEK mirrors the SWPC list, so classes are operational.
 
     Parameters
     ----------
@@ -218,97 +134,39 @@ def read_hek_events(
         goes_class; location; noaa_ar; ...`` (Hollanda's
         ``00_All_GOES_SUNPY.csv``) or a CSV with the HEK fields
         ``event_starttime, event_peaktime, event_endtime, fl_goescls, ar_noaanum``.
-    on_bad_rows : {"error", "skip"}, default "error"
-    duplicates : {"drop", "keep"}, default "drop"
-
-    Returns
-    -------
-    pandas.DataFrame
-        The canonical event table. HEK mirrors the SWPC list, so classes are operational.
     """
     path = Path(path)
-    first = _first_line(path)
-    if "event_starttime" in first:
+    if "event_starttime" in _first_line(path):
         raw = _read_text_csv(path)
         require_columns(raw, HEK_COLUMNS, path, "HEK table")
-        names = dict(zip(_HEK_EXPORT[1:4] + ("goes_class", "noaa_ar"), HEK_COLUMNS, strict=True))
-    else:
-        raw = _read_text_csv(path, sep=";", header=False)
-        if raw.shape[1] < len(_HEK_EXPORT):
-            raise SchemaError(
-                f"{path}: the sunpy/HEK export has at least {len(_HEK_EXPORT)} ';'-separated fields "
-                f"({', '.join(_HEK_EXPORT)}, ...); found {raw.shape[1]}."
-            )
-        raw.columns = [*_HEK_EXPORT, *map(str, range(len(_HEK_EXPORT), raw.shape[1]))]
-        names = {c: c for c in ("start", "peak", "end", "goes_class", "noaa_ar")}
-    bad = BadRows(len(raw), np.arange(len(raw)))
-    start = _times(raw[names["start"]], "ISO8601", bad, names["start"], required=True)
-    peak, no_peak = (
-        _times(raw[names["peak"]], "ISO8601", bad, names["peak"]),
-        is_missing_time(raw[names["peak"]]),
-    )
-    end = _times(raw[names["end"]], "ISO8601", bad, names["end"])
-    return _finish(
-        raw,
-        names["goes_class"],
-        names["noaa_ar"],
-        start,
-        peak,
-        no_peak,
-        end,
-        bad,
-        path=path,
-        reader="hek",
-        on_bad_rows=on_bad_rows,
-        duplicates=duplicates,
-        four_digit=True,
-        names={PEAK: names["peak"], END: names["end"]},
-    )
+        return _from_columns(path, raw, "ISO8601", HEK_COLUMNS)
+    raw = _read_text_csv(path, sep=";", header=False)
+    if raw.shape[1] < len(_HEK_EXPORT):
+        raise SchemaError(
+            f"{path}: the sunpy/HEK export has at least {len(_HEK_EXPORT)} ';'-separated fields "
+            f"({', '.join(_HEK_EXPORT)}, ...); found {raw.shape[1]}."
+        )
+    raw.columns = [*_HEK_EXPORT, *map(str, range(len(_HEK_EXPORT), raw.shape[1]))]
+    return _from_columns(path, raw, "ISO8601", ("start", "peak", "end", "goes_class", "noaa_ar"))
 
 
 # --------------------------------------------------------------------------- helpers
 
 
-def _finish(
-    raw,
-    class_col,
-    ar_col,
-    start,
-    peak,
-    no_peak,
-    end,
-    bad,
-    *,
-    path,
-    reader,
-    on_bad_rows,
-    duplicates,
-    four_digit,
-    names,
-):
-    flux = parse_classes(raw[class_col], bad, class_col)
-    regions, offset = parse_regions(raw[ar_col], bad, ar_col, four_digit=four_digit)
-    columns = {
-        START: start,
-        PEAK: peak,
-        END: end,
-        PEAK_FLUX: flux,
-        NOAA_AR: regions,
-        GOES_CLASS: raw[class_col].str.strip().str.upper().to_numpy(),
-    }
-    return finish_events(
-        columns,
-        bad,
-        source=str(path),
-        reader=reader,
-        on_bad_rows=on_bad_rows,
-        duplicates=duplicates,
-        flux_scaling=FLUX_OPERATIONAL,
-        no_peak=no_peak,
-        roll=True,
-        flags={"ar_plus_10000": offset},
-        names=names,
+def _from_columns(
+    path: str | Path, raw: pd.DataFrame, fmt: str, columns: tuple[str, ...], four_digit: bool = True
+) -> EventRows:
+    """The rows of a list with a column each for start, peak, end, class and region (that order)."""
+    start, peak, end, classes, regions = columns
+    bad = BadRows(len(raw), np.arange(len(raw)))
+    times = (
+        _times(raw[start], fmt, bad, start, required=True),
+        _times(raw[peak], fmt, bad, peak),
+        _times(raw[end], fmt, bad, end),
     )
+    names = {PEAK: peak, END: end}
+    no_peak = is_missing_time(raw[peak])
+    return EventRows(path, bad, times, raw[classes], raw[regions], names, no_peak, four_digit)
 
 
 def _read_text_csv(

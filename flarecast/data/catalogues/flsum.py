@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from flarecast.data.budget import check_budget
-from flarecast.data.catalogues.noaa import finish_noaa
+from flarecast.data.catalogues.rows import EventRows, catalogue_reader
 from flarecast.data.event_fields import BadRows
 from flarecast.data.events import END, FLUX_SCIENCE, PEAK
 from flarecast.errors import ConfigError, DataError, FlarecastError, SchemaError
@@ -30,24 +30,18 @@ FLSUM_EPOCH = pd.Timestamp("2000-01-01 12:00:00", tz="UTC")
 _STATUSES = ("EVENT_START", "EVENT_PEAK", "EVENT_END")
 
 
-def read_xrs_flsum(
-    path: str | Path, *, on_bad_rows: str = "error", duplicates: str = "drop"
-) -> pd.DataFrame:
+@catalogue_reader("xrs-flsum")
+def read_xrs_flsum(path: str | Path) -> EventRows:
     """Read an NCEI GOES-R XRS flare summary netCDF (``sci_xrsf-l2-flsum_*.nc``).
+
+    The table has one row per flare, ``noaa_ar`` all <NA>. A flare without a start
+    or peak row, with two rows of one status, or with an unparseable class is
+    malformed (named by its first row and ``flare_id``).
 
     Parameters
     ----------
     path : str or Path
         netCDF with variables ``time``, ``status``, ``flare_id``, ``flare_class``.
-    on_bad_rows : {"error", "skip"}, default "error"
-    duplicates : {"drop", "keep"}, default "drop"
-        A flare without a start or peak row, with two rows of one status, or
-        with an unparseable class is malformed (named by its first row and ``flare_id``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        The canonical event table, one row per flare, ``noaa_ar`` all <NA>.
     """
     import xarray as xr  # only this reader needs it
 
@@ -103,7 +97,7 @@ def read_xrs_flsum(
     peak_rows = (
         frame[frame["status"] == "EVENT_PEAK"].drop_duplicates("flare_id").set_index("flare_id")
     )
-    classes = peak_rows["flare_class"].reindex(first.index).fillna("")
+    classes = peak_rows["flare_class"].reindex(first.index).fillna("").rename("class")
     bad = BadRows(len(first), first.to_numpy(), label="row")
     ids = first.index.to_numpy().astype(str)
     bad.add(
@@ -124,7 +118,7 @@ def read_xrs_flsum(
             f"{int(np.flatnonzero(unknown)[0])}: {frame['status'][unknown].iloc[0]!r}. Legal: {list(_STATUSES)}."
         )
     utc = lambda c: pd.Series(pd.to_datetime(pivot[c].to_numpy(), utc=True))  # noqa: E731
-    start, peak, end = utc("EVENT_START"), utc("EVENT_PEAK"), utc("EVENT_END")
+    times = (utc("EVENT_START"), utc("EVENT_PEAK"), utc("EVENT_END"))
     # ACDD global attributes, where present, say which period the file covers.
     attrs = (
         {
@@ -134,18 +128,15 @@ def read_xrs_flsum(
         if all(coverage)
         else {}
     )
-    return finish_noaa(
-        classes.to_numpy(),
-        pd.Series([""] * len(first)),
-        start,
-        peak,
-        end,
+    regions = pd.Series([""] * len(first), name="region")  # the flloc product has the regions
+    names = {PEAK: "time (status EVENT_PEAK)", END: "time (status EVENT_END)"}
+    return EventRows(
+        path,
         bad,
-        path=path,
-        reader="xrs-flsum",
-        names={PEAK: "time (status EVENT_PEAK)", END: "time (status EVENT_END)"},
-        on_bad_rows=on_bad_rows,
-        duplicates=duplicates,
+        times,
+        classes,
+        regions,
+        names,
         attrs=attrs,
         flux_scaling=FLUX_SCIENCE,
         roll=False,

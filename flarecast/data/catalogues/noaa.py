@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 
 from flarecast.data.budget import check_budget
-from flarecast.data.event_fields import BadRows, parse_classes, parse_regions
-from flarecast.data.events import END, FLUX_OPERATIONAL, PEAK, START, finish_events
-from flarecast.data.schema import GOES_CLASS, NOAA_AR, PEAK_FLUX
+from flarecast.data.catalogues.rows import EventRows, catalogue_reader
+from flarecast.data.event_fields import BadRows
+from flarecast.data.events import END, PEAK
 from flarecast.errors import DataError, SchemaError
 from flarecast.io import require_regular_file
 from flarecast.time import to_utc
@@ -38,23 +38,17 @@ from flarecast.time import to_utc
 __all__ = ["read_xrs_report", "read_swpc_events"]
 
 
-def read_xrs_report(
-    path: str | Path, *, on_bad_rows: str = "error", duplicates: str = "drop"
-) -> pd.DataFrame:
+@catalogue_reader("xrs-report")
+def read_xrs_report(path: str | Path) -> EventRows:
     """Read a fixed-width NCEI/NGDC GOES XRS report (``goes-xrs-report_YYYY.txt``).
+
+    For a ``goes-xrs-report_YYYY.txt`` name, ``attrs["coverage_start"/"coverage_end"]``
+    span that year.
 
     Parameters
     ----------
     path : str or Path
         One yearly report; lines shorter than 85 characters lack the region.
-    on_bad_rows : {"error", "skip"}, default "error"
-    duplicates : {"drop", "keep"}, default "drop"
-
-    Returns
-    -------
-    pandas.DataFrame
-        The canonical event table. For a ``goes-xrs-report_YYYY.txt`` name,
-        ``attrs["coverage_start"/"coverage_end"]`` span that year.
     """
     path = Path(path)
     lines = [ln.rstrip("\n\r") for ln in _read_lines(path)]
@@ -73,7 +67,7 @@ def read_xrs_report(
     )
     start = _hhmm(field(13, 17), day, bad, "start (cols 14-17)", required=True)
     end = _hhmm(field(18, 22), day, bad, "end (cols 19-22)")
-    peak = _hhmm(field(23, 27), day, bad, "maximum (cols 24-27)")
+    times = (start, _hhmm(field(23, 27), day, bad, "maximum (cols 24-27)"), end)
     # Letter in col 60, tenths in cols 62-63 ("M 99" = M9.9): parsed as GOES compact tenths.
     letter, tenths = field(59, 60), field(60, 64)
     digits = tenths.str.fullmatch(r"\d{1,3}").to_numpy()
@@ -84,8 +78,8 @@ def read_xrs_report(
         "expected a letter and tenths, e.g. 'M 99'",
     )
     magnitude = (pd.to_numeric(tenths.where(digits, "10")) / 10).map("{:.1f}".format)
-    classes = (letter + magnitude).to_numpy()
-    attrs = {"coverage_start": None, "coverage_end": None}
+    classes, regions = (letter + magnitude).rename("class"), field(80, 85).rename("region")
+    attrs = {}
     year = re.search(r"(\d{4})\D*$", path.stem)
     if year:
         y = int(year.group(1))
@@ -93,38 +87,20 @@ def read_xrs_report(
             "coverage_start": f"{y}-01-01T00:00:00+00:00",
             "coverage_end": f"{y + 1}-01-01T00:00:00+00:00",
         }
-    return finish_noaa(
-        classes,
-        field(80, 85),
-        start,
-        peak,
-        end,
-        bad,
-        path=path,
-        reader="xrs-report",
-        names={PEAK: "maximum (cols 24-27)", END: "end (cols 19-22)"},
-        on_bad_rows=on_bad_rows,
-        duplicates=duplicates,
-        attrs={k: v for k, v in attrs.items() if v},
-    )
+    names = {PEAK: "maximum (cols 24-27)", END: "end (cols 19-22)"}
+    return EventRows(path, bad, times, classes, regions, names, attrs=attrs)
 
 
-def read_swpc_events(
-    path: str | Path, *, on_bad_rows: str = "error", duplicates: str = "drop"
-) -> pd.DataFrame:
+@catalogue_reader("swpc-events")
+def read_swpc_events(path: str | Path) -> EventRows:
     """Read the GOES 1-8 A flares (``XRA`` rows) of one SWPC edited-events file ``YYYYMMDDevents.txt``.
+
+    ``attrs["coverage_start"/"coverage_end"]`` span the day.
 
     Parameters
     ----------
     path : str or Path
         The day's file; its date comes from the ``:Date:`` header, else from the name.
-    on_bad_rows : {"error", "skip"}, default "error"
-    duplicates : {"drop", "keep"}, default "drop"
-
-    Returns
-    -------
-    pandas.DataFrame
-        The canonical event table; ``attrs["coverage_start"/"coverage_end"]`` span the day.
     """
     path = Path(path)
     lines = _read_lines(path)
@@ -176,27 +152,17 @@ def read_swpc_events(
     )
     when = {c: raw[c].str.replace(r"^[BAU]", "", regex=True) for c in ("begin", "max", "end")}
     days = pd.Series([day] * len(raw), dtype="datetime64[ns, UTC]")
-    start = _hhmm(when["begin"], days, bad, "Begin", required=True)
-    peak = _hhmm(when["max"], days, bad, "Max")
-    end = _hhmm(when["end"], days, bad, "End")
+    times = (
+        _hhmm(when["begin"], days, bad, "Begin", required=True),
+        _hhmm(when["max"], days, bad, "Max"),
+        _hhmm(when["end"], days, bad, "End"),
+    )
     attrs = {
         "coverage_start": day.isoformat(),
         "coverage_end": (day + pd.Timedelta(days=1)).isoformat(),
     }
-    return finish_noaa(
-        raw["class"].to_numpy(),
-        raw["region"],
-        start,
-        peak,
-        end,
-        bad,
-        path=path,
-        reader="swpc-events",
-        names={PEAK: "Max", END: "End"},
-        on_bad_rows=on_bad_rows,
-        duplicates=duplicates,
-        attrs=attrs,
-    )
+    names = {PEAK: "Max", END: "End"}
+    return EventRows(path, bad, times, raw["class"], raw["region"], names, attrs=attrs)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -228,51 +194,3 @@ def _hhmm(
         (digits // 100) * 60 + digits % 100, unit="min"
     )
     return out.where(ok)
-
-
-def finish_noaa(
-    classes,
-    regions,
-    start,
-    peak,
-    end,
-    bad,
-    *,
-    path,
-    reader,
-    on_bad_rows,
-    duplicates,
-    attrs,
-    names,
-    flux_scaling=FLUX_OPERATIONAL,
-    roll=True,
-):
-    """Parse the classes and regions of a NOAA product's rows and build the event table."""
-    flux = parse_classes(classes, bad, "class")
-    ar, offset = parse_regions(regions, bad, "region", four_digit=True)
-    columns = {
-        START: start,
-        PEAK: peak,
-        END: end,
-        PEAK_FLUX: flux,
-        NOAA_AR: ar,
-        GOES_CLASS: pd.Series(np.asarray(classes, dtype=object))
-        .astype(str)
-        .str.strip()
-        .str.upper()
-        .to_numpy(),
-    }
-    return finish_events(
-        columns,
-        bad,
-        source=str(path),
-        reader=reader,
-        on_bad_rows=on_bad_rows,
-        duplicates=duplicates,
-        flux_scaling=flux_scaling,
-        attrs=attrs,
-        no_peak=peak.isna().to_numpy() & start.notna().to_numpy(),
-        roll=roll,  # hhmm fields on the start's day: earlier means the next day
-        flags={"ar_plus_10000": offset},
-        names=names,
-    )
