@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 __all__ = [
     "FlarecastError",
@@ -23,6 +24,7 @@ __all__ = [
     "MetricWarning",
     "warn_user",
     "format_examples",
+    "refuse_rows",
 ]
 
 
@@ -85,3 +87,23 @@ def format_examples(
     shown = ", ".join(f"row {r}: {v!r}" for r, v in pairs[:limit])
     more = len(pairs) - limit
     return shown + (f" (and {more} more)" if more > 0 else "")
+
+
+def refuse_rows(
+    bad: Any,
+    head: str,
+    tail: str = ".",
+    *,
+    values: Any = None,
+    shown: str = "<NA>",
+    error: type[FlarecastError] = DataError,
+) -> None:
+    """Raise ``error(f"{head} {rows}{tail}")`` if any of ``bad`` (a bool array) is True.
+
+    ``rows`` lists the bad rows as :func:`format_examples` does, with their ``values`` (an
+    array, indexed by position) or, without ``values``, ``shown`` for each (a missing cell).
+    """
+    if bad.any():
+        rows = bad.nonzero()[0]
+        examples = values[rows].tolist() if values is not None else [shown] * len(rows)
+        raise error(f"{head} {format_examples(rows, examples)}{tail}")

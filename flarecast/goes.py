@@ -165,15 +165,8 @@ def flux_to_class(flux: Iterable[float] | np.ndarray) -> np.ndarray:
 
     The magnitude is truncated to one decimal, as NOAA does, so a class string
     never rounds up into the next letter. Flux 0 gives ``"N"``, NaN gives ``""``.
-
-    Parameters
-    ----------
-    flux : array-like of float, shape (n,)
-        Peak flux in W m^-2.
-
-    Returns
-    -------
-    numpy.ndarray of str, shape (n,)
+    Parameters and result as for :func:`class_letter`: fluxes in W m^-2, shape (n,),
+    one string per flux.
     """
     f = np.asarray(flux, dtype=float)
     if np.any(f < 0):

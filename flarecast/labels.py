@@ -50,6 +50,8 @@ __all__ = [
     "history_column",
     "label_records",
     "labelled_table",
+    "check_columns",
+    "region_events",
 ]
 
 EVENT_TIMES: tuple[str, ...] = ("peak", "start")
@@ -152,18 +154,11 @@ def label_records(
             raise ConfigError(
                 f"The {name!r} parameter must be one of {list(legal)}. Got {value!r} instead."
             )
-    _check_columns(records, [TIME, key], "records")
-    _check_columns(events, [event_time, "peak", PEAK_FLUX, key], "catalogue")
+    check_columns(records, [TIME, key], "records")
+    check_columns(events, [event_time, "peak", PEAK_FLUX, key], "catalogue")
     t = _ns(records[TIME], "records", TIME)
     rkey = records[key].to_numpy(dtype=float, na_value=np.nan)
-    has_key = events[key].notna().to_numpy()
-    if len(events) and not has_key.any():
-        raise DataError(
-            f"The catalogue ({events.attrs.get('source', 'events')}) has no {key!r} values, so no flare "
-            "can be attributed to a region; use a catalogue with region numbers."
-        )
-    ev = events.loc[has_key]
-    ekey = ev[key].to_numpy(dtype=np.int64)
+    has_key, ev, ekey = region_events(events, key, "use a catalogue with region numbers")
     etime = _ns(ev[event_time], "catalogue", event_time)
     flux = ev[PEAK_FLUX].to_numpy(dtype=float)
     cov_start, cov_end = _coverage(coverage, events, event_time)
@@ -229,10 +224,29 @@ def _fmt(step: pd.Timedelta) -> str:
     return f"{step / pd.Timedelta('1h'):g}h"
 
 
-def _check_columns(frame: pd.DataFrame, columns: list[str], what: str) -> None:
+def check_columns(frame: pd.DataFrame, columns: list[str], what: str) -> None:
+    """Raise :class:`SchemaError` naming the ``columns`` that ``frame`` (the ``what``) lacks."""
     missing = [c for c in dict.fromkeys(columns) if c not in frame.columns]
     if missing:
         raise SchemaError(f"The {what} lack column(s) {missing}; found {list(frame.columns)}.")
+
+
+def region_events(
+    events: pd.DataFrame, key: str, hint: str = ""
+) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+    """The events that have a region: (mask over ``events``, those rows, their ``key`` as int64).
+
+    Raises :class:`DataError` (ending in ``hint``, if given) when ``events`` has rows but none
+    with a region: no flare could be attributed.
+    """
+    has_key = events[key].notna().to_numpy()
+    if len(events) and not has_key.any():
+        raise DataError(
+            f"The catalogue ({events.attrs.get('source', 'events')}) has no {key!r} values, so no flare "
+            f"can be attributed to a region{'; ' + hint if hint else ''}."
+        )
+    ev = events.loc[has_key]
+    return has_key, ev, ev[key].to_numpy(dtype=np.int64)
 
 
 def _ns(series: pd.Series, what: str, column: str) -> np.ndarray:
@@ -321,7 +335,7 @@ def labelled_table(
     start, end = _coverage(None, events, event_time)
     coverage = (pd.Timestamp(start, tz="UTC"), pd.Timestamp(end, tz="UTC"))
     if harp_map is not None:
-        _check_columns(series, [HARPNUM], "records")
+        check_columns(series, [HARPNUM], "records")
         events, key = events_by_harp(events, harp_map), HARPNUM
     labelled = label_records(series, events, horizon=horizon, latency=latency, event_time=event_time,
                              key=key, history=history, coverage=coverage, unknown="drop",

@@ -25,7 +25,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from flarecast.errors import ConfigError, DataError, DataWarning, format_examples, warn_user
+from flarecast.errors import (
+    ConfigError,
+    DataError,
+    DataWarning,
+    format_examples,
+    refuse_rows,
+    warn_user,
+)
 
 __all__ = [
     "ROLES",
@@ -72,13 +79,11 @@ def read_split_column(
         the legal values), fewer than two folds, or a fold number with no rows.
     """
     series = pd.Series(values).reset_index(drop=True)
-    missing = series.isna().to_numpy()
-    if missing.any():
-        rows = np.flatnonzero(missing)
-        raise DataError(
-            f"Split column {column!r} is empty at {format_examples(rows, ['<NA>'] * len(rows))}; "
-            f"every row needs a fold number or a role ({', '.join(ROLES)})."
-        )
+    refuse_rows(
+        series.isna().to_numpy(),
+        f"Split column {column!r} is empty at",
+        f"; every row needs a fold number or a role ({', '.join(ROLES)}).",
+    )
     numbers = pd.to_numeric(series, errors="coerce")
     if numbers.notna().all():
         whole = (numbers == np.round(numbers)).to_numpy()

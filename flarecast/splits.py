@@ -25,9 +25,10 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold
 
-from flarecast.errors import ConfigError, DataError, DataWarning, format_examples, warn_user
+from flarecast.errors import ConfigError, DataError, DataWarning, refuse_rows, warn_user
+from flarecast.time import parse_duration
 
-__all__ = ["region_kfold", "chronological_split", "inner_validation"]
+__all__ = ["region_kfold", "cutoff_and_gap", "chronological_split", "inner_validation"]
 
 
 def _region_codes(groups: Any, n: int) -> np.ndarray:
@@ -43,13 +44,11 @@ def _region_codes(groups: Any, n: int) -> np.ndarray:
         raise DataError(
             f"groups must be 1-D with one region per row ({n} rows); got shape {arr.shape}."
         )
-    missing = pd.isna(arr)
-    if missing.any():
-        rows = np.flatnonzero(missing)
-        raise DataError(
-            f"groups (region numbers) are missing at {format_examples(rows, ['<NA>'] * len(rows))}; "
-            "every row needs a region to be split without leakage."
-        )
+    refuse_rows(
+        pd.isna(arr),
+        "groups (region numbers) are missing at",
+        "; every row needs a region to be split without leakage.",
+    )
     return pd.factorize(pd.Series(arr), sort=True)[0].astype(np.int64)
 
 
@@ -60,12 +59,7 @@ def _labels_and_groups(y: Any, groups: Any) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"y must be 1-D; got shape {y_arr.shape}.")
     if len(y_arr) == 0:
         raise DataError("Cannot split an empty table (0 rows).")
-    bad = ~np.isin(y_arr, [0, 1])
-    if bad.any():
-        rows = np.flatnonzero(bad)
-        raise DataError(
-            f"y must hold only 0 and 1; bad values at {format_examples(rows, y_arr[rows].tolist())}."
-        )
+    refuse_rows(~np.isin(y_arr, [0, 1]), "y must hold only 0 and 1; bad values at", values=y_arr)
     return y_arr.astype(np.int8), _region_codes(groups, len(y_arr))
 
 
@@ -135,6 +129,12 @@ def region_kfold(
 
 
 def _utc_times(times: Any) -> pd.DatetimeIndex:
+    """``times`` as a UTC index; naive or missing times are refused.
+
+    Not :func:`flarecast.time.to_utc`: that is the boundary parser, which reads text and may
+    read naive times as UTC. A split takes times already parsed there, so a naive time here
+    means the boundary was skipped, and the error says where to parse them.
+    """
     try:
         index = pd.DatetimeIndex(times)
     except (TypeError, ValueError) as exc:
@@ -144,10 +144,28 @@ def _utc_times(times: Any) -> pd.DatetimeIndex:
             "times must be timezone-aware (UTC); got naive datetimes. "
             "Read them with pd.to_datetime(..., utc=True)."
         )
-    if index.isna().any():
-        rows = np.flatnonzero(index.isna())
-        raise DataError(f"times are missing (NaT) at {format_examples(rows, ['NaT'] * len(rows))}.")
+    refuse_rows(index.isna(), "times are missing (NaT) at", shown="NaT")
     return index.tz_convert("UTC")
+
+
+def cutoff_and_gap(
+    cutoff: Any, gap: Any, what: str, names: tuple[str, str] = ("cutoff", "gap")
+) -> tuple[pd.Timestamp, pd.Timedelta]:
+    """``cutoff`` as a UTC time and ``gap`` as a duration >= 0.
+
+    The cutoff is read by pandas (as :class:`flarecast.evaluation.protocol.Protocol` checks
+    it), a naive one as UTC; the gap by :func:`flarecast.time.parse_duration`, so it needs a
+    unit (a bare ``24`` is refused, as on the command line). A :class:`ConfigError` starts
+    with ``what``; ``names`` are the parameters' names in it.
+    """
+    try:
+        step = parse_duration(gap, name=names[1])
+        cut = pd.Timestamp(cutoff)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{what}: {exc}") from exc
+    if cut is pd.NaT:
+        raise ConfigError(f"{what}: the {names[0]} {cutoff!r} is not a time.")
+    return (cut.tz_localize("UTC") if cut.tzinfo is None else cut.tz_convert("UTC")), step
 
 
 def chronological_split(
@@ -171,7 +189,7 @@ def chronological_split(
     cutoff : str or pandas.Timestamp
         Start of the test period; a naive value is read as UTC.
     gap : str or pandas.Timedelta, default "24h"
-        Embargo before the cutoff, >= 0.
+        Embargo before the cutoff, >= 0; text needs a unit (``"24h"``, ``"2d"``).
     groups : array-like, shape (n,), optional
         Region of each row; when given, straddling regions are dropped from train.
 
@@ -188,18 +206,12 @@ def chronological_split(
         Naive or missing times, or an empty side (the message gives the time span).
     """
     index = _utc_times(times)
-    try:
-        cut = pd.Timestamp(cutoff)
-        step = pd.Timedelta(gap)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"chronological_split needs a cutoff time and a gap duration; got cutoff={cutoff!r}, gap={gap!r}."
-        ) from exc
-    if cut is pd.NaT or step is pd.NaT or step < pd.Timedelta(0):
-        raise ConfigError(
-            f"The 'gap' parameter must be a duration >= 0 and 'cutoff' a time. Got cutoff={cutoff!r}, gap={gap!r}."
-        )
-    cut = cut.tz_localize("UTC") if cut.tzinfo is None else cut.tz_convert("UTC")
+    cut, step = cutoff_and_gap(
+        cutoff,
+        gap,
+        f"chronological_split needs a cutoff time and a gap duration; got cutoff={cutoff!r}, "
+        f"gap={gap!r}",
+    )
     train = np.flatnonzero(index < cut - step)
     test = np.flatnonzero(index >= cut)
     if groups is not None:
@@ -261,12 +273,11 @@ def inner_validation(
         raise DataError(
             f"train_idx must be a 1-D array of integer indices; got dtype {idx.dtype}, shape {idx.shape}."
         )
-    bad = (idx < 0) | (idx >= len(y_arr))
-    if bad.any():
-        rows = np.flatnonzero(bad)
-        raise DataError(
-            f"train_idx points outside the {len(y_arr)} rows: {format_examples(rows, idx[rows].tolist())}."
-        )
+    refuse_rows(
+        (idx < 0) | (idx >= len(y_arr)),
+        f"train_idx points outside the {len(y_arr)} rows:",
+        values=idx,
+    )
     if len(np.unique(idx)) != len(idx):
         raise DataError("train_idx holds repeated indices; pass each training row once.")
     g_train, y_train = g[idx], y_arr[idx]

@@ -27,7 +27,14 @@ import numpy as np
 import pandas as pd
 
 from flarecast.data.schema import GOES_CLASS, NOAA_AR, PEAK_FLUX, TIME, Dataset
-from flarecast.errors import ConfigError, DataError, GOESClassError, SchemaError, format_examples
+from flarecast.errors import (
+    ConfigError,
+    DataError,
+    GOESClassError,
+    SchemaError,
+    format_examples,
+    refuse_rows,
+)
 from flarecast.goes import class_letter, flux_to_class, parse_goes_class
 
 __all__ = ["LABEL_LETTERS", "Targets", "make_targets", "parse_negatives"]
@@ -149,13 +156,12 @@ def _row_flux(frame: pd.DataFrame, source: str) -> np.ndarray:
         flux = pd.to_numeric(frame[PEAK_FLUX], errors="coerce").to_numpy(
             dtype=float, na_value=np.nan
         )
-        bad = ~np.isfinite(flux) | (flux < 0)
-        if bad.any():
-            rows = np.flatnonzero(bad)
-            raise DataError(
-                f"{source}: column {PEAK_FLUX!r} must hold fluxes >= 0 W m^-2 (0 = no flare); "
-                f"bad values at {format_examples(rows, frame[PEAK_FLUX].iloc[rows].tolist())}."
-            )
+        refuse_rows(
+            ~np.isfinite(flux) | (flux < 0),
+            f"{source}: column {PEAK_FLUX!r} must hold fluxes >= 0 W m^-2 (0 = no flare); "
+            "bad values at",
+            values=frame[PEAK_FLUX].to_numpy(dtype=object),
+        )
         return flux
     return parse_goes_class(frame[GOES_CLASS], allow_none=True, source=source, column=GOES_CLASS)
 

@@ -146,3 +146,16 @@ def test_bad_inputs_are_refused() -> None:
         flare_history(records, CATALOGUE.assign(peak_flux=[1e-5, -1.0, 1e-5, 1e-5, 1e-5, 1e-5]))
     with pytest.raises(DataError, match="no 'noaa_ar' values"):
         flare_history(records, CATALOGUE.assign(noaa_ar=pd.array([None] * 6, dtype="Int64")))
+
+
+def test_coverage_is_read_as_the_labeller_reads_it() -> None:
+    records = _records([(1, T0), (1, T0 + pd.Timedelta("30D"))])
+    naive = flare_history(records, CATALOGUE, coverage=("2014-01-01", "2014-01-31"))
+    zoned = flare_history(
+        records, CATALOGUE, coverage=("2014-01-01T01:00+01:00", "2014-01-31T00:00Z")
+    )
+    pd.testing.assert_frame_equal(naive, zoned)
+    assert np.isnan(naive["history_count_prev_24h"].iloc[1])  # after the coverage's end
+    for bad in (("now", "2014-01-31"), ("2014-01-01",), 20140101):
+        with pytest.raises(ConfigError, match="'coverage' parameter must be two times"):
+            flare_history(records, CATALOGUE, coverage=bad)

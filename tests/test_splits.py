@@ -186,6 +186,8 @@ def test_region_kfold_errors(kwargs, error, match):
         ({"cutoff": "2011-01-01"}, DataError, "leaves no training rows"),
         ({"gap": "-1h"}, ConfigError, "'gap' parameter must be a duration >= 0"),
         ({"gap": "soon"}, ConfigError, "needs a cutoff time and a gap duration"),
+        ({"gap": "24"}, ConfigError, r"'gap' parameter .*bare number is ambiguous"),
+        ({"gap": 24}, ConfigError, r"'gap' parameter .*bare number is ambiguous"),
         ({"cutoff": "not a date"}, ConfigError, "needs a cutoff time and a gap duration"),
         ({"groups": [1, 2]}, DataError, "groups must be 1-D with one region per row"),
     ],

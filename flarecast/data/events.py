@@ -50,8 +50,10 @@ import numpy as np
 import pandas as pd
 
 from flarecast.data.event_fields import BadRows
+from flarecast.data.row_policies import check_policy
 from flarecast.data.schema import GOES_CLASS, NOAA_AR, PEAK_FLUX
 from flarecast.errors import DataError, DataWarning, SchemaError, warn_user
+from flarecast.time import to_utc
 
 __all__ = [
     "START",
@@ -94,14 +96,8 @@ _MISSING_TIME = ("////", "//", "--")
 
 def check_policies(on_bad_rows: str, duplicates: str = "drop") -> None:
     """Validate ``on_bad_rows`` and ``duplicates`` with the house message style."""
-    for name, value, legal in (
-        ("on_bad_rows", on_bad_rows, BAD_ROW_POLICIES),
-        ("duplicates", duplicates, EVENT_DUPLICATE_POLICIES),
-    ):
-        if value not in legal:
-            raise DataError(
-                f"The {name!r} parameter must be one of {list(legal)}. Got {value!r} instead."
-            )
+    check_policy("on_bad_rows", on_bad_rows, BAD_ROW_POLICIES)
+    check_policy("duplicates", duplicates, EVENT_DUPLICATE_POLICIES)
 
 
 def roll_past_midnight(start: pd.Series, later: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -169,9 +165,19 @@ def finish_events(
         If there are malformed rows and ``on_bad_rows="error"``.
     """
     check_policies(on_bad_rows, duplicates)
-    start = _utc(columns[START])
+    # The readers parsed the times (a bad cell is NaT, counted in ``bad``); a naive one is UTC.
+    start, peak, end = (
+        to_utc(
+            pd.Series(columns[c]).reset_index(drop=True),
+            naive="utc",
+            source=source,
+            column=c,
+            allow_missing=True,
+        )
+        for c in (START, PEAK, END)
+    )
     no_peak = np.zeros(bad.n, dtype=bool) if no_peak is None else np.asarray(no_peak, dtype=bool)
-    times = {PEAK: _utc(columns[PEAK]).where(~no_peak, start), END: _utc(columns[END])}
+    times = {PEAK: peak.where(~no_peak, start), END: end}
     rolled = np.zeros(bad.n, dtype=bool)
     for name, given in times.items():
         later, moved = (
@@ -203,7 +209,7 @@ def finish_events(
     keep = ~bad.mask
     frame = pd.DataFrame(
         {
-            START: _utc(columns[START])[keep],
+            START: start[keep],
             PEAK: times[PEAK][keep],
             END: times[END][keep],
             GOES_CLASS: pd.array(np.asarray(columns[GOES_CLASS], dtype=object)[keep], dtype="str"),
@@ -248,13 +254,6 @@ def finish_events(
         "end_before_peak": int((frame[END] < frame[PEAK]).sum()),
     }
     return frame
-
-
-def _utc(values: object) -> pd.Series:
-    series = pd.Series(values).reset_index(drop=True)
-    if not isinstance(series.dtype, pd.DatetimeTZDtype):
-        series = pd.to_datetime(series, utc=True)
-    return series.dt.tz_convert("UTC").dt.as_unit("ns")
 
 
 def validate_events(events: pd.DataFrame, source: str = "catalogue") -> None:

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from flarecast.data.schema import NOAA_AR, PEAK_FLUX, TIME
-from flarecast.errors import ConfigError, DataError, SchemaError, format_examples
+from flarecast.errors import ConfigError, DataError, SchemaError, format_examples, refuse_rows
 from flarecast.time import parse_duration
 
 __all__ = [
@@ -76,24 +76,19 @@ def utc_ns(times: Any, what: str) -> np.ndarray:
             f"{what} must be timezone-aware UTC datetimes; got {series.dtype}. "
             "Parse times at the boundary, e.g. pd.to_datetime(values, utc=True)."
         )
-    missing = series.isna().to_numpy()
-    if missing.any():
-        rows = np.flatnonzero(missing)
-        raise SchemaError(
-            f"{what} are missing (NaT) at {format_examples(rows, ['NaT'] * len(rows))}."
-        )
+    refuse_rows(
+        series.isna().to_numpy(), f"{what} are missing (NaT) at", shown="NaT", error=SchemaError
+    )
     return np.asarray(series.dt.tz_convert("UTC").dt.as_unit("ns").array.asi8)
 
 
 def _group_codes(groups: Any, what: str) -> np.ndarray:
     series = pd.Series(groups).reset_index(drop=True)
-    missing = series.isna().to_numpy()
-    if missing.any():
-        rows = np.flatnonzero(missing)
-        raise DataError(
-            f"{what} are missing at {format_examples(rows, ['<NA>'] * len(rows))}; a record without "
-            "a region has no history to compare with."
-        )
+    refuse_rows(
+        series.isna().to_numpy(),
+        f"{what} are missing at",
+        "; a record without a region has no history to compare with.",
+    )
     return pd.factorize(series, sort=True)[0].astype(np.int64)
 
 

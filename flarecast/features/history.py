@@ -37,9 +37,10 @@ import numpy as np
 import pandas as pd
 
 from flarecast.data.schema import NOAA_AR, PEAK_FLUX, TIME
-from flarecast.errors import ConfigError, DataError, SchemaError, format_examples
+from flarecast.errors import ConfigError, DataError, format_examples
 from flarecast.features.evolution import utc_ns
-from flarecast.time import format_hours, parse_duration
+from flarecast.labels import check_columns, region_events
+from flarecast.time import format_hours, parse_duration, to_utc
 from flarecast.windows import window_max
 
 __all__ = ["NO_FLARE_LOG_FLUX", "history_columns", "flare_history"]
@@ -73,13 +74,12 @@ def _coverage(coverage: Any, events: pd.DataFrame, peaks: np.ndarray) -> tuple[i
                 "The catalogue is empty and no coverage was given: no history can be known."
             )
     try:
-        start, end = (pd.Timestamp(c) for c in coverage)
+        # A time without a zone is UTC, as catalogue readers write it and the labeller reads it.
+        start, end = (to_utc(c, naive="utc", column="coverage") for c in coverage)
     except (TypeError, ValueError) as exc:
         raise ConfigError(
             f"The 'coverage' parameter must be two times (start, end). Got {coverage!r} instead."
         ) from exc
-    start = start.tz_localize("UTC") if start.tzinfo is None else start.tz_convert("UTC")
-    end = end.tz_localize("UTC") if end.tzinfo is None else end.tz_convert("UTC")
     return start.as_unit("ns").value, end.as_unit("ns").value
 
 
@@ -161,23 +161,11 @@ def flare_history(
         raise ConfigError(
             f"The 'windows' parameter must be distinct durations. Got {list(windows)!r} instead."
         )
-    for frame, columns, what in (
-        (records, [TIME, key], "records"),
-        (events, ["peak", PEAK_FLUX, key], "catalogue"),
-    ):
-        missing = [c for c in columns if c not in frame.columns]
-        if missing:
-            raise SchemaError(f"The {what} lack column(s) {missing}; found {list(frame.columns)}.")
+    check_columns(records, [TIME, key], "records")
+    check_columns(events, ["peak", PEAK_FLUX, key], "catalogue")
     t = utc_ns(records[TIME], f"The records' column {TIME!r}")
     rkey = records[key].to_numpy(dtype=float, na_value=np.nan)
-    has_key = events[key].notna().to_numpy()
-    if len(events) and not has_key.any():
-        raise DataError(
-            f"The catalogue ({events.attrs.get('source', 'events')}) has no {key!r} values, so no "
-            "flare can be attributed to a region."
-        )
-    ev = events.loc[has_key]
-    ekey = ev[key].to_numpy(dtype=np.int64)
+    has_key, ev, ekey = region_events(events, key)
     peaks = utc_ns(ev["peak"], "The catalogue's column 'peak'")
     flux = ev[PEAK_FLUX].to_numpy(dtype=float)
     bad = ~(np.isfinite(flux) & (flux >= 0))

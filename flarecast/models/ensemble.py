@@ -23,6 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from flarecast.models.config import NetworkConfig
+
 __all__ = [
     "member_seeds",
     "member_generators",
@@ -33,7 +35,10 @@ __all__ = [
     "replace_parameters",
     "ACTIVATIONS",
     "tanh",
+    "EnsembleNet",
 ]
+
+_DEFAULT = NetworkConfig()
 
 
 class _Tanh(torch.autograd.Function):
@@ -167,6 +172,67 @@ class BatchedLinear(nn.Module):
     def extra_repr(self) -> str:
         k, i, o = self.weight.shape
         return f"members={k}, in_features={i}, out_features={o}"
+
+
+class EnsembleNet(nn.Module):
+    """What the ensemble networks share: the constructor, the settings and the output layer.
+
+    ``__init__`` stores the settings that fix the weight shapes and calls the subclass's
+    ``_build_layers(generators, base_rate, **layers)`` with one generator per member
+    (:func:`member_seeds`), from which it draws every initial weight in a fixed order.
+    Parameters: see :class:`flarecast.models.mlp.EnsembleMLP`; ``layers`` are a
+    subclass's own (the MLP's ``skip``).
+    """
+
+    kind: str
+
+    def __init__(
+        self,
+        n_features: int,
+        hidden: Sequence[int] = _DEFAULT.hidden,
+        dropout: float = _DEFAULT.dropout,
+        base_rate: float = 0.5,
+        n_members: int = 1,
+        seed: int = 0,
+        activation: str = _DEFAULT.activation,
+        **layers: Any,
+    ):
+        super().__init__()
+        self.activation = activation
+        self._act = ACTIVATIONS[activation]
+        self.n_features = int(n_features)
+        self.hidden = tuple(int(h) for h in hidden)
+        self.p_drop = float(dropout)
+        self.n_members = int(n_members)
+        self._build_layers(member_generators(member_seeds(seed, n_members)), base_rate, **layers)
+
+    def _build_layers(self, gens: list[torch.Generator], base_rate: float, **layers: Any) -> None:
+        """Create the network's layers, drawing from ``gens`` (each subclass has its own)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _hidden_layers(gens: Sequence[torch.Generator], widths: Sequence[int]) -> nn.ModuleList:
+        """Default-initialised layers ``widths[0] -> widths[1] -> ... -> widths[-1]``."""
+        return nn.ModuleList(
+            BatchedLinear(gens, a, b) for a, b in zip(widths[:-1], widths[1:], strict=True)
+        )
+
+    @staticmethod
+    def _output_layer(
+        gens: Sequence[torch.Generator], width: int, base_rate: float
+    ) -> BatchedLinear:
+        """The logit layer: weights near zero (N(0, 0.01^2)), bias at the prior logit."""
+        return BatchedLinear(gens, width, 1, weight_std=0.01, bias=prior_logit(base_rate))
+
+    def architecture(self) -> dict:
+        """The constructor arguments that fix the weight shapes (stored in model files)."""
+        return {
+            "kind": self.kind,
+            "n_features": self.n_features,
+            "hidden": list(self.hidden),
+            "n_members": self.n_members,
+            "activation": self.activation,
+        }
 
 
 def dropout(

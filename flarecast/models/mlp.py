@@ -5,24 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from torch import nn
 
-from flarecast.models.config import NetworkConfig
-from flarecast.models.ensemble import (
-    ACTIVATIONS,
-    BatchedLinear,
-    dropout,
-    member_generators,
-    member_seeds,
-    prior_logit,
-)
+from flarecast.models.ensemble import BatchedLinear, EnsembleNet, dropout
 
 __all__ = ["EnsembleMLP"]
 
-_DEFAULT = NetworkConfig()
 
-
-class EnsembleMLP(nn.Module):
+class EnsembleMLP(EnsembleNet):
     """``K`` independent MLPs ``F -> hidden... -> 1 logit`` with dropout, run as one network.
 
     Parameters
@@ -55,30 +44,10 @@ class EnsembleMLP(nn.Module):
 
     kind = "mlp"
 
-    def __init__(
-        self,
-        n_features: int,
-        hidden: Sequence[int] = _DEFAULT.hidden,
-        dropout: float = _DEFAULT.dropout,
-        base_rate: float = 0.5,
-        n_members: int = 1,
-        seed: int = 0,
-        activation: str = _DEFAULT.activation,
-        skip: bool = False,
-    ):
-        super().__init__()
-        self.activation = activation
-        self._act = ACTIVATIONS[activation]
-        self.n_features = int(n_features)
-        self.hidden = tuple(int(h) for h in hidden)
-        self.p_drop = float(dropout)
-        self.n_members = int(n_members)
-        gens = member_generators(member_seeds(seed, n_members))
+    def _build_layers(self, gens: list[torch.Generator], base_rate: float, skip: bool = False):
         widths = (self.n_features, *self.hidden)
-        self.layers = nn.ModuleList(
-            BatchedLinear(gens, a, b) for a, b in zip(widths[:-1], widths[1:], strict=True)
-        )
-        self.head = BatchedLinear(gens, widths[-1], 1, weight_std=0.01, bias=prior_logit(base_rate))
+        self.layers = self._hidden_layers(gens, widths)
+        self.head = self._output_layer(gens, widths[-1], base_rate)
         self.skip = bool(skip)
         if self.skip:  # zero weights, zero bias: the head's bias alone carries the prior
             self.linear = BatchedLinear(gens, self.n_features, 1, weight_std=0.0, bias=0.0)
@@ -110,11 +79,5 @@ class EnsembleMLP(nn.Module):
 
     def architecture(self) -> dict:
         """The constructor arguments that fix the weight shapes (stored in model files)."""
-        arch = {
-            "kind": self.kind,
-            "n_features": self.n_features,
-            "hidden": list(self.hidden),
-            "n_members": self.n_members,
-            "activation": self.activation,
-        }
+        arch = super().architecture()
         return arch | {"skip": True} if self.skip else arch

@@ -14,28 +14,14 @@ in one logit per member, with the same prior-probability bias init as the MLP.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
 
 from flarecast.errors import DataError
-from flarecast.models.config import NetworkConfig
-from flarecast.models.ensemble import (
-    ACTIVATIONS,
-    BatchedLinear,
-    dropout,
-    member_generators,
-    member_seeds,
-    prior_logit,
-    tanh,
-)
+from flarecast.models.ensemble import BatchedLinear, EnsembleNet, dropout, tanh
 
 __all__ = ["make_windows", "EnsembleGRU"]
-
-_DEFAULT = NetworkConfig()
 
 
 def _group_codes(groups: np.ndarray | pd.Series) -> np.ndarray:
@@ -118,7 +104,7 @@ def make_windows(
     return windows, mask
 
 
-class EnsembleGRU(nn.Module):
+class EnsembleGRU(EnsembleNet):
     """``K`` independent single-layer GRUs over record windows, each ending in one logit.
 
     Parameters
@@ -145,35 +131,15 @@ class EnsembleGRU(nn.Module):
 
     kind = "sequence"
 
-    def __init__(
-        self,
-        n_features: int,
-        hidden: Sequence[int] = _DEFAULT.hidden,
-        dropout: float = _DEFAULT.dropout,
-        base_rate: float = 0.5,
-        n_members: int = 1,
-        seed: int = 0,
-        activation: str = _DEFAULT.activation,
-    ):
-        super().__init__()
-        self.activation = activation
-        self._act = ACTIVATIONS[activation]
-        if len(hidden) < 1:
+    def _build_layers(self, gens: list[torch.Generator], base_rate: float):
+        if not self.hidden:
             raise ValueError("EnsembleGRU needs at least one hidden size (the GRU state size)")
-        self.n_features = int(n_features)
-        self.hidden = tuple(int(h) for h in hidden)
-        self.p_drop = float(dropout)
-        self.n_members = int(n_members)
-        gens = member_generators(member_seeds(seed, n_members))
         h = self.hidden[0]
         # PyTorch's GRU init: every weight and bias uniform in +-1/sqrt(hidden).
         self.input_gates = BatchedLinear(gens, self.n_features, 3 * h, bound=h**-0.5)
         self.state_gates = BatchedLinear(gens, h, 3 * h, bound=h**-0.5)
-        widths = self.hidden
-        self.head_layers = nn.ModuleList(
-            BatchedLinear(gens, a, b) for a, b in zip(widths[:-1], widths[1:], strict=True)
-        )
-        self.head = BatchedLinear(gens, widths[-1], 1, weight_std=0.01, bias=prior_logit(base_rate))
+        self.head_layers = self._hidden_layers(gens, self.hidden)
+        self.head = self._output_layer(gens, self.hidden[-1], base_rate)
 
     def forward(
         self, x: torch.Tensor, mask: torch.Tensor, *, generator: torch.Generator | None = None
@@ -199,13 +165,3 @@ class EnsembleGRU(nn.Module):
         for layer in self.head_layers:
             out = dropout(self._act(layer(out)), self.p_drop, self.training, generator)
         return self.head(out).squeeze(-1)
-
-    def architecture(self) -> dict:
-        """The constructor arguments that fix the weight shapes (stored in model files)."""
-        return {
-            "kind": self.kind,
-            "n_features": self.n_features,
-            "hidden": list(self.hidden),
-            "n_members": self.n_members,
-            "activation": self.activation,
-        }

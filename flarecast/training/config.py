@@ -114,14 +114,7 @@ class TrainConfig:
 
     def network_config(self) -> NetworkConfig:
         """The :class:`NetworkConfig` of this run (not validated: see :func:`check_config`)."""
-        return NetworkConfig(
-            model=self.model,
-            hidden=self.hidden,
-            activation=self.activation,
-            skip=self.skip,
-            dropout=self.dropout,
-            window=self.window,
-        )
+        return NetworkConfig(**_network_settings(self))
 
 
 #: Parameters of ``FlareClassifier`` (saved as a model folder's ``config``): TrainConfig's fields
@@ -134,6 +127,11 @@ ESTIMATOR_PARAMS: tuple[str, ...] = (
 )
 
 
+def _network_settings(config: TrainConfig) -> dict[str, Any]:
+    """``config``'s values of the :class:`NetworkConfig` fields (a TrainConfig has them all)."""
+    return {f.name: getattr(config, f.name) for f in dataclasses.fields(NetworkConfig)}
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
@@ -141,15 +139,7 @@ def _is_int(value: Any) -> bool:
 def check_config(config: TrainConfig, owner: str = "FlareClassifier") -> None:
     """Raise one :class:`ConfigError` listing every invalid value of ``config``."""
     problems = loss_problems(config.loss, config.alpha, config.gamma, owner)
-    problems += network_problems(
-        model=config.model,
-        hidden=config.hidden,
-        activation=config.activation,
-        skip=config.skip,
-        dropout=config.dropout,
-        window=config.window,
-        owner=owner,
-    )
+    problems += network_problems(**_network_settings(config), owner=owner)
 
     def bad(name: str, rule: str) -> None:
         problems.append(

@@ -152,18 +152,15 @@ def records_before(data: Dataset, before: str, gap: str) -> tuple[Dataset, int, 
     """``data`` cut to the records with ``time < before - gap`` (UTC): (data, records left out, the cut)."""
     import pandas as pd
 
-    try:
-        stamp, width = pd.Timestamp(before), pd.Timedelta(gap)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"--before must be a time such as 2014-10-24 and --gap a duration such as 24h: {exc}"
-        ) from exc
-    if stamp is pd.NaT or width is pd.NaT or width < pd.Timedelta(0):
-        raise ConfigError(
-            f"--before must be a time such as 2014-10-24 and --gap a duration >= 0 such as 24h; "
-            f"got {before!r} and {gap!r}"
-        )
-    cut = (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")) - width
+    from flarecast.splits import cutoff_and_gap
+
+    stamp, width = cutoff_and_gap(
+        before,
+        gap,
+        "--before must be a time such as 2014-10-24 and --gap a duration such as 24h",
+        ("--before", "--gap"),
+    )
+    cut = stamp - width
     times = pd.to_datetime(data.frame["time"], utc=True)
     if times.isna().any():
         raise DataError(
