@@ -199,12 +199,8 @@ def read_catalogue(
     fmt = format or fmt
     for p in paths:
         require_regular_file(p, what="catalogue")
-    if fmt == "canonical":
-        frames = [
-            read_canonical_events(p, on_bad_rows=on_bad_rows, duplicates=duplicates) for p in paths
-        ]
-    else:
-        frames = [READERS[fmt](p, on_bad_rows=on_bad_rows, duplicates=duplicates) for p in paths]
+    read = read_canonical_events if fmt == "canonical" else READERS[fmt]
+    frames = [read(p, on_bad_rows=on_bad_rows, duplicates=duplicates) for p in paths]
     frame = frames[0] if len(frames) == 1 else combine_events(frames, label, duplicates=duplicates)
     frame.attrs["source"] = label
     frame.attrs["sha256"] = _checksum(paths)
