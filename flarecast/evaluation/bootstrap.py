@@ -39,6 +39,7 @@ __all__ = [
     "PAIRED_SCORES",
     "SEED_SCORES",
     "PAIRS",
+    "DIFFERENCE_COLUMNS",
 ]
 
 #: Scores reported with a bootstrap interval in the table, and compared paired.
@@ -163,7 +164,8 @@ def summarise(
     return Summary(table, _paired(table, boot, level, n_boot), boot, notes)
 
 
-_COMPARISON_COLUMNS = (
+#: The first columns of every comparison.csv: the pair, the score, the difference and its interval.
+DIFFERENCE_COLUMNS: tuple[str, ...] = (
     "comparison",
     "method",
     "baseline",
@@ -171,10 +173,8 @@ _COMPARISON_COLUMNS = (
     "difference",
     "lo",
     "hi",
-    "p_boot",
-    "significant",
-    "n_boot",
 )
+_COMPARISON_COLUMNS = (*DIFFERENCE_COLUMNS, "p_boot", "significant", "n_boot")
 
 
 def _paired(

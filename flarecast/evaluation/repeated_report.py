@@ -18,7 +18,13 @@ import numpy as np
 import pandas as pd
 
 from flarecast.evaluation.repeated_table import SCORE_NAMES
-from flarecast.evaluation.report import CLAIMED_GAIN, SYNTHETIC_BANNER, caveat_lines
+from flarecast.evaluation.report import (
+    CLAIMED_GAIN,
+    SYNTHETIC_BANNER,
+    caveat_lines,
+    markdown_table,
+    score_head,
+)
 
 __all__ = ["format_repeated_markdown", "repeated_reading", "repeated_interval_figure"]
 
@@ -92,20 +98,16 @@ def format_repeated_markdown(
     base = table.iloc[0].base_rate
     lines = [f"# Focal loss vs cross-entropy: comparison table over {repeats} partitions", ""]
     lines += _header(table, meta)
-    head = [
-        "method",
-        "X recall",
-        "recall",
-        f"HSS (base rate {base:.3f})",
-        "TSS",
-        "ROC AUC (fold mean)",
-        "BSS",
-        "HSS per seed",
+    head = [*score_head(base), "ROC AUC (fold mean)", "BSS", "HSS per seed"]
+    rows = [
+        [
+            r.label,
+            *(_ci(r, s) for s in ("x_recall", "recall", "hss", "tss", "auc", "bss")),
+            _fmt(r.hss_per_seed),
+        ]
+        for _, r in table.iterrows()
     ]
-    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for _, r in table.iterrows():
-        cells = [r.label] + [_ci(r, s) for s in ("x_recall", "recall", "hss", "tss", "auc", "bss")]
-        lines.append("| " + " | ".join([*cells, _fmt(r.hss_per_seed)]) + " |")
+    lines += markdown_table(head, rows)
     if len(comparison):
         lines += [
             "",

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from flarecast.errors import DataError
-from flarecast.evaluation.bootstrap import PAIRS
+from flarecast.evaluation.bootstrap import DIFFERENCE_COLUMNS, PAIRS
 from flarecast.evaluation.paired import paired_intervals, scores_by
 from flarecast.evaluation.repeated import corrected_ttest, corrected_ttest_pooled
 
@@ -296,13 +296,7 @@ def repeated_comparison_frame(differences: pd.DataFrame) -> pd.DataFrame:
     ``procedure``, ``n``, ``df``, ``se``, ``ratio``, ``repeats``.
     """
     columns = [
-        "comparison",
-        "method",
-        "baseline",
-        "score",
-        "difference",
-        "lo",
-        "hi",
+        *DIFFERENCE_COLUMNS,
         "p_value",
         "significant",
         "aggregate",

@@ -11,6 +11,7 @@ alpha/gamma search. Text only; no files, no torch.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,8 @@ __all__ = [
     "SYNTHETIC_BANNER",
     "CLAIMED_GAIN",
     "caveat_lines",
+    "markdown_table",
+    "score_head",
     "format_markdown",
     "plain_reading",
     "format_tune_markdown",
@@ -40,6 +43,17 @@ _NAMES = {
     "auc": "ROC AUC",
     "bss": "Brier skill score",
 }
+
+
+def markdown_table(head: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    """The lines of a Markdown table: the header, the rule under it, one line per row of cells."""
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    return lines + ["| " + " | ".join(cells) + " |" for cells in rows]
+
+
+def score_head(base_rate: float) -> list[str]:
+    """The first columns of a table of scores: the method, then the scores at its threshold."""
+    return ["method", "X recall", "recall", f"HSS (base rate {base_rate:.3f})", "TSS"]
 
 
 def _fmt(v: float, digits: int = 2) -> str:
@@ -145,31 +159,19 @@ def format_markdown(
         else "Focal loss vs cross-entropy: comparison table"
     )
     lines = [f"# {title}", ""] + _header(table, meta)
-    head = [
-        "method",
-        "X recall",
-        "recall",
-        f"HSS (base rate {base:.3f})",
-        "TSS",
-        "precision",
-        "ROC AUC",
-        "BSS",
-        "HSS seed sd",
-    ]
-    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for _, r in table.iterrows():
-        cells = [
+    head = [*score_head(base), "precision", "ROC AUC", "BSS", "HSS seed sd"]
+    rows = [
+        [
             r.label,
-            _ci(r, "x_recall"),
-            _ci(r, "recall"),
-            _ci(r, "hss"),
-            _ci(r, "tss"),
+            *(_ci(r, s) for s in ("x_recall", "recall", "hss", "tss")),
             _fmt(r.precision),
             _ci(r, "auc"),
             _ci(r, "bss"),
             _fmt(r.hss_seed_sd, 3),
         ]
-        lines.append("| " + " | ".join(cells) + " |")
+        for _, r in table.iterrows()
+    ]
+    lines += markdown_table(head, rows)
     if len(summary.comparison):
         lines += [
             "",
