@@ -21,11 +21,13 @@ from typing import Any
 import click
 
 from flarecast.cli._common import duration_callback, target_options
+from flarecast.cli._options import data_dir_option, option_group, out_folder_option
 
 __all__ = [
     "build_protocol",
     "parse_methods",
     "scheduler_option",
+    "protocol_option",
     "quiet_option",
     "common_options",
     "load_targets",
@@ -90,73 +92,71 @@ def parse_methods(value: str | None) -> tuple[str, ...] | None:
     return tuple(m.strip() for m in value.split(",") if m.strip())
 
 
-def scheduler_option(func: Any) -> Any:
+scheduler_option = click.option(
+    "--scheduler",
+    default=None,
+    metavar="local|processes|tcp://HOST:PORT",
+    help="Run the independent fits as Dask tasks (needs flarecast[dask]): threads here, one worker "
+    "process per CPU here, or a running scheduler. Same results as without. [this process]",
+)
+
+
+def protocol_option(help: str) -> Any:
+    """``--protocol FILE`` (-> ``protocol_file``): a frozen protocol file, such as
+    protocols/comparison.toml (:mod:`flarecast.evaluation.frozen`)."""
     return click.option(
-        "--scheduler",
+        "--protocol",
+        "protocol_file",
+        type=click.Path(exists=True, dir_okay=False),
         default=None,
-        metavar="local|processes|tcp://HOST:PORT",
-        help="Run the independent fits as Dask tasks (needs flarecast[dask]): threads here, one worker "
-        "process per CPU here, or a running scheduler. Same results as without. [this process]",
-    )(func)
+        help=help,
+    )
 
 
-def common_options(func: Any) -> Any:
-    """Options shared by ``reproduce`` and ``tune``: data, targets, folds, seeds, config, output."""
-    options = [
-        click.option(
-            "--dataset",
-            default="demo",
-            show_default=True,
-            help="Registered data set name (see 'flarecast data list') or a canonical table file.",
-        ),
-        click.option(
-            "--data-dir",
-            type=click.Path(file_okay=False),
-            default=None,
-            help="Local data folder for registered names (default $FLARECAST_DATA_DIR).",
-        ),
-        click.option("--folds", type=int, default=None, help="Outer region-grouped folds [5]."),
-        click.option(
-            "--seeds", type=int, default=None, help="Seeds (ensemble members) per network fit [5]."
-        ),
-        click.option(
-            "--threshold-metric",
-            default=None,
-            help="Threshold rule, chosen on inner validation: hss, tss or fixed:<p> [hss].",
-        ),
-        click.option(
-            "--split",
-            type=click.Choice(["kfold", "chrono"]),
-            default=None,
-            help="Outer split: region k-fold or chronological hold-out [kfold].",
-        ),
-        click.option(
-            "--cutoff", default=None, help="First test time for --split chrono [2015-01-01]."
-        ),
-        click.option(
-            "--gap",
-            default=None,
-            callback=duration_callback,
-            help="Gap before the cutoff, >= the forecast horizon, with a unit [48h].",
-        ),
-        target_options,
-        click.option(
-            "--seed", type=int, default=None, help="Seed of folds, networks and bootstrap [0]."
-        ),
-        click.option(
-            "--config",
-            type=click.Path(exists=True, dir_okay=False),
-            default=None,
-            help="TOML file with a [protocol] table; command-line options override it.",
-        ),
-        click.option(
-            "--out", required=True, type=click.Path(file_okay=False), help="Output folder."
-        ),
-        quiet_option,
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+# Options shared by ``reproduce`` and ``tune``: data, targets, folds, seeds, config, output.
+common_options = option_group(
+    click.option(
+        "--dataset",
+        default="demo",
+        show_default=True,
+        help="Registered data set name (see 'flarecast data list') or a canonical table file.",
+    ),
+    data_dir_option,
+    click.option("--folds", type=int, default=None, help="Outer region-grouped folds [5]."),
+    click.option(
+        "--seeds", type=int, default=None, help="Seeds (ensemble members) per network fit [5]."
+    ),
+    click.option(
+        "--threshold-metric",
+        default=None,
+        help="Threshold rule, chosen on inner validation: hss, tss or fixed:<p> [hss].",
+    ),
+    click.option(
+        "--split",
+        type=click.Choice(["kfold", "chrono"]),
+        default=None,
+        help="Outer split: region k-fold or chronological hold-out [kfold].",
+    ),
+    click.option("--cutoff", default=None, help="First test time for --split chrono [2015-01-01]."),
+    click.option(
+        "--gap",
+        default=None,
+        callback=duration_callback,
+        help="Gap before the cutoff, >= the forecast horizon, with a unit [48h].",
+    ),
+    target_options,
+    click.option(
+        "--seed", type=int, default=None, help="Seed of folds, networks and bootstrap [0]."
+    ),
+    click.option(
+        "--config",
+        type=click.Path(exists=True, dir_okay=False),
+        default=None,
+        help="TOML file with a [protocol] table; command-line options override it.",
+    ),
+    out_folder_option,
+    quiet_option,
+)
 
 
 def load_targets(dataset: str, data_dir: str | None, protocol: Any) -> tuple[Any, Any]:

@@ -13,6 +13,8 @@ from typing import Any
 
 import click
 
+from flarecast.cli._options import option_group
+
 __all__ = [
     "split_options",
     "score_by_option",
@@ -22,53 +24,47 @@ __all__ = [
 ]
 
 
-def score_by_option(func: Any) -> Any:
-    return click.option(
-        "--score-by",
-        type=click.Choice(["record", "region"]),
-        default="record",
-        show_default=True,
-        help="Score each record, or each region of a test fold (the mean probability over its "
-        "records, positive if any record is).",
-    )(func)
+score_by_option = click.option(
+    "--score-by",
+    type=click.Choice(["record", "region"]),
+    default="record",
+    show_default=True,
+    help="Score each record, or each region of a test fold (the mean probability over its "
+    "records, positive if any record is).",
+)
 
-
-def split_options(func: Any) -> Any:
-    """``--split-column`` and ``--train/--val/--test`` tables."""
-    options = [
-        click.option(
-            "--split-column",
-            default=None,
-            metavar="COL",
-            help="A published split: COL names each row's fold (integers: each fold tested once) "
-            "or role (train, val, test). Regions in two folds or roles are warned about.",
-        ),
-        click.option(
-            "--train",
-            "train_table",
-            default=None,
-            metavar="TABLE",
-            help="Training table of a published split (with --test, optionally --val); "
-            "replaces --dataset.",
-        ),
-        click.option(
-            "--val",
-            "val_table",
-            default=None,
-            metavar="TABLE",
-            help="Validation table of a published split.",
-        ),  # fmt: skip
-        click.option(
-            "--test",
-            "test_table",
-            default=None,
-            metavar="TABLE",
-            help="Test table of a published split.",
-        ),  # fmt: skip
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+# ``--split-column`` and ``--train/--val/--test`` tables.
+split_options = option_group(
+    click.option(
+        "--split-column",
+        default=None,
+        metavar="COL",
+        help="A published split: COL names each row's fold (integers: each fold tested once) "
+        "or role (train, val, test). Regions in two folds or roles are warned about.",
+    ),
+    click.option(
+        "--train",
+        "train_table",
+        default=None,
+        metavar="TABLE",
+        help="Training table of a published split (with --test, optionally --val); "
+        "replaces --dataset.",
+    ),
+    click.option(
+        "--val",
+        "val_table",
+        default=None,
+        metavar="TABLE",
+        help="Validation table of a published split.",
+    ),
+    click.option(
+        "--test",
+        "test_table",
+        default=None,
+        metavar="TABLE",
+        help="Test table of a published split.",
+    ),
+)
 
 
 def split_data(

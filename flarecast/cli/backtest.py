@@ -9,10 +9,12 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 import click
 
 from flarecast.cli._common import data_warnings_to_stderr, friendly_errors
+from flarecast.cli._options import data_dir_option, on_bad_rows_option, out_folder_option
 
 __all__ = ["backtest"]
 
@@ -21,9 +23,7 @@ __all__ = ["backtest"]
 @click.option(
     "--dataset", required=True, help="A region-day data set, e.g. 'hayes-srs', or a file."
 )
-@click.option(
-    "--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder."
-)
+@out_folder_option
 @click.option("--train-until", default="2008-12-31", show_default=True,
               help="Last issue day (UTC) of the first training period.")  # fmt: skip
 @click.option("--retrain", type=click.Choice(["none", "yearly"]), default="none", show_default=True,
@@ -47,11 +47,9 @@ __all__ = ["backtest"]
 @click.option("--disk-catalogue", default=None,
               help="Flare catalogue (registered name or file) for the full-disk truth, e.g. "
               "'ncei-1996-2022'; default: the table's own region-days.")  # fmt: skip
-@click.option("--on-bad-rows", type=click.Choice(["error", "skip"]), default="error",
-              show_default=True, help="Malformed catalogue rows: refuse, or skip them counted.")  # fmt: skip
+@on_bad_rows_option
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
-              help="Data folder (default $FLARECAST_DATA_DIR).")  # fmt: skip
+@data_dir_option
 @friendly_errors
 def backtest(
     dataset: str,
@@ -68,7 +66,7 @@ def backtest(
     disk_catalogue: str | None,
     on_bad_rows: str,
     seed: int,
-    data_dir: str | None,
+    data_dir: Path | None,
 ) -> None:
     """Backtest climatology, persistence, MCSTAT, MCEVOL, logistic regression, gradient boosting, CE and focal networks."""
     from flarecast.data.tables.read import load_dataset

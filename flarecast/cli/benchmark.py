@@ -15,11 +15,13 @@ from typing import Any
 import click
 
 from flarecast.cli._common import friendly_errors, scheduler_executor
+from flarecast.cli._options import data_dir_option, out_folder_option
 from flarecast.cli._runs import (
     clean_interrupt,
     command_line,
     parse_methods,
     progress_bar,
+    protocol_option,
     quiet_option,
     scheduler_option,
 )
@@ -28,7 +30,7 @@ __all__ = ["benchmark"]
 
 
 @click.command("benchmark")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@out_folder_option
 @click.option(
     "--repeats",
     type=click.IntRange(min=2),
@@ -40,19 +42,10 @@ __all__ = ["benchmark"]
     default=None,
     help="Comma-separated registered names to consider [every registered real data set].",
 )
-@click.option(
-    "--protocol",
-    "protocol_file",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    help="Frozen protocol file; its sha256 is recorded in run.json [protocols/comparison.toml].",
+@protocol_option(
+    "Frozen protocol file; its sha256 is recorded in run.json [protocols/comparison.toml]."
 )
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Local data folder for registered names (default $FLARECAST_DATA_DIR).",
-)
+@data_dir_option
 @click.option("--no-figures", is_flag=True, help="Skip each data set's figures (forest.png stays).")
 @scheduler_option
 @quiet_option
@@ -63,7 +56,7 @@ def benchmark(
     repeats: int | None,
     datasets: str | None,
     protocol_file: str | None,
-    data_dir: str | None,
+    data_dir: Path | None,
     no_figures: bool,
     scheduler: str | None,
     quiet: bool,

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from flarecast.cli._common import friendly_errors
+from flarecast.cli._options import data_dir_option
 
 __all__ = ["data"]
 
@@ -103,11 +104,7 @@ def _parse_map(items: tuple[str, ...]) -> dict[str, str] | None:
 @data.command("info")
 @click.argument("name_or_path")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Local data folder (default $FLARECAST_DATA_DIR).",
-)
+@data_dir_option
 @click.option(
     "--map", "mapping", multiple=True, metavar="SRC=DST", help="Rename a column of a table file."
 )

@@ -14,6 +14,12 @@ from typing import Any
 import click
 
 from flarecast.cli._common import friendly_errors, target_options
+from flarecast.cli._options import (
+    bootstrap_options,
+    data_dir_option,
+    model_option,
+    out_folder_option,
+)
 from flarecast.cli._runs import clean_interrupt, command_line
 from flarecast.cli._splits import load_with_split_column, score_by_option, split_options
 
@@ -21,25 +27,14 @@ __all__ = ["evaluate"]
 
 
 @click.command("evaluate")
-@click.option(
-    "--model",
-    "model_dir",
-    required=True,
-    type=click.Path(file_okay=False),
-    help="Model folder written by 'flarecast train'.",
-)
+@model_option
 @click.option(
     "--dataset",
     default="demo",
     show_default=True,
     help="Registered data set name or a canonical table file holding the model's features.",
 )
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Local data folder for registered names (default $FLARECAST_DATA_DIR).",
-)
+@data_dir_option
 @target_options
 @click.option(
     "--threshold",
@@ -47,22 +42,19 @@ __all__ = ["evaluate"]
     default=None,
     help="Decision threshold [the model's, chosen at training time].",
 )
-@click.option(
-    "--n-boot", type=int, default=1000, show_default=True, help="Region bootstrap resamples."
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
+@bootstrap_options
 @split_options
 @score_by_option
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures.")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@out_folder_option
 @click.pass_context
 @clean_interrupt()
 @friendly_errors
 def evaluate(
     ctx: click.Context,
-    model_dir: str,
+    model_dir: Path,
     dataset: str,
-    data_dir: str | None,
+    data_dir: Path | None,
     negatives: tuple[str, ...],
     positive_threshold: str,
     threshold: float | None,
@@ -70,11 +62,8 @@ def evaluate(
     seed: int,
     no_figures: bool,
     out: str,
-    split_column: str | None,
-    train_table: str | None,
-    val_table: str | None,
-    test_table: str | None,
     score_by: str,
+    **split: str | None,
 ) -> None:
     """Score a saved model on any labelled table with the model's features.
 
@@ -102,7 +91,7 @@ def evaluate(
     t0 = time.perf_counter()
     sidecar = read_sidecar(model_dir)
     model = load_model(model_dir, device="cpu")
-    data = _test_rows(dataset, data_dir, split_column, train_table, val_table, test_table)
+    data = _test_rows(dataset, data_dir, **split)
     from_model = definition_targets(sidecar.get("class_definition", ""))
     if from_model is not None:
         if ctx.get_parameter_source("negatives") == ParameterSource.DEFAULT:
@@ -120,7 +109,10 @@ def evaluate(
     if overlap.any:
         click.echo(f"Warning: {data.name}: {overlap.describe(trained_on)}.", err=True)
     meta = run_meta(data, targets, None, started, time.perf_counter() - t0, command_line())
-    meta.update(split={"column": split_column, "test_table": test_table}, score_by=score_by)
+    meta.update(
+        split={"column": split["split_column"], "test_table": split["test_table"]},
+        score_by=score_by,
+    )
     result, summary, meta = evaluate_saved_model(
         model_dir,
         model,
@@ -141,7 +133,7 @@ def evaluate(
 
 def _test_rows(
     dataset: str,
-    data_dir: str | None,
+    data_dir: Path | None,
     split_column: str | None,
     train_table: str | None,
     val_table: str | None,

@@ -12,13 +12,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
 from flarecast.cli._common import data_warnings_to_stderr, friendly_errors
+from flarecast.cli._options import data_dir_option, on_bad_rows_option, out_option
 from flarecast.forecast.loading import ENGINES
 
 __all__ = ["forecast", "reference_rates"]
+
+
+def _path_option(*decls: str, **attrs: Any) -> Any:
+    """An optional file or folder option, given to the command as a Path (None when left out)."""
+    return click.option(*decls, default=None, type=click.Path(path_type=Path), **attrs)
 
 
 @click.command("forecast")
@@ -60,9 +67,7 @@ __all__ = ["forecast", "reference_rates"]
     type=click.Path(path_type=Path),
     help="Reports folder; the day goes to OUT/YYYY-MM-DD/ and OUT/index.html lists every day.",
 )
-@click.option(
-    "--x-model", default=None, type=click.Path(path_type=Path), help="Separate >=X model folder."
-)
+@_path_option("--x-model", help="Separate >=X model folder.")
 @click.option("--stale-hours", type=float, default=None, help="Flag records older than this [24].")
 @click.option(
     "--lookback-hours",
@@ -78,25 +83,18 @@ __all__ = ["forecast", "reference_rates"]
     show_default=True,
     help="Model evaluation: numpy for plain MLPs (fast start, no torch import), else torch.",
 )
-@click.option(
+@_path_option(
     "--srs",
     "srs_path",
-    default=None,
-    type=click.Path(path_type=Path),
     help="The day's NOAA SRS text file (needs the 'srs' extra): the report shows MCSTAT beside flarecast.",
 )
-@click.option(
+@_path_option(
     "--srs-previous",
-    "srs_previous",
-    default=None,
-    type=click.Path(path_type=Path),
     help="The previous day's SRS: adds MCEVOL (rate per previous-day/today class pair).",
 )
-@click.option(
+@_path_option(
     "--reference-rates",
     "rates_path",
-    default=None,
-    type=click.Path(path_type=Path),
     help="McIntosh-Poisson rates file (flarecast reference-rates); required with --srs.",
 )
 @click.option(
@@ -113,8 +111,7 @@ __all__ = ["forecast", "reference_rates"]
     help="Flare catalogue (registered name, demo, or file): the History panel marks the earlier days "
     "on which a region had a >=M flare in that report's valid period.",
 )
-@click.option("--on-bad-rows", type=click.Choice(["error", "skip"]), default="error",
-              show_default=True, help="Malformed --catalogue rows: refuse, or skip them counted.")  # fmt: skip
+@on_bad_rows_option
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the forecast JSON instead of the summary."
 )
@@ -252,13 +249,11 @@ def _with_comparison(
               help="Last issue day (UTC) fitted: the backtest's default training period.")  # fmt: skip
 @click.option("--min-days", default=10, show_default=True, type=int,
               help="MCEVOL: pairs seen on fewer training region-days back off to MCSTAT.")  # fmt: skip
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The rates file (JSON) that flarecast forecast --reference-rates reads.")  # fmt: skip
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
-              help="Data folder (default $FLARECAST_DATA_DIR).")  # fmt: skip
+@out_option("The rates file (JSON) that flarecast forecast --reference-rates reads.", file=True)
+@data_dir_option
 @friendly_errors
 def reference_rates(
-    dataset: str, train_until: str, min_days: int, out: Path, data_dir: str | None
+    dataset: str, train_until: str, min_days: int, out: Path, data_dir: Path | None
 ) -> None:
     """Fit the McIntosh-Poisson (MCSTAT, MCEVOL) rates the daily report shows beside flarecast."""
     from flarecast.data.tables.read import load_dataset

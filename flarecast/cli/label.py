@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from flarecast.cli._common import (
@@ -18,8 +16,11 @@ from flarecast.cli._common import (
 from flarecast.cli._options import (
     catalogue_format_option,
     data_dir_option,
+    harp_map_option,
     on_bad_rows_option,
+    out_option,
     sharp_option,
+    window_options,
 )
 
 __all__ = ["label", "sharp"]
@@ -34,47 +35,17 @@ __all__ = ["label", "sharp"]
     help="Flare catalogue file or folder, or name (e.g. hek-2010-2019, ncei-1996-2022, demo).",
 )
 @catalogue_format_option
-@click.option(
-    "--horizon",
-    default="24h",
-    show_default=True,
-    callback=duration_callback,
-    help="Forecast window length, with a unit (24h, 90min, 1d).",
-)
-@click.option(
-    "--latency",
-    default="0h",
-    show_default=True,
-    callback=duration_callback,
-    help="Gap between record and window, with a unit (6h, 0h).",
-)
-@click.option(
-    "--event-time",
-    type=click.Choice(["peak", "start"]),
-    default="peak",
-    show_default=True,
-    help="Flare time that must fall in the window.",
-)
+@window_options()
 @click.option(
     "--history/--no-history",
     default=False,
     show_default=True,
     help="Add the feature history_max_flux_prev_24h (largest flare that peaked in the previous 24 h).",
 )
-@click.option(
-    "--harp-map",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="HARP->NOAA map (harp_to_noaa.csv / harp_stats.csv): label by HARP, counting all its regions.",
-)
+@harp_map_option
 @on_bad_rows_option
 @data_dir_option
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Output table: .parquet, .nc or .csv (written atomically).",
-)
+@out_option("Output table: .parquet, .nc or .csv (written atomically).", file=True)
 @click.option(
     "--scheduler",
     default=None,
@@ -164,12 +135,7 @@ def label(sharp_source, catalogue, catalogue_format, horizon, latency, event_tim
 @click.option(
     "--server-url", default=None, help="CGI folder of another DRMS server (default JSOC)."
 )
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Output series: .parquet, .nc or .csv.",
-)
+@out_option("Output series: .parquet, .nc or .csv.", file=True)
 @friendly_errors
 def sharp(
     start, end, cadence, series, keywords, harps, chunk, retries, max_abs_lon, server_url, out

@@ -11,22 +11,15 @@ from pathlib import Path
 import click
 
 from flarecast.cli._common import data_warnings_to_stderr, friendly_errors
+from flarecast.cli._options import model_option, out_option
 
 __all__ = ["predict"]
 
 
 @click.command("predict")
-@click.option(
-    "--model",
-    "model_dir",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Model folder written by flarecast train.",
-)
+@model_option
 @click.option("--dataset", required=True, help="Registered data-set name or table path to score.")
-@click.option(
-    "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="CSV to write."
-)
+@out_option("CSV to write.", file=True)
 @click.option("--device", default="cpu", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @friendly_errors
 def predict(model_dir: Path, dataset: str, out: Path, device: str) -> None:

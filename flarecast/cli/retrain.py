@@ -13,12 +13,16 @@ from typing import Any
 
 import click
 
-from flarecast.cli._common import data_warnings_to_stderr, duration_callback, friendly_errors
+from flarecast.cli._common import data_warnings_to_stderr, friendly_errors
 from flarecast.cli._options import (
+    bootstrap_options,
     catalogue_format_option,
     data_dir_option,
+    harp_map_option,
     on_bad_rows_option,
+    out_option,
     sharp_option,
+    window_options,
 )
 
 __all__ = ["retrain"]
@@ -41,30 +45,8 @@ __all__ = ["retrain"]
     type=click.Path(file_okay=False, path_type=Path),
     help="Model folder to retrain (read only; never modified).",
 )
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="New model folder; must not exist (or be empty).",
-)
-@click.option(
-    "--horizon",
-    default=None,
-    callback=duration_callback,
-    help="Label window length, with a unit [base model's recorded window, else 24h].",
-)
-@click.option(
-    "--latency",
-    default=None,
-    callback=duration_callback,
-    help="Gap between record and window, with a unit [recorded, else 0h].",
-)
-@click.option(
-    "--event-time",
-    type=click.Choice(["peak", "start"]),
-    default=None,
-    help="Flare time that must fall in the window [recorded, else peak].",
-)
+@out_option("New model folder; must not exist (or be empty).")
+@window_options(recorded=True)
 @click.option(
     "--holdout-start",
     default=None,
@@ -95,24 +77,15 @@ __all__ = ["retrain"]
     "--any-quality", is_flag=True, help="Keep SHARP records with QUALITY != 0 (default: dropped)."
 )
 @click.option("--max-abs-lon", type=float, default=None, help="Keep |LON_FWT| <= this (deg) [all].")
-@click.option(
-    "--harp-map",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="HARP->NOAA map: label by HARP, counting all its regions.",
-)
+@harp_map_option
 @click.option("--epochs", type=int, default=None, help="Maximum epochs [the base model's].")
 @click.option("--device", default=None, help="auto, cpu, cuda, cuda:N or mps [the base model's].")
-@click.option(
-    "--n-boot", type=int, default=1000, show_default=True, help="Region bootstrap resamples."
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
+@bootstrap_options
 @data_dir_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @friendly_errors
-def retrain(sharp_source, catalogue, catalogue_format, on_bad_rows, base_model, out, horizon, latency, event_time,
-            holdout_start, holdout_days, holdout_min_positives, keep_straddling, any_quality, max_abs_lon, harp_map, epochs, device,
-            n_boot, seed, data_dir, quiet) -> None:  # fmt: skip
+def retrain(sharp_source, catalogue, catalogue_format, on_bad_rows, base_model, out, holdout_start,
+            keep_straddling, any_quality, harp_map, epochs, data_dir, quiet, **settings) -> None:  # fmt: skip
     """Relabel SHARP records with a new catalogue, retrain the base model's recipe, compare on the latest period.
 
     The new model trains on records before the hold-out (minus a latency +
@@ -141,19 +114,11 @@ def retrain(sharp_source, catalogue, catalogue_format, on_bad_rows, base_model, 
     if holdout_start is not None:  # an option documented as UTC: a time without a zone is UTC
         holdout_start = to_utc(holdout_start, naive="utc", column="--holdout-start").isoformat()
     config = RetrainConfig(
-        horizon=horizon,
-        latency=latency,
-        event_time=event_time,
         holdout_start=holdout_start,
-        holdout_days=holdout_days,
-        holdout_min_positives=holdout_min_positives,
         drop_straddling=not keep_straddling,
         quality_zero=not any_quality,
-        max_abs_lon=max_abs_lon,
         max_epochs=epochs,
-        device=device,
-        n_boot=n_boot,
-        seed=seed,
+        **settings,  # the options named as RetrainConfig's fields
     )
     bar = tqdm(unit="epoch", desc="training", disable=quiet, file=sys.stderr)
 

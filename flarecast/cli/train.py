@@ -19,6 +19,7 @@ from flarecast.cli._common import (
     friendly_errors,
     target_options,
 )
+from flarecast.cli._options import out_option
 from flarecast.cli._splits import published_training, split_options
 from flarecast.evaluation.calibration import METHODS as CALIBRATION_METHODS
 from flarecast.models.config import MODELS, SKIPS
@@ -63,34 +64,30 @@ def _config_from_options(config_path: Path | None, options: dict[str, Any]) -> T
     return config
 
 
+def _config_option(*decls: str, **attrs: Any) -> Any:
+    """An option over a TrainConfig field; left out (None), the --config file's value or the
+    default its help shows stands (see :func:`_config_from_options`)."""
+    return click.option(*decls, default=None, **attrs)
+
+
 @click.command("train")
 @click.option(
     "--dataset",
     default=None,
     help="Registered data-set name (flarecast data list) or table path (or --train TABLE).",
 )
-@click.option(
-    "--loss",
-    type=click.Choice(LOSSES),
-    default=None,
-    help=f"Training loss [default: {_D.loss}].",
-)
-@click.option(
+@_config_option("--loss", type=click.Choice(LOSSES), help=f"Training loss [default: {_D.loss}].")
+@_config_option(
     "--alpha",
-    default=None,
     help=f"Focal weight of the flare class in [0, 1], or '{NO_WEIGHTING}' [default: {_D.alpha}].",
 )
-@click.option(
-    "--gamma",
-    type=float,
-    default=None,
-    help=f"Focal focusing parameter >= 0 [default: {_D.gamma:g}].",
+@_config_option(
+    "--gamma", type=float, help=f"Focal focusing parameter >= 0 [default: {_D.gamma:g}]."
 )
-@click.option(
+@_config_option(
     "--model",
     "model_kind",
     type=click.Choice(MODELS),
-    default=None,
     help=f"Snapshot MLP or GRU over record windows [default: {_D.model}].",
 )
 @click.option(
@@ -98,31 +95,23 @@ def _config_from_options(config_path: Path | None, options: dict[str, Any]) -> T
     default=None,
     help="Comma-separated feature columns [default: all of the data set].",
 )
-@click.option(
+@_config_option(
     "--hidden",
-    default=None,
     help=f"Hidden widths, e.g. 64,64 [default: {','.join(map(str, _D.hidden))}].",
 )
-@click.option(
-    "--seeds",
-    type=int,
-    default=None,
-    help=f"Ensemble members trained at once [default: {_D.n_members}].",
+@_config_option(
+    "--seeds", type=int, help=f"Ensemble members trained at once [default: {_D.n_members}]."
 )
-@click.option("--seed", type=int, default=None, help=f"Base seed [default: {_D.seed}].")
-@click.option(
+@_config_option("--seed", type=int, help=f"Base seed [default: {_D.seed}].")
+@_config_option(
     "--epochs",
     type=int,
-    default=None,
     help=f"Maximum epochs (early stopping may end sooner) [default: {_D.max_epochs}].",
 )
-@click.option(
-    "--device", default=None, help=f"auto, cpu, cuda, cuda:N or mps [default: {_D.device}]."
-)
-@click.option(
+@_config_option("--device", help=f"auto, cpu, cuda, cuda:N or mps [default: {_D.device}].")
+@_config_option(
     "--skip",
     type=click.Choice(SKIPS),
-    default=None,
     help="MLP: a linear path from the features to the logit beside the hidden layers, starting at zero "
     "or at a logistic regression fitted to the training rows [default: logistic for the mlp, none "
     "for the sequence model].",
@@ -140,10 +129,9 @@ def _config_from_options(config_path: Path | None, options: dict[str, Any]) -> T
     callback=duration_callback,
     help="With --before: at least the data set's label horizon plus latency (24h for a 24-hour window).",
 )
-@click.option(
+@_config_option(
     "--threads",
     type=click.IntRange(min=1),
-    default=None,
     help="torch threads on the CPU. One suits a single member; an ensemble (--seeds 5 or more) trains "
     f"faster with one per core on an otherwise idle machine [default: {_D.cpu_threads}].",
 )
@@ -162,12 +150,7 @@ def _config_from_options(config_path: Path | None, options: dict[str, Any]) -> T
     default=None,
     help="TOML file whose [train] table sets TrainConfig fields; options above override it.",
 )
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Model folder to write, e.g. models/focal-24h.",
-)
+@out_option("Model folder to write, e.g. models/focal-24h.")
 @click.option(
     "--overwrite",
     is_flag=True,

@@ -13,6 +13,12 @@ from pathlib import Path
 import click
 
 from flarecast.cli._common import data_warnings_to_stderr, friendly_errors
+from flarecast.cli._options import (
+    catalogue_format_option,
+    data_dir_option,
+    on_bad_rows_option,
+    out_option,
+)
 
 __all__ = ["verify"]
 
@@ -21,18 +27,13 @@ __all__ = ["verify"]
 @click.argument("reports_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--catalogue", required=True,
               help="Flare catalogue: a registered name (or demo) or a file/folder.")  # fmt: skip
-@click.option(
-    "--catalogue-format", default=None, help="Catalogue format when it cannot be detected."
-)
-@click.option("--on-bad-rows", type=click.Choice(["error", "skip"]), default="error",
-              show_default=True, help="Malformed catalogue rows: refuse, or skip them counted.")  # fmt: skip
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder: table.md, table.csv, predictions.parquet, run.json, figures.")  # fmt: skip
+@catalogue_format_option
+@on_bad_rows_option
+@out_option("Output folder: table.md, table.csv, predictions.parquet, run.json, figures.")
 @click.option("--n-boot", default=200, show_default=True, type=int,
               help="Block-bootstrap resamples over 27-day rotations (0: no intervals).")  # fmt: skip
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
-              help="Data folder for registered catalogues (default $FLARECAST_DATA_DIR).")  # fmt: skip
+@data_dir_option
 @friendly_errors
 def verify(
     reports_dir: Path,
@@ -42,7 +43,7 @@ def verify(
     out: Path,
     n_boot: int,
     seed: int,
-    data_dir: str | None,
+    data_dir: Path | None,
 ) -> None:
     """Score published reports/*/forecast.json (flarecast, and MCSTAT/MCEVOL where shown) against a catalogue."""
     from flarecast.data.catalogues.read import read_catalogue
