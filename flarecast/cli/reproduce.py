@@ -68,8 +68,9 @@ __all__ = ["reproduce"]
     help="Add rows on the features plus their change since the two previous snapshots (umich-<L>h: "
     "the same flare's longer-lead snapshots; region series: the region's earlier records), each "
     "paired with the method without them and with logistic regression on the same features. "
-    "On a region series with the ce row and every row kept (e.g. --negatives A,B,C,N), also a GRU "
-    "row over the last 3 records ('sequence').",
+    "With the ce row, also a GRU row ('sequence') over 3 steps: on umich-<L>h the flare's two "
+    "longer-lead snapshots and its own; on a region series with every row kept (e.g. --negatives "
+    "A,B,C,N) the last 3 records.",
 )
 @click.option(
     "--history",
