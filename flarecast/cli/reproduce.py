@@ -22,6 +22,7 @@ from flarecast.cli._runs import (
     load_targets,
     parse_methods,
     progress_bar,
+    protocol_option,
     scheduler_option,
 )
 from flarecast.cli._splits import (
@@ -54,13 +55,9 @@ __all__ = ["reproduce"]
     "partition0.md). [10 for a real data set (a registered one or your own table); 1 for "
     "SYNTHETIC data, so the demo stays fast, and for --split chrono; or the --protocol file's]",
 )
-@click.option(
-    "--protocol",
-    "protocol_file",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    help="A frozen protocol file (protocols/comparison.toml): its settings and repeats, with its "
-    "sha256 recorded in run.json. No protocol option, --config or --methods may change it.",
+@protocol_option(
+    "A frozen protocol file (protocols/comparison.toml): its settings and repeats, with its "
+    "sha256 recorded in run.json. No protocol option, --config or --methods may change it."
 )
 @click.option(
     "--evolution",
