@@ -129,6 +129,8 @@ def test_run_json_records_the_protocol_hash_and_outputs(bench) -> None:
         sub = json.loads((out / row["folder"] / "run.json").read_text())
         assert sub["protocol_sha256"] == run["protocol_sha256"]
         assert sub["protocol"]["negatives"] == row["negatives"]
+        # No categorical feature: no unseen-category count, as before.
+        assert "unseen_test" not in row and "unseen_test" not in sub["fold_sizes"][0]
     assert (out / "forest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = (out / "summary.md").read_text()
     assert "the protocol file says 10; --repeats overrode it" in text

@@ -164,3 +164,30 @@ def test_reproduce_runs_a_synthetic_region_day_table_end_to_end(tmp_path):
     assert [f["unseen_test"] for f in meta["fold_sizes"]] == [
         f["unseen_test"] for f in folds if f["repeat"] == 0
     ]
+
+
+@pytest.mark.slow
+def test_benchmark_runs_a_synthetic_region_day_table_with_c_negatives(tmp_path):
+    from flarecast.evaluation.frozen import DEFAULT_PATH
+
+    text = DEFAULT_PATH.read_text(encoding="utf-8")
+    small = {"folds = 5": "folds = 3", "seeds = 5": "seeds = 2", "n_boot = 1000": "n_boot = 20",
+             "max_epochs = 60": "max_epochs = 3", "hidden = [32, 32]": "hidden = [8]"}  # fmt: skip
+    for old, new in small.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    protocol = tmp_path / "small.toml"
+    protocol.write_text(text, encoding="utf-8")
+    table = tmp_path / "synthetic_srs.csv"
+    n_gamma = _synthetic_srs(table, seed=1)
+    out = tmp_path / "bench"
+    args = ["benchmark", "--datasets", str(table), "--protocol", str(protocol),
+            "--repeats", "2", "--no-figures", "--quiet", "--out", str(out)]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    meta = json.loads((out / "run.json").read_text())
+    (row,) = meta["rows"]
+    assert row["negatives"] == ["C"]
+    assert row["unseen_test"]["mtwilson"] == 2 * n_gamma  # one test fold per partition
+    (skipped,) = meta["skipped"]
+    assert skipped["dataset"].endswith("[A,B,C,N]") and "no flare below C" in skipped["reason"]

@@ -54,7 +54,9 @@ class BenchmarkResult:
         with a leading ``dataset`` column (the row label).
     plan : BenchmarkPlan
     meta : dict
-        run.json's content.
+        run.json's content; on a table with categorical features its row entry holds
+        ``unseen_test``, the test rows with a category their fold's fit rows never had,
+        per feature, summed over every repeat's folds.
     """
 
     summary: pd.DataFrame
@@ -192,6 +194,7 @@ def run_benchmark(
     t0 = time.perf_counter()
     progress = progress or _no_progress
     rows, differences, timings = [], [], {}
+    unseen: dict[str, dict[str, int]] = {}
     with staged_output(out) as staged:
         for row in plan.rows:
             protocol = dataclasses.replace(base, negatives=row.negatives)
@@ -214,6 +217,9 @@ def run_benchmark(
                 )
             summary, head = summary_row(row, result, protocol.methods, protocol.level)
             timings[row.name] = round(time.perf_counter() - t_row, 2)
+            if "unseen_test" in result.folds:  # categorical features: summed over every test fold
+                counts = list(result.folds["unseen_test"])
+                unseen[row.name] = {k: int(sum(c[k] for c in counts)) for k in counts[0]}
             summary["wall_seconds"] = timings[row.name]
             summary["synthetic"] = bool(row.data.synthetic)
             rows.append(summary)
@@ -236,6 +242,7 @@ def run_benchmark(
                     "folder": r.folder,
                     "data_sha256": r.data.sha256,
                     "wall_seconds": timings[r.name],
+                    **({"unseen_test": unseen[r.name]} if r.name in unseen else {}),
                 }
                 for r in plan.rows
             ],
