@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from flarecast.errors import ConfigError, DataError, format_examples
+from flarecast.zulu_times import zulu_times
 
 __all__ = [
     "NAIVE_POLICIES",
@@ -151,6 +152,8 @@ def _parse(
         )
         return pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
     else:
+        if fmt in (None, "ISO8601") and (zulu := zulu_times(series)) is not None:
+            return zulu
         text = series.astype("str").str.strip()
         missing = (series.isna() | (text == "")).to_numpy(dtype=bool)
         written = text.str.match(r"[+-]?[0-9]").fillna(False).to_numpy(dtype=bool)
@@ -164,12 +167,7 @@ def _parse(
         if failed.any():
             problems.append((failed, f"expected {_expected(fmt)}", "unparseable"))
         if naive == "refuse":
-            # 'Z' is the usual zone and cheap to see; only the other cells go through the regex.
-            zoned = text.str.endswith("Z").fillna(False).to_numpy(dtype=bool).copy()
-            other = written & ~failed & ~zoned
-            if other.any():
-                found = text[other].str.contains(_TZ_SUFFIX, regex=True).fillna(False)
-                zoned[other] = found.to_numpy(dtype=bool)
+            zoned = text.str.contains(_TZ_SUFFIX, regex=True).fillna(False).to_numpy(dtype=bool)
             no_zone = written & ~failed & ~zoned
             if no_zone.any():
                 problems.append((no_zone, f"no time zone; {naive_hint}", "naive"))

@@ -24,6 +24,7 @@ counted), the numbering pandas and :func:`~flarecast.errors.format_examples` use
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -65,6 +66,40 @@ def check_policy(name: str, value: str, choices: Sequence[str]) -> None:
         raise DataError(
             f"The {name!r} parameter must be one of {list(choices)}. Got {value!r} instead."
         )
+
+
+def some_examples(pairs: list[tuple[Any, Any]], total: int) -> str:
+    """:func:`~flarecast.errors.format_examples` of the first five of ``total`` (row, value)
+    pairs, with the count of the rest: the others need not be formatted, or even kept."""
+    more = total - len(pairs)
+    shown = format_examples([r for r, _ in pairs], [v for _, v in pairs])
+    return shown + (f" (and {more} more)" if more > 0 else "")
+
+
+def duplicates_text(later: np.ndarray, origin: Any, rows: np.ndarray) -> str:
+    """What the duplicate policy says of the ``later`` copies (positions), ``origin[p]`` being
+    the position of the first copy of ``p`` and ``rows[p]`` its row in the file."""
+    # Name the first copy of each duplicate so the pair can be inspected.
+    pairs = [(rows[p], f"copy of row {rows[origin[p]]}") for p in later[:5]]
+    return f"{later.size} exact duplicate row(s) ({some_examples(pairs, later.size)})"
+
+
+def _duplicated(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``frame.duplicated(keep="first")``, and the position of each row's first copy.
+
+    Rows are grouped by a 64-bit hash of their values (equal values hash equal, NaN and -0.0
+    included) and each later copy is compared with its first copy; only where two different
+    rows share a hash does pandas' own search, several times slower, decide.
+    """
+    hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+    origin = first[inverse]  # the first row with the same hash (its own for a first copy)
+    dup = origin != np.arange(len(frame))
+    later = np.flatnonzero(dup)
+    copies = frame.iloc[later].reset_index(drop=True)
+    if not copies.equals(frame.iloc[origin[later]].reset_index(drop=True)):
+        dup = frame.duplicated(keep="first").to_numpy()
+    return dup, origin
 
 
 def finish(
@@ -135,14 +170,9 @@ def finish(
         notes.append(f"dropped {what} [missing='drop']")
         warn_user(f"{source}: dropped {what}.", DataWarning, stacklevel=stacklevel)
 
-    dup = frame.duplicated(keep="first").to_numpy()
+    dup, origin = _duplicated(frame)
     if dup.any():
-        rows = frame.index.to_numpy()[dup]
-        # Name the first copy of each duplicate so the pair can be inspected.
-        hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-        first = dict(zip(hashes[::-1], frame.index.to_numpy()[::-1], strict=True))
-        shown = [f"copy of row {first[h]}" for h in hashes[dup]]
-        what = f"{int(dup.sum())} exact duplicate row(s) ({format_examples(rows, shown)})"
+        what = duplicates_text(np.flatnonzero(dup), origin, frame.index.to_numpy())
         if duplicates == "error":
             raise DataError(f"{source}: {what}. Pass duplicates='keep' or 'drop' to accept them.")
         if duplicates == "drop":

@@ -280,17 +280,38 @@ def _arrow_blocks(path: Path, block: int, options: tuple[Any, Any, Any]) -> Iter
     """The data lines of ``path`` parsed as Arrow tables, about ``block`` bytes at a time.
 
     The file is cut at line ends and each piece parsed on its own, so memory is
-    one piece whatever the file's size (pyarrow's own streaming reader keeps
-    several blocks and its thread pools). A quoted value over two lines makes
-    its piece fail to parse, and the caller reads the file with pandas instead.
+    two pieces whatever the file's size (pyarrow's own streaming reader keeps
+    several blocks and its thread pools). The next piece is parsed in a thread
+    (pyarrow lets go of the GIL) while the caller checks this one. A quoted value
+    over two lines makes its piece fail to parse, and the caller reads the file
+    with pandas instead.
     """
     import io
+    from concurrent.futures import ThreadPoolExecutor
 
     import pyarrow.csv as pacsv
 
     read, parse, convert = options
     # pyarrow's threads only pay for large pieces (and their pool costs memory of its own).
     read.use_threads = block >= _THREADED_BLOCK
+
+    pieces = _pieces(path, block)
+
+    def following() -> Any:  # the next piece as a table; None at the end of the file
+        data = next(pieces, None)
+        return None if data is None else pacsv.read_csv(io.BytesIO(data), read, parse, convert)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = pool.submit(following)
+        while (table := ahead.result()) is not None:
+            ahead = pool.submit(following)
+            if table.num_rows:
+                yield table
+
+
+def _pieces(path: Path, block: int) -> Iterator[bytes]:
+    """The data lines of ``path`` (the header skipped), about ``block`` bytes at a time, cut at
+    line ends."""
     with open(path, "rb") as fh:
         fh.readline()  # the header: its names are in the options
         rest = b""
@@ -307,9 +328,7 @@ def _arrow_blocks(path: Path, block: int, options: tuple[Any, Any, Any]) -> Iter
                 data += more
                 cut = data.rfind(b"\n") + 1
             rest = data[cut:]
-            table = pacsv.read_csv(io.BytesIO(data[:cut]), read, parse, convert)
-            if table.num_rows:
-                yield table
+            yield data[:cut]
 
 
 def iter_text_csv(

@@ -17,14 +17,19 @@ about 1e-6 for ten million rows).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from flarecast.data.row_policies import DUPLICATE_POLICIES, MISSING_POLICIES, check_policy
+from flarecast.data.row_policies import (
+    DUPLICATE_POLICIES,
+    MISSING_POLICIES,
+    check_policy,
+    duplicates_text,
+    some_examples,
+)
 from flarecast.data.schema import META, NOAA_AR, PEAK_FLUX, TIME, validate_labelled
 from flarecast.data.tables.canonical import (
     TABLE_NOTE,
@@ -32,11 +37,11 @@ from flarecast.data.tables.canonical import (
     TABLE_WINDOW,
     canonical_frame,
 )
-from flarecast.data.tables.read import detect_layout
+from flarecast.data.tables.read import checksum_aside, detect_layout
 from flarecast.data.text_csv import iter_text_csv
-from flarecast.errors import DataError, DataWarning, SchemaError, format_examples, warn_user
+from flarecast.errors import DataError, DataWarning, SchemaError, warn_user
 from flarecast.goes import LETTERS, class_letter
-from flarecast.io import require_regular_file, sha256_file
+from flarecast.io import require_regular_file
 
 __all__ = ["is_plain_csv", "summarize_csv"]
 
@@ -49,13 +54,6 @@ def is_plain_csv(path: str | Path, columns: Mapping[str, str] | None = None) -> 
     if TABLE_SUFFIXES.get(path.suffix.lower()) != "csv" or not path.is_file():
         return False
     return bool(columns) or detect_layout(path) == "table"
-
-
-def _examples(pairs: list[tuple[int, str]], total: int) -> str:
-    # format_examples on the first five pairs, with the count of the rest (never all stored).
-    more = total - len(pairs)
-    shown = format_examples([r for r, _ in pairs], [v for _, v in pairs])
-    return shown + (f" (and {more} more)" if more > 0 else "")
 
 
 def summarize_csv(
@@ -108,10 +106,7 @@ def summarize_csv(
     start = end = None
     n_bad, bad_cols, bad_pairs = 0, set(), []
     text = set(META) | set(columns or {})
-    # hashlib lets go of the GIL: the file's checksum is computed while its rows are parsed.
-    pool = ThreadPoolExecutor(max_workers=1)
-    checksum = pool.submit(sha256_file, path, 1 << 16)  # small reads: small buffers
-    pool.shutdown(wait=False)
+    checksum = checksum_aside(path)
     for chunk in iter_text_csv(path, chunksize=chunksize, numbers=text):
         out, feats = canonical_frame(
             chunk, source=source, columns=columns, features=features, assume_utc=assume_utc
@@ -151,7 +146,7 @@ def summarize_csv(
         cols = [f for f in feats if f in bad_cols]
         what = (
             f"{n_bad} row(s) with a missing or non-finite feature value "
-            f"(columns {cols}; {_examples(bad_pairs, n_bad)})"
+            f"(columns {cols}; {some_examples(bad_pairs, n_bad)})"
         )
         if missing == "error":
             raise SchemaError(f"{source}: {what}. Fix the file or pass missing='drop'.")
@@ -204,18 +199,16 @@ def _duplicates(hashes: list[np.ndarray], kept: np.ndarray) -> tuple[int, np.nda
     hashes.clear()  # the chunks' arrays: keep one copy only
     ordered = np.sort(h)
     repeated = ordered[1:] == ordered[:-1]
-    n_dup = int(repeated.sum())
-    if not n_dup:
+    if not repeated.any():
         return None
     values = np.unique(ordered[1:][repeated])
     del ordered, repeated
     involved = np.flatnonzero(np.isin(h, values))  # every copy, first ones included, in order
-    _, first = np.unique(h[involved], return_index=True)
+    distinct, first = np.unique(h[involved], return_index=True)
     is_first = np.zeros(involved.size, dtype=bool)
     is_first[first] = True
     later = involved[~is_first]
-    first_of = dict(zip(h[involved[first]].tolist(), involved[first].tolist(), strict=True))
-    rows = np.flatnonzero(kept)  # source row number of each kept row
-    pairs = [(int(rows[p]), f"copy of row {rows[first_of[int(h[p])]]}") for p in later[:5]]
-    what = f"{n_dup} exact duplicate row(s) ({_examples(pairs, n_dup)})"
-    return n_dup, later, what
+    # The first copy of the shown ones only: an array over every row would cost its memory.
+    origin = {p: involved[first[np.searchsorted(distinct, h[p])]] for p in later[:5]}
+    # np.flatnonzero(kept): the source row number of each kept row.
+    return later.size, later, duplicates_text(later, origin, np.flatnonzero(kept))
