@@ -17,8 +17,6 @@ only ever read.
 from __future__ import annotations
 
 import math
-import shutil
-import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from flarecast.errors import ConfigError
-from flarecast.io import atomic_open, atomic_path, write_json
+from flarecast.io import atomic_open, atomic_path, staged_folder, write_json
 
 __all__ = ["COMPARISON_FILES", "comparison_frame", "format_comparison", "write_retrained"]
 
@@ -223,9 +221,8 @@ def write_retrained(
 
     out = Path(out)
     _check_target(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
-    try:
+    # _check_target again under the lock, at the swap: an out that appeared meanwhile is kept.
+    with staged_folder(out, staging=".{name}.partial-{id}", check=_check_target) as tmp:
         fit = result.fit_frame
         features = list(result.base.features)
         sidecar_extra = {
@@ -279,11 +276,4 @@ def write_retrained(
             preds["note"] = "SYNTHETIC data"
         with atomic_path(tmp / "holdout_predictions.csv") as path:
             preds.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%SZ", float_format="%.6g")
-        _check_target(out)
-        if out.is_dir():
-            out.rmdir()  # empty (checked): the rename below needs the name free
-        tmp.rename(out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return out
