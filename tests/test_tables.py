@@ -514,6 +514,23 @@ def test_duplicate_policies(tmp_path):
         load_dataset(path, duplicates="ignore")
 
 
+def test_duplicates_are_the_rows_pandas_finds_equal(tmp_path):
+    """Duplicates are found by hash and each later copy compared with its first copy: -0.0 equals
+    0.0 and a missing position equals a missing position, as DataFrame.duplicated has them."""
+    path = tmp_path / "dup.csv"
+    frame = _table(LON_FWT=["", "", "-7.5"], R_VALUE=["0.0", "3.5", "4.1"])
+    copies = _table(LON_FWT=["", "", "-7.25"], R_VALUE=["-0.0", "3.5", "4.1"])
+    pd.concat([frame, copies]).to_csv(path, index=False)
+    read = load_dataset(path)
+    expected = read.frame.duplicated(keep="first").to_numpy()
+    assert expected.tolist() == [False] * 3 + [True, True, False]
+    assert read.notes[-1].startswith(
+        "kept 2 exact duplicate row(s) (row 3: 'copy of row 0', row 4: 'copy of row 1')"
+    )
+    with pytest.warns(DataWarning, match="dropped 2 exact duplicate"):
+        assert len(load_dataset(path, duplicates="drop").frame) == 4
+
+
 def test_unknown_name_format_and_layout_detection(data_dir, tmp_path):
     with pytest.raises(
         ConfigError,

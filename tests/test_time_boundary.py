@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -23,6 +24,7 @@ from test_fuzz_readers import _join, _lines
 
 from flarecast.errors import ConfigError, DataError, FlarecastError
 from flarecast.time import parse_duration, tai_to_utc, to_utc, utc_to_tai
+from flarecast.zulu_times import zulu_times
 
 CASES = {c.name: c for c in [*TABLE_CASES, *CATALOGUE_CASES]}
 # (case, 0-based line of the synthetic seed, field, separator) of every time cell a reader parses.
@@ -156,6 +158,38 @@ def test_to_utc_scalars():
         to_utc("2014-01-01", column="--issue-time")
     with pytest.raises(ConfigError, match="must be a time such as"):
         to_utc("2014-13-45T00:00Z", column="x")
+
+
+def test_the_zulu_fast_path_reads_as_the_general_parser():
+    """Times written as flarecast writes them ('2014-01-01T00:12:00Z') are parsed by pyarrow
+    (flarecast.zulu_times): the same instants, dtype, index and name as the general parser, and
+    every column it cannot take exactly is left to the general parser and its messages."""
+    rng = np.random.default_rng(3)
+    seconds = rng.integers(-9_223_372_036, 9_223_372_036, 5000)  # all of datetime64[ns]
+    written = pd.to_datetime(seconds, unit="s").strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = pd.Series(written, index=np.arange(7, 5007), name="time", dtype="str")
+    fast = zulu_times(text)
+    assert fast is not None
+    # A format other than ISO 8601 takes the general path.
+    pd.testing.assert_series_equal(fast, to_utc(text, fmt="%Y-%m-%dT%H:%M:%SZ"))
+    pd.testing.assert_series_equal(to_utc(text), fast)
+    for cell in [
+        "2014-02-30T00:00:00Z",
+        "2014-01-01T24:00:00Z",
+        "2014-12-31T23:59:60Z",
+        "1677-09-21T00:12:43Z",
+        "2262-04-11T23:47:17Z",
+        "2014-01-01T00:00:00",
+        "2014-01-01T00:00:00.5Z",
+        "2014-01-01 00:00:00Z",
+        " 2014-01-01T00:00:00Z",
+        "",
+    ]:
+        assert zulu_times(pd.Series(["2014-01-01T00:00:00Z", cell], dtype="str")) is None, cell
+    with pytest.raises(DataError, match=r"1 unparseable time\(s\): row 1: '2014-02-30T00:00:00Z'"):
+        to_utc(pd.Series(["2014-01-01T00:00:00Z", "2014-02-30T00:00:00Z"], dtype="str"))
+    with pytest.raises(DataError, match=r"1 time\(s\) outside 1677-09-21 .. 2262-04-11 \(UTC\)"):
+        to_utc(pd.Series(["2262-04-11T23:47:17Z"], dtype="str"))
 
 
 def test_tai_round_trip_after_the_move():

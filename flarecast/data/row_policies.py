@@ -84,15 +84,21 @@ def duplicates_text(later: np.ndarray, origin: Any, rows: np.ndarray) -> str:
     return f"{later.size} exact duplicate row(s) ({some_examples(pairs, later.size)})"
 
 
+def row_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """A 64-bit hash of each row's values, equal for equal rows (-0.0 and 0.0 included)."""
+    if len(set(pd.util.hash_array(np.array([0.0, -0.0])))) > 1:  # pandas before 3.0 hashes bits
+        frame = frame.assign(**{c: frame[c] + 0.0 for c in frame if frame[c].dtype.kind == "f"})
+    return pd.util.hash_pandas_object(frame, index=False).to_numpy()
+
+
 def _duplicated(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """``frame.duplicated(keep="first")``, and the position of each row's first copy.
 
-    Rows are grouped by a 64-bit hash of their values (equal values hash equal, NaN and -0.0
-    included) and each later copy is compared with its first copy; only where two different
-    rows share a hash does pandas' own search, several times slower, decide.
+    Rows are grouped by a 64-bit hash of their values and each later copy is compared with
+    its first copy; only where two different rows share a hash does pandas' own search,
+    several times slower, decide.
     """
-    hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+    _, first, inverse = np.unique(row_hashes(frame), return_index=True, return_inverse=True)
     origin = first[inverse]  # the first row with the same hash (its own for a first copy)
     dup = origin != np.arange(len(frame))
     later = np.flatnonzero(dup)

@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from flarecast.data.row_policies import (
     DUPLICATE_POLICIES,
     MISSING_POLICIES,
     check_policy,
     duplicates_text,
+    row_hashes,
     some_examples,
 )
 from flarecast.data.schema import META, NOAA_AR, PEAK_FLUX, TIME, validate_labelled
@@ -132,7 +132,7 @@ def summarize_csv(
         if missing == "error" and n_bad:
             continue  # only count: the error below lists every bad row's count
         validate_labelled(out, source, feats)
-        hashes.append(pd.util.hash_pandas_object(out, index=False).to_numpy())
+        hashes.append(row_hashes(out))
         letters = class_letter(out[PEAK_FLUX].to_numpy())
         codes.append(np.searchsorted(np.array(sorted(_CODES)), letters).astype(np.uint8))
         regions = np.union1d(regions, out[NOAA_AR].to_numpy(dtype=np.int64))
