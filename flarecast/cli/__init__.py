@@ -84,8 +84,12 @@ class _LazyGroup(click.Group):
         return guard_outputs(getattr(importlib.import_module(module), attr))
 
     def invoke(self, ctx: click.Context) -> object:
+        from flarecast.cli._common import data_warnings_to_stderr
+
         try:
-            return super().invoke(ctx)
+            # Every command shows flarecast's warnings as one 'Warning: ...' line each.
+            with data_warnings_to_stderr():
+                return super().invoke(ctx)
         except OSError as exc:
             if exc.errno == errno.EPIPE:  # click's main() already handles a closed pipe
                 raise
