@@ -195,6 +195,32 @@ def test_streamed_summary_equals_the_full_read_for_any_chunking(
     assert chunked == whole and chunk_w == whole_w
 
 
+def test_streamed_summary_through_pyarrow_pieces_equals_the_full_read(tmp_path):
+    """Pieces of over 1 MB go through pyarrow, each checked in the thread that reads ahead: the
+    same summary and warnings as the full read, and a bad cell in a later piece is that piece's
+    error, naming the file's row (not a parse failure handed to pandas)."""
+    frame = _canonical(60_000, seed=3)
+    frame.loc[[7, 41_000], "USFLUX"] = np.nan  # a dropped row in the first and a later piece
+    frame = pd.concat([frame, frame.iloc[[5, 50_000]]], ignore_index=True)  # two duplicates
+    path = _write(frame, tmp_path / "big.csv")
+    assert path.stat().st_size > 3 << 20
+    for duplicates in ("keep", "drop"):
+        whole, chunked, whole_w, chunk_w = _both(path, 20_000, duplicates=duplicates)
+        assert (
+            chunked == whole
+            and chunk_w == whole_w
+            and chunked["rows"] == 60_002 - 2 - (duplicates == "drop") * 2
+        )
+    frame["noaa_ar"] = frame["noaa_ar"].astype(object)
+    frame.loc[45_000, "noaa_ar"] = "AR?"
+    path = _write(frame, tmp_path / "bad.csv")
+    with pytest.raises(
+        DataError,
+        match=r"column 'noaa_ar' has 1 missing or non-numeric value\(s\): row 45000: 'AR\?'",
+    ):
+        summarize_csv(path, chunksize=20_000)
+
+
 def test_streamed_errors_name_the_file_row_and_column(tmp_path):
     frame = _canonical(50)
     frame["noaa_ar"] = frame["noaa_ar"].astype(object)

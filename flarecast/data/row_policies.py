@@ -23,7 +23,7 @@ counted), the numbering pandas and :func:`~flarecast.errors.format_examples` use
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -88,7 +88,28 @@ def row_hashes(frame: pd.DataFrame) -> np.ndarray:
     """A 64-bit hash of each row's values, equal for equal rows (-0.0 and 0.0 included)."""
     if len(set(pd.util.hash_array(np.array([0.0, -0.0])))) > 1:  # pandas before 3.0 hashes bits
         frame = frame.assign(**{c: frame[c] + 0.0 for c in frame if frame[c].dtype.kind == "f"})
-    return pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    if len(frame) < _TWO_THREADS:
+        return pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    half = len(frame) // 2
+    top, bottom = _two_ways(
+        lambda: pd.util.hash_pandas_object(frame.iloc[:half], index=False).to_numpy(),
+        lambda: pd.util.hash_pandas_object(frame.iloc[half:], index=False).to_numpy(),
+    )
+    return np.concatenate([top, bottom])
+
+
+# Rows from which a table's rows are hashed, and compared, in two threads at once.
+_TWO_THREADS = 200_000
+
+
+def _two_ways(first: Callable[[], Any], second: Callable[[], Any]) -> tuple[Any, Any]:
+    """``first()`` in a thread while ``second()`` runs here (numpy lets go of the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = pool.submit(first)
+        other = second()
+        return ahead.result(), other
 
 
 def _duplicated(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -102,10 +123,37 @@ def _duplicated(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     origin = first[inverse]  # the first row with the same hash (its own for a first copy)
     dup = origin != np.arange(len(frame))
     later = np.flatnonzero(dup)
-    copies = frame.iloc[later].reset_index(drop=True)
-    if not copies.equals(frame.iloc[origin[later]].reset_index(drop=True)):
+    at = origin[later]
+
+    def same(columns: range) -> bool:
+        return all(_same_values(frame.iloc[:, j], later, at) for j in columns)
+
+    width = frame.shape[1]
+    if len(frame) < _TWO_THREADS:
+        equal = same(range(width))
+    else:
+        equal = all(_two_ways(lambda: same(range(0, width, 2)), lambda: same(range(1, width, 2))))
+    if not equal:
         dup = frame.duplicated(keep="first").to_numpy()
     return dup, origin
+
+
+def _same_values(column: pd.Series, a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether ``column`` holds at positions ``a`` what it holds at ``b``, compared as
+    ``Series.equals`` compares (NaN equals NaN, NaT NaT, -0.0 0.0); numbers as numpy arrays."""
+    numpy = isinstance(column.dtype, np.dtype)
+    if column.dtype.kind == "f" and numpy:
+        values = column.to_numpy()
+        x, y = values[a], values[b]
+        return bool(((x == y) | (np.isnan(x) & np.isnan(y))).all())
+    if column.dtype.kind == "M" and (numpy or isinstance(column.dtype, pd.DatetimeTZDtype)):
+        values = column.array.asi8  # NaT is one integer
+        return bool((values[a] == values[b]).all())
+    if numpy and column.dtype.kind in "iu":
+        values = column.to_numpy()
+        return bool((values[a] == values[b]).all())
+    x, y = column.iloc[a].reset_index(drop=True), column.iloc[b].reset_index(drop=True)
+    return x.equals(y)
 
 
 def finish(
@@ -153,12 +201,18 @@ def finish(
     notes = list(notes)
     features = list(features)
     order = [c for c in META if c in frame.columns] + features
-    frame = frame[order]
+    if list(frame.columns) != order:
+        frame = frame[order]
 
-    values = frame[features].to_numpy(dtype=float, na_value=np.nan)
-    bad = ~np.isfinite(values)
-    bad_rows = bad.any(axis=1)
+    if all(isinstance(t, np.dtype) and t == np.float64 for t in frame.dtypes[features]):
+        bad_rows = np.zeros(len(frame), dtype=bool)  # checked column by column, without a copy
+        for f in features:
+            bad_rows |= ~np.isfinite(frame[f].to_numpy())
+    else:
+        bad_rows = ~np.isfinite(frame[features].to_numpy(dtype=float, na_value=np.nan)).all(axis=1)
     if bad_rows.any():
+        values = frame[features].to_numpy(dtype=float, na_value=np.nan)
+        bad = ~np.isfinite(values)
         cols = [f for f, b in zip(features, bad.any(axis=0), strict=True) if b]
         rows = frame.index.to_numpy()[bad_rows]
         first = bad[bad_rows].argmax(axis=1)

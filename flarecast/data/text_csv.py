@@ -23,7 +23,7 @@ about ``chunksize`` rows, so its memory stays one piece whatever the file's size
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,16 +57,14 @@ _CSV_ERRORS = (OSError, pd.errors.ParserError, UnicodeDecodeError, pd.errors.Emp
 _CSV_OPTIONS = {"dtype": str, "keep_default_na": False, "na_filter": False}
 
 
-# pyarrow reads the cells (several times faster than pandas' parser, in bounded blocks); any
-# file it cannot read as planned is read again by pandas, whose errors name the row and line.
+# pyarrow reads in bounded blocks; what it cannot read as planned, pandas reads and names.
 _ARROW_BLOCK = 16 << 20
 _THREADED_BLOCK = 4 << 20
 _ARROW_MIN_BLOCK = 1 << 20
 
 
 def _block_size(path: Path, rows: int) -> int:
-    """Bytes of about ``rows`` lines of the file (from its first 64 kB), so a chunk's memory
-    follows the chunk size asked for."""
+    """Bytes of about ``rows`` lines (from the first 64 kB): a chunk's memory follows its rows."""
     with open(path, "rb") as fh:
         head = fh.read(1 << 16)
     lines = max(1, head.count(b"\n"))
@@ -151,11 +149,8 @@ def _arrow_table(path: Path, sep: str, header: bool, numbers: Collection[str] | 
 
 
 def _numbers_only(table: Any) -> bool:
-    """Whether every column pyarrow guessed holds finite numbers only.
-
-    Anything else it may guess (booleans, times, NaN from spellings such as
-    '+nan' that flarecast refuses) sends the file back to be read as text.
-    """
+    """Whether every column pyarrow guessed holds finite numbers only (anything else it may
+    guess, booleans, times, NaN from spellings such as '+nan' that flarecast refuses, is text)."""
     import numpy as np
     import pyarrow as pa
 
@@ -163,19 +158,9 @@ def _numbers_only(table: Any) -> bool:
         kind = column.type
         if pa.types.is_string(kind) or pa.types.is_integer(kind):
             continue
-        if not pa.types.is_float64(kind):
-            return False
-        if not np.isfinite(column.to_numpy(zero_copy_only=False)).all():
+        if not pa.types.is_float64(kind) or not np.isfinite(column.to_numpy(False)).all():
             return False
     return True
-
-
-def _read_arrow(
-    path: Path, sep: str, header: bool, numbers: Collection[str] | None = None
-) -> pd.DataFrame | None:
-    """The whole file as a frame of stripped text cells through pyarrow, or None."""
-    table = _arrow_table(path, sep, header, numbers)
-    return None if table is None else _to_pandas(table, 0, header)
 
 
 def _check_header(path: Path, sep: str) -> None:
@@ -261,7 +246,8 @@ def read_text_csv(
         raise DataError(f"{path}: cannot be read as a {sep!r}-separated table ({exc}).") from exc
     if header:
         _check_header(path, sep)
-    frame = _read_arrow(path, sep, header, numbers)
+    table = _arrow_table(path, sep, header, numbers)
+    frame = None if table is None else _to_pandas(table, 0, header)
     if frame is None:
         try:
             frame = pd.read_csv(path, sep=sep, header=0 if header else None, **_CSV_OPTIONS)
@@ -276,19 +262,25 @@ def read_text_csv(
     return frame
 
 
-def _arrow_blocks(path: Path, block: int, options: tuple[Any, Any, Any]) -> Iterator[Any]:
-    """The data lines of ``path`` parsed as Arrow tables, about ``block`` bytes at a time.
+def _arrow_chunks(
+    path: Path,
+    block: int,
+    options: tuple[Any, Any, Any],
+    numbers: Collection[str] | None,
+    prepare: Callable[[pd.DataFrame], Any],
+) -> Iterator[Any]:
+    """(rows, ``prepare(chunk)``) for the data lines of ``path``, about ``block`` bytes at a time.
 
-    The file is cut at line ends and each piece parsed on its own, so memory is
-    two pieces whatever the file's size (pyarrow's own streaming reader keeps
-    several blocks and its thread pools). The next piece is parsed in a thread
-    (pyarrow lets go of the GIL) while the caller checks this one. A quoted value
-    over two lines makes its piece fail to parse, and the caller reads the file
-    with pandas instead.
+    The file is cut at line ends and each piece parsed on its own, so memory is two pieces
+    whatever the file's size (pyarrow's streaming reader keeps several blocks and thread pools).
+    The next piece is parsed, framed and prepared in a thread (pyarrow and most of numpy let go
+    of the GIL) while the caller checks this one. A piece that fails to parse (a quoted value
+    over two lines) stops the pieces; so does False, for a guessed column that is not all
+    numbers (the caller reads on with pandas), and what ``prepare`` raised, yielded at its chunk.
     """
-    import io
     from concurrent.futures import ThreadPoolExecutor
 
+    import pyarrow as pa
     import pyarrow.csv as pacsv
 
     read, parse, convert = options
@@ -296,27 +288,43 @@ def _arrow_blocks(path: Path, block: int, options: tuple[Any, Any, Any]) -> Iter
     read.use_threads = block >= _THREADED_BLOCK
 
     pieces = _pieces(path, block)
+    start = 0  # row number of the next piece's first row (one piece at a time in the thread)
 
-    def following() -> Any:  # the next piece as a table; None at the end of the file
-        data = next(pieces, None)
-        return None if data is None else pacsv.read_csv(io.BytesIO(data), read, parse, convert)
+    def following() -> Any:  # the next piece, prepared; None at the end of the file
+        nonlocal start
+        while (data := next(pieces, None)) is not None:
+            table = pacsv.read_csv(pa.BufferReader(data), read, parse, convert)
+            if not table.num_rows:
+                continue
+            if numbers is not None and not _numbers_only(table):
+                return False  # a guessed column is not all numbers: pandas reads on from here
+            chunk = _stripped(_to_pandas(table, start, True), path)
+            start += table.num_rows
+            try:
+                return table.num_rows, prepare(chunk)
+            except Exception as exc:  # the caller's own error, raised at this chunk
+                return exc
+        return None
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         ahead = pool.submit(following)
-        while (table := ahead.result()) is not None:
+        while (item := ahead.result()) is not None:
+            if item is False or isinstance(item, Exception):
+                yield item
+                return
             ahead = pool.submit(following)
-            if table.num_rows:
-                yield table
+            yield item
 
 
-def _pieces(path: Path, block: int) -> Iterator[bytes]:
-    """The data lines of ``path`` (the header skipped), about ``block`` bytes at a time, cut at
-    line ends."""
+def _pieces(path: Path, block: int) -> Iterator[memoryview]:
+    """The data lines of ``path`` (header skipped), about ``block`` bytes at a time, cut at ends."""
     with open(path, "rb") as fh:
         fh.readline()  # the header: its names are in the options
         rest = b""
-        while True:
-            data = rest + fh.read(block)
+        while True:  # read into a fresh buffer and hand out a view of it: no copy of the piece
+            data = bytearray(len(rest) + block)
+            data[: len(rest)] = rest
+            del data[len(rest) + fh.readinto(memoryview(data)[len(rest) :]) :]
             if not data:
                 return
             cut = data.rfind(b"\n") + 1
@@ -327,8 +335,8 @@ def _pieces(path: Path, block: int) -> Iterator[bytes]:
                     break
                 data += more
                 cut = data.rfind(b"\n") + 1
-            rest = data[cut:]
-            yield data[:cut]
+            rest = bytes(data[cut:])
+            yield memoryview(data)[:cut]
 
 
 def iter_text_csv(
@@ -337,11 +345,14 @@ def iter_text_csv(
     sep: str = ",",
     chunksize: int = 100_000,
     numbers: Collection[str] | None = None,
-) -> Iterator[pd.DataFrame]:
+    prepare: Callable[[pd.DataFrame], Any] | None = None,
+) -> Iterator[Any]:
     """:func:`read_text_csv` in chunks of about ``chunksize`` rows (no memory budget: one chunk at a time).
 
     Each chunk keeps the file's row numbers as its index. A file with a
-    header and no rows yields one empty chunk.
+    header and no rows yields one empty chunk. With ``prepare``, ``prepare(chunk)``
+    is yielded instead of each chunk; where pyarrow reads, it runs in the thread
+    that reads ahead, so the next chunk is prepared while the caller handles this one.
     """
     path = require_regular_file(path, what="table")
     _check_header(path, sep)
@@ -351,17 +362,27 @@ def iter_text_csv(
     # pyarrow's buffers and pools, and its speed matters less.
     options = _arrow_options(path, sep, True, numbers, skip_header=False)
     if options is not None and block >= _ARROW_MIN_BLOCK:
+        item = None
         try:
-            for table in _arrow_blocks(path, block, options):
-                if numbers is not None and not _numbers_only(table):
-                    break  # a guessed column is not all numbers: pandas reads on from here
-                yield _stripped(_to_pandas(table, done, True), path)
-                done += table.num_rows
+            for item in _arrow_chunks(path, block, options, numbers, prepare or (lambda c: c)):
+                if item is False or isinstance(item, Exception):
+                    break
+                rows, result = item
+                yield result
+                done += rows
             else:
                 if done:
                     return
         except Exception:  # pyarrow stopped: pandas goes on from the same row and names the problem
             pass
+        if isinstance(item, Exception):
+            raise item
+    for chunk in _pandas_chunks(path, sep, chunksize, done):
+        yield chunk if prepare is None else prepare(chunk)
+
+
+def _pandas_chunks(path: Path, sep: str, chunksize: int, done: int) -> Iterator[pd.DataFrame]:
+    """The chunks of :func:`iter_text_csv` read by pandas, from row ``done`` on."""
     try:
         with pd.read_csv(path, sep=sep, chunksize=chunksize, **_CSV_OPTIONS) as reader:
             empty = True

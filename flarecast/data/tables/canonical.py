@@ -203,7 +203,10 @@ def canonical_frame(
             f"{source}: feature column(s) {absent or '(none)'} not found; columns are {list(frame.columns)}."
         )
     for col in features:
-        out[col] = numeric(frame[col], source=source, column=col)
+        values = frame[col]
+        # Numbers as read (a float64 column holds nothing numeric() refuses): framed below, a copy.
+        floats = isinstance(values.dtype, np.dtype) and values.dtype == np.float64
+        out[col] = values.to_numpy() if floats else numeric(values, source=source, column=col)
     return pd.DataFrame(out, index=frame.index), list(features)
 
 
@@ -229,9 +232,10 @@ def _labels(frame: pd.DataFrame, source: str) -> tuple[np.ndarray, np.ndarray]:
             f"({MAX_PEAK_FLUX:g} W m^-2) or more, far beyond any flare on record: "
             f"{format_examples(frame.index[huge], frame[GOES_CLASS].to_numpy()[huge].tolist())}."
         )
+    classes = _per_value(flux_to_class, stated)
     if flux is None:
-        return _per_value(flux_to_class, stated), stated
-    off = _per_value(flux_to_class, stated) != _per_value(flux_to_class, flux)
+        return classes, stated
+    off = classes != _per_value(flux_to_class, flux)
     if off.any():
         shown = [
             f"{c} vs {f:.3g}"
@@ -241,7 +245,7 @@ def _labels(frame: pd.DataFrame, source: str) -> tuple[np.ndarray, np.ndarray]:
             f"{source}: columns {GOES_CLASS!r} and {PEAK_FLUX!r} disagree in {int(off.sum())} row(s): "
             f"{format_examples(frame.index[off], shown)}."
         )
-    return _per_value(flux_to_class, stated), flux
+    return classes, flux
 
 
 def _per_value(func: Any, values: Any) -> np.ndarray:
@@ -254,11 +258,25 @@ def _stated_fluxes(classes: pd.Series, source: str) -> np.ndarray:
     """Fluxes of the stated classes, parsed once per distinct spelling.
 
     A spelling that does not parse sends the whole column through the parser
-    again, so that its error names the file rows, as it always has.
+    again, so that its error names the file rows, as it always has. Spellings
+    already parsed are remembered: the chunks of one table share a few dozen.
     """
     codes, uniques = pd.factorize(classes, use_na_sentinel=False)
-    try:
-        fluxes = parse_goes_class(pd.Series(uniques, dtype=object), allow_none=True)
-    except FlarecastError:
-        return parse_goes_class(classes, allow_none=True, source=source, column=GOES_CLASS)
-    return np.asarray(fluxes)[codes]
+    fluxes = np.array([_CLASS_FLUXES.get(u, np.nan) if type(u) is str else np.nan for u in uniques])
+    new = np.flatnonzero(np.isnan(fluxes))
+    if new.size:
+        spellings = [uniques[i] for i in new]
+        try:
+            fluxes[new] = parse_goes_class(pd.Series(spellings, dtype=object), allow_none=True)
+        except FlarecastError:
+            return parse_goes_class(classes, allow_none=True, source=source, column=GOES_CLASS)
+        if len(_CLASS_FLUXES) > 4096:
+            _CLASS_FLUXES.clear()
+        _CLASS_FLUXES.update(
+            (u, f) for u, f in zip(spellings, fluxes[new], strict=True) if type(u) is str
+        )
+    return fluxes[codes]
+
+
+# Flux of each class spelling parsed so far (str -> W m^-2).
+_CLASS_FLUXES: dict[str, float] = {}

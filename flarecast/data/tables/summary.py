@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from flarecast.data.row_policies import (
     DUPLICATE_POLICIES,
@@ -107,21 +108,28 @@ def summarize_csv(
     start = end = None
     n_bad, bad_cols, bad_pairs = 0, set(), []
     text = set(META) | set(columns or {})
-    checksum = checksum_aside(path)
-    for chunk in iter_text_csv(path, chunksize=chunksize, numbers=text):
+    order = np.array(sorted(_CODES))
+
+    def prepare(chunk: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+        # In the thread that reads ahead: the next chunk is parsed while this one is counted.
         out, feats = canonical_frame(
             chunk, source=source, columns=columns, features=features, assume_utc=assume_utc
         )
-        order = [c for c in META if c in out.columns] + feats
-        if list(out.columns) != order:
-            out = out[order]
+        names = [c for c in META if c in out.columns] + feats
+        return (out if list(out.columns) == names else out[names]), feats
+
+    checksum = checksum_aside(path)
+    for out, feats in iter_text_csv(path, chunksize=chunksize, numbers=text, prepare=prepare):
         flaring_only &= bool((out[PEAK_FLUX] > 0).all())
-        # The missing-feature policy of row_policies.finish, one chunk at a time.
-        values = out[feats].to_numpy(dtype=float, na_value=np.nan)
-        bad = ~np.isfinite(values)
-        bad_rows = bad.any(axis=1)
+        # The missing-feature policy of row_policies.finish, one chunk at a time (features are
+        # float64 columns here: no copy of them unless a row is bad).
+        bad_rows = np.zeros(len(out), dtype=bool)
+        for f in feats:
+            bad_rows |= ~np.isfinite(out[f].to_numpy(dtype=float))
         kept.append(~bad_rows)
         if bad_rows.any():
+            values = out[feats].to_numpy(dtype=float, na_value=np.nan)
+            bad = ~np.isfinite(values)
             n_bad += int(bad_rows.sum())
             bad_cols |= {f for f, b in zip(feats, bad.any(axis=0), strict=True) if b}
             first = bad[bad_rows].argmax(axis=1)
@@ -134,8 +142,8 @@ def summarize_csv(
             continue  # only count: the error below lists every bad row's count
         validate_labelled(out, source, feats)
         hashes.append(row_hashes(out))
-        letters = class_letter(out[PEAK_FLUX].to_numpy())
-        codes.append(np.searchsorted(np.array(sorted(_CODES)), letters).astype(np.uint8))
+        at, fluxes = pd.factorize(out[PEAK_FLUX].to_numpy(), use_na_sentinel=False)
+        codes.append(np.searchsorted(order, class_letter(fluxes)).astype(np.uint8)[at])
         regions = np.union1d(regions, out[NOAA_AR].to_numpy(dtype=np.int64))
         if len(out):
             lo, hi = out[TIME].min(), out[TIME].max()
@@ -154,7 +162,6 @@ def summarize_csv(
         notes.append(f"dropped {what} [missing='drop']")
         warn_user(f"{source}: dropped {what}.", DataWarning)
 
-    order = np.array(sorted(_CODES))
     all_codes = np.concatenate(codes) if codes else np.empty(0, dtype=np.uint8)
     del codes
     counts = np.bincount(all_codes, minlength=len(order))
@@ -199,17 +206,14 @@ def _duplicates(hashes: list[np.ndarray], kept: np.ndarray) -> tuple[int, np.nda
     h = np.concatenate(hashes)
     hashes.clear()  # the chunks' arrays: keep one copy only
     ordered = np.sort(h)
-    repeated = ordered[1:] == ordered[:-1]
-    if not repeated.any():
+    if not (ordered[1:] == ordered[:-1]).any():
         return None
-    values = np.unique(ordered[1:][repeated])
-    del ordered, repeated
-    involved = np.flatnonzero(np.isin(h, values))  # every copy, first ones included, in order
-    distinct, first = np.unique(h[involved], return_index=True)
-    is_first = np.zeros(involved.size, dtype=bool)
-    is_first[first] = True
-    later = involved[~is_first]
+    del ordered  # sorted again, with positions (a stable sort: a hash's first copy comes first)
+    order = np.argsort(h, kind="stable")
+    ordered = h[order]
+    repeated = ordered[1:] == ordered[:-1]
+    later = np.sort(order[1:][repeated])  # every copy but the first, in file order
     # The first copy of the shown ones only: an array over every row would cost its memory.
-    origin = {p: involved[first[np.searchsorted(distinct, h[p])]] for p in later[:5]}
+    origin = {p: order[np.searchsorted(ordered, h[p])] for p in later[:5]}
     # np.flatnonzero(kept): the source row number of each kept row.
     return later.size, later, duplicates_text(later, origin, np.flatnonzero(kept))
