@@ -223,7 +223,7 @@ def _labels(frame: pd.DataFrame, source: str) -> tuple[np.ndarray, np.ndarray]:
                 f" and below {MAX_PEAK_FLUX:g} (X10000)."
             )
     if GOES_CLASS not in frame.columns:
-        return _per_value(flux_to_class, flux), flux
+        return _class_column(flux), flux
     stated = _stated_fluxes(frame[GOES_CLASS], source)
     huge = stated >= MAX_PEAK_FLUX
     if huge.any():
@@ -232,10 +232,9 @@ def _labels(frame: pd.DataFrame, source: str) -> tuple[np.ndarray, np.ndarray]:
             f"({MAX_PEAK_FLUX:g} W m^-2) or more, far beyond any flare on record: "
             f"{format_examples(frame.index[huge], frame[GOES_CLASS].to_numpy()[huge].tolist())}."
         )
-    classes = _per_value(flux_to_class, stated)
     if flux is None:
-        return classes, stated
-    off = classes != _per_value(flux_to_class, flux)
+        return _class_column(stated), stated
+    off = _per_value(flux_to_class, stated) != _per_value(flux_to_class, flux)
     if off.any():
         shown = [
             f"{c} vs {f:.3g}"
@@ -245,7 +244,20 @@ def _labels(frame: pd.DataFrame, source: str) -> tuple[np.ndarray, np.ndarray]:
             f"{source}: columns {GOES_CLASS!r} and {PEAK_FLUX!r} disagree in {int(off.sum())} row(s): "
             f"{format_examples(frame.index[off], shown)}."
         )
-    return classes, flux
+    return _class_column(stated), flux
+
+
+def _class_column(flux: np.ndarray) -> Any:
+    """``flux_to_class`` of each flux as the column pandas makes of those strings, built from the
+    distinct ones (converting each row's numpy string to pandas' Arrow text costs ten times more)."""
+    codes, uniques = pd.factorize(np.asarray(flux), use_na_sentinel=False)
+    names = np.asarray(flux_to_class(uniques))
+    text = pd.Series(names[:0]).dtype  # what pandas makes of numpy strings (str, or object)
+    if not (isinstance(text, pd.StringDtype) and text.storage == "pyarrow"):
+        return names[codes]
+    import pyarrow as pa
+
+    return pd.array(pa.array(names.tolist(), type=pa.large_string()).take(codes), dtype=text)
 
 
 def _per_value(func: Any, values: Any) -> np.ndarray:
