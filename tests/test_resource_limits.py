@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from flarecast.cli import main
 from flarecast.data import budget, registry
+from flarecast.data.tables.canonical import canonical_frame
 from flarecast.data.tables.per_flare import UMICH_FEATURES, read_umich
 from flarecast.data.tables.read import load_dataset, read_table, summarize
 from flarecast.data.tables.summary import is_plain_csv, summarize_csv
@@ -219,6 +220,26 @@ def test_streamed_summary_through_pyarrow_pieces_equals_the_full_read(tmp_path):
         match=r"column 'noaa_ar' has 1 missing or non-numeric value\(s\): row 45000: 'AR\?'",
     ):
         summarize_csv(path, chunksize=20_000)
+
+
+def test_times_of_a_large_table_parsed_aside_give_the_same_frame_and_errors_in_order():
+    """From 200,000 rows canonical_frame parses the times in a thread: the frame is what the rows
+    give one by one, and a bad time is still reported before a bad region, a bad region alone."""
+    n = 200_000
+    text = pd.DataFrame({"time": ["2014-01-01T00:12:00Z"] * n, "noaa_ar": ["11000"] * n,
+                         "goes_class": ["M1.2"] * n, "USFLUX": ["1.5"] * n})  # fmt: skip
+    text.loc[n - 1, ["time", "noaa_ar", "USFLUX"]] = ["2015-06-01T12:00:00Z", "12000", "-0"]
+    big, features = canonical_frame(text, source="big.csv")
+    small, _ = canonical_frame(text.iloc[[0, n - 1]], source="big.csv")
+    assert features == ["USFLUX"] and len(big) == n
+    pd.testing.assert_frame_equal(big.iloc[[0, n - 1]], small)
+    text.loc[5, "noaa_ar"] = "AR?"
+    with pytest.raises(DataError, match=r"big.csv: column 'noaa_ar' has 1 .*row 5: 'AR\?'"):
+        canonical_frame(text, source="big.csv")
+    text.loc[7, "time"] = "soon"
+    for rows in (slice(None), slice(0, 100)):  # in a thread, and not
+        with pytest.raises(DataError, match=r"big.csv: column 'time' has 1 .*row 7: 'soon'"):
+            canonical_frame(text.iloc[rows], source="big.csv")
 
 
 def test_streamed_errors_name_the_file_row_and_column(tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -184,11 +185,38 @@ def canonical_frame(
             f"{source}: missing column(s) {missing_cols}; found {list(frame.columns)}. "
             "Rename other layouts with columns={'source_name': 'canonical_name'} (CLI: --map SRC=DST)."
         )
+
     # Columns are collected first and framed once (inserting them one by one copies the frame).
-    out = {
-        TIME: _times(frame[TIME], source=source, assume_utc=assume_utc, cf_utc=cf_utc),
-        NOAA_AR: region_numbers(frame[NOAA_AR], source=source, column=NOAA_AR),
-    }
+    def times() -> pd.Series:
+        return _times(frame[TIME], source=source, assume_utc=assume_utc, cf_utc=cf_utc)
+
+    if len(frame) < _TIMES_ASIDE:
+        out = {TIME: times()}
+        features = _other_columns(frame, out, source, features)
+        return pd.DataFrame(out, index=frame.index), features
+    # A large table's times are parsed in a thread (Arrow lets go of the GIL) meanwhile; their
+    # errors still come first.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        parsed = pool.submit(times)
+        rest: dict[str, Any] = {}
+        try:
+            features = _other_columns(frame, rest, source, features)
+        except Exception:
+            parsed.result()
+            raise
+        out = {TIME: parsed.result(), **rest}
+    return pd.DataFrame(out, index=frame.index), features
+
+
+# Rows from which canonical_frame parses the times in a thread.
+_TIMES_ASIDE = 200_000
+
+
+def _other_columns(
+    frame: pd.DataFrame, out: dict[str, Any], source: str, features: Sequence[str] | None
+) -> list[str]:
+    """The columns of :func:`canonical_frame` but the times, parsed into ``out``; the features."""
+    out[NOAA_AR] = region_numbers(frame[NOAA_AR], source=source, column=NOAA_AR)
     if HARPNUM in frame.columns:
         out[HARPNUM] = optional_ids(frame[HARPNUM], source=source, column=HARPNUM)
     out[GOES_CLASS], out[PEAK_FLUX] = _labels(frame, source)
@@ -207,7 +235,7 @@ def canonical_frame(
         # Numbers as read (a float64 column holds nothing numeric() refuses): framed below, a copy.
         floats = isinstance(values.dtype, np.dtype) and values.dtype == np.float64
         out[col] = values.to_numpy() if floats else numeric(values, source=source, column=col)
-    return pd.DataFrame(out, index=frame.index), list(features)
+    return list(features)
 
 
 def _labels(frame: pd.DataFrame, source: str) -> tuple[np.ndarray, np.ndarray]:
