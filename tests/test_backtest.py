@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -332,3 +334,14 @@ def test_latency_and_disagreeing_thresholds_are_refused(tmp_path):
     out = CliRunner().invoke(main, [*base, "--positive-threshold", "M5.0"])
     assert out.exit_code == 2 and "'C1.0', 'M1.0', 'X1.0'" in out.output
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("word", ["now", "today", "2008-13-01", "12/31/2008x"])
+def test_train_until_is_a_date_never_a_word(word):
+    """`--train-until now` was read by pandas as the current time (all rows in training)."""
+    with pytest.raises(
+        ConfigError,
+        match=rf"train_until must be a date such as '2008-12-31', got '{re.escape(word)}'",
+    ):
+        BacktestConfig(train_until=word).check()
+    assert BacktestConfig(train_until="2008-12-31T00:00Z").check() is None

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from flarecast.data.schema import NOAA_AR, TIME
-from flarecast.errors import ConfigError, MetricWarning
+from flarecast.errors import ConfigError, FlarecastError, MetricWarning
 from flarecast.evaluation.backtest_labels import (
     EVENT_COLUMNS,
     day_counts,
@@ -57,6 +57,7 @@ from flarecast.evaluation.full_disk import catalogue_days, full_disk, relabel
 from flarecast.evaluation.metrics import roc_auc, scores_from_counts
 from flarecast.evaluation.thresholds import choose_threshold
 from flarecast.reference.history import with_previous_day
+from flarecast.time import to_utc
 
 __all__ = ["BacktestConfig", "Fold", "make_folds", "run_backtest", "score", "murphy"]
 
@@ -131,8 +132,8 @@ class BacktestConfig:
         if unknown or not self.methods:
             problems.append(f"methods must be among {list(METHODS)}, got {list(self.methods)}")
         try:
-            pd.Timestamp(self.train_until)
-        except (ValueError, TypeError):
+            _utc_day(self.train_until)
+        except (FlarecastError, ValueError, TypeError):
             problems.append(
                 f"train_until must be a date such as '2008-12-31', got {self.train_until!r}"
             )
@@ -153,8 +154,7 @@ class Fold:
 
 
 def _utc_day(text: str) -> pd.Timestamp:
-    day = pd.Timestamp(text)
-    return (day.tz_localize("UTC") if day.tzinfo is None else day.tz_convert("UTC")).floor("D")
+    return to_utc(text, naive="utc", column="train_until").floor("D")
 
 
 def make_folds(
