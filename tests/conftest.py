@@ -26,3 +26,16 @@ def data_dir() -> Path:
     if not value or not Path(value).is_dir():
         pytest.skip("FLARECAST_DATA_DIR is not set to the shared data folder")
     return Path(value)
+
+
+@pytest.fixture
+def table_missing_one_cell(tmp_path: Path) -> Path:
+    """The demo table as a CSV with one feature cell (row 3, USFLUX) empty: one row to drop."""
+    from flarecast.data.tables.read import load_dataset
+
+    frame = load_dataset("demo").frame.copy()
+    frame["USFLUX"] = frame["USFLUX"].astype(float)
+    frame.loc[3, "USFLUX"] = np.nan
+    table = tmp_path / "t.csv"
+    frame.to_csv(table, index=False)
+    return table

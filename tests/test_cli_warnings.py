@@ -10,19 +10,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 
 @pytest.mark.slow
-def test_reproduce_shows_a_dropped_row_as_one_warning_line(tmp_path):
-    from flarecast.data.tables.read import load_dataset
-
-    frame = load_dataset("demo").frame.copy()
-    frame["USFLUX"] = frame["USFLUX"].astype(float)
-    frame.loc[3, "USFLUX"] = np.nan
-    table = tmp_path / "t.csv"
-    frame.to_csv(table, index=False)
+def test_reproduce_shows_a_dropped_row_as_one_warning_line(tmp_path, table_missing_one_cell):
+    table = table_missing_one_cell
     res = subprocess.run(
         [sys.executable, "-c", "from flarecast.cli import main; main()", "reproduce", "--dataset",
          str(table), "--repeats", "1", "--methods", "climatology,logistic", "--no-figures",

@@ -14,7 +14,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -178,15 +177,9 @@ def test_two_runs_into_one_folder_end_cleanly(tmp_path):
 
 
 @pytest.mark.slow
-def test_predict_shows_data_warnings_as_one_line(folder, tmp_path):
+def test_predict_shows_data_warnings_as_one_line(folder, tmp_path, table_missing_one_cell):
     """predict printed raw Python warnings, with the source line that raised them."""
-    from flarecast.data.tables.read import load_dataset
-
-    frame = load_dataset("demo").frame.copy()
-    frame["USFLUX"] = frame["USFLUX"].astype(float)
-    frame.loc[3, "USFLUX"] = np.nan
-    table = tmp_path / "t.csv"
-    frame.to_csv(table, index=False)
+    table = table_missing_one_cell
     res = subprocess.run(
         [sys.executable, "-c", "from flarecast.cli import main; main()", "predict", "--model",
          str(folder), "--dataset", str(table), "--out", str(tmp_path / "p.csv")],
