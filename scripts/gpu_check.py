@@ -39,6 +39,7 @@ from flarecast.data.synthetic import demo_dataset
 from flarecast.splits import region_kfold
 from flarecast.targets import make_targets
 from flarecast.training.estimator import FlareClassifier
+from flarecast.training.inputs import network_inputs
 
 PROB_TOL = 0.02  # max |p_cpu - p_gpu| for the same weights (bf16 autocast on the GPU)
 AUC_TOL = 0.05  # |AUC_cpu - AUC_gpu| for ensembles trained separately on each device
@@ -87,6 +88,21 @@ def _on_cuda(clf: FlareClassifier) -> bool:
     )
 
 
+def moved_predictions(clf: FlareClassifier, X, device: str) -> tuple[np.ndarray, np.ndarray]:
+    """Move a fitted ensemble to ``device``; its probabilities there as predicted (bf16 autocast on
+    CUDA) and in float32 without autocast. The CPU half of the tests runs this with ``device="cpu"``."""
+    clf.net_.to(device)
+    clf.device_ = torch.device(device)
+    p_moved = clf.predict_proba(X)[:, 1]
+    with torch.inference_mode():
+        raw = clf._matrix(X, fitting=False)
+        inputs = [
+            t.to(device) for t in network_inputs(X, raw, clf.model, clf.window, clf.transformer_)
+        ]
+        p_fp32 = torch.sigmoid(clf.net_(*inputs).float()).mean(0).cpu().numpy()
+    return p_moved, p_fp32
+
+
 def check_model(kind: str, args, data, failures: list[str]) -> None:
     X, y, groups, tr, te = data
     params = {
@@ -125,17 +141,7 @@ def check_model(kind: str, args, data, failures: list[str]) -> None:
     if not (_on_cuda(gpu) and peak > 0):
         failures.append(f"{kind}: parameters not on CUDA or no CUDA memory used")
     # Same weights on both devices: the CPU-trained net moved to the GPU.
-    cpu.net_.to("cuda")
-    cpu.device_ = torch.device("cuda")
-    p_moved = cpu.predict_proba(X.iloc[te])[:, 1]
-    with torch.inference_mode():  # and in float32, without autocast
-        inputs = [
-            t.to("cuda")
-            for t in cpu._inputs(
-                X.iloc[te], cpu.transformer_.transform(cpu._matrix(X.iloc[te], fitting=False))
-            )
-        ]
-        p_fp32 = torch.sigmoid(cpu.net_(*inputs).float()).mean(0).cpu().numpy()
+    p_moved, p_fp32 = moved_predictions(cpu, X.iloc[te], "cuda")
     diff, diff32 = np.abs(p_moved - p_cpu).max(), np.abs(p_fp32 - p_cpu).max()
     print(
         f"same weights, cuda vs cpu: max |dp| {diff:.2e} (bf16 autocast, tolerance {PROB_TOL}), "

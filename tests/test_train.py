@@ -329,3 +329,17 @@ def test_gpu_check_script_cpu_path(capsys):
     else:
         assert "CUDA is not available" in out and "RESULT: PASS (CPU only)" in out
         assert module.main(["--quick", "--require-cuda"]) == 1
+    # The same-weights comparison is reached only with CUDA; run its code on the CPU (it once called a
+    # method the house redesign had renamed, found on a lent H100).
+    X, y, groups, tr, te = module._data(True, 0)
+    clf, _ = module._fit(
+        {"model": "sequence", "n_members": 2, "max_epochs": 2, "window": 4},
+        "cpu",
+        X.iloc[tr],
+        y[tr],
+        groups[tr],
+    )
+    p = clf.predict_proba(X.iloc[te])[:, 1]
+    p_moved, p_fp32 = module.moved_predictions(clf, X.iloc[te], "cpu")
+    assert p_moved.shape == p_fp32.shape == p.shape
+    assert np.abs(p_moved - p).max() == 0 and np.abs(p_fp32 - p).max() < 1e-6
