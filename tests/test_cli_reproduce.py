@@ -442,7 +442,7 @@ def test_table_notes_follow_what_was_run(run, tmp_path):
 
 def test_an_interrupt_that_surfaced_as_another_error_is_still_an_interrupt():
     # Ctrl-C during `import torch` came out as "RuntimeError: Error calling __set_name__ ...".
-    from flarecast.cli._runs import _interrupted
+    from flarecast.cli._runs import _interrupt
 
     try:
         try:
@@ -450,5 +450,5 @@ def test_an_interrupt_that_surfaced_as_another_error_is_still_an_interrupt():
         except KeyboardInterrupt as inner:
             raise RuntimeError("Error calling __set_name__") from inner
     except RuntimeError as exc:
-        assert _interrupted(exc)
-    assert not _interrupted(RuntimeError("a real error"))
+        assert isinstance(exc.__cause__, KeyboardInterrupt) and _interrupt(exc) is exc.__cause__
+    assert _interrupt(RuntimeError("a real error")) is None

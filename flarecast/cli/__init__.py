@@ -84,12 +84,21 @@ class _LazyGroup(click.Group):
         return guard_outputs(getattr(importlib.import_module(module), attr))
 
     def invoke(self, ctx: click.Context) -> object:
-        from flarecast.cli._common import data_warnings_to_stderr
+        from flarecast.cli._common import (
+            Terminated,
+            data_warnings_to_stderr,
+            sigterm_as_interrupt,
+        )
 
         try:
-            # Every command shows flarecast's warnings as one 'Warning: ...' line each.
-            with data_warnings_to_stderr():
+            # Every command shows flarecast's warnings as one 'Warning: ...' line each; SIGTERM
+            # unwinds it like Ctrl-C, so that no staged folder or temporary file is left.
+            with sigterm_as_interrupt(), data_warnings_to_stderr():
                 return super().invoke(ctx)
+        except Terminated:
+            from flarecast.cli._runs import exit_interrupted
+
+            exit_interrupted(Terminated())
         except OSError as exc:
             if exc.errno == errno.EPIPE:  # click's main() already handles a closed pipe
                 raise

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import signal
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -12,7 +14,14 @@ import click
 
 from flarecast.errors import ConfigError, FlarecastError, FlarecastWarning
 
-__all__ = ["friendly_errors", "data_warnings_to_stderr", "target_options", "scheduler_executor"]
+__all__ = [
+    "friendly_errors",
+    "data_warnings_to_stderr",
+    "target_options",
+    "scheduler_executor",
+    "Terminated",
+    "sigterm_as_interrupt",
+]
 
 
 def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -26,6 +35,36 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             raise click.ClickException(str(exc)) from exc
 
     return wrapper
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``, a service manager stopping the run) raised as an interrupt."""
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """In the block, SIGTERM raises :class:`Terminated` in the main thread instead of ending the
+    process where it stands, so every ``finally`` runs: a staged output folder or a temporary
+    file is removed, and the old outputs stay as they were. A second SIGTERM is then ignored,
+    so that the cleanup finishes. Nothing changes where a handler is already installed or
+    outside the main thread (where Python cannot install one).
+    """
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
+        yield
+        return
+
+    def terminate(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 @contextlib.contextmanager

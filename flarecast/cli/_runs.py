@@ -16,7 +16,7 @@ import sys
 import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -34,6 +34,7 @@ __all__ = [
     "command_line",
     "progress_bar",
     "clean_interrupt",
+    "exit_interrupted",
 ]
 
 quiet_option = click.option(
@@ -219,27 +220,27 @@ def _neural(method: str) -> bool:
     return method.split()[0] in ("ce", "weighted-ce", "focal")
 
 
-def _interrupted(exc: BaseException) -> bool:
-    """True for a KeyboardInterrupt, also one that surfaced as another error: Ctrl-C during
-    ``import torch`` came out as "RuntimeError: Error calling __set_name__"."""
+def _interrupt(exc: BaseException) -> KeyboardInterrupt | None:
+    """The KeyboardInterrupt (or :class:`~flarecast.cli._common.Terminated`) behind ``exc``, also
+    one that surfaced as another error: Ctrl-C during ``import torch`` came out as
+    "RuntimeError: Error calling __set_name__". None if there is none."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         if isinstance(current, KeyboardInterrupt):
-            return True
+            return current
         seen.add(id(current))
         current = current.__cause__ or current.__context__
-    return False
+    return None
 
 
 def clean_interrupt(out_option: str = "out") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Ctrl-C ends the command with one message and exit status 130, and nothing half-written.
+    """Ctrl-C or SIGTERM ends the command with one message and exit status 130 or 143, and
+    nothing half-written.
 
     The output folder is written as one unit (:func:`flarecast.evaluation.outputs.staged_output`),
     so an interrupted run leaves it as it was; the finished fits stay in ``OUT/.partial`` for
-    ``--resume``. The process then ends at once (``os._exit``) rather than through the
-    interpreter's shutdown, with torch's and OpenMP's worker threads possibly mid-operation:
-    that shutdown is where an interrupted run occasionally aborted (SIGABRT) without a word.
+    ``--resume``.
     """
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -248,20 +249,34 @@ def clean_interrupt(out_option: str = "out") -> Callable[[Callable[..., Any]], C
             try:
                 return func(*args, **kwargs)
             except BaseException as exc:
-                if not _interrupted(exc):
+                cause = _interrupt(exc)
+                if cause is None:
                     raise
-                signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C changes nothing
                 out = kwargs.get(out_option)
                 where = f"; {out} was left as it was" if out else ""
                 partial = Path(str(out)) / ".partial" if out else None
                 kept = ""
                 if partial is not None and partial.is_dir() and any(partial.iterdir()):
                     kept = f"; the finished fits are kept in {partial} (rerun with --resume)"
-                click.echo(f"\nInterrupted{where}{kept}.", err=True)
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(130)
+                exit_interrupted(cause, f"{where}{kept}")
 
         return wrapper
 
     return decorate
+
+
+def exit_interrupted(cause: KeyboardInterrupt, detail: str = "") -> NoReturn:
+    """One line on stderr, then exit 130 (Ctrl-C) or 143 (SIGTERM) at once.
+
+    The process ends with ``os._exit`` rather than through the interpreter's shutdown, with
+    torch's and OpenMP's worker threads possibly mid-operation: that shutdown is where an
+    interrupted run occasionally aborted (SIGABRT) without a word.
+    """
+    from flarecast.cli._common import Terminated
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C changes nothing
+    terminated = isinstance(cause, Terminated)
+    click.echo(f"\n{'Terminated (SIGTERM)' if terminated else 'Interrupted'}{detail}.", err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(143 if terminated else 130)
