@@ -1,0 +1,77 @@
+"""A text file cut into pieces at line ends, and a two-thread pipeline to handle them in order.
+
+:func:`flarecast.data.text_csv.iter_text_csv` reads a large CSV this way: one
+thread parses a piece (pyarrow lets go of the GIL) while a second frames and
+checks the piece before it and the caller counts the one before that, so the
+two cores work on the file together and memory is three pieces whatever the
+file's size. No flarecast module is imported here.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+__all__ = ["file_pieces", "pipelined"]
+
+
+def file_pieces(path: Path, block: int) -> Iterator[memoryview]:
+    """The data lines of ``path`` (header skipped), about ``block`` bytes at a time, cut at ends."""
+    with open(path, "rb") as fh:
+        fh.readline()  # the header: its names are in the options
+        rest = b""
+        while True:  # read into a fresh buffer and hand out a view of it: no copy of the piece
+            data = bytearray(len(rest) + block)
+            data[: len(rest)] = rest
+            del data[len(rest) + fh.readinto(memoryview(data)[len(rest) :]) :]
+            if not data:
+                return
+            cut = data.rfind(b"\n") + 1
+            while not cut:  # one line longer than a block
+                more = fh.read(block)
+                if not more:
+                    cut = len(data)
+                    break
+                data += more
+                cut = data.rfind(b"\n") + 1
+            rest = bytes(data[cut:])
+            yield memoryview(data)[:cut]
+
+
+def pipelined(first: Callable[[], Any], second: Callable[[list[Any]], Any]) -> Iterator[Any]:
+    """``second([first()])`` again and again, in order, until it returns None.
+
+    ``first`` runs in one thread and ``second`` in another: while the caller handles one
+    result, ``second`` works on the next and ``first`` on the one after (three at a time,
+    no more). ``second`` gets ``first``'s result in a one-item list and should pop it, so
+    that nothing else holds it once ``second`` is done with it. What either raises is
+    raised here, in order. Closing the iterator drops what has not started and waits for
+    what has, so no thread outlives it.
+    """
+
+    def unboxed(ahead: Future[Any]) -> Any:
+        return second(ahead.result())
+
+    def boxed() -> list[Any]:
+        return [first()]
+
+    with ThreadPoolExecutor(1) as one, ThreadPoolExecutor(1) as two:
+        ahead: deque[Future[Any]] = deque()
+        try:
+            while True:
+                while len(ahead) < 2:
+                    ahead.append(two.submit(unboxed, one.submit(boxed)))
+                item = ahead.popleft().result()
+                if item is None:
+                    return
+                # Only now the one after next: three pieces at a time (the caller's, two ahead).
+                ahead.append(two.submit(unboxed, one.submit(boxed)))
+                yield item
+        finally:
+            for future in ahead:
+                future.cancel()
+            one.shutdown(cancel_futures=True)
+            two.shutdown(cancel_futures=True)
