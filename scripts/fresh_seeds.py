@@ -4,13 +4,15 @@ Usage (from the repository root)::
 
     .venv/bin/python scripts/fresh_seeds.py --runs 20 [--data-dir ../shared/data] [--property-only] [-- PYTEST ARGS]
 
-Each run is the README's ``python -m pytest -q`` plus ``--hypothesis-seed=S`` with a new random
-``S``; the checkout's ``.hypothesis`` example database is kept, as a user's runs keep it, so an
-example that failed once is replayed by every later run. With ``--data-dir`` the runs see the real data
+Each run is the README's ``python -m pytest -q -n auto`` (one pytest-xdist worker per CPU;
+``-- -n 0`` runs it in one process) plus ``--hypothesis-seed=S`` with a new random ``S``; the
+checkout's ``.hypothesis`` example database is kept, as a user's runs keep it, so an example that
+failed once is replayed by every later run. With ``--data-dir`` the runs see the real data
 (``FLARECAST_DATA_DIR``); without it the variable is removed and the data tests skip.
-``--property-only`` keeps only the Hypothesis property tests (``scripts/property_only.py``): the
-seed changes nothing else. Stops at the first failing run and prints its seed, so the failure
-replays with ``--hypothesis-seed=S``. Prints one line per run: seed, result line, seconds.
+``--property-only`` keeps only the Hypothesis property tests (``scripts/property_only.py``, loaded
+by every worker): the seed changes nothing else. Stops at the first failing run and prints its
+seed, so the failure replays with ``--hypothesis-seed=S``. Prints one line per run: seed, result
+line, seconds.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ def main() -> int:
         extra = ["-p", "property_only", *extra]
     for run in range(1, args.runs + 1):
         seed = secrets.randbits(32)
-        cmd = [sys.executable, "-m", "pytest", "-q", f"--hypothesis-seed={seed}", *extra]
+        cmd = [sys.executable, "-m", "pytest", "-q", "-n", "auto", f"--hypothesis-seed={seed}"]
+        cmd += extra
         start = time.perf_counter()
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
         last = (proc.stdout.strip().splitlines() or ["(no output)"])[-1]
