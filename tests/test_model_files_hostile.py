@@ -524,14 +524,23 @@ def _load_peak_rss(folder: Path) -> tuple[str, int]:
     return "\n".join(message), int(rss.split()[0])
 
 
+@pytest.fixture(scope="module")
+def intact_rss(model_dir, tmp_path_factory) -> int:
+    """The peak memory (MiB) of loading the intact folder in a fresh process, as the test loads
+    the damaged one: imports (torch) alone take several hundred MiB, and how many depends on
+    the installed packages, not on flarecast. Every case damages a copy of the same folder, so
+    one measurement serves them all."""
+    intact = Path(shutil.copytree(model_dir, tmp_path_factory.mktemp("intact") / "model"))
+    message, rss = _load_peak_rss(intact)
+    assert message == "", message
+    return rss
+
+
 @pytest.mark.parametrize("gib", [2, 30])
 @pytest.mark.parametrize("vouched", [False, True])
-def test_huge_sparse_weights_are_refused_unread(folder, tmp_path, gib, vouched):
+def test_huge_sparse_weights_are_refused_unread(folder, intact_rss, gib, vouched):
     """A sparse 2 GiB weights file was read whole (2.2-2.5 GB) before the size check; 30 GiB
     raised MemoryError."""
-    # The peak memory of loading the intact folder in the same way: imports (torch) alone take
-    # several hundred MiB, and how many depends on the installed packages, not on flarecast.
-    _, intact_rss = _load_peak_rss(Path(shutil.copytree(folder, tmp_path / "intact")))
     with open(folder / WEIGHTS, "r+b") as fh:
         fh.truncate(gib << 30)
     if vouched:  # an attacker also edits model.json to match; the size cap refuses it unread
