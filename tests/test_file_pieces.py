@@ -133,3 +133,31 @@ def test_what_prepare_raises_in_a_later_piece_is_raised_at_that_chunk(tmp_path):
         for first_row in iter_text_csv(path, chunksize=15_000, prepare=prepare):
             seen.append(first_row)
     assert seen == [0, 15_000]
+
+
+def test_an_open_quote_in_a_later_piece_is_still_named_by_its_row(tmp_path):
+    """pyarrow's threads parse a piece in blocks, but a quoted value over lines reads otherwise
+    in blocks (rows went missing without a word): a piece with a quote is parsed in one block."""
+    from flarecast.data.tables.summary import summarize_csv
+
+    rows = 150_000
+    rng = np.random.default_rng(11)
+    frame = pd.DataFrame(
+        {
+            "time": pd.Timestamp("2014-01-01", tz="UTC") + pd.to_timedelta(np.arange(rows), "min"),
+            "noaa_ar": rng.integers(11000, 12000, rows),
+            "goes_class": "C1.0",
+            "USFLUX": rng.normal(size=rows),
+            "TOTPOT": rng.normal(size=rows),
+        }
+    )
+    frame["time"] = frame["time"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    frame["TOTPOT"] = frame["TOTPOT"].astype(str)
+    frame.loc[100_000, "TOTPOT"] = '"12'  # opened, never closed
+    path = tmp_path / "quote.csv"
+    frame.to_csv(path, index=False, quoting=3)  # csv.QUOTE_NONE: the quote as written
+    assert path.stat().st_size > 10 << 20  # pieces of over 4 MB: pyarrow's threads share them
+    with pytest.raises(
+        DataError, match=r"'TOTPOT' has 1 non-numeric value\(s\): row 100000: '12\\n"
+    ):
+        summarize_csv(path, chunksize=60_000)

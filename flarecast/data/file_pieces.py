@@ -15,7 +15,16 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-__all__ = ["file_pieces", "pipelined"]
+__all__ = ["block_size", "file_pieces", "pipelined"]
+
+
+def block_size(path: Path, rows: int, most: int) -> int:
+    """Bytes of about ``rows`` lines (from the first 64 kB), at most ``most``: a piece's memory
+    follows its rows."""
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    lines = max(1, head.count(b"\n"))
+    return int(min(most, max(1 << 16, rows * len(head) / lines)))
 
 
 def file_pieces(path: Path, block: int) -> Iterator[memoryview]:

@@ -119,8 +119,11 @@ def _duplicated(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     its first copy; only where two different rows share a hash does pandas' own search,
     several times slower, decide.
     """
-    _, first, inverse = np.unique(row_hashes(frame), return_index=True, return_inverse=True)
-    origin = first[inverse]  # the first row with the same hash (its own for a first copy)
+    # Hashes numbered in order of first appearance (a hash table: a sort costs three times more).
+    codes, _ = pd.factorize(row_hashes(frame), use_na_sentinel=False)
+    fresh = codes > np.maximum.accumulate(np.concatenate([[-1], codes[:-1]]))
+    # The first row with the same hash (its own for a first copy).
+    origin = np.flatnonzero(fresh)[codes]
     dup = origin != np.arange(len(frame))
     later = np.flatnonzero(dup)
     at = origin[later]

@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from flarecast.data.budget import check_budget
-from flarecast.data.file_pieces import file_pieces, pipelined
+from flarecast.data.file_pieces import block_size, file_pieces, pipelined
 from flarecast.errors import DataError, SchemaError
 from flarecast.io import require_regular_file
 
@@ -63,14 +63,6 @@ _CSV_OPTIONS = {"dtype": str, "keep_default_na": False, "na_filter": False}
 _ARROW_BLOCK = 16 << 20
 _THREADED_BLOCK = 4 << 20
 _ARROW_MIN_BLOCK = 1 << 20
-
-
-def _block_size(path: Path, rows: int) -> int:
-    """Bytes of about ``rows`` lines (from the first 64 kB): a chunk's memory follows its rows."""
-    with open(path, "rb") as fh:
-        head = fh.read(1 << 16)
-    lines = max(1, head.count(b"\n"))
-    return int(min(_ARROW_BLOCK, max(1 << 16, rows * len(head) / lines)))
 
 
 def _arrow_options(
@@ -285,15 +277,31 @@ def _arrow_chunks(
     import pyarrow.csv as pacsv
 
     read, parse, convert = options
-    # pyarrow's threads only pay for large pieces (and their pool costs memory of its own).
+    # pyarrow's threads only pay for large pieces (and their pool costs memory of its own); they
+    # share a piece out in blocks (a quarter each; one block keeps one thread busy). A piece with
+    # a quote is one block: a quoted value over two lines reads differently cut into blocks.
     read.use_threads = block >= _THREADED_BLOCK
+    split = pacsv.ReadOptions(
+        column_names=read.column_names,
+        skip_rows=read.skip_rows,
+        use_threads=read.use_threads,
+        block_size=max(_ARROW_MIN_BLOCK, block // 4),
+    )
+    quote = parse.quote_char.encode() if parse.quote_char else b""
     pieces = file_pieces(path, block)
     pool = pa.default_memory_pool()
     start = 0  # row number of the next piece's first row (pieces are framed one at a time)
 
     def parsed() -> Any:  # the next piece's table; None at the end of the file
         data = next(pieces, None)
-        return None if data is None else pacsv.read_csv(pa.BufferReader(data), read, parse, convert)
+        if data is None:
+            return None
+        if not (quote and data.obj.find(quote, 0, len(data)) >= 0):
+            try:
+                return pacsv.read_csv(pa.BufferReader(data), split, parse, convert)
+            except Exception:  # (a line longer than a block) read as one block, as it always was
+                pass
+        return pacsv.read_csv(pa.BufferReader(data), read, parse, convert)
 
     def framed(box: list[Any]) -> Any:  # the piece prepared, or why the pieces stop
         nonlocal start
@@ -344,7 +352,7 @@ def iter_text_csv(
     path = require_regular_file(path, what="table")
     _check_header(path, sep)
     done = 0
-    block = _block_size(path, chunksize)
+    block = block_size(path, chunksize, _ARROW_BLOCK)
     # Small chunks are asked for to hold memory down: pandas' parser then holds less than
     # pyarrow's buffers and pools, and its speed matters less.
     options = _arrow_options(path, sep, True, numbers, skip_header=False)
