@@ -3,7 +3,8 @@
 :func:`summarize_csv` returns what :func:`flarecast.data.tables.read.summarize`
 returns for :func:`~flarecast.data.tables.read.read_table` on the same file and
 options (same counts, notes and warnings), but reads ``chunksize`` rows at a
-time. Memory is one chunk (and the next, parsed and checked meanwhile in a thread) plus
+time. Memory is three chunks (this one, the next checked and the one after parsed
+meanwhile, each in a thread) plus
 10 bytes per row (a 64-bit hash of each kept row for the exact-duplicate
 policy, a class code and a kept flag) plus the
 distinct region numbers, so a multi-GB CSV is summarised in a few hundred MB
