@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from flarecast.data.budget import check_budget
-from flarecast.data.file_pieces import block_size, file_pieces, pipelined
+from flarecast.data.file_pieces import block_size, file_pieces, lines_if_quoted, pipelined
 from flarecast.errors import DataError, SchemaError
 from flarecast.io import require_regular_file
 
@@ -137,6 +137,9 @@ def _arrow_table(path: Path, sep: str, header: bool, numbers: Collection[str] | 
         return None
     if header and table.num_rows == 0:
         return None  # pandas' empty-table conventions (a header-only file) apply
+    lines = lines_if_quoted(path)
+    if lines is not None and table.num_rows != lines - header:
+        return None  # rows lost around a quote (or blank lines): pandas reads it and names the row
     if numbers is not None and not _numbers_only(table):
         return _arrow_table(path, sep, header)
     return table
