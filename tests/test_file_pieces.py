@@ -157,7 +157,5 @@ def test_an_open_quote_in_a_later_piece_is_still_named_by_its_row(tmp_path):
     path = tmp_path / "quote.csv"
     frame.to_csv(path, index=False, quoting=3)  # csv.QUOTE_NONE: the quote as written
     assert path.stat().st_size > 10 << 20  # pieces of over 4 MB: pyarrow's threads share them
-    with pytest.raises(
-        DataError, match=r"'TOTPOT' has 1 non-numeric value\(s\): row 100000: '12\\n"
-    ):
+    with pytest.raises(DataError, match=r"row 100000 opens a quote that is never closed"):
         summarize_csv(path, chunksize=60_000)

@@ -269,12 +269,11 @@ def _arrow_chunks(
     """(rows, ``prepare(chunk)``) for the data lines of ``path``, about ``block`` bytes at a time.
 
     The file is cut at line ends and each piece parsed on its own, so memory is three pieces
-    whatever the file's size (pyarrow's streaming reader keeps several blocks and thread pools):
-    one parsed in a thread, the one before it framed and prepared in another, while the caller
-    checks the one before that (:func:`~flarecast.data.file_pieces.pipelined`). A piece that
-    fails to parse (a quoted value over two lines) stops the pieces; so does False, for a guessed
-    column that is not all numbers (the caller reads on with pandas), and what ``prepare``
-    raised, yielded at its chunk.
+    whatever the file's size: one parsed in a thread, the one before it framed and prepared in
+    another, while the caller checks the one before that (:func:`~flarecast.data.file_pieces.pipelined`).
+    A piece that fails to parse, or that a quote cost rows, stops the pieces; so does False, for
+    a guessed column that is not all numbers (the caller reads on with pandas), and what
+    ``prepare`` raised, yielded at its chunk.
     """
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -304,7 +303,11 @@ def _arrow_chunks(
                 return pacsv.read_csv(pa.BufferReader(data), split, parse, convert)
             except Exception:  # (a line longer than a block) read as one block, as it always was
                 pass
-        return pacsv.read_csv(pa.BufferReader(data), read, parse, convert)
+        table = pacsv.read_csv(pa.BufferReader(data), read, parse, convert)
+        # An unclosed quote takes the lines after it into one value: pandas reads on and names it.
+        if table.num_rows != data.obj.count(b"\n", 0, len(data)) + (data[-1:] != b"\n"):
+            raise ValueError("rows lost around a quote")
+        return table
 
     def framed(box: list[Any]) -> Any:  # the piece prepared, or why the pieces stop
         nonlocal start
