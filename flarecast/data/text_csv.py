@@ -17,7 +17,7 @@ it cannot read exactly as planned (a ragged or shifted row, an open quote, a
 value over two lines, bytes that are not UTF-8, a blank first line) is read
 again by pandas from the same row, so results and messages do not depend on
 which parser ran. :func:`iter_text_csv` cuts the file itself into pieces of
-about ``chunksize`` rows, so its memory stays one piece whatever the file's size.
+about ``chunksize`` rows, so its memory stays three pieces whatever the file's size.
 """
 
 from __future__ import annotations
