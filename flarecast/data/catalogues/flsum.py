@@ -19,6 +19,7 @@ from flarecast.data.budget import check_budget
 from flarecast.data.catalogues.rows import EventRows, catalogue_reader
 from flarecast.data.event_fields import BadRows
 from flarecast.data.events import END, FLUX_SCIENCE, PEAK
+from flarecast.data.netcdf import open_netcdf
 from flarecast.errors import ConfigError, DataError, FlarecastError, SchemaError
 from flarecast.io import require_regular_file
 from flarecast.time import to_utc
@@ -43,11 +44,9 @@ def read_xrs_flsum(path: str | Path) -> EventRows:
     path : str or Path
         netCDF with variables ``time``, ``status``, ``flare_id``, ``flare_class``.
     """
-    import xarray as xr  # only this reader needs it
-
     path = require_regular_file(path, what="catalogue")
     try:
-        with xr.open_dataset(path, engine="h5netcdf") as ds:
+        with open_netcdf(path) as ds:
             check_budget(path, ds.nbytes, None, "its netCDF variables")
             missing = [
                 v for v in ("time", "status", "flare_id", "flare_class") if v not in ds.variables

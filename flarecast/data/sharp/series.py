@@ -30,6 +30,7 @@ import pandas as pd
 
 from flarecast.data.budget import check_budget
 from flarecast.data.events import START
+from flarecast.data.netcdf import open_netcdf
 from flarecast.data.schema import HARPNUM, NOAA_AR, POSITION, SHARP_UNITS, TIME
 from flarecast.data.text_csv import read_text_csv
 from flarecast.errors import (
@@ -153,9 +154,7 @@ def _read_any(path: Path, sep: str | None, max_bytes: int | str | None) -> pd.Da
             need = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
             check_budget(path, need, max_bytes, "its uncompressed Parquet columns")
             return pd.read_parquet(path)
-        import xarray as xr
-
-        with xr.open_dataset(path, engine="h5netcdf") as ds:
+        with open_netcdf(path) as ds:
             check_budget(path, ds.nbytes, max_bytes, "its netCDF variables")
             frame = ds.to_dataframe()
         return frame.reset_index(drop=frame.index.name not in _ALIASES[TIME])

@@ -19,6 +19,7 @@ import pandas as pd
 
 from flarecast.data.budget import check_budget
 from flarecast.data.columns import MAX_PEAK_FLUX, numeric, optional_ids, region_numbers
+from flarecast.data.netcdf import open_netcdf
 from flarecast.data.schema import GOES_CLASS, HARPNUM, META, NOAA_AR, PEAK_FLUX, POSITION, TIME
 from flarecast.data.text_csv import read_text_csv
 from flarecast.errors import DataError, FlarecastError, GOESClassError, SchemaError, format_examples
@@ -64,9 +65,7 @@ def read_frame(
             need = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
             check_budget(path, need, max_bytes, "its uncompressed Parquet columns")
             return pd.read_parquet(path), False
-        import xarray as xr
-
-        with xr.open_dataset(path, engine="h5netcdf") as ds:
+        with open_netcdf(path) as ds:
             if len(ds.dims) != 1:
                 raise DataError(
                     f"{path}: a netCDF table needs one dimension (samples); found {dict(ds.sizes)}."
