@@ -16,6 +16,8 @@ so it shows the work done even when a busy machine makes wall times noisy):
 - ``flarecast``: ``summarize_csv`` (what ``flarecast data info FILE`` runs on a
   CSV: every column parsed and checked, the policies applied, in bounded memory)
   and ``read_table`` (the whole table read into a Dataset);
+- ``sha256``: the file's checksum alone, which ``data info`` reports (computed in a
+  thread beside the parsing) and a plain read does not compute;
 - with ``--baseline-src DIR``, ``summarize_csv`` of another source tree (an
   older flarecast), in a subprocess;
 - the peak memory of ``flarecast data info FILE --json`` in a fresh interpreter
@@ -120,6 +122,7 @@ def main() -> None:
 
     from flarecast.data.tables.read import read_table
     from flarecast.data.tables.summary import summarize_csv
+    from flarecast.io import sha256_file
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "table.csv"
@@ -130,6 +133,7 @@ def main() -> None:
             "pandas read_csv + dates": lambda: pd.read_csv(path, parse_dates=["time"]),
             "flarecast summarize_csv (data info)": lambda: summarize_csv(path),
             "flarecast read_table": lambda: read_table(path),
+            "sha256 of the file (part of data info)": lambda: sha256_file(path, 1 << 16),
         }
         best = {name: (float("inf"), float("inf")) for name in runs}
         for _ in range(args.repeats):
